@@ -1,0 +1,206 @@
+//! The command line, as clap derive types only: the single source of
+//! `--help`, the completion scripts and the man pages. Depends on nothing
+//! else in the crate.
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// A completion queue for background jobs.
+///
+/// Prefix a command with `cq wrap` and, when it ends, one JSON line (its
+/// completion record) is appended to a queue; `cq pull` prints the records
+/// not yet pulled and marks them.
+#[derive(Parser, Debug)]
+#[command(name = "cq", version, about, long_about, max_term_width = 100)]
+#[command(propagate_version = true, help_expected = true)]
+pub struct Cli {
+    /// Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]
+    #[arg(long, short = 'q', global = true, env = "CQ_QUEUE", value_name = "Q")]
+    pub queue: Option<OsString>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Wrap(WrapArgs),
+    Push(PushArgs),
+    Pull(PullArgs),
+    Ack(AckArgs),
+    List(ListArgs),
+    Compact(CompactArgs),
+}
+
+/// Run a command and append its completion record when it ends.
+///
+/// CMD runs with cq's stdio, environment (plus CQ_ID and CQ_NAME) and working
+/// directory; cq exits with CMD's exit status, or dies of the signal that
+/// killed CMD. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to
+/// cq are forwarded to CMD. cq prints nothing of its own on stdout.
+#[derive(Args, Debug)]
+pub struct WrapArgs {
+    /// Job name [default: $CQ_NAME, else the basename of CMD]
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Where the job's output lives [default: $CQ_OUTPUT_DIR, else the working directory]
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Extra KEY=VALUE stored in the record's meta object (repeatable)
+    #[arg(long, short = 'm', value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+
+    /// The command to run, and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub cmd: Vec<OsString>,
+}
+
+/// Append the record of a job that already finished.
+///
+/// The drop-in for the seed's Phase G block: give the job's name and either
+/// its exit code or its status.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("outcome").required(true).args(["exit_code", "status"])))]
+pub struct PushArgs {
+    /// Job name
+    #[arg(long, short = 'n', value_name = "NAME")]
+    pub name: String,
+
+    /// The job's exit code (0 is success, anything else failure)
+    #[arg(long, short = 'e', value_name = "N", value_parser = clap::value_parser!(i32).range(0..=255))]
+    pub exit_code: Option<i32>,
+
+    /// The job's status, when there is no exit code
+    #[arg(long, short = 's', value_enum, value_name = "STATUS")]
+    pub status: Option<Status>,
+
+    /// Where the job's output lives [default: $CQ_OUTPUT_DIR, else the working directory]
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// When the job started (RFC 3339); adds started_at and duration_ms
+    #[arg(long, value_name = "TS")]
+    pub started_at: Option<String>,
+
+    /// Extra KEY=VALUE stored in the record's meta object (repeatable)
+    #[arg(long, short = 'm', value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+}
+
+/// Print the records not yet pulled, oldest first, and mark them pulled.
+///
+/// Records are printed and flushed before they are marked: a pull killed in
+/// between delivers them again (at-least-once, never lost).
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Pull at most N records
+    #[arg(long, short = 'l', value_name = "N")]
+    pub limit: Option<usize>,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Mark the given records pulled.
+///
+/// For consumers that read with `cq list --pending --json` and acknowledge
+/// after processing (at-least-once). Acknowledging a record twice is not an
+/// error; an id that is in no record is, and then nothing is marked.
+#[derive(Args, Debug)]
+pub struct AckArgs {
+    /// Record ids, as in the records' "id" key
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+}
+
+/// Show records without changing anything.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only records not yet pulled
+    #[arg(long, conflicts_with = "pulled")]
+    pub pending: bool,
+
+    /// Only records already pulled
+    #[arg(long)]
+    pub pulled: bool,
+
+    /// Only jobs whose name matches PATTERN (shell-style * and ?)
+    #[arg(long, short = 'n', value_name = "PATTERN")]
+    pub name: Option<String>,
+
+    /// Only records with this status
+    #[arg(long, short = 's', value_enum, value_name = "STATUS")]
+    pub status: Option<Status>,
+
+    /// Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)
+    #[arg(long, value_name = "DUR|TS")]
+    pub since: Option<String>,
+
+    /// Only the N most recent matching records (still printed oldest first)
+    #[arg(long, short = 'l', value_name = "N")]
+    pub limit: Option<usize>,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Remove pulled records older than a given age.
+///
+/// The only command that rewrites the queue file: it never removes a pending
+/// record or a line it cannot parse.
+#[derive(Args, Debug)]
+pub struct CompactArgs {
+    /// Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)
+    #[arg(long, value_name = "DUR", default_value = "7d")]
+    pub older_than: String,
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct FormatArgs {
+    /// Output format [default: table on a terminal, jsonl otherwise]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Short for --format jsonl
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned columns for people
+    Table,
+    /// The record lines as stored, one per line
+    Jsonl,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Exit code 0
+    Success,
+    /// Any other exit code
+    Failure,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Failure => "failure",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,23 @@
+//! `cq compact`: drop old pulled records.
+
+use super::{Exit, Run};
+use crate::cli::CompactArgs;
+use crate::error::Result;
+use crate::queue::{self, Location};
+use crate::time::{self, Cutoff};
+
+impl Run for CompactArgs {
+    fn run(self, loc: &Location) -> Result<Exit> {
+        let age = time::parse_duration(&self.older_than)?;
+        let cutoff = Cutoff::new(time::before_now(age)?);
+        let r = queue::open(loc)?.compact(&cutoff)?;
+        println!(
+            "removed {} pulled record{} older than {}, kept {}",
+            r.removed,
+            if r.removed == 1 { "" } else { "s" },
+            self.older_than,
+            r.kept
+        );
+        Ok(Exit::Code(0))
+    }
+}

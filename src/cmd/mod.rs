@@ -1,0 +1,62 @@
+//! One file per subcommand. Each reads its options, talks to the queue
+//! through the [`Queue`](crate::queue::Queue) trait, and prints.
+
+mod ack;
+mod compact;
+mod list;
+mod pull;
+mod push;
+mod wrap;
+
+use crate::cli::Command;
+use crate::error::{Error, Result};
+use crate::queue::Location;
+use std::path::{Path, PathBuf};
+
+/// How cq should end.
+pub enum Exit {
+    Code(u8),
+    /// Die of this signal, as the wrapped command did.
+    Signal(i32),
+}
+
+pub trait Run {
+    fn run(self, queue: &Location) -> Result<Exit>;
+}
+
+pub fn run(cmd: Command, queue: &Location) -> Result<Exit> {
+    match cmd {
+        Command::Wrap(a) => a.run(queue),
+        Command::Push(a) => a.run(queue),
+        Command::Pull(a) => a.run(queue),
+        Command::Ack(a) => a.run(queue),
+        Command::List(a) => a.run(queue),
+        Command::Compact(a) => a.run(queue),
+    }
+}
+
+/// Non-empty value of an environment variable.
+fn env_nonempty(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+fn cwd() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))
+}
+
+/// `-o DIR`, else `$CQ_OUTPUT_DIR`, else the working directory; absolute.
+fn output_dir(flag: Option<&Path>, cwd: &Path) -> String {
+    let dir = match flag {
+        Some(d) => d.to_path_buf(),
+        None => match std::env::var_os("CQ_OUTPUT_DIR").filter(|v| !v.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => cwd.to_path_buf(),
+        },
+    };
+    let abs = if dir.is_absolute() {
+        dir
+    } else {
+        cwd.join(dir)
+    };
+    abs.to_string_lossy().into_owned()
+}

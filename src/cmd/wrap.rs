@@ -1,0 +1,91 @@
+//! `cq wrap`: run CMD invisibly, then append its record.
+
+use super::{Exit, Run, cwd, env_nonempty, output_dir};
+use crate::cli::WrapArgs;
+use crate::error::{Error, Result, code};
+use crate::process::{self, Forwarder, Outcome};
+use crate::queue::{self, Location};
+use crate::record::{self, NewRecord};
+use crate::time;
+use std::path::Path;
+use std::time::Instant;
+
+impl Run for WrapArgs {
+    fn run(self, loc: &Location) -> Result<Exit> {
+        let wrap_failed = |e: Error| e.with_code(code::WRAP_FAILED);
+        let meta = record::parse_meta(&self.meta).map_err(Error::usage)?;
+        let name = match self.name.or_else(|| env_nonempty("CQ_NAME")) {
+            Some(n) if n.is_empty() => return Err(Error::usage("the job name must not be empty")),
+            Some(n) => n,
+            None => Path::new(&self.cmd[0])
+                .file_name()
+                .map_or_else(|| self.cmd[0].to_string_lossy(), |b| b.to_string_lossy())
+                .into_owned(),
+        };
+        let cwd = cwd().map_err(wrap_failed)?;
+        let q = queue::open(loc).map_err(wrap_failed)?;
+        // Before CMD runs, not after: a job whose completion cannot be
+        // recorded should not start.
+        q.check_writable().map_err(wrap_failed)?;
+        let fwd = Forwarder::install().map_err(|e| {
+            Error::io("cannot install signal handlers", e).with_code(code::WRAP_FAILED)
+        })?;
+
+        let id = record::new_id();
+        let started = time::now();
+        let clock = Instant::now();
+        let outcome = match process::resolve(&self.cmd[0]) {
+            Ok(program) => process::run(
+                &program,
+                &self.cmd,
+                &[("CQ_ID", &id), ("CQ_NAME", &name)],
+                &fwd,
+            ),
+            Err(e) => Err(e),
+        };
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(ns) => {
+                crate::error::warn(&ns.why);
+                Outcome {
+                    exit_code: i32::from(ns.exit_code),
+                    signal: None,
+                }
+            }
+        };
+        let duration_ms = clock.elapsed().as_millis() as u64;
+
+        let rec = NewRecord {
+            name,
+            completed_at: time::format(time::now()),
+            output_dir: output_dir(self.output_dir.as_deref(), &cwd),
+            status: record::status_for(outcome.exit_code),
+            pulled: false,
+            id,
+            exit_code: Some(outcome.exit_code),
+            signal: outcome.signal.map(process::signal_name),
+            started_at: Some(time::format(started)),
+            duration_ms: Some(duration_ms),
+            command: Some(
+                self.cmd
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            ),
+            cwd: cwd.to_string_lossy().into_owned(),
+            host: record::hostname(),
+            pid: std::process::id(),
+            meta,
+        };
+        let line = rec.to_line();
+        if let Err(e) = q.append(&line) {
+            // CMD's status wins; the record goes where a person will see it.
+            crate::error::warn(&e.to_string());
+            crate::error::warn(&format!("unsaved record: {}", line.trim_end()));
+        }
+        Ok(match outcome.signal {
+            Some(sig) => Exit::Signal(sig),
+            None => Exit::Code(outcome.exit_code.clamp(0, 255) as u8),
+        })
+    }
+}

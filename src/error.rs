@@ -1,0 +1,96 @@
+//! The error type and the exit codes of SPEC.md's table: the one place that
+//! decides which failure exits with which code (process.rs maps a child's
+//! status; everything else goes through here).
+
+use std::fmt;
+use std::io;
+
+/// Exit codes of SPEC.md's table that cq itself decides.
+pub mod code {
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const WRAP_FAILED: u8 = 125;
+    pub const NOT_EXECUTABLE: u8 = 126;
+    pub const NOT_FOUND: u8 = 127;
+}
+
+/// A failure that ends a command: one line for stderr and an exit code.
+#[derive(Debug)]
+pub struct Error {
+    pub code: u8,
+    pub msg: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An I/O or data error (exit 1).
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self {
+            code: code::ERROR,
+            msg: msg.into(),
+        }
+    }
+
+    /// Bad input from the user (exit 2); nothing was changed.
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Self {
+            code: code::USAGE,
+            msg: msg.into(),
+        }
+    }
+
+    /// `what failed: why`, for an OS error on a path or an operation.
+    pub fn io(what: impl fmt::Display, err: io::Error) -> Self {
+        Self::new(format!("{what}: {}", describe_io(&err)))
+    }
+
+    pub fn with_code(mut self, code: u8) -> Self {
+        self.code = code;
+        self
+    }
+
+    pub fn is_broken_pipe(err: &io::Error) -> bool {
+        err.kind() == io::ErrorKind::BrokenPipe
+    }
+}
+
+/// The OS's words for an error without Rust's " (os error N)" suffix.
+pub fn describe_io(err: &io::Error) -> String {
+    let s = err.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, always: a message built from user data must not break it.
+        for c in self.msg.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The reader went away (`cq list | head`): exit 0, say nothing.
+    pub fn broken_pipe() -> Self {
+        Self {
+            code: 0,
+            msg: String::new(),
+        }
+    }
+}
+
+/// A warning that does not stop the command (a skipped line), on stderr.
+pub fn warn(msg: &str) {
+    use std::io::Write;
+    let e = Error::new(msg);
+    let _ = writeln!(std::io::stderr().lock(), "cq: {e}");
+}

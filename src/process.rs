@@ -1,0 +1,265 @@
+//! Running CMD for `cq wrap`: resolving it (126/127 as a shell would),
+//! forwarding signals, mapping its end to an exit status, and dying of the
+//! same signal CMD died of.
+//!
+//! cq stays in the caller's process group, so the terminal's Ctrl-C, Ctrl-\
+//! and hangup reach CMD directly; cq only survives them (a handler, not
+//! SIG_IGN, which CMD would inherit) and forwards signals sent to its own pid
+//! by `kill`. Nothing is blocked before the spawn: CMD inherits the mask.
+
+use crate::error::code;
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::Cause;
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+pub const FORWARDED: [i32; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// How CMD ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The status a shell would put in `$?`: the exit code, or 128+N.
+    pub exit_code: i32,
+    pub signal: Option<i32>,
+}
+
+/// Why CMD could not be started: the exit status and the words for stderr.
+#[derive(Debug)]
+pub struct NotStarted {
+    pub exit_code: u8,
+    pub why: String,
+}
+
+/// Finds CMD as `execvp` would, telling "not found" (127) from "found but
+/// not executable" (126).
+pub fn resolve(cmd: &OsStr) -> Result<PathBuf, NotStarted> {
+    let shown = Path::new(cmd).display().to_string();
+    let has_slash = cmd.as_encoded_bytes().contains(&b'/');
+    match which::which(cmd) {
+        Ok(p) => Ok(p),
+        Err(_) if has_slash => {
+            let p = Path::new(cmd);
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_dir() => Err(NotStarted {
+                    exit_code: code::NOT_EXECUTABLE,
+                    why: format!("{shown}: is a directory"),
+                }),
+                Ok(_) => Err(NotStarted {
+                    exit_code: code::NOT_EXECUTABLE,
+                    why: format!("{shown}: permission denied"),
+                }),
+                Err(_) => Err(NotStarted {
+                    exit_code: code::NOT_FOUND,
+                    why: format!("{shown}: no such file or directory"),
+                }),
+            }
+        }
+        Err(_) => Err(NotStarted {
+            exit_code: code::NOT_FOUND,
+            why: format!("{shown}: command not found"),
+        }),
+    }
+}
+
+#[derive(Default)]
+struct Forward {
+    child: Option<i32>,
+    pending: Vec<i32>,
+}
+
+/// Forwards the signals of [`FORWARDED`] that are sent to cq to the child,
+/// from a thread, for the rest of cq's life.
+pub struct Forwarder {
+    state: Arc<Mutex<Forward>>,
+}
+
+impl Forwarder {
+    /// Installs the handlers; call before spawning, so no signal finds cq
+    /// with its default action (death, and no record).
+    pub fn install() -> io::Result<Forwarder> {
+        let mut signals = SignalsInfo::<WithOrigin>::new(FORWARDED)?;
+        let state = Arc::new(Mutex::new(Forward::default()));
+        let st = Arc::clone(&state);
+        std::thread::Builder::new()
+            .name("cq-signals".into())
+            .spawn(move || {
+                for origin in signals.forever() {
+                    // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
+                    // hangup) to the whole foreground group: CMD has it already.
+                    if origin.cause == Cause::Kernel {
+                        continue;
+                    }
+                    let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
+                    match s.child {
+                        Some(pid) => send(pid, origin.signal),
+                        None => s.pending.push(origin.signal),
+                    }
+                }
+            })?;
+        Ok(Forwarder { state })
+    }
+
+    fn started(&self, pid: i32) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.child = Some(pid);
+        for sig in std::mem::take(&mut s.pending) {
+            send(pid, sig);
+        }
+    }
+}
+
+fn send(pid: i32, sig: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+/// Runs `program` (found by [`resolve`]) with argv[0] as the user typed it,
+/// and waits for it.
+pub fn run(
+    program: &Path,
+    argv: &[OsString],
+    env: &[(&str, &str)],
+    fwd: &Forwarder,
+) -> Result<Outcome, NotStarted> {
+    let mut c = Command::new(program);
+    c.arg0(&argv[0]).args(&argv[1..]);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
+    fwd.started(child.id() as i32);
+    let status = loop {
+        match child.wait() {
+            Ok(s) => break s,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(NotStarted {
+                    exit_code: code::ERROR,
+                    why: format!("cannot wait for {}: {e}", argv[0].to_string_lossy()),
+                });
+            }
+        }
+    };
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => Outcome {
+            exit_code: c,
+            signal: None,
+        },
+        (None, Some(sig)) => Outcome {
+            exit_code: 128 + sig,
+            signal: Some(sig),
+        },
+        (None, None) => Outcome {
+            exit_code: code::ERROR as i32,
+            signal: None,
+        },
+    })
+}
+
+fn spawn_error(cmd: &OsStr, e: &io::Error) -> NotStarted {
+    let shown = cmd.to_string_lossy();
+    let exit_code = match e.raw_os_error() {
+        Some(libc::ENOENT) => code::NOT_FOUND,
+        _ => code::NOT_EXECUTABLE,
+    };
+    NotStarted {
+        exit_code,
+        why: format!("{shown}: {}", crate::error::describe_io(e).to_lowercase()),
+    }
+}
+
+/// `SIGTERM` for 15.
+pub fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGSTKFLT => "SIGSTKFLT",
+        libc::SIGCHLD => "SIGCHLD",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
+        libc::SIGURG => "SIGURG",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGSYS => "SIGSYS",
+        _ => return format!("SIG{sig}"),
+    };
+    name.to_string()
+}
+
+/// Ends cq the way CMD ended: by the same signal (default action, no core
+/// dump), so the caller's shell sees 128+N and a Ctrl-C stops its loop.
+/// Returns only if the signal did not kill us.
+pub fn die_of(sig: i32) {
+    // SAFETY: plain libc calls on our own process; nothing is borrowed.
+    unsafe {
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(signal_name(15), "SIGTERM");
+        assert_eq!(signal_name(9), "SIGKILL");
+        assert_eq!(signal_name(64), "SIG64");
+    }
+
+    #[test]
+    fn resolves_like_a_shell() {
+        assert!(resolve(OsStr::new("sh")).is_ok());
+        assert_eq!(
+            resolve(OsStr::new("no-such-cmd-cq")).unwrap_err().exit_code,
+            127
+        );
+        assert_eq!(resolve(OsStr::new("/")).unwrap_err().exit_code, 126);
+        assert_eq!(resolve(OsStr::new("./nope/x")).unwrap_err().exit_code, 127);
+    }
+}

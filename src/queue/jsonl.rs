@@ -1,0 +1,676 @@
+//! The JSONL file tier and its locking protocol; man page cq-queue(5) is the
+//! same protocol written for other programs.
+//!
+//! - `Q.lock`, never renamed, is the lock: appenders and plain readers take
+//!   it shared, `pull`, `ack` and `compact` exclusive (flock).
+//! - An append opens `Q` with O_APPEND after taking the lock, writes the whole
+//!   line in one write (prefixed by `\n` when the file does not end in one,
+//!   so a torn tail never swallows it), then fdatasyncs.
+//! - A pull flips `"pulled":false` to `"pulled":true ` in place (same length)
+//!   after its records were printed and flushed, then fdatasyncs.
+//! - `Q.cursor` holds an offset below which every record is pulled, with the
+//!   file's identity, so a pull reads only the tail; a cursor that does not
+//!   match the file costs a full scan, never a record.
+//! - Compaction is the only rewrite: temp file, fsync, rename, fsync dir.
+
+use super::{CompactReport, Deliver, Each, Filter, Queue, Stored};
+use crate::error::{Error, Result, warn};
+use crate::record::{self, LineError, PULLED_FALSE, PULLED_TRUE, Pulled};
+use crate::time::{self, Cutoff};
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Lines longer than this are reported and skipped without being buffered.
+const MAX_LINE: usize = 16 << 20;
+/// Bytes before the cursor's offset kept in the cursor to recognise the file.
+const CURSOR_TAIL: u64 = 64;
+
+pub struct JsonlQueue {
+    path: PathBuf,
+    lock_path: PathBuf,
+    cursor_path: PathBuf,
+}
+
+fn side_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Held for as long as it lives; the kernel drops the flock with the fd.
+struct Lock(#[allow(dead_code)] Option<File>);
+
+/// A line of the file: its place, and its bytes without the `\n`.
+struct Line {
+    offset: u64,
+    lineno: u64,
+    /// False for the last line when the file does not end in `\n`.
+    complete: bool,
+    too_long: bool,
+}
+
+/// Where reading starts: a byte offset at a line start, and that line's number - 1.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+struct Pos {
+    offset: u64,
+    lines: u64,
+}
+
+struct LineReader {
+    r: BufReader<File>,
+    pos: Pos,
+    buf: Vec<u8>,
+}
+
+impl LineReader {
+    fn new(mut f: File, start: Pos) -> io::Result<Self> {
+        f.seek(SeekFrom::Start(start.offset))?;
+        Ok(Self {
+            r: BufReader::with_capacity(64 << 10, f),
+            pos: start,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next line, its bytes in `self.buf`.
+    fn next(&mut self) -> io::Result<Option<Line>> {
+        self.buf.clear();
+        let offset = self.pos.offset;
+        let mut len = 0u64;
+        let mut too_long = false;
+        let complete = loop {
+            let chunk = self.r.fill_buf()?;
+            if chunk.is_empty() {
+                break false;
+            }
+            let (take, done) = match memchr(chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let data = if done { &chunk[..take - 1] } else { chunk };
+            if self.buf.len() + data.len() <= MAX_LINE {
+                self.buf.extend_from_slice(data);
+            } else {
+                too_long = true;
+                self.buf.clear();
+            }
+            len += take as u64;
+            self.r.consume(take);
+            if done {
+                break true;
+            }
+        };
+        if len == 0 {
+            return Ok(None);
+        }
+        self.pos.offset += len;
+        self.pos.lines += 1;
+        Ok(Some(Line {
+            offset,
+            lineno: self.pos.lines,
+            complete,
+            too_long,
+        }))
+    }
+}
+
+fn memchr(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+/// What one complete line holds.
+enum Parsed {
+    Record(Stored),
+    Bad(String),
+    Blank,
+}
+
+fn parse(buf: &[u8], too_long: bool) -> Parsed {
+    if too_long {
+        return Parsed::Bad(format!("longer than {} MiB", MAX_LINE >> 20));
+    }
+    match record::parse_line(buf) {
+        Ok(view) => {
+            let start = record::bom_len(buf);
+            let mut end = buf.len();
+            while end > start && buf[end - 1] == b'\r' {
+                end -= 1;
+            }
+            Parsed::Record(Stored {
+                line: buf[start..end].to_vec(),
+                view,
+            })
+        }
+        Err(LineError::Blank) => Parsed::Blank,
+        Err(e) => Parsed::Bad(e.to_string()),
+    }
+}
+
+fn open_or_create(path: &Path, opts: &OpenOptions) -> io::Result<(File, bool)> {
+    match opts.open(path) {
+        Ok(f) => return Ok((f, false)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut create = opts.clone();
+    create.create_new(true).mode(0o600);
+    match create.open(path) {
+        Ok(f) => {
+            // The mode must not depend on the umask: records hold command lines.
+            f.set_permissions(fs::Permissions::from_mode(0o600))?;
+            Ok((f, true))
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => opts.open(path).map(|f| (f, false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl JsonlQueue {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            lock_path: side_path(&path, ".lock"),
+            cursor_path: side_path(&path, ".cursor"),
+            path,
+        }
+    }
+
+    fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Creates missing parent directories, mode 0700 whatever the umask.
+    fn ensure_dir(&self) -> Result<()> {
+        let dir = self.dir();
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        let mut d = dir.as_path();
+        while !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err() {
+            missing.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        for d in missing.iter().rev() {
+            match fs::DirBuilder::new().mode(0o700).create(d) {
+                Ok(()) => {
+                    fs::set_permissions(d, fs::Permissions::from_mode(0o700))
+                        .map_err(|e| Error::io(format!("cannot create {}", d.display()), e))?;
+                    if let Some(parent) = d.parent() {
+                        let parent = if parent.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            parent
+                        };
+                        let _ = sync_dir(parent);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io(format!("cannot create {}", d.display()), e)),
+            }
+        }
+        if !dir.is_dir() {
+            return Err(Error::new(format!(
+                "cannot use queue {}: {} is not a directory",
+                self.shown(),
+                dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes the lock. Writers create the lock file; readers that may not
+    /// (a read-only queue) fall back to reading it, or to no lock at all when
+    /// nobody can write there either.
+    fn lock(&self, exclusive: bool, write: bool) -> Result<Lock> {
+        let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
+        let file = if write {
+            let mut o = OpenOptions::new();
+            o.read(true).write(true);
+            Some(open_or_create(&self.lock_path, &o).map_err(fail)?.0)
+        } else {
+            let mut o = OpenOptions::new();
+            o.read(true).write(true);
+            match open_or_create(&self.lock_path, &o) {
+                Ok((f, _)) => Some(f),
+                Err(_) => File::open(&self.lock_path).ok(),
+            }
+        };
+        if let Some(f) = &file {
+            let r = if exclusive { f.lock() } else { f.lock_shared() };
+            r.map_err(fail)?;
+        }
+        Ok(Lock(file))
+    }
+
+    /// The queue file for reading, or `None` when there is no queue yet.
+    fn open_read(&self, write: bool) -> Result<Option<File>> {
+        match OpenOptions::new().read(true).write(write).open(&self.path) {
+            Ok(f) => {
+                let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
+                if m.is_dir() {
+                    return Err(Error::new(format!(
+                        "{}: is a directory, not a queue file",
+                        self.shown()
+                    )));
+                }
+                Ok(Some(f))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(format!("cannot open {}", self.shown()), e)),
+        }
+    }
+
+    fn open_append(&self) -> Result<(File, bool)> {
+        self.ensure_dir()?;
+        let mut o = OpenOptions::new();
+        o.read(true).append(true);
+        let (f, created) = open_or_create(&self.path, &o)
+            .map_err(|e| Error::io(format!("cannot write {}", self.shown()), e))?;
+        let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
+        if !m.is_file() {
+            return Err(Error::new(format!(
+                "cannot write {}: not a regular file",
+                self.shown()
+            )));
+        }
+        Ok((f, created))
+    }
+
+    /// Reads from `start`, reporting bad lines, until `f` says stop or the
+    /// last complete line. Returns the position after the last line seen.
+    fn scan(
+        &self,
+        file: &File,
+        start: Pos,
+        mut f: impl FnMut(&Line, &[u8], Parsed) -> Result<bool>,
+    ) -> Result<Pos> {
+        let rd = file.try_clone().map_err(|e| Error::io(self.shown(), e))?;
+        let mut r = LineReader::new(rd, start).map_err(|e| Error::io(self.shown(), e))?;
+        let mut end = start;
+        while let Some(line) = r
+            .next()
+            .map_err(|e| Error::io(format!("cannot read {}", self.shown()), e))?
+        {
+            if !line.complete {
+                // A writer that is still writing or that crashed: not ours to
+                // read until the next append terminates it.
+                break;
+            }
+            let parsed = parse(&r.buf, line.too_long);
+            if let Parsed::Bad(why) = &parsed {
+                warn(&format!("{}:{}: {why}; skipped", self.shown(), line.lineno));
+            }
+            if !f(&line, &r.buf, parsed)? {
+                break;
+            }
+            end = r.pos;
+        }
+        Ok(end)
+    }
+
+    // ---- the cursor ------------------------------------------------------
+
+    fn identity(m: &fs::Metadata) -> (u64, u64, i64) {
+        let born = m
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        (m.dev(), m.ino(), born)
+    }
+
+    fn tail_hex(f: &File, offset: u64) -> Option<String> {
+        let n = offset.min(CURSOR_TAIL);
+        let mut b = vec![0u8; n as usize];
+        f.read_exact_at(&mut b, offset - n).ok()?;
+        Some(b.iter().map(|c| format!("{c:02x}")).collect())
+    }
+
+    /// Where pulling may start: the stored cursor if it still describes this
+    /// file, else the beginning.
+    fn load_cursor(&self, f: &File) -> Pos {
+        let Ok(text) = fs::read_to_string(&self.cursor_path) else {
+            return Pos::default();
+        };
+        let Ok(m) = f.metadata() else {
+            return Pos::default();
+        };
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let valid = || -> Option<Pos> {
+            if parts.len() != 8 || parts[0] != "cq-cursor" || parts[1] != "1" {
+                return None;
+            }
+            let (dev, ino, born) = Self::identity(&m);
+            let pos = Pos {
+                offset: parts[5].parse().ok()?,
+                lines: parts[6].parse().ok()?,
+            };
+            let same = parts[2].parse::<u64>().ok()? == dev
+                && parts[3].parse::<u64>().ok()? == ino
+                && parts[4].parse::<i64>().ok()? == born
+                && pos.offset <= m.len()
+                && (pos.offset == 0 || Self::tail_hex(f, pos.offset)? == parts[7]);
+            same.then_some(pos)
+        };
+        valid().unwrap_or_default()
+    }
+
+    /// Best effort: a lost or stale cursor costs a full scan, never a record.
+    fn store_cursor(&self, f: &File, pos: Pos) {
+        let Ok(m) = f.metadata() else { return };
+        let (dev, ino, born) = Self::identity(&m);
+        let tail = if pos.offset == 0 {
+            "-".to_string()
+        } else {
+            match Self::tail_hex(f, pos.offset) {
+                Some(t) => t,
+                None => return,
+            }
+        };
+        let text = format!(
+            "cq-cursor 1 {dev} {ino} {born} {} {} {tail}\n",
+            pos.offset, pos.lines
+        );
+        let tmp = side_path(&self.cursor_path, ".tmp");
+        let mut o = OpenOptions::new();
+        o.write(true).truncate(true).create(true).mode(0o600);
+        let ok = o
+            .open(&tmp)
+            .and_then(|mut t| t.write_all(text.as_bytes()))
+            .and_then(|()| fs::rename(&tmp, &self.cursor_path));
+        if ok.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+
+    fn flip(&self, f: &File, spans: &[u64]) -> Result<()> {
+        let fail = |e| Error::io(format!("cannot mark records pulled in {}", self.shown()), e);
+        for &at in spans {
+            f.write_all_at(PULLED_TRUE, at).map_err(fail)?;
+        }
+        if !spans.is_empty() {
+            f.sync_data().map_err(fail)?;
+        }
+        Ok(())
+    }
+}
+
+/// Absolute offset of a pending record's `false`, checked to be exactly that.
+fn false_at(line: &Line, buf: &[u8]) -> Option<u64> {
+    let (a, b) = record::pulled_span(buf)?;
+    (&buf[a..b] == PULLED_FALSE).then_some(line.offset + a as u64)
+}
+
+impl Queue for JsonlQueue {
+    fn check_writable(&self) -> Result<()> {
+        self.ensure_dir()?;
+        let _lock = self.lock(false, true)?;
+        self.open_append().map(|_| ())
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        self.ensure_dir()?;
+        let _lock = self.lock(false, true)?;
+        let (mut f, created) = self.open_append()?;
+        let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
+        let len = f.metadata().map_err(fail)?.len();
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        if len > 0 {
+            let mut last = [0u8];
+            f.read_exact_at(&mut last, len - 1).map_err(fail)?;
+            if last[0] != b'\n' {
+                buf.push(b'\n');
+            }
+        }
+        buf.extend_from_slice(line.as_bytes());
+        f.write_all(&buf).map_err(fail)?;
+        f.sync_data().map_err(fail)?;
+        if created {
+            sync_dir(&self.dir()).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        if !self.path.exists() {
+            return Ok(0);
+        }
+        let _lock = self.lock(true, true)?;
+        let Some(f) = self.open_read(true)? else {
+            return Ok(0);
+        };
+        let limit = limit.unwrap_or(usize::MAX);
+        let start = self.load_cursor(&f);
+        let mut batch = Vec::new();
+        let mut spans = Vec::new();
+        // The cursor may move past a line only when it is not pending once
+        // this pull is done; it stops at the first pending line left behind.
+        let mut stop_at: Option<Pos> = None;
+        let end = self.scan(&f, start, |line, raw, parsed| {
+            if let Parsed::Record(s) = parsed
+                && s.view.pulled() == Pulled::No
+            {
+                if batch.len() >= limit {
+                    stop_at = Some(Pos {
+                        offset: line.offset,
+                        lines: line.lineno - 1,
+                    });
+                    return Ok(false);
+                }
+                // Only a literal `false` can be flipped in place.
+                if let Some(at) = false_at(line, raw) {
+                    spans.push(at);
+                    batch.push(s);
+                }
+            }
+            Ok(true)
+        })?;
+        if !batch.is_empty() {
+            if let Err(e) = deliver(&batch) {
+                return Err(if Error::is_broken_pipe(&e) {
+                    Error::broken_pipe()
+                } else {
+                    Error::io("cannot write output", e)
+                });
+            }
+            self.flip(&f, &spans)?;
+        }
+        self.store_cursor(&f, stop_at.unwrap_or(end));
+        Ok(batch.len())
+    }
+
+    fn ack(&self, ids: &[String]) -> Result<usize> {
+        if let Some(bad) = ids.iter().find(|i| i.trim().is_empty()) {
+            return Err(Error::usage(format!("invalid record id '{bad}'")));
+        }
+        let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let missing_all =
+            || Error::new(format!("no record with id {} in {}", ids[0], self.shown()));
+        if !self.path.exists() {
+            return Err(missing_all());
+        }
+        let _lock = self.lock(true, true)?;
+        let Some(f) = self.open_read(true)? else {
+            return Err(missing_all());
+        };
+        let mut spans = Vec::new();
+        let mut found: HashSet<String> = HashSet::new();
+        // Pending ones can only be past the cursor; the others are searched
+        // from the start, to tell "already pulled" from "no such record".
+        for start in [self.load_cursor(&f), Pos::default()] {
+            self.scan(&f, start, |line, raw, parsed| {
+                if let Parsed::Record(s) = parsed
+                    && let Some(id) = s.view.id.as_deref()
+                    && want.contains(id)
+                    && !found.contains(id)
+                {
+                    if s.view.pulled() == Pulled::No
+                        && let Some(at) = false_at(line, raw)
+                    {
+                        spans.push(at);
+                    }
+                    found.insert(id.to_string());
+                }
+                Ok(found.len() < want.len())
+            })?;
+            if found.len() == want.len() {
+                break;
+            }
+        }
+        if let Some(id) = ids.iter().find(|i| !found.contains(i.as_str())) {
+            return Err(Error::new(format!(
+                "no record with id {id} in {}; nothing marked",
+                self.shown()
+            )));
+        }
+        self.flip(&f, &spans)?;
+        Ok(spans.len())
+    }
+
+    fn list(&self, filter: &Filter, each: &mut Each) -> Result<()> {
+        if !self.path.exists() {
+            return Ok(());
+        }
+        let _lock = self.lock(false, false)?;
+        let Some(f) = self.open_read(false)? else {
+            return Ok(());
+        };
+        let start = if filter.pending {
+            self.load_cursor(&f)
+        } else {
+            Pos::default()
+        };
+        let mut out_err = None;
+        self.scan(&f, start, |_, _, parsed| {
+            if let Parsed::Record(s) = parsed
+                && filter.matches(&s.view)
+                && let Err(e) = each(s)
+            {
+                out_err = Some(e);
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        match out_err {
+            Some(e) if Error::is_broken_pipe(&e) => Err(Error::broken_pipe()),
+            Some(e) => Err(Error::io("cannot write output", e)),
+            None => Ok(()),
+        }
+    }
+
+    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+        if !self.path.exists() {
+            return Ok(CompactReport {
+                removed: 0,
+                kept: 0,
+            });
+        }
+        let _lock = self.lock(true, true)?;
+        let Some(f) = self.open_read(true)? else {
+            return Ok(CompactReport {
+                removed: 0,
+                kept: 0,
+            });
+        };
+        let dir = self.dir();
+        let fail = |e| Error::io(format!("cannot compact {}", self.shown()), e);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".cq-compact-")
+            .tempfile_in(&dir)
+            .map_err(fail)?;
+        let mode = f.metadata().map_err(fail)?.permissions().mode() & 0o7777;
+        let mut out = io::BufWriter::new(tmp.as_file_mut());
+        let (mut removed, mut kept) = (0usize, 0usize);
+        let mut first_pending: Option<Pos> = None;
+        let mut written = Pos::default();
+        let rd = f.try_clone().map_err(fail)?;
+        let mut r = LineReader::new(rd, Pos::default()).map_err(fail)?;
+        while let Some(line) = r.next().map_err(fail)? {
+            let parsed = if line.complete {
+                Some(parse(&r.buf, line.too_long))
+            } else {
+                None
+            };
+            let drop = match &parsed {
+                Some(Parsed::Record(s)) => {
+                    s.view.pulled() == Pulled::Yes
+                        && s.view
+                            .completed_at
+                            .as_deref()
+                            .and_then(|t| time::at_or_after(t, cutoff))
+                            == Some(false)
+                }
+                Some(Parsed::Bad(why)) => {
+                    warn(&format!("{}:{}: {why}; kept", self.shown(), line.lineno));
+                    false
+                }
+                _ => false,
+            };
+            if drop {
+                removed += 1;
+                continue;
+            }
+            if let Some(Parsed::Record(s)) = &parsed {
+                kept += 1;
+                if first_pending.is_none() && s.view.pulled() == Pulled::No {
+                    first_pending = Some(written);
+                }
+            }
+            // Kept byte for byte; a too-long line was not buffered, so it is
+            // copied from the file.
+            let len = r.pos.offset - line.offset;
+            if line.too_long {
+                copy_range(&f, line.offset, len, &mut out).map_err(fail)?;
+            } else {
+                out.write_all(&r.buf).map_err(fail)?;
+                if line.complete {
+                    out.write_all(b"\n").map_err(fail)?;
+                }
+            }
+            written.offset += len;
+            written.lines += 1;
+        }
+        if removed == 0 {
+            return Ok(CompactReport { removed, kept });
+        }
+        out.flush().map_err(fail)?;
+        drop(out);
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(fail)?;
+        tmp.as_file().sync_all().map_err(fail)?;
+        let new = tmp.persist(&self.path).map_err(|e| fail(e.error))?;
+        sync_dir(&dir).map_err(fail)?;
+        self.store_cursor(&new, first_pending.unwrap_or(written));
+        Ok(CompactReport { removed, kept })
+    }
+}
+
+fn copy_range(f: &File, mut offset: u64, len: u64, out: &mut impl Write) -> io::Result<()> {
+    let end = offset + len;
+    let mut buf = vec![0u8; (len.min(64 << 10)) as usize];
+    while offset < end {
+        let n = ((end - offset) as usize).min(buf.len());
+        f.read_exact_at(&mut buf[..n], offset)?;
+        out.write_all(&buf[..n])?;
+        offset += n as u64;
+    }
+    Ok(())
+}

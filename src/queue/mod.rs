@@ -1,0 +1,214 @@
+//! The queue seen from the commands: the [`Queue`] trait every tier
+//! implements, the [`Filter`] readers apply, and [`open`], which turns a
+//! queue location (`--queue`, `CQ_QUEUE`, or the XDG default) into a tier.
+
+pub mod jsonl;
+
+use crate::error::{Error, Result};
+use crate::record::View;
+use crate::time::{self, Cutoff};
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// One stored record as a reader sees it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The line as stored, without its newline, BOM or trailing `\r`.
+    pub line: Vec<u8>,
+    pub view: View,
+}
+
+/// Called with the records a pull selected; it must print and flush them.
+/// Only when it returns `Ok` are they marked pulled.
+pub type Deliver<'a> = dyn FnMut(&[Stored]) -> io::Result<()> + 'a;
+
+/// Called for each record a listing matches, oldest first.
+pub type Each<'a> = dyn FnMut(Stored) -> io::Result<()> + 'a;
+
+pub struct CompactReport {
+    pub removed: usize,
+    pub kept: usize,
+}
+
+pub trait Queue {
+    /// Fails unless a record could be appended now (wrap checks this before
+    /// running CMD). Creates the queue when it does not exist.
+    fn check_writable(&self) -> Result<()>;
+    /// Appends one record line (`\n`-terminated), durably.
+    fn append(&self, line: &str) -> Result<()>;
+    /// Selects up to `limit` pending records, oldest first, hands them to
+    /// `deliver`, and marks them pulled once it returned `Ok`.
+    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize>;
+    /// Marks the records with these ids pulled, all or nothing; returns how
+    /// many were pending (acknowledging twice is not an error).
+    fn ack(&self, ids: &[String]) -> Result<usize>;
+    /// Streams the records matching `filter`, oldest first.
+    fn list(&self, filter: &Filter, each: &mut Each) -> Result<()>;
+    /// Removes pulled records completed before `cutoff`.
+    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport>;
+}
+
+/// Where the queue is, parsed from `--queue` / `CQ_QUEUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+}
+
+impl Location {
+    pub fn parse(q: &OsStr) -> Result<Location> {
+        let b = q.as_bytes();
+        if b.is_empty() {
+            return Err(Error::usage("empty queue location"));
+        }
+        if let Some(rest) = b.strip_prefix(b"file:") {
+            if rest.is_empty() {
+                return Err(Error::usage("empty path in queue location 'file:'"));
+            }
+            return Ok(Location::File(PathBuf::from(OsStr::from_bytes(rest))));
+        }
+        for (prefix, tier) in [
+            ("sqlite:", "SQLite"),
+            ("redis://", "Redis Streams"),
+            ("rediss://", "Redis Streams"),
+            ("kafka://", "Kafka"),
+        ] {
+            if b.starts_with(prefix.as_bytes()) {
+                // Never echo the location: a URL can carry a password.
+                return Err(Error::usage(format!(
+                    "the {tier} tier ({prefix}...) is not available in this version of cq; use a file path"
+                )));
+            }
+        }
+        Ok(Location::File(PathBuf::from(q)))
+    }
+
+    /// `$XDG_STATE_HOME/cq/queue.jsonl`, else `~/.local/state/cq/queue.jsonl`.
+    pub fn default_location() -> Result<Location> {
+        let base = match std::env::var_os("XDG_STATE_HOME") {
+            // The XDG spec says relative values are to be ignored.
+            Some(x) if PathBuf::from(&x).is_absolute() => PathBuf::from(x),
+            _ => match std::env::var_os("HOME") {
+                Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/state"),
+                _ => {
+                    return Err(Error::usage(
+                        "cannot find the default queue: neither XDG_STATE_HOME nor HOME is set (use --queue)",
+                    ));
+                }
+            },
+        };
+        Ok(Location::File(base.join("cq/queue.jsonl")))
+    }
+
+    pub fn resolve(flag: Option<&OsString>) -> Result<Location> {
+        match flag {
+            Some(q) => Location::parse(q),
+            None => Location::default_location(),
+        }
+    }
+}
+
+pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
+    match loc {
+        Location::File(p) => Ok(Box::new(jsonl::JsonlQueue::new(p.clone()))),
+    }
+}
+
+/// What `cq list` selects; shared by every tier.
+#[derive(Default)]
+pub struct Filter {
+    pub pending: bool,
+    pub pulled: bool,
+    pub name: Option<String>,
+    pub status: Option<&'static str>,
+    pub since: Option<Cutoff>,
+}
+
+impl Filter {
+    pub fn matches(&self, v: &View) -> bool {
+        use crate::record::Pulled;
+        if self.pending && v.pulled() != Pulled::No {
+            return false;
+        }
+        if self.pulled && v.pulled() == Pulled::No {
+            return false;
+        }
+        if self.status.is_some_and(|s| v.status != s) {
+            return false;
+        }
+        if let Some(p) = &self.name
+            && !glob_match(p.as_bytes(), v.name.as_bytes())
+        {
+            return false;
+        }
+        if let Some(c) = &self.since {
+            match v
+                .completed_at
+                .as_deref()
+                .and_then(|t| time::at_or_after(t, c))
+            {
+                Some(true) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Shell-style wildcard match: `*` any run, `?` one character, else literal.
+pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+    let s: Vec<char> = String::from_utf8_lossy(s).chars().collect();
+    let p: Vec<char> = String::from_utf8_lossy(pat).chars().collect();
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"build-*", b"build-claim"));
+        assert!(glob_match(b"*", b""));
+        assert!(glob_match(b"a?c", b"abc"));
+        assert!(!glob_match(b"a?c", b"ac"));
+        assert!(glob_match(b"*x*y", b"axbxy"));
+        assert!(!glob_match(b"build", b"build-x"));
+    }
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse(OsStr::new("file:/a/b")).unwrap(),
+            Location::File("/a/b".into())
+        );
+        assert_eq!(
+            Location::parse(OsStr::new("q.jsonl")).unwrap(),
+            Location::File("q.jsonl".into())
+        );
+        let e = Location::parse(OsStr::new("redis://u:hunter2@h/0")).unwrap_err();
+        assert!(!e.msg.contains("hunter2"));
+    }
+}

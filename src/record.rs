@@ -1,0 +1,463 @@
+//! The completion record, schema v1: the one place that decides its keys,
+//! their order and how a stored line is read back.
+//!
+//! Writing goes through [`NewRecord`], whose field order is the seed's five
+//! keys (`name`, `completed_at`, `output_dir`, `status`, `pulled`) followed by
+//! cq's own. Reading goes through [`View`], which accepts any JSON object with
+//! a string `name` and `status` (records from the seed's Phase G block, from
+//! a plain `>>`, from older or newer cq), tolerates duplicate keys (the last
+//! wins, as in jq) and ignores keys it does not know; the line itself is never
+//! re-serialised, so unknown keys survive every read.
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The literal a pull writes over `false`: same length, so the flip is done
+/// in place (JSON allows the trailing space).
+pub const PULLED_TRUE: &[u8; 5] = b"true ";
+pub const PULLED_FALSE: &[u8; 5] = b"false";
+
+#[derive(Serialize, Debug, Clone)]
+pub struct NewRecord {
+    pub name: String,
+    pub completed_at: String,
+    pub output_dir: String,
+    pub status: &'static str,
+    pub pulled: bool,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    pub cwd: String,
+    pub host: String,
+    pub pid: u32,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub meta: Map<String, Value>,
+}
+
+pub fn status_for(exit_code: i32) -> &'static str {
+    if exit_code == 0 { "success" } else { "failure" }
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl NewRecord {
+    /// The stored form: one line of JSON, `\n`-terminated.
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("a record always serialises");
+        s.push('\n');
+        s
+    }
+}
+
+/// `KEY=VALUE` pairs from `--meta`, in the order given; a repeated key keeps
+/// its first position and its last value.
+pub fn parse_meta(pairs: &[String]) -> Result<Map<String, Value>, String> {
+    let mut meta = Map::new();
+    for p in pairs {
+        match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                meta.insert(k.to_string(), Value::String(v.to_string()));
+            }
+            _ => return Err(format!("invalid --meta '{p}': expected KEY=VALUE")),
+        }
+    }
+    Ok(meta)
+}
+
+/// The machine's host name, as `hostname` prints it.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+    // or truncates, and we stop at the first NUL either way.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Whether a stored record is waiting for a consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pulled {
+    /// `"pulled":false`: pending. Only this literal makes a record pending,
+    /// exactly as the seed's `select(.pulled==false)`.
+    No,
+    Yes,
+    /// Missing or not a boolean: shown by `list`, never delivered by `pull`.
+    Unknown,
+}
+
+/// What readers need of a stored line; the line itself stays the truth.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub name: String,
+    pub status: String,
+    pub pulled: Option<bool>,
+    pub id: Option<String>,
+    pub completed_at: Option<String>,
+    pub output_dir: Option<String>,
+    pub exit_code: Option<i64>,
+    pub duration_ms: Option<u64>,
+    pub signal: Option<String>,
+}
+
+impl View {
+    pub fn pulled(&self) -> Pulled {
+        match self.pulled {
+            Some(false) => Pulled::No,
+            Some(true) => Pulled::Yes,
+            None => Pulled::Unknown,
+        }
+    }
+}
+
+/// Why a line is not a record; readers report it with its line number.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LineError {
+    Blank,
+    NotJson(String),
+    NotRecord,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::Blank => write!(f, "blank line"),
+            LineError::NotJson(e) => write!(f, "not valid JSON ({e})"),
+            LineError::NotRecord => {
+                write!(
+                    f,
+                    "not a record (needs a JSON object with string name and status)"
+                )
+            }
+        }
+    }
+}
+
+/// Bytes a UTF-8 byte-order mark occupies at the start of a line, if any.
+pub fn bom_len(line: &[u8]) -> usize {
+    if line.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
+}
+
+/// Parses one stored line (without its `\n`; a trailing `\r` is JSON
+/// whitespace and a leading BOM is skipped).
+pub fn parse_line(line: &[u8]) -> Result<View, LineError> {
+    let body = &line[bom_len(line)..];
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(LineError::Blank);
+    }
+    let raw: RawView = serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            LineError::NotRecord
+        } else {
+            LineError::NotJson(e.to_string())
+        }
+    })?;
+    match (raw.name, raw.status) {
+        (Some(name), Some(status)) => Ok(View {
+            name,
+            status,
+            pulled: raw.pulled,
+            id: raw.id,
+            completed_at: raw.completed_at,
+            output_dir: raw.output_dir,
+            exit_code: raw.exit_code,
+            duration_ms: raw.duration_ms,
+            signal: raw.signal,
+        }),
+        _ => Err(LineError::NotRecord),
+    }
+}
+
+/// Byte range of the value of the last top-level `"pulled"` key in a line
+/// that already parsed as a JSON object (the same key jq and [`View`] read;
+/// a `meta.pulled` or a string containing `"pulled"` is never matched).
+pub fn pulled_span(line: &[u8]) -> Option<(usize, usize)> {
+    let mut s = Scan {
+        b: line,
+        i: bom_len(line),
+    };
+    s.ws();
+    s.eat(b'{')?;
+    let mut found = None;
+    loop {
+        s.ws();
+        if s.peek()? == b'}' {
+            return found;
+        }
+        let (ks, ke) = s.string()?;
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        let vs = s.i;
+        s.value()?;
+        if key_is(&line[ks..ke], "pulled") {
+            found = Some((vs, s.i));
+        }
+        s.ws();
+        match s.peek()? {
+            b',' => s.i += 1,
+            b'}' => return found,
+            _ => return None,
+        }
+    }
+}
+
+fn key_is(quoted: &[u8], want: &str) -> bool {
+    if !quoted.contains(&b'\\') {
+        return &quoted[1..quoted.len() - 1] == want.as_bytes();
+    }
+    serde_json::from_slice::<String>(quoted).is_ok_and(|k| k == want)
+}
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+    /// A string starting at the cursor; returns its range including quotes.
+    fn string(&mut self) -> Option<(usize, usize)> {
+        let start = self.i;
+        self.eat(b'"')?;
+        loop {
+            match self.peek()? {
+                b'\\' => self.i += 2,
+                b'"' => {
+                    self.i += 1;
+                    return Some((start, self.i));
+                }
+                _ => self.i += 1,
+            }
+        }
+    }
+    fn value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match self.peek()? {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                return Some(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+            }
+            _ => {
+                while !matches!(
+                    self.peek()?,
+                    b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'
+                ) {
+                    self.i += 1;
+                }
+                Some(())
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct RawView {
+    name: Option<String>,
+    status: Option<String>,
+    pulled: Option<bool>,
+    id: Option<String>,
+    completed_at: Option<String>,
+    output_dir: Option<String>,
+    exit_code: Option<i64>,
+    duration_ms: Option<u64>,
+    signal: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Name,
+    Status,
+    Pulled,
+    Id,
+    CompletedAt,
+    OutputDir,
+    ExitCode,
+    DurationMs,
+    Signal,
+    #[serde(other)]
+    Other,
+}
+
+fn string(v: Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+impl<'de> Deserialize<'de> for RawView {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawView;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawView, A::Error> {
+                let mut r = RawView::default();
+                // Each known key is read as a Value so that a wrongly typed
+                // one makes that field absent instead of the line invalid;
+                // a repeated key overwrites, as jq does.
+                while let Some(k) = m.next_key::<Field>()? {
+                    match k {
+                        Field::Name => r.name = string(m.next_value()?),
+                        Field::Status => r.status = string(m.next_value()?),
+                        Field::Pulled => r.pulled = m.next_value::<Value>()?.as_bool(),
+                        Field::Id => r.id = string(m.next_value()?),
+                        Field::CompletedAt => r.completed_at = string(m.next_value()?),
+                        Field::OutputDir => r.output_dir = string(m.next_value()?),
+                        Field::ExitCode => r.exit_code = m.next_value::<Value>()?.as_i64(),
+                        Field::DurationMs => r.duration_ms = m.next_value::<Value>()?.as_u64(),
+                        Field::Signal => r.signal = string(m.next_value()?),
+                        Field::Other => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span_text(line: &str) -> Option<&str> {
+        pulled_span(line.as_bytes()).map(|(a, b)| &line[a..b])
+    }
+
+    #[test]
+    fn seed_line_parses() {
+        let l = r#"{"name":"a","completed_at":"2026-04-07T17:58:52Z","output_dir":"/x","status":"success","pulled":false}"#;
+        let v = parse_line(l.as_bytes()).unwrap();
+        assert_eq!(v.name, "a");
+        assert_eq!(v.pulled(), Pulled::No);
+        assert_eq!(span_text(l), Some("false"));
+    }
+
+    #[test]
+    fn span_ignores_nested_and_string_pulled() {
+        let l = r#"{"name":"pulled","meta":{"pulled":false},"note":"\"pulled\":false","pulled" : true ,"status":"x"}"#;
+        assert_eq!(span_text(l), Some("true"));
+        let v = parse_line(l.as_bytes()).unwrap();
+        assert_eq!(v.pulled(), Pulled::Yes);
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_like_jq() {
+        let l = r#"{"name":"a","status":"success","pulled":true,"pulled":false}"#;
+        assert_eq!(parse_line(l.as_bytes()).unwrap().pulled(), Pulled::No);
+        let (a, _) = pulled_span(l.as_bytes()).unwrap();
+        assert_eq!(a, l.rfind("false").unwrap());
+    }
+
+    #[test]
+    fn odd_lines() {
+        assert_eq!(parse_line(b"   ").unwrap_err(), LineError::Blank);
+        assert!(matches!(
+            parse_line(b"{\"name\":"),
+            Err(LineError::NotJson(_))
+        ));
+        assert_eq!(parse_line(b"[1,2]").unwrap_err(), LineError::NotRecord);
+        assert_eq!(
+            parse_line(b"{\"name\":1,\"status\":\"x\"}").unwrap_err(),
+            LineError::NotRecord
+        );
+        let v = parse_line(b"\xEF\xBB\xBF{\"name\":\"a\",\"status\":\"s\",\"pulled\":\"no\"}\r")
+            .unwrap();
+        assert_eq!(v.pulled(), Pulled::Unknown);
+        assert_eq!(
+            pulled_span(b"\xEF\xBB\xBF{\"pulled\":false}"),
+            Some((13, 18))
+        );
+    }
+
+    #[test]
+    fn escaped_key_is_matched() {
+        let l = r#"{"name":"a","status":"s","pull\u0065d":false}"#;
+        assert_eq!(span_text(l), Some("false"));
+    }
+
+    #[test]
+    fn new_record_key_order() {
+        let r = NewRecord {
+            name: "n".into(),
+            completed_at: "t".into(),
+            output_dir: "/o".into(),
+            status: "success",
+            pulled: false,
+            id: "i".into(),
+            exit_code: Some(0),
+            signal: None,
+            started_at: None,
+            duration_ms: None,
+            command: None,
+            cwd: "/".into(),
+            host: "h".into(),
+            pid: 1,
+            meta: Map::new(),
+        };
+        assert!(r.to_line().starts_with(
+            r#"{"name":"n","completed_at":"t","output_dir":"/o","status":"success","pulled":false,"id":"i","exit_code":0,"cwd""#
+        ));
+        assert!(r.to_line().ends_with("}\n"));
+    }
+
+    #[test]
+    fn meta_pairs() {
+        let m = parse_meta(&["a=1".into(), "b=x=y".into(), "a=2".into()]).unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"a":"2","b":"x=y"}"#);
+        assert!(parse_meta(&["=v".into()]).is_err());
+        assert!(parse_meta(&["novalue".into()]).is_err());
+    }
+}
