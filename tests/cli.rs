@@ -1,0 +1,548 @@
+//! The real binary against a private queue: exit codes, record fields,
+//! signals, and the file's guarantees.
+
+mod common;
+
+use common::{CQ, Env, names, parse_lines, stdout_of};
+use predicates::prelude::*;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn only_record(env: &Env) -> Value {
+    let recs = env.records();
+    assert_eq!(recs.len(), 1, "expected one record, got {recs:?}");
+    recs.into_iter().next().unwrap()
+}
+
+#[test]
+fn wrap_success_records_every_field() {
+    let env = Env::new();
+    env.cq()
+        .args(["wrap", "-n", "job1", "-o", "out", "--meta", "k=v", "--meta", "pulled=x", "--"])
+        .args(["sh", "-c", "echo out-$CQ_NAME; echo err >&2"])
+        .assert()
+        .code(0)
+        .stdout("out-job1\n")
+        .stderr("err\n");
+    let r = only_record(&env);
+    let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "name", "completed_at", "output_dir", "status", "pulled", "id", "exit_code",
+            "started_at", "duration_ms", "command", "cwd", "host", "pid", "meta"
+        ]
+    );
+    let cwd = env.dir.path().canonicalize().unwrap();
+    assert_eq!(r["name"], "job1");
+    assert_eq!(r["status"], "success");
+    assert_eq!(r["pulled"], false);
+    assert_eq!(r["exit_code"], 0);
+    assert_eq!(r["output_dir"], cwd.join("out").to_str().unwrap());
+    assert_eq!(r["cwd"], cwd.to_str().unwrap());
+    assert_eq!(r["command"], serde_json::json!(["sh", "-c", "echo out-$CQ_NAME; echo err >&2"]));
+    assert_eq!(r["meta"], serde_json::json!({"k": "v", "pulled": "x"}));
+    assert!(r["pid"].as_u64().unwrap() > 0);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(r["host"], host.trim());
+    assert!(r.get("signal").is_none());
+    for k in ["completed_at", "started_at"] {
+        let t = r[k].as_str().unwrap();
+        assert_eq!(t.len(), 20, "{k}={t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{k}={t}");
+    }
+    assert!(r["started_at"].as_str() <= r["completed_at"].as_str());
+    let id = r["id"].as_str().unwrap();
+    assert_eq!(id.len(), 36);
+    assert_eq!(&id[14..15], "7", "UUIDv7: {id}");
+}
+
+#[test]
+fn wrap_sees_its_id_and_inherits_stdin() {
+    let env = Env::new();
+    let out = env
+        .cq()
+        .args(["wrap", "--", "sh", "-c", "echo $CQ_ID; cat"])
+        .write_stdin("from stdin\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout_of(&out);
+    let mut lines = text.lines();
+    let id = lines.next().unwrap();
+    assert_eq!(lines.next(), Some("from stdin"));
+    let r = only_record(&env);
+    assert_eq!(r["id"], id);
+    assert_eq!(r["name"], "sh", "name defaults to the basename of CMD");
+}
+
+#[test]
+fn wrap_name_and_output_dir_from_environment() {
+    let env = Env::new();
+    env.cq()
+        .env("CQ_NAME", "from-env")
+        .env("CQ_OUTPUT_DIR", "/srv/out")
+        .args(["wrap", "/bin/true"])
+        .assert()
+        .success();
+    let r = only_record(&env);
+    assert_eq!(r["name"], "from-env");
+    assert_eq!(r["output_dir"], "/srv/out");
+}
+
+#[test]
+fn wrap_passes_exit_codes_through() {
+    let env = Env::new();
+    for code in [1, 2, 42, 255] {
+        env.cq()
+            .args(["wrap", "--", "sh", "-c", &format!("exit {code}")])
+            .assert()
+            .code(code);
+    }
+    let recs = env.records();
+    let codes: Vec<i64> = recs.iter().map(|r| r["exit_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [1, 2, 42, 255]);
+    assert!(recs.iter().all(|r| r["status"] == "failure"));
+}
+
+#[test]
+fn wrap_command_not_found_is_127_and_recorded() {
+    let env = Env::new();
+    env.cq()
+        .args(["wrap", "--", "cq-no-such-command", "arg"])
+        .assert()
+        .code(127)
+        .stdout("")
+        .stderr(predicate::str::contains("cq: cq-no-such-command: command not found"));
+    let r = only_record(&env);
+    assert_eq!(r["exit_code"], 127);
+    assert_eq!(r["status"], "failure");
+}
+
+#[test]
+fn wrap_not_executable_is_126_and_recorded() {
+    let env = Env::new();
+    let script = env.path("script.sh");
+    std::fs::write(&script, "#!/bin/sh\necho no\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.cq()
+        .args(["wrap", "--", "./script.sh"])
+        .assert()
+        .code(126)
+        .stdout("")
+        .stderr(predicate::str::contains("permission denied"));
+    env.cq().args(["wrap", "--", "/"]).assert().code(126);
+    let recs = env.records();
+    assert_eq!(recs.len(), 2);
+    assert!(recs.iter().all(|r| r["exit_code"] == 126 && r["status"] == "failure"));
+}
+
+#[test]
+fn wrap_unwritable_queue_is_125_and_cmd_never_runs() {
+    let env = Env::new();
+    let marker = env.path("ran");
+    std::fs::write(env.path("file"), "").unwrap();
+    // A parent that is a regular file: unwritable even for root.
+    for q in [env.path("file/queue.jsonl"), env.dir.path().to_path_buf()] {
+        env.cq()
+            .env("CQ_QUEUE", &q)
+            .args(["wrap", "--", "touch"])
+            .arg(&marker)
+            .assert()
+            .code(125)
+            .stderr(predicate::str::starts_with("cq: ").and(predicate::str::contains("\n").count(1)));
+        assert!(!marker.exists(), "CMD ran although the queue is not writable");
+    }
+}
+
+#[test]
+fn wrap_child_killed_by_signal_is_recorded_and_reraised() {
+    let env = Env::new();
+    let st = env
+        .cq_std()
+        .args(["wrap", "--", "sh", "-c", "kill -TERM $$"])
+        .status()
+        .unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGTERM), "cq must die of the same signal: {st:?}");
+    let r = only_record(&env);
+    assert_eq!(r["exit_code"], 143);
+    assert_eq!(r["signal"], "SIGTERM");
+    assert_eq!(r["status"], "failure");
+}
+
+#[test]
+fn wrap_shell_sees_128_plus_n() {
+    let env = Env::new();
+    let st = env
+        .cq_std()
+        .env("CQ", CQ)
+        .args(["wrap", "-n", "outer", "--", "sh", "-c", "\"$CQ\" wrap -- sh -c 'kill -USR1 $$'; echo $?"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&st), "138\n");
+    let recs = env.records();
+    assert_eq!(recs[0]["signal"], "SIGUSR1");
+    assert_eq!(recs[1]["name"], "outer");
+}
+
+fn wait_for_record_file_then_signal(env: &Env, sig: i32, child_script: &str) -> (std::process::ExitStatus, Value) {
+    let ready = env.path("ready");
+    let mut child = env
+        .cq_std()
+        .args(["wrap", "-n", "sig", "--", "sh", "-c", child_script])
+        .env("READY", &ready)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..500 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ready.exists(), "child never started");
+    unsafe { libc::kill(child.id() as i32, sig) };
+    let st = child.wait().unwrap();
+    (st, only_record(env))
+}
+
+#[test]
+fn term_sent_to_cq_is_forwarded_and_recorded() {
+    let env = Env::new();
+    let (st, r) = wait_for_record_file_then_signal(&env, libc::SIGTERM, "touch \"$READY\"; exec sleep 30");
+    assert_eq!(st.signal(), Some(libc::SIGTERM), "{st:?}");
+    assert_eq!(r["exit_code"], 143);
+    assert_eq!(r["signal"], "SIGTERM");
+    assert!(r["duration_ms"].as_u64().unwrap() < 20_000);
+}
+
+#[test]
+fn forwarded_signal_the_child_handles_keeps_its_exit_code() {
+    let env = Env::new();
+    for sig in [libc::SIGUSR2, libc::SIGHUP, libc::SIGINT] {
+        let _ = std::fs::remove_file(env.path("ready"));
+        let _ = std::fs::remove_file(&env.queue);
+        let script = "trap 'exit 7' HUP INT USR2; touch \"$READY\"; while :; do sleep 0.05; done";
+        let (st, r) = wait_for_record_file_then_signal(&env, sig, script);
+        assert_eq!(st.code(), Some(7), "signal {sig}: {st:?}");
+        assert_eq!(r["exit_code"], 7);
+        assert!(r.get("signal").is_none());
+    }
+}
+
+#[test]
+fn push_records_a_finished_job() {
+    let env = Env::new();
+    env.cq()
+        .args(["push", "-n", "build", "-e", "3", "-o", "/tmp/out", "--started-at", "2026-01-01T00:00:00Z"])
+        .assert()
+        .success()
+        .stdout("");
+    env.cq().args(["push", "-n", "deploy", "--status", "success"]).assert().success();
+    let recs = env.records();
+    assert_eq!(recs[0]["status"], "failure");
+    assert_eq!(recs[0]["exit_code"], 3);
+    assert_eq!(recs[0]["output_dir"], "/tmp/out");
+    assert_eq!(recs[0]["started_at"], "2026-01-01T00:00:00Z");
+    assert!(recs[0]["duration_ms"].as_u64().unwrap() > 1000);
+    assert_eq!(recs[1]["status"], "success");
+    assert!(recs[1].get("exit_code").is_none());
+}
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_changes_nothing() {
+    let env = Env::new();
+    env.push("keep", 0);
+    let before = env.text();
+    let cases: &[&[&str]] = &[
+        &["push", "-n", "x"],
+        &["push", "-n", "x", "-e", "0", "--status", "success"],
+        &["push", "-n", "x", "-e", "256"],
+        &["push", "-n", "x", "-e", "-1"],
+        &["push", "-n", "", "-e", "0"],
+        &["push", "-n", "x", "-e", "0", "--meta", "novalue"],
+        &["push", "-n", "x", "-e", "0", "--started-at", "yesterday"],
+        &["wrap"],
+        &["wrap", "--meta", "=v", "--", "true"],
+        &["pull", "--limit", "0"],
+        &["pull", "--limit", "many"],
+        &["list", "--since", "soon"],
+        &["list", "--pending", "--pulled"],
+        &["list", "--status", "maybe"],
+        &["compact", "--older-than", "forever"],
+        &["ack"],
+        &["ack", ""],
+        &["frobnicate"],
+        &["pull", "--format", "xml"],
+    ];
+    for args in cases {
+        env.cq()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::starts_with("cq: ").and(predicate::str::contains("\n").count(1)));
+    }
+    assert_eq!(env.text(), before);
+}
+
+#[test]
+fn unknown_tiers_are_refused_without_echoing_secrets() {
+    let env = Env::new();
+    env.cq()
+        .env("CQ_QUEUE", "redis://user:hunter2@localhost:6379/0")
+        .args(["list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("hunter2").not().and(predicate::str::contains("Redis")));
+}
+
+#[test]
+fn io_errors_exit_1_with_one_line() {
+    let env = Env::new();
+    std::fs::create_dir_all(&env.queue).unwrap();
+    for args in [["list"], ["pull"]] {
+        env.cq()
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::starts_with("cq: ").and(predicate::str::contains("directory")));
+    }
+    env.cq().args(["push", "-n", "x", "-e", "0"]).assert().code(1);
+    env.cq().args(["ack", "nope"]).assert().code(1);
+}
+
+#[test]
+fn pull_delivers_once_oldest_first_and_respects_limit() {
+    let env = Env::new();
+    for n in ["a", "b", "c"] {
+        env.push(n, 0);
+    }
+    let out = env.cq().args(["pull", "--limit", "2"]).output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a", "b"]);
+    env.push("d", 1);
+    let out = env.cq().args(["pull", "--json"]).output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["c", "d"]);
+    env.cq().arg("pull").assert().success().stdout("");
+    let text = env.text();
+    assert_eq!(text.matches("\"pulled\":true ,").count(), 4, "{text}");
+    // JSONL output is the line as stored (pulled:false at the time of the pull).
+    let out = env.cq().args(["list", "--json"]).output().unwrap();
+    assert_eq!(stdout_of(&out), text);
+}
+
+#[test]
+fn ack_marks_by_id_all_or_nothing() {
+    let env = Env::new();
+    for n in ["a", "b", "c"] {
+        env.push(n, 0);
+    }
+    let ids: Vec<String> = env.records().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    env.cq().args(["ack", &ids[0], "no-such-id"]).assert().code(1).stderr(predicate::str::contains("no-such-id"));
+    assert_eq!(env.records().iter().filter(|r| r["pulled"] == false).count(), 3);
+    env.cq().args(["ack", &ids[0], &ids[2]]).assert().success().stdout("");
+    env.cq().args(["ack", &ids[0]]).assert().success();
+    let out = env.cq().args(["list", "--pending"]).output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["b"]);
+    let out = env.cq().arg("pull").output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["b"]);
+}
+
+#[test]
+fn list_filters() {
+    let env = Env::new();
+    env.push("build-a", 0);
+    env.push("build-b", 1);
+    env.push("test-a", 0);
+    env.cq().args(["pull", "--limit", "1"]).assert().success();
+    let list = |args: &[&str]| {
+        let out = env.cq().arg("list").args(args).output().unwrap();
+        assert!(out.status.success());
+        names(&parse_lines(&stdout_of(&out)))
+    };
+    assert_eq!(list(&[]), ["build-a", "build-b", "test-a"]);
+    assert_eq!(list(&["--pending"]), ["build-b", "test-a"]);
+    assert_eq!(list(&["--pulled"]), ["build-a"]);
+    assert_eq!(list(&["--name", "build-*"]), ["build-a", "build-b"]);
+    assert_eq!(list(&["--name", "?est-a"]), ["test-a"]);
+    assert_eq!(list(&["--status", "failure"]), ["build-b"]);
+    assert_eq!(list(&["--limit", "2"]), ["build-b", "test-a"]);
+    assert_eq!(list(&["--since", "1h"]).len(), 3);
+    assert_eq!(list(&["--since", "2999-01-01T00:00:00Z"]).len(), 0);
+    // Nothing changed.
+    assert_eq!(list(&["--pending"]), ["build-b", "test-a"]);
+}
+
+#[test]
+fn table_escapes_control_characters() {
+    let env = Env::new();
+    env.push("evil\u{1b}[31mred\nline", 0);
+    let out = env.cq().args(["list", "--format", "table"]).output().unwrap();
+    let text = stdout_of(&out);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("evil\\u{1b}[31mred\\nline"), "{text:?}");
+    assert_eq!(text.lines().count(), 2, "header and one row: {text:?}");
+    assert!(text.starts_with("NAME"));
+}
+
+#[test]
+fn broken_pipe_exits_zero_quietly() {
+    let env = Env::new();
+    for i in 0..3 {
+        env.push(&format!("j{i}"), 0);
+    }
+    let long = "x".repeat(4000);
+    for _ in 0..40 {
+        env.cq().args(["push", "-n", &long, "-e", "0"]).assert().success();
+    }
+    let out = std::process::Command::new("bash")
+        .args(["-c", "set -o pipefail; \"$CQ\" list | head -c 10 >/dev/null; echo \"rc=$?\""])
+        .env("CQ", CQ)
+        .env("CQ_QUEUE", &env.queue)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "rc=0\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn files_are_private_whatever_the_umask() {
+    for umask in ["000", "022", "077"] {
+        let env = Env::new();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("umask {umask}; exec \"$CQ\" push -n x -e 0")])
+            .env("CQ", CQ)
+            .env("CQ_QUEUE", &env.queue)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&env.queue), 0o600, "umask {umask}");
+        assert_eq!(mode(&env.queue.with_extension("jsonl.lock")), 0o600);
+        assert_eq!(mode(env.queue.parent().unwrap()), 0o700);
+    }
+}
+
+#[test]
+fn default_queue_follows_xdg_state_home_then_home() {
+    let env = Env::new();
+    let xdg = env.path("xdg");
+    env.cq()
+        .env_remove("CQ_QUEUE")
+        .env("XDG_STATE_HOME", &xdg)
+        .args(["push", "-n", "x", "-e", "0"])
+        .assert()
+        .success();
+    assert!(xdg.join("cq/queue.jsonl").is_file());
+    let home = env.path("home");
+    env.cq()
+        .env_remove("CQ_QUEUE")
+        .env_remove("XDG_STATE_HOME")
+        .env("HOME", &home)
+        .args(["push", "-n", "x", "-e", "0"])
+        .assert()
+        .success();
+    assert!(home.join(".local/state/cq/queue.jsonl").is_file());
+    let f = env.path("explicit.jsonl");
+    env.cq()
+        .arg("--queue")
+        .arg(format!("file:{}", f.display()))
+        .args(["push", "-n", "x", "-e", "0"])
+        .assert()
+        .success();
+    assert!(f.is_file());
+}
+
+#[test]
+fn corrupt_line_is_reported_skipped_and_kept_byte_for_byte() {
+    let env = Env::new();
+    env.push("a", 0);
+    let garbage = "{this is not json \"pulled\":false}";
+    let mut text = env.text();
+    text.push_str(garbage);
+    text.push('\n');
+    std::fs::write(&env.queue, &text).unwrap();
+    env.push("b", 0);
+    env.cq()
+        .arg("pull")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(":2: not valid JSON"))
+        .stdout(predicate::str::contains("\"a\"").and(predicate::str::contains("\"b\"")));
+    // Record times have second precision: let them be older than 0s.
+    std::thread::sleep(Duration::from_millis(1100));
+    env.cq()
+        .args(["compact", "--older-than", "0s"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(":2: not valid JSON"));
+    assert_eq!(env.text(), format!("{garbage}\n"));
+}
+
+#[test]
+fn torn_tail_never_swallows_the_next_record() {
+    let env = Env::new();
+    env.push("a", 0);
+    let mut text = env.text();
+    text.push_str("{\"name\":\"torn\",\"sta");
+    std::fs::write(&env.queue, &text).unwrap();
+    // Readers leave an unterminated last line alone.
+    env.cq().args(["list"]).assert().success().stderr("");
+    env.push("b", 0);
+    let out = env.cq().arg("pull").output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a", "b"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: not valid JSON"));
+}
+
+#[test]
+fn nested_pulled_keys_are_not_flipped() {
+    let env = Env::new();
+    let line = r#"{"name":"n","completed_at":"2026-01-01T00:00:00Z","output_dir":"/o","status":"success","meta":{"pulled":false},"note":"\"pulled\":false","pulled":false}"#;
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    std::fs::write(&env.queue, format!("{line}\n")).unwrap();
+    env.cq().arg("pull").assert().success().stdout(format!("{line}\n"));
+    let expect = line.replacen(
+        "\"note\":\"\\\"pulled\\\":false\",\"pulled\":false",
+        "\"note\":\"\\\"pulled\\\":false\",\"pulled\":true ",
+        1,
+    );
+    assert_eq!(env.text(), format!("{expect}\n"));
+}
+
+#[test]
+fn compact_removes_only_old_pulled_records() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    let old_pulled = r#"{"name":"old","completed_at":"2020-01-01T00:00:00Z","output_dir":"/o","status":"success","pulled":true}"#;
+    let old_pending = r#"{"name":"oldp","completed_at":"2020-01-01T00:00:00Z","output_dir":"/o","status":"success","pulled":false}"#;
+    let no_time = r#"{"name":"notime","status":"success","pulled":true}"#;
+    std::fs::write(&env.queue, format!("{old_pulled}\n{old_pending}\n{no_time}\n")).unwrap();
+    std::fs::set_permissions(&env.queue, std::fs::Permissions::from_mode(0o640)).unwrap();
+    env.push("new", 0);
+    env.cq()
+        .arg("compact")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed 1 "));
+    let left = names(&env.records());
+    assert_eq!(left, ["oldp", "notime", "new"]);
+    // The rewrite keeps the mode the user gave the file.
+    assert_eq!(std::fs::metadata(&env.queue).unwrap().permissions().mode() & 0o777, 0o640);
+    // The pending records are still delivered, once.
+    let out = env.cq().arg("pull").output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["oldp", "new"]);
+    env.cq().arg("pull").assert().stdout("");
+}
+
+#[test]
+fn missing_queue_reads_as_empty_and_creates_nothing() {
+    let env = Env::new();
+    for args in [&["list"][..], &["pull"], &["compact"]] {
+        env.cq().args(args).assert().success().stdout(predicate::str::contains("{").not());
+    }
+    assert!(!env.queue.parent().unwrap().exists());
+}
