@@ -1,0 +1,175 @@
+//! Many writers, two pullers (one SIGKILLed at random moments) and
+//! compaction on one JSONL queue: every record delivered, none torn, none
+//! delivered twice by a puller that was not killed.
+//!
+//! `CQ_STRESS=N` multiplies the pushes per writer (default 1 = 100 each).
+
+mod common;
+
+use common::Env;
+use std::collections::{HashMap, HashSet};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn scale() -> usize {
+    std::env::var("CQ_STRESS").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1)
+}
+
+struct Rng(u64);
+impl Rng {
+    fn new() -> Rng {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        Rng(t.as_nanos() as u64 | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Names in one puller invocation's output; a killed one may end mid-line.
+fn delivered(out: &[u8], killed: bool) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    let mut names = Vec::new();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    for (i, l) in lines.iter().enumerate() {
+        match serde_json::from_str::<serde_json::Value>(l) {
+            Ok(v) => names.push(v["name"].as_str().unwrap().to_string()),
+            Err(e) => assert!(
+                killed && i + 1 == lines.len() && !l.ends_with('\n'),
+                "torn output line from a puller {l:?}: {e}"
+            ),
+        }
+    }
+    names
+}
+
+#[test]
+fn writers_pullers_and_compaction_lose_nothing() {
+    let env = Arc::new(Env::new());
+    let writers = 8;
+    let per = 100 * scale();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+
+    let mut handles = Vec::new();
+    for w in 0..writers {
+        let env = Arc::clone(&env);
+        handles.push(thread::spawn(move || {
+            for j in 0..per {
+                let st = env
+                    .cq_std()
+                    .args(["push", "-n", &format!("w{w}-{j}"), "-e", "0"])
+                    .status()
+                    .unwrap();
+                assert!(st.success(), "push failed: {st:?}");
+            }
+        }));
+    }
+
+    // Puller A: never killed; its deliveries must be unique.
+    let clean_a = {
+        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        thread::spawn(move || {
+            let mut got = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let out = env.cq_std().args(["pull", "--json"]).output().unwrap();
+                assert!(out.status.success(), "{out:?}");
+                got.extend(delivered(&out.stdout, false));
+            }
+            got
+        })
+    };
+
+    // Puller B: SIGKILLed at random moments; only its unkilled runs count as clean.
+    let b = {
+        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        thread::spawn(move || {
+            let mut rng = Rng::new();
+            let (mut clean, mut dirty, mut kills) = (Vec::new(), Vec::new(), 0);
+            while !stop.load(Ordering::SeqCst) {
+                let child = env
+                    .cq_std()
+                    .args(["pull", "--json"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                thread::sleep(Duration::from_micros(rng.below(4000)));
+                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+                let out = child.wait_with_output().unwrap();
+                let killed = out.status.signal() == Some(libc::SIGKILL);
+                let names = delivered(&out.stdout, killed);
+                if killed {
+                    kills += 1;
+                    dirty.extend(names);
+                } else {
+                    assert!(out.status.success(), "{out:?}");
+                    clean.extend(names);
+                }
+            }
+            (clean, dirty, kills)
+        })
+    };
+
+    let compactor = {
+        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        thread::spawn(move || {
+            let mut runs = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let st = env
+                    .cq_std()
+                    .args(["compact", "--older-than", "0s"])
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+                runs += 1;
+                thread::sleep(Duration::from_millis(50));
+            }
+            runs
+        })
+    };
+
+    for h in handles {
+        h.join().unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut clean = clean_a.join().unwrap();
+    let (b_clean, dirty, kills) = b.join().unwrap();
+    let compactions = compactor.join().unwrap();
+    clean.extend(b_clean);
+    let last = env.cq_std().args(["pull", "--json"]).output().unwrap();
+    assert!(last.status.success());
+    clean.extend(delivered(&last.stdout, false));
+
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for n in &clean {
+        *seen.entry(n).or_default() += 1;
+    }
+    let dups: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(dups.is_empty(), "delivered twice by unkilled pullers: {dups:?}");
+    let all: HashSet<&str> = clean.iter().chain(dirty.iter()).map(String::as_str).collect();
+    let missing: Vec<String> = (0..writers)
+        .flat_map(|w| (0..per).map(move |j| format!("w{w}-{j}")))
+        .filter(|n| !all.contains(n.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "never delivered: {} e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    // Every line left in the file is whole.
+    let recs = env.records();
+    assert!(recs.iter().all(|r| r["pulled"] == true));
+    eprintln!(
+        "{} records, {} puller kills, {} compactions, {} redelivered after a kill, in {:.1}s",
+        writers * per,
+        kills,
+        compactions,
+        dirty.iter().filter(|n| seen.contains_key(n.as_str())).count(),
+        started.elapsed().as_secs_f64()
+    );
+}
