@@ -21,7 +21,9 @@ fn only_record(env: &Env) -> Value {
 fn wrap_success_records_every_field() {
     let env = Env::new();
     env.cq()
-        .args(["wrap", "-n", "job1", "-o", "out", "--meta", "k=v", "--meta", "pulled=x", "--"])
+        .args([
+            "wrap", "-n", "job1", "-o", "out", "--meta", "k=v", "--meta", "pulled=x", "--",
+        ])
         .args(["sh", "-c", "echo out-$CQ_NAME; echo err >&2"])
         .assert()
         .code(0)
@@ -32,8 +34,20 @@ fn wrap_success_records_every_field() {
     assert_eq!(
         keys,
         [
-            "name", "completed_at", "output_dir", "status", "pulled", "id", "exit_code",
-            "started_at", "duration_ms", "command", "cwd", "host", "pid", "meta"
+            "name",
+            "completed_at",
+            "output_dir",
+            "status",
+            "pulled",
+            "id",
+            "exit_code",
+            "started_at",
+            "duration_ms",
+            "command",
+            "cwd",
+            "host",
+            "pid",
+            "meta"
         ]
     );
     let cwd = env.dir.path().canonicalize().unwrap();
@@ -43,7 +57,10 @@ fn wrap_success_records_every_field() {
     assert_eq!(r["exit_code"], 0);
     assert_eq!(r["output_dir"], cwd.join("out").to_str().unwrap());
     assert_eq!(r["cwd"], cwd.to_str().unwrap());
-    assert_eq!(r["command"], serde_json::json!(["sh", "-c", "echo out-$CQ_NAME; echo err >&2"]));
+    assert_eq!(
+        r["command"],
+        serde_json::json!(["sh", "-c", "echo out-$CQ_NAME; echo err >&2"])
+    );
     assert_eq!(r["meta"], serde_json::json!({"k": "v", "pulled": "x"}));
     assert!(r["pid"].as_u64().unwrap() > 0);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
@@ -104,7 +121,10 @@ fn wrap_passes_exit_codes_through() {
             .code(code);
     }
     let recs = env.records();
-    let codes: Vec<i64> = recs.iter().map(|r| r["exit_code"].as_i64().unwrap()).collect();
+    let codes: Vec<i64> = recs
+        .iter()
+        .map(|r| r["exit_code"].as_i64().unwrap())
+        .collect();
     assert_eq!(codes, [1, 2, 42, 255]);
     assert!(recs.iter().all(|r| r["status"] == "failure"));
 }
@@ -117,7 +137,9 @@ fn wrap_command_not_found_is_127_and_recorded() {
         .assert()
         .code(127)
         .stdout("")
-        .stderr(predicate::str::contains("cq: cq-no-such-command: command not found"));
+        .stderr(predicate::str::contains(
+            "cq: cq-no-such-command: command not found",
+        ));
     let r = only_record(&env);
     assert_eq!(r["exit_code"], 127);
     assert_eq!(r["status"], "failure");
@@ -138,7 +160,10 @@ fn wrap_not_executable_is_126_and_recorded() {
     env.cq().args(["wrap", "--", "/"]).assert().code(126);
     let recs = env.records();
     assert_eq!(recs.len(), 2);
-    assert!(recs.iter().all(|r| r["exit_code"] == 126 && r["status"] == "failure"));
+    assert!(
+        recs.iter()
+            .all(|r| r["exit_code"] == 126 && r["status"] == "failure")
+    );
 }
 
 #[test]
@@ -154,8 +179,13 @@ fn wrap_unwritable_queue_is_125_and_cmd_never_runs() {
             .arg(&marker)
             .assert()
             .code(125)
-            .stderr(predicate::str::starts_with("cq: ").and(predicate::str::contains("\n").count(1)));
-        assert!(!marker.exists(), "CMD ran although the queue is not writable");
+            .stderr(
+                predicate::str::starts_with("cq: ").and(predicate::str::contains("\n").count(1)),
+            );
+        assert!(
+            !marker.exists(),
+            "CMD ran although the queue is not writable"
+        );
     }
 }
 
@@ -167,7 +197,11 @@ fn wrap_child_killed_by_signal_is_recorded_and_reraised() {
         .args(["wrap", "--", "sh", "-c", "kill -TERM $$"])
         .status()
         .unwrap();
-    assert_eq!(st.signal(), Some(libc::SIGTERM), "cq must die of the same signal: {st:?}");
+    assert_eq!(
+        st.signal(),
+        Some(libc::SIGTERM),
+        "cq must die of the same signal: {st:?}"
+    );
     let r = only_record(&env);
     assert_eq!(r["exit_code"], 143);
     assert_eq!(r["signal"], "SIGTERM");
@@ -180,7 +214,15 @@ fn wrap_shell_sees_128_plus_n() {
     let st = env
         .cq_std()
         .env("CQ", CQ)
-        .args(["wrap", "-n", "outer", "--", "sh", "-c", "\"$CQ\" wrap -- sh -c 'kill -USR1 $$'; echo $?"])
+        .args([
+            "wrap",
+            "-n",
+            "outer",
+            "--",
+            "sh",
+            "-c",
+            "\"$CQ\" wrap -- sh -c 'kill -USR1 $$'; echo $?",
+        ])
         .output()
         .unwrap();
     assert_eq!(stdout_of(&st), "138\n");
@@ -189,7 +231,11 @@ fn wrap_shell_sees_128_plus_n() {
     assert_eq!(recs[1]["name"], "outer");
 }
 
-fn wait_for_record_file_then_signal(env: &Env, sig: i32, child_script: &str) -> (std::process::ExitStatus, Value) {
+fn wait_for_record_file_then_signal(
+    env: &Env,
+    sig: i32,
+    child_script: &str,
+) -> (std::process::ExitStatus, Value) {
     let ready = env.path("ready");
     let mut child = env
         .cq_std()
@@ -213,7 +259,8 @@ fn wait_for_record_file_then_signal(env: &Env, sig: i32, child_script: &str) -> 
 #[test]
 fn term_sent_to_cq_is_forwarded_and_recorded() {
     let env = Env::new();
-    let (st, r) = wait_for_record_file_then_signal(&env, libc::SIGTERM, "touch \"$READY\"; exec sleep 30");
+    let (st, r) =
+        wait_for_record_file_then_signal(&env, libc::SIGTERM, "touch \"$READY\"; exec sleep 30");
     assert_eq!(st.signal(), Some(libc::SIGTERM), "{st:?}");
     assert_eq!(r["exit_code"], 143);
     assert_eq!(r["signal"], "SIGTERM");
@@ -238,11 +285,24 @@ fn forwarded_signal_the_child_handles_keeps_its_exit_code() {
 fn push_records_a_finished_job() {
     let env = Env::new();
     env.cq()
-        .args(["push", "-n", "build", "-e", "3", "-o", "/tmp/out", "--started-at", "2026-01-01T00:00:00Z"])
+        .args([
+            "push",
+            "-n",
+            "build",
+            "-e",
+            "3",
+            "-o",
+            "/tmp/out",
+            "--started-at",
+            "2026-01-01T00:00:00Z",
+        ])
         .assert()
         .success()
         .stdout("");
-    env.cq().args(["push", "-n", "deploy", "--status", "success"]).assert().success();
+    env.cq()
+        .args(["push", "-n", "deploy", "--status", "success"])
+        .assert()
+        .success();
     let recs = env.records();
     assert_eq!(recs[0]["status"], "failure");
     assert_eq!(recs[0]["exit_code"], 3);
@@ -280,12 +340,9 @@ fn bad_input_is_one_line_exit_2_and_changes_nothing() {
         &["pull", "--format", "xml"],
     ];
     for args in cases {
-        env.cq()
-            .args(*args)
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(predicate::str::starts_with("cq: ").and(predicate::str::contains("\n").count(1)));
+        env.cq().args(*args).assert().code(2).stdout("").stderr(
+            predicate::str::starts_with("cq: ").and(predicate::str::contains("\n").count(1)),
+        );
     }
     assert_eq!(env.text(), before);
 }
@@ -298,7 +355,11 @@ fn unknown_tiers_are_refused_without_echoing_secrets() {
         .args(["list"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("hunter2").not().and(predicate::str::contains("Redis")));
+        .stderr(
+            predicate::str::contains("hunter2")
+                .not()
+                .and(predicate::str::contains("Redis")),
+        );
 }
 
 #[test]
@@ -312,7 +373,10 @@ fn io_errors_exit_1_with_one_line() {
             .code(1)
             .stderr(predicate::str::starts_with("cq: ").and(predicate::str::contains("directory")));
     }
-    env.cq().args(["push", "-n", "x", "-e", "0"]).assert().code(1);
+    env.cq()
+        .args(["push", "-n", "x", "-e", "0"])
+        .assert()
+        .code(1);
     env.cq().args(["ack", "nope"]).assert().code(1);
 }
 
@@ -341,10 +405,28 @@ fn ack_marks_by_id_all_or_nothing() {
     for n in ["a", "b", "c"] {
         env.push(n, 0);
     }
-    let ids: Vec<String> = env.records().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
-    env.cq().args(["ack", &ids[0], "no-such-id"]).assert().code(1).stderr(predicate::str::contains("no-such-id"));
-    assert_eq!(env.records().iter().filter(|r| r["pulled"] == false).count(), 3);
-    env.cq().args(["ack", &ids[0], &ids[2]]).assert().success().stdout("");
+    let ids: Vec<String> = env
+        .records()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    env.cq()
+        .args(["ack", &ids[0], "no-such-id"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no-such-id"));
+    assert_eq!(
+        env.records()
+            .iter()
+            .filter(|r| r["pulled"] == false)
+            .count(),
+        3
+    );
+    env.cq()
+        .args(["ack", &ids[0], &ids[2]])
+        .assert()
+        .success()
+        .stdout("");
     env.cq().args(["ack", &ids[0]]).assert().success();
     let out = env.cq().args(["list", "--pending"]).output().unwrap();
     assert_eq!(names(&parse_lines(&stdout_of(&out))), ["b"]);
@@ -381,7 +463,11 @@ fn list_filters() {
 fn table_escapes_control_characters() {
     let env = Env::new();
     env.push("evil\u{1b}[31mred\nline", 0);
-    let out = env.cq().args(["list", "--format", "table"]).output().unwrap();
+    let out = env
+        .cq()
+        .args(["list", "--format", "table"])
+        .output()
+        .unwrap();
     let text = stdout_of(&out);
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains("evil\\u{1b}[31mred\\nline"), "{text:?}");
@@ -397,10 +483,16 @@ fn broken_pipe_exits_zero_quietly() {
     }
     let long = "x".repeat(4000);
     for _ in 0..40 {
-        env.cq().args(["push", "-n", &long, "-e", "0"]).assert().success();
+        env.cq()
+            .args(["push", "-n", &long, "-e", "0"])
+            .assert()
+            .success();
     }
     let out = std::process::Command::new("bash")
-        .args(["-c", "set -o pipefail; \"$CQ\" list | head -c 10 >/dev/null; echo \"rc=$?\""])
+        .args([
+            "-c",
+            "set -o pipefail; \"$CQ\" list | head -c 10 >/dev/null; echo \"rc=$?\"",
+        ])
         .env("CQ", CQ)
         .env("CQ_QUEUE", &env.queue)
         .output()
@@ -504,7 +596,11 @@ fn nested_pulled_keys_are_not_flipped() {
     let line = r#"{"name":"n","completed_at":"2026-01-01T00:00:00Z","output_dir":"/o","status":"success","meta":{"pulled":false},"note":"\"pulled\":false","pulled":false}"#;
     std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
     std::fs::write(&env.queue, format!("{line}\n")).unwrap();
-    env.cq().arg("pull").assert().success().stdout(format!("{line}\n"));
+    env.cq()
+        .arg("pull")
+        .assert()
+        .success()
+        .stdout(format!("{line}\n"));
     let expect = line.replacen(
         "\"note\":\"\\\"pulled\\\":false\",\"pulled\":false",
         "\"note\":\"\\\"pulled\\\":false\",\"pulled\":true ",
@@ -520,7 +616,11 @@ fn compact_removes_only_old_pulled_records() {
     let old_pulled = r#"{"name":"old","completed_at":"2020-01-01T00:00:00Z","output_dir":"/o","status":"success","pulled":true}"#;
     let old_pending = r#"{"name":"oldp","completed_at":"2020-01-01T00:00:00Z","output_dir":"/o","status":"success","pulled":false}"#;
     let no_time = r#"{"name":"notime","status":"success","pulled":true}"#;
-    std::fs::write(&env.queue, format!("{old_pulled}\n{old_pending}\n{no_time}\n")).unwrap();
+    std::fs::write(
+        &env.queue,
+        format!("{old_pulled}\n{old_pending}\n{no_time}\n"),
+    )
+    .unwrap();
     std::fs::set_permissions(&env.queue, std::fs::Permissions::from_mode(0o640)).unwrap();
     env.push("new", 0);
     env.cq()
@@ -531,7 +631,10 @@ fn compact_removes_only_old_pulled_records() {
     let left = names(&env.records());
     assert_eq!(left, ["oldp", "notime", "new"]);
     // The rewrite keeps the mode the user gave the file.
-    assert_eq!(std::fs::metadata(&env.queue).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        std::fs::metadata(&env.queue).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
     // The pending records are still delivered, once.
     let out = env.cq().arg("pull").output().unwrap();
     assert_eq!(names(&parse_lines(&stdout_of(&out))), ["oldp", "new"]);
@@ -542,7 +645,11 @@ fn compact_removes_only_old_pulled_records() {
 fn missing_queue_reads_as_empty_and_creates_nothing() {
     let env = Env::new();
     for args in [&["list"][..], &["pull"], &["compact"]] {
-        env.cq().args(args).assert().success().stdout(predicate::str::contains("{").not());
+        env.cq()
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("{").not());
     }
     assert!(!env.queue.parent().unwrap().exists());
 }

@@ -16,13 +16,19 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 fn scale() -> usize {
-    std::env::var("CQ_STRESS").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1)
+    std::env::var("CQ_STRESS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1)
 }
 
 struct Rng(u64);
 impl Rng {
     fn new() -> Rng {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
         Rng(t.as_nanos() as u64 | 1)
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -154,13 +160,25 @@ fn writers_pullers_and_compaction_lose_nothing() {
         *seen.entry(n).or_default() += 1;
     }
     let dups: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
-    assert!(dups.is_empty(), "delivered twice by unkilled pullers: {dups:?}");
-    let all: HashSet<&str> = clean.iter().chain(dirty.iter()).map(String::as_str).collect();
+    assert!(
+        dups.is_empty(),
+        "delivered twice by unkilled pullers: {dups:?}"
+    );
+    let all: HashSet<&str> = clean
+        .iter()
+        .chain(dirty.iter())
+        .map(String::as_str)
+        .collect();
     let missing: Vec<String> = (0..writers)
         .flat_map(|w| (0..per).map(move |j| format!("w{w}-{j}")))
         .filter(|n| !all.contains(n.as_str()))
         .collect();
-    assert!(missing.is_empty(), "never delivered: {} e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "never delivered: {} e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     // Every line left in the file is whole.
     let recs = env.records();
     assert!(recs.iter().all(|r| r["pulled"] == true));
@@ -169,7 +187,10 @@ fn writers_pullers_and_compaction_lose_nothing() {
         writers * per,
         kills,
         compactions,
-        dirty.iter().filter(|n| seen.contains_key(n.as_str())).count(),
+        dirty
+            .iter()
+            .filter(|n| seen.contains_key(n.as_str()))
+            .count(),
         started.elapsed().as_secs_f64()
     );
 }

@@ -71,12 +71,23 @@ fn legacy_reader_sees_cq_pending_records_and_none_cq_pulled() {
     let env = Env::new();
     env.push("first", 0);
     env.cq()
-        .args(["wrap", "-n", "second", "--meta", "pulled=false", "--", "true"])
+        .args([
+            "wrap",
+            "-n",
+            "second",
+            "--meta",
+            "pulled=false",
+            "--",
+            "true",
+        ])
         .assert()
         .success();
     assert_eq!(pull(&env), ["first", "second"]);
     env.push("third", 1);
-    env.cq().args(["wrap", "-n", "fourth", "--", "false"]).assert().code(1);
+    env.cq()
+        .args(["wrap", "-n", "fourth", "--", "false"])
+        .assert()
+        .code(1);
     assert_eq!(legacy_read(&env), ["third", "fourth"]);
     // After the legacy rewrite (new inode, re-serialised lines) cq delivers
     // nothing again, and new records still flow.

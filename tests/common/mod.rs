@@ -82,7 +82,9 @@ pub fn stdout_of(out: &std::process::Output) -> String {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Whether a program is on PATH; tests that need it skip, saying so, when not.
