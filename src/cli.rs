@@ -31,6 +31,9 @@ pub enum Command {
     Ack(AckArgs),
     List(ListArgs),
     Compact(CompactArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+    Init(InitArgs),
 }
 
 /// Run a command and append its completion record when it ends.
@@ -143,6 +146,10 @@ pub struct ListArgs {
     #[arg(long, short = 'l', value_name = "N")]
     pub limit: Option<usize>,
 
+    /// Print only the number of matching records
+    #[arg(long, short = 'c', conflicts_with_all = ["format", "json"])]
+    pub count: bool,
+
     #[command(flatten)]
     pub format: FormatArgs,
 }
@@ -156,6 +163,53 @@ pub struct CompactArgs {
     /// Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)
     #[arg(long, value_name = "DUR", default_value = "7d")]
     pub older_than: String,
+}
+
+/// Print a completion script for a shell.
+///
+/// `cq init` includes it already; use this to install it as a file (see the
+/// README for where each shell looks).
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Print the cq(1) man page, or write every page to a directory.
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Print shell integration to eval in an rc file.
+///
+/// The output defines completions for cq, helpers (__cq_pending prints the
+/// number of pending records; __cq_prompt prints "cq:N " for a prompt when N
+/// records wait), and for each --wrap CMD a function named CMD that runs
+/// `cq wrap -- CMD ARGS...`, so the command is recorded without typing cq.
+/// Sourcing it twice defines everything once.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The shell to integrate with
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: InitShell,
+
+    /// Define a function CMD that runs CMD under `cq wrap` (repeatable)
+    #[arg(long, short = 'w', value_name = "CMD")]
+    pub wrap: Vec<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitShell {
+    /// GNU Bash
+    Bash,
+    /// Z shell
+    Zsh,
+    /// The friendly interactive shell
+    Fish,
 }
 
 #[derive(Args, Debug, Clone, Copy)]

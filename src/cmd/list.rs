@@ -34,7 +34,12 @@ impl Run for ListArgs {
         // column widths, and --limit keeps only the newest N.
         let mut kept: VecDeque<Stored> = VecDeque::new();
         let stream = fmt == Format::Jsonl && self.limit.is_none();
+        let mut count = 0usize;
         q.list(&filter, &mut |s| {
+            if self.count {
+                count += 1;
+                return Ok(());
+            }
             if stream {
                 return output::write_jsonl(&mut out, &s);
             }
@@ -44,7 +49,10 @@ impl Run for ListArgs {
             kept.push_back(s);
             Ok(())
         })?;
-        let done = if stream {
+        let done = if self.count {
+            let n = self.limit.map_or(count, |l| count.min(l));
+            writeln!(out, "{n}").and_then(|()| out.flush())
+        } else if stream {
             out.flush()
         } else {
             output::print(&mut out, fmt, kept.make_contiguous(), true)

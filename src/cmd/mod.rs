@@ -3,7 +3,10 @@
 
 mod ack;
 mod compact;
+mod completions;
+mod init;
 mod list;
+mod man;
 mod pull;
 mod push;
 mod wrap;
@@ -32,6 +35,20 @@ pub fn run(cmd: Command, queue: &Location) -> Result<Exit> {
         Command::Ack(a) => a.run(queue),
         Command::List(a) => a.run(queue),
         Command::Compact(a) => a.run(queue),
+        Command::Completions(a) => a.run(queue),
+        Command::Man(a) => a.run(queue),
+        Command::Init(a) => a.run(queue),
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe is not an error.
+fn print_text(text: &[u8]) -> Result<Exit> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Ok(()) => Ok(Exit::Code(0)),
+        Err(e) if Error::is_broken_pipe(&e) => Ok(Exit::Code(0)),
+        Err(e) => Err(Error::io("cannot write output", e)),
     }
 }
 

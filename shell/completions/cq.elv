@@ -1,0 +1,183 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[cq] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'cq'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'cq'= {
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand wrap 'Run a command and append its completion record when it ends'
+            cand push 'Append the record of a job that already finished'
+            cand pull 'Print the records not yet pulled, oldest first, and mark them pulled'
+            cand ack 'Mark the given records pulled'
+            cand list 'Show records without changing anything'
+            cand compact 'Remove pulled records older than a given age'
+            cand completions 'Print a completion script for a shell'
+            cand man 'Print the cq(1) man page, or write every page to a directory'
+            cand init 'Print shell integration to eval in an rc file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cq;wrap'= {
+            cand -n 'Job name [default: $CQ_NAME, else the basename of CMD]'
+            cand --name 'Job name [default: $CQ_NAME, else the basename of CMD]'
+            cand -o 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand --output-dir 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
+            cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;push'= {
+            cand -n 'Job name'
+            cand --name 'Job name'
+            cand -e 'The job''s exit code (0 is success, anything else failure)'
+            cand --exit-code 'The job''s exit code (0 is success, anything else failure)'
+            cand -s 'The job''s status, when there is no exit code'
+            cand --status 'The job''s status, when there is no exit code'
+            cand -o 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand --output-dir 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand --started-at 'When the job started (RFC 3339); adds started_at and duration_ms'
+            cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
+            cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;pull'= {
+            cand -l 'Pull at most N records'
+            cand --limit 'Pull at most N records'
+            cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --json 'Short for --format jsonl'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;ack'= {
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;list'= {
+            cand -n 'Only jobs whose name matches PATTERN (shell-style * and ?)'
+            cand --name 'Only jobs whose name matches PATTERN (shell-style * and ?)'
+            cand -s 'Only records with this status'
+            cand --status 'Only records with this status'
+            cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
+            cand -l 'Only the N most recent matching records (still printed oldest first)'
+            cand --limit 'Only the N most recent matching records (still printed oldest first)'
+            cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --pending 'Only records not yet pulled'
+            cand --pulled 'Only records already pulled'
+            cand -c 'Print only the number of matching records'
+            cand --count 'Print only the number of matching records'
+            cand --json 'Short for --format jsonl'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;compact'= {
+            cand --older-than 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;completions'= {
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;man'= {
+            cand -o 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
+            cand --out 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;init'= {
+            cand -w 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
+            cand --wrap 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;help'= {
+            cand wrap 'Run a command and append its completion record when it ends'
+            cand push 'Append the record of a job that already finished'
+            cand pull 'Print the records not yet pulled, oldest first, and mark them pulled'
+            cand ack 'Mark the given records pulled'
+            cand list 'Show records without changing anything'
+            cand compact 'Remove pulled records older than a given age'
+            cand completions 'Print a completion script for a shell'
+            cand man 'Print the cq(1) man page, or write every page to a directory'
+            cand init 'Print shell integration to eval in an rc file'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'cq;help;wrap'= {
+        }
+        &'cq;help;push'= {
+        }
+        &'cq;help;pull'= {
+        }
+        &'cq;help;ack'= {
+        }
+        &'cq;help;list'= {
+        }
+        &'cq;help;compact'= {
+        }
+        &'cq;help;completions'= {
+        }
+        &'cq;help;man'= {
+        }
+        &'cq;help;init'= {
+        }
+        &'cq;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,104 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_cq_global_optspecs
+    string join \n q/queue= h/help V/version
+end
+
+function __fish_cq_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_cq_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_cq_using_subcommand
+    set -l cmd (__fish_cq_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c cq -n "__fish_cq_needs_command" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_needs_command" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_needs_command" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_needs_command" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_needs_command" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_needs_command" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_needs_command" -f -a "list" -d 'Show records without changing anything'
+complete -c cq -n "__fish_cq_needs_command" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_needs_command" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_needs_command" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_needs_command" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand push" -s n -l name -d 'Job name' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s e -l exit-code -d 'The job\'s exit code (0 is success, anything else failure)' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s s -l status -d 'The job\'s status, when there is no exit code' -r -f -a "success\t'Exit code 0'
+failure\t'Any other exit code'"
+complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand push" -l started-at -d 'When the job started (RFC 3339); adds started_at and duration_ms' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand push" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at most N records' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
+jsonl\t'The record lines as stored, one per line'"
+complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l json -d 'Short for --format jsonl'
+complete -c cq -n "__fish_cq_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand pull" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand ack" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand ack" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand ack" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand list" -s n -l name -d 'Only jobs whose name matches PATTERN (shell-style * and ?)' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -s s -l status -d 'Only records with this status' -r -f -a "success\t'Exit code 0'
+failure\t'Any other exit code'"
+complete -c cq -n "__fish_cq_using_subcommand list" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N most recent matching records (still printed oldest first)' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
+jsonl\t'The record lines as stored, one per line'"
+complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -l pending -d 'Only records not yet pulled'
+complete -c cq -n "__fish_cq_using_subcommand list" -l pulled -d 'Only records already pulled'
+complete -c cq -n "__fish_cq_using_subcommand list" -s c -l count -d 'Print only the number of matching records'
+complete -c cq -n "__fish_cq_using_subcommand list" -l json -d 'Short for --format jsonl'
+complete -c cq -n "__fish_cq_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand list" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand compact" -l older-than -d 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)' -r
+complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand compact" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand man" -s o -l out -d 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR' -r -F
+complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand man" -s h -l help -d 'Print help'
+complete -c cq -n "__fish_cq_using_subcommand man" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
+complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "list" -d 'Show records without changing anything'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

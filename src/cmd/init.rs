@@ -1,0 +1,103 @@
+//! `cq init SHELL [--wrap CMD]...`: what a user evals in an rc file — how
+//! to run cq, the snippet from shell/ (embedded), completions, and one
+//! function per --wrap CMD.
+
+use super::completions;
+use super::{Exit, Run, print_text};
+use crate::cli::{InitArgs, InitShell};
+use crate::error::{Error, Result};
+use crate::queue::Location;
+use clap_complete::Shell;
+use std::path::PathBuf;
+
+const BASH: &str = include_str!("../../shell/cq.bash");
+const ZSH: &str = include_str!("../../shell/cq.zsh");
+const FISH: &str = include_str!("../../shell/cq.fish");
+
+impl Run for InitArgs {
+    fn run(self, _: &Location) -> Result<Exit> {
+        for w in &self.wrap {
+            check_wrap_name(w)?;
+        }
+        print_text(render(self.shell, &self.wrap, cq_path().as_deref()).as_bytes())
+    }
+}
+
+/// A function name every shell accepts and that needs no quoting.
+fn check_wrap_name(w: &str) -> Result<()> {
+    let ok = !w.is_empty()
+        && !w.starts_with('-')
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b))
+        && w != "cq";
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "cannot wrap '{w}': give a command name of letters, digits, '_', '.', '+' or '-' (not cq itself)"
+        )))
+    }
+}
+
+/// The absolute path of this cq when `cq` on PATH is another program (or
+/// none), so the snippet runs the cq that printed it.
+fn cq_path() -> Option<String> {
+    let me = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let on_path: Option<PathBuf> = which::which("cq").ok().and_then(|p| p.canonicalize().ok());
+    (on_path.as_ref() != Some(&me)).then(|| me.to_string_lossy().into_owned())
+}
+
+/// `'it'\''s'` for bash and zsh.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `'it\'s'` for fish.
+fn fish_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+pub fn render(shell: InitShell, wraps: &[String], cq: Option<&str>) -> String {
+    let mut s = String::new();
+    match shell {
+        InitShell::Bash | InitShell::Zsh => {
+            let run = cq.map_or_else(|| r"\command cq".to_string(), sh_quote);
+            s.push_str(&format!("__cq_bin() {{\n    {run} \"$@\"\n}}\n\n"));
+            s.push_str(if shell == InitShell::Bash { BASH } else { ZSH });
+            s.push('\n');
+            let comp = String::from_utf8_lossy(&completions::script(if shell == InitShell::Bash {
+                Shell::Bash
+            } else {
+                Shell::Zsh
+            }))
+            .into_owned();
+            if shell == InitShell::Bash {
+                s.push_str(&comp);
+            } else {
+                // compdef exists only after compinit; without it, no completions
+                // but no error either.
+                s.push_str("if (( ${+functions[compdef]} )); then\n");
+                s.push_str(&comp);
+                s.push_str("fi\n");
+            }
+            for w in wraps {
+                s.push_str(&format!(
+                    "\n# {w}, recorded by cq\nfunction {w} {{\n    __cq_bin wrap -- {w} \"$@\"\n}}\n"
+                ));
+            }
+        }
+        InitShell::Fish => {
+            let run = cq.map_or_else(|| "command cq".to_string(), fish_quote);
+            s.push_str(&format!("function __cq_bin\n    {run} $argv\nend\n\n"));
+            s.push_str(FISH);
+            s.push_str("\ncomplete --erase --command cq\n");
+            s.push_str(&String::from_utf8_lossy(&completions::script(Shell::Fish)));
+            for w in wraps {
+                s.push_str(&format!(
+                    "\nfunction {w} --wraps {w} --description '{w}, recorded by cq'\n    __cq_bin wrap -- {w} $argv\nend\n"
+                ));
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,298 @@
+//! `cq man`: the man pages, rendered at run time from the clap definitions
+//! (clap_mangen) plus the sections clap does not know — EXIT STATUS,
+//! ENVIRONMENT, FILES, EXAMPLES, SEE ALSO — written here as roff.
+//! cq-queue(5) is hand-written and embedded as it is.
+
+use super::{Exit, Run, print_text};
+use crate::cli::{Cli, ManArgs};
+use crate::error::{Error, Result};
+use crate::queue::Location;
+use clap::CommandFactory;
+use clap_mangen::Man;
+use std::path::Path;
+
+/// The date on every generated page; bump it with the version.
+const DATE: &str = "2026-11-27";
+pub const QUEUE_PAGE: &str = include_str!("../../man/cq-queue.5");
+
+/// Every page as (file name, contents): cq.1, cq-COMMAND.1..., cq-queue.5.
+pub fn pages() -> Vec<(String, Vec<u8>)> {
+    let mut root = Cli::command().disable_help_subcommand(true);
+    root.build();
+    let mut pages = vec![("cq.1".to_string(), render(&root, None))];
+    for sub in root.get_subcommands() {
+        let name = sub.get_name().to_string();
+        pages.push((format!("cq-{name}.1"), render(sub, Some(&name))));
+    }
+    pages.push(("cq-queue.5".to_string(), QUEUE_PAGE.as_bytes().to_vec()));
+    pages
+}
+
+fn render(cmd: &clap::Command, sub: Option<&str>) -> Vec<u8> {
+    let title = match sub {
+        Some(s) => format!("CQ-{}", s.to_uppercase()),
+        None => "CQ".to_string(),
+    };
+    let man = Man::new(cmd.clone())
+        .title(title)
+        .section("1")
+        .date(DATE)
+        .source(format!("cq {}", env!("CARGO_PKG_VERSION")))
+        .manual("User Commands");
+    let mut out = Vec::new();
+    let w: &mut dyn std::io::Write = &mut out;
+    // Writing to a Vec cannot fail.
+    let _ = man.render_title(w);
+    let _ = man.render_name_section(w);
+    let _ = man.render_synopsis_section(w);
+    let _ = man.render_description_section(w);
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        let _ = man.render_options_section(w);
+    }
+    if sub.is_none() {
+        let _ = man.render_subcommands_section(w);
+    }
+    // clap_mangen separates a help text from its possible values with
+    // ".br", a blank line, ".br", which mandoc -T lint warns about.
+    let text = String::from_utf8_lossy(&out).replace("\n.br\n\n.br\n", "\n.sp\n");
+    let mut out = text.into_bytes();
+    out.extend_from_slice(extra(sub.unwrap_or("")).as_bytes());
+    out
+}
+
+/// How each command ends, in roff `.TP` items.
+fn exit_status(sub: &str) -> &'static str {
+    match sub {
+        "" => concat!(
+            ".TP\n0\nsuccess (also when the reader of cq's output went away)\n",
+            ".TP\n1\nerror (I/O, unreadable queue, unknown id, ...), one line on standard error\n",
+            ".TP\n2\nusage error; nothing in the queue changed\n",
+            ".TP\n125\n\\fBcq wrap\\fR failed before CMD ran (queue not writable)\n",
+            ".TP\n126\nCMD found but not executable (recorded as a failure)\n",
+            ".TP\n127\nCMD not found (recorded as a failure)\n",
+            ".TP\n128+N\nCMD was killed by signal N, and \\fBcq wrap\\fR died of it too\n",
+        ),
+        "wrap" => concat!(
+            "CMD's exit status. Otherwise:\n",
+            ".TP\n2\nusage error; CMD did not run\n",
+            ".TP\n125\nthe queue is not writable (or another failure before CMD ran); CMD did not run\n",
+            ".TP\n126\nCMD was found but is not executable; recorded as a failure\n",
+            ".TP\n127\nCMD was not found; recorded as a failure\n",
+            ".TP\n128+N\nCMD was killed by signal N: cq records it, then dies of the same signal, ",
+            "so the calling shell sees 128+N and a Ctrl\\-C stops its loop\n",
+            ".PP\nIf the record cannot be written after CMD ran, cq keeps CMD's status and ",
+            "prints the error and the record's JSON on standard error.\n",
+        ),
+        "pull" | "list" => concat!(
+            ".TP\n0\nsuccess, also when the reader of the output went away (records not ",
+            "delivered are not marked)\n",
+            ".TP\n1\nerror, one line on standard error\n",
+            ".TP\n2\nusage error\n",
+        ),
+        "ack" => concat!(
+            ".TP\n0\nevery id is now pulled (acknowledging twice is not an error)\n",
+            ".TP\n1\nan id is in no record (then nothing is marked), or another error\n",
+            ".TP\n2\nusage error\n",
+        ),
+        _ => concat!(
+            ".TP\n0\nsuccess\n",
+            ".TP\n1\nerror, one line on standard error\n",
+            ".TP\n2\nusage error; nothing changed\n",
+        ),
+    }
+}
+
+/// The environment variables a command reads or sets.
+fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
+    let queue = [
+        ("CQ_QUEUE", "The queue, as for \\fB\\-\\-queue\\fR."),
+        (
+            "XDG_STATE_HOME",
+            "Where the default queue lives: \\fI$XDG_STATE_HOME/cq/queue.jsonl\\fR.",
+        ),
+        (
+            "HOME",
+            "The default queue is \\fI~/.local/state/cq/queue.jsonl\\fR when XDG_STATE_HOME is unset.",
+        ),
+    ];
+    let name = ("CQ_NAME", "The job name when \\fB\\-n\\fR is not given.");
+    let out_dir = (
+        "CQ_OUTPUT_DIR",
+        "The output directory when \\fB\\-o\\fR is not given.",
+    );
+    let child = (
+        "CQ_ID, CQ_NAME (set for CMD)",
+        "CMD sees its record's id and its job name.",
+    );
+    match sub {
+        "" => [&queue[..], &[name, out_dir, child]].concat(),
+        "wrap" => [&queue[..], &[name, out_dir, child]].concat(),
+        "push" => [&queue[..], &[out_dir]].concat(),
+        "completions" | "man" | "init" => vec![],
+        _ => queue.to_vec(),
+    }
+}
+
+fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
+    match sub {
+        "" => &[
+            (
+                "Run a build and record its completion:",
+                "cq wrap \\-\\- make \\-j4",
+            ),
+            (
+                "Get the records not seen yet, once:",
+                "cq pull \\-\\-json | jq \\-r .name",
+            ),
+            ("Look without changing anything:", "cq list \\-\\-pending"),
+        ],
+        "wrap" => &[
+            (
+                "Record a job with a name and an output directory:",
+                "cq wrap \\-n nightly \\-o ~/out/nightly \\-\\- ./backup.sh",
+            ),
+            (
+                "Attach metadata:",
+                "cq wrap \\-\\-meta ticket=42 \\-\\- claude \\-p \\(dqfix the flaky test\\(dq",
+            ),
+            (
+                "In a loop, Ctrl\\-C stops the loop as without cq:",
+                "for f in *.mp4; do cq wrap \\-\\- ffmpeg \\-i \\(dq$f\\(dq \\(dq${f%.mp4}.webm\\(dq; done",
+            ),
+        ],
+        "push" => &[
+            (
+                "The seed's Phase G block, in one line:",
+                "cq push \\-n \\(dq$TASK_NAME\\(dq \\-e \\(dq$CLAUDE_EXIT\\(dq \\-o \\(dq$ORIG_HOME/cc\\-remote\\-output/$TASK_NAME\\(dq",
+            ),
+            (
+                "A job whose start time is known:",
+                "cq push \\-n sync \\-\\-status success \\-\\-started\\-at 2026\\-04\\-07T17:51:10Z",
+            ),
+        ],
+        "pull" => &[
+            (
+                "Process each new record once:",
+                "cq pull \\-\\-json | while read \\-r rec; do ...; done",
+            ),
+            (
+                "At most ten at a time, as a table:",
+                "cq pull \\-\\-limit 10 \\-\\-format table",
+            ),
+        ],
+        "ack" => &[(
+            "Read, process, then acknowledge (at\\-least\\-once):",
+            "cq list \\-\\-pending \\-\\-json | jq \\-r .id | xargs cq ack",
+        )],
+        "list" => &[
+            (
+                "Failed builds of the last day:",
+                "cq list \\-\\-name \\(aqbuild\\-*\\(aq \\-\\-status failure \\-\\-since 1d",
+            ),
+            (
+                "The number of records waiting:",
+                "cq list \\-\\-pending \\-\\-count",
+            ),
+        ],
+        "compact" => &[(
+            "Keep a month of pulled history:",
+            "cq compact \\-\\-older\\-than 30d",
+        )],
+        "completions" => &[
+            (
+                "Install for bash:",
+                "cq completions bash > ~/.local/share/bash\\-completion/completions/cq",
+            ),
+            (
+                "Install for zsh (a directory in $fpath):",
+                "cq completions zsh > ~/.zfunc/_cq",
+            ),
+            (
+                "Install for fish:",
+                "cq completions fish > ~/.config/fish/completions/cq.fish",
+            ),
+        ],
+        "man" => &[
+            ("Read cq(1):", "cq man | man \\-l \\-"),
+            (
+                "Install every page:",
+                "cq man \\-\\-out ~/.local/share/man/man1 && mv ~/.local/share/man/man1/cq\\-queue.5 ~/.local/share/man/man5/",
+            ),
+        ],
+        "init" => &[
+            (
+                "In ~/.bashrc:",
+                "eval \\(dq$(cq init bash \\-\\-wrap claude)\\(dq",
+            ),
+            (
+                "In ~/.zshrc, after compinit:",
+                "eval \\(dq$(cq init zsh)\\(dq",
+            ),
+            ("In ~/.config/fish/config.fish:", "cq init fish | source"),
+        ],
+        _ => &[],
+    }
+}
+
+fn extra(sub: &str) -> String {
+    let mut s = String::new();
+    s.push_str(".SH \"EXIT STATUS\"\n");
+    s.push_str(exit_status(sub));
+    let env = environment(sub);
+    if !env.is_empty() {
+        s.push_str(".SH ENVIRONMENT\n");
+        for (k, v) in env {
+            s.push_str(&format!(".TP\n.B {k}\n{v}\n"));
+        }
+    }
+    if !matches!(sub, "completions" | "man" | "init") {
+        s.push_str(concat!(
+            ".SH FILES\n",
+            ".TP\n.I $XDG_STATE_HOME/cq/queue.jsonl\n",
+            "The default queue: one JSON record per line.\n",
+            ".TP\n\\fIQUEUE\\fB.lock\\fR, \\fIQUEUE\\fB.cursor\\fR\n",
+            "The lock and the pull cursor; see \\fBcq\\-queue\\fR(5).\n",
+        ));
+    }
+    let ex = examples(sub);
+    if !ex.is_empty() {
+        s.push_str(".SH EXAMPLES\n");
+        for (i, (what, cmd)) in ex.iter().enumerate() {
+            if i > 0 {
+                s.push_str(".PP\n");
+            }
+            s.push_str(&format!("{what}\n.PP\n.RS 4\n.EX\n{cmd}\n.EE\n.RE\n"));
+        }
+    }
+    s.push_str(".SH \"SEE ALSO\"\n");
+    if sub.is_empty() {
+        s.push_str(
+            ".BR cq\\-wrap (1),\n.BR cq\\-pull (1),\n.BR cq\\-list (1),\n.BR cq\\-queue (5)\n",
+        );
+    } else {
+        s.push_str(".BR cq (1),\n.BR cq\\-queue (5)\n");
+    }
+    s
+}
+
+impl Run for ManArgs {
+    fn run(self, _: &Location) -> Result<Exit> {
+        let pages = pages();
+        let Some(dir) = self.out else {
+            return print_text(&pages[0].1);
+        };
+        write_pages(&dir, &pages)?;
+        Ok(Exit::Code(0))
+    }
+}
+
+fn write_pages(dir: &Path, pages: &[(String, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    for (name, text) in pages {
+        let p = dir.join(name);
+        std::fs::write(&p, text)
+            .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Generated files (completions, man pages) must match what the binary
+//! generates now, and every file in shell/ and man/ must pass its linter.
+//! Regenerate with `CQ_REGEN=1 cargo test --test generated`.
+
+mod common;
+
+use common::{CQ, have, skip};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn regen() -> bool {
+    std::env::var_os("CQ_REGEN").is_some_and(|v| v == "1")
+}
+
+fn check(committed: &Path, generated: &[u8]) -> Option<String> {
+    let old = std::fs::read(committed).unwrap_or_default();
+    if old == generated {
+        return None;
+    }
+    if regen() {
+        std::fs::write(committed, generated).unwrap();
+        return None;
+    }
+    Some(
+        committed
+            .strip_prefix(root())
+            .unwrap_or(committed)
+            .display()
+            .to_string(),
+    )
+}
+
+fn fail_on_drift(drift: Vec<String>) {
+    assert!(
+        drift.is_empty(),
+        "generated files differ from the CLI: {drift:?}; run `CQ_REGEN=1 cargo test --test generated` and commit"
+    );
+}
+
+#[test]
+fn completions_match_the_cli() {
+    let mut drift = Vec::new();
+    for (shell, file) in [
+        ("bash", "cq.bash"),
+        ("zsh", "_cq"),
+        ("fish", "cq.fish"),
+        ("elvish", "cq.elv"),
+        ("powershell", "_cq.ps1"),
+    ] {
+        let out = Command::new(CQ)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(!out.stdout.is_empty());
+        drift.extend(check(
+            &root().join("shell/completions").join(file),
+            &out.stdout,
+        ));
+    }
+    fail_on_drift(drift);
+}
+
+#[test]
+fn man_pages_match_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = Command::new(CQ)
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut drift = Vec::new();
+    let mut generated: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read(e.path()).unwrap();
+        drift.extend(check(&root().join("man").join(&name), &text));
+        generated.push(name);
+    }
+    for page in [
+        "cq.1",
+        "cq-wrap.1",
+        "cq-push.1",
+        "cq-pull.1",
+        "cq-ack.1",
+        "cq-list.1",
+        "cq-compact.1",
+        "cq-queue.5",
+    ] {
+        assert!(
+            generated.iter().any(|g| g == page),
+            "cq man --out did not write {page}"
+        );
+    }
+    // A page for a command that no longer exists is drift too.
+    for e in std::fs::read_dir(root().join("man")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if !generated.contains(&name) {
+            if regen() {
+                std::fs::remove_file(root().join("man").join(&name)).unwrap();
+            } else {
+                drift.push(format!("man/{name} (no longer generated)"));
+            }
+        }
+    }
+    fail_on_drift(drift);
+    // Without --out, cq(1) itself.
+    let out = Command::new(CQ).arg("man").output().unwrap();
+    assert_eq!(out.stdout, std::fs::read(root().join("man/cq.1")).unwrap());
+}
+
+#[test]
+fn man_pages_pass_mandoc_lint() {
+    if !have("mandoc") {
+        return skip("man_pages_pass_mandoc_lint", "mandoc is not installed");
+    }
+    for e in std::fs::read_dir(root().join("man")).unwrap() {
+        let p = e.unwrap().path();
+        let out = Command::new("mandoc")
+            .args(["-T", "lint", "-W", "warning"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty(),
+            "mandoc lint {}: {}{}",
+            p.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_page_has_the_sections_users_look_for() {
+    for e in std::fs::read_dir(root().join("man")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "5") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        for sec in [".SH \"EXIT STATUS\"", ".SH EXAMPLES", ".SH \"SEE ALSO\""] {
+            assert!(text.contains(sec), "{} lacks {sec}", p.display());
+        }
+        let name = p.file_name().unwrap().to_string_lossy();
+        if !["cq-completions.1", "cq-man.1", "cq-init.1"].contains(&name.as_ref()) {
+            assert!(
+                text.contains(".SH ENVIRONMENT") && text.contains("CQ_QUEUE"),
+                "{name}"
+            );
+            assert!(text.contains(".SH FILES"), "{name}");
+        }
+    }
+    let wrap = std::fs::read_to_string(root().join("man/cq-wrap.1")).unwrap();
+    for var in [
+        "CQ_QUEUE",
+        "CQ_NAME",
+        "CQ_OUTPUT_DIR",
+        "CQ_ID",
+        "XDG_STATE_HOME",
+    ] {
+        assert!(wrap.contains(var), "cq-wrap(1) does not mention {var}");
+    }
+}
+
+#[test]
+fn man_documents_every_flag_of_wrap() {
+    if !have("man") {
+        return skip(
+            "man_documents_every_flag_of_wrap",
+            "man (man-db) is not installed",
+        );
+    }
+    let out = Command::new("man")
+        .arg("-l")
+        .arg(root().join("man/cq-wrap.1"))
+        .env("MANWIDTH", "100")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let page = String::from_utf8_lossy(&out.stdout).replace('\u{2010}', "-");
+    let help = Command::new(CQ).args(["wrap", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let flags: Vec<&str> = help
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .collect();
+    assert!(flags.len() >= 5, "{flags:?}");
+    for f in flags {
+        assert!(page.contains(f), "man cq-wrap does not document {f}");
+    }
+}
+
+#[test]
+fn shell_files_pass_shellcheck() {
+    if !have("shellcheck") {
+        return skip("shell_files_pass_shellcheck", "shellcheck is not installed");
+    }
+    let mut files = Vec::new();
+    for dir in ["shell", "shell/completions", "tests/fixtures"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "bash" || x == "sh") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 3, "{files:?}");
+    let out = Command::new("shellcheck").args(&files).output().unwrap();
+    assert!(
+        out.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // What `cq init bash` prints, as a whole.
+    let init = Command::new(CQ)
+        .args(["init", "bash", "--wrap", "claude"])
+        .output()
+        .unwrap();
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), &init.stdout).unwrap();
+    let out = Command::new("shellcheck")
+        .args(["-s", "bash"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "shellcheck cq init bash:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -1,0 +1,320 @@
+//! The shell integration in real shells: bash (--noprofile --norc -e -u -o
+//! pipefail), zsh (-f) and fish (--no-config); and phase-g.bash against the
+//! seed's Phase G block (the legacy-writer fixture).
+
+mod common;
+
+use common::{CQ, Env, fixture, have, parse_lines, skip, stdout_of};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A directory with `mytool` (prints its arguments, exits 3) for --wrap.
+fn tool_dir(env: &Env) -> PathBuf {
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let tool = bin.join("mytool");
+    std::fs::write(&tool, "#!/bin/sh\necho \"out:$*\"\nexit 3\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn path_with_cq(extra: &Path) -> String {
+    let cq_dir = Path::new(CQ).parent().unwrap();
+    format!(
+        "{}:{}:/usr/local/bin:/usr/bin:/bin",
+        cq_dir.display(),
+        extra.display()
+    )
+}
+
+fn run(env: &Env, prog: &str, args: &[&str], script: &str) -> Output {
+    let bin = tool_dir(env);
+    let out = Command::new(prog)
+        .args(args)
+        .arg(script)
+        .env("PATH", path_with_cq(&bin))
+        .env("CQ_QUEUE", &env.queue)
+        .env("HOME", env.dir.path())
+        .env_remove("CQ_NAME")
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{prog} failed: {}\nstderr: {}",
+        stdout_of(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn check_wrapped_record(env: &Env) {
+    let recs = env.records();
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["name"], "mytool");
+    assert_eq!(recs[0]["exit_code"], 3);
+    assert_eq!(
+        recs[0]["command"],
+        serde_json::json!(["mytool", "a", "b c"])
+    );
+}
+
+const BASH: &[&str] = &["--noprofile", "--norc", "-e", "-u", "-o", "pipefail", "-c"];
+
+#[test]
+fn bash_init_wraps_completes_and_registers_once() {
+    let env = Env::new();
+    let out = run(
+        &env,
+        "bash",
+        BASH,
+        r#"
+        snippet=$(cq init bash --wrap mytool)
+        quiet=$(eval "$snippet"; eval "$snippet" 2>&1)
+        [ -z "$quiet" ] || { echo "sourcing printed: $quiet"; exit 1; }
+        eval "$snippet"; eval "$snippet"
+        echo "registered=$(complete -p | grep -c ' cq$')"
+        set +e; mytool a 'b c'; rc=$?; set -e
+        echo "rc=$rc"
+        # Completion functions run at the prompt, where -e and -u are off.
+        set +eu
+        COMP_WORDS=(cq wr); COMP_CWORD=1; COMP_LINE="cq wr"; COMP_POINT=5
+        _cq cq wr cq
+        echo "reply=${COMPREPLY[*]}"
+        set -eu
+        echo "pending=$(__cq_pending)"
+        set +e; false; __cq_prompt; echo " status=$?"; set -e
+        "#,
+    );
+    assert_eq!(
+        stdout_of(&out),
+        "registered=1\nout:a b c\nrc=3\nreply=wrap\npending=1\ncq:1  status=1\n"
+    );
+    check_wrapped_record(&env);
+}
+
+#[test]
+fn zsh_init_wraps_completes_and_registers_once() {
+    if !have("zsh") {
+        return skip(
+            "zsh_init_wraps_completes_and_registers_once",
+            "zsh is not installed",
+        );
+    }
+    let env = Env::new();
+    let out = run(
+        &env,
+        "zsh",
+        &["-f", "-c"],
+        r#"
+        set -e
+        autoload -Uz compinit && compinit -u -D
+        snippet=$(cq init zsh --wrap mytool)
+        quiet=$(eval "$snippet"; eval "$snippet" 2>&1)
+        [[ -z $quiet ]] || { print -r -- "sourcing printed: $quiet"; exit 1 }
+        eval "$snippet"; eval "$snippet"
+        print -r -- "registered=${_comps[cq]}"
+        set +e; mytool a 'b c'; rc=$?; set -e
+        print -r -- "rc=$rc"
+        print -r -- "pending=$(__cq_pending)"
+        "#,
+    );
+    assert_eq!(
+        stdout_of(&out),
+        "registered=_cq\nout:a b c\nrc=3\npending=1\n"
+    );
+    check_wrapped_record(&env);
+    // Tab completion needs the line editor: drive an interactive zsh in a pty.
+    let comp = run(
+        &env,
+        "zsh",
+        &["-f", "-c"],
+        r#"
+        zmodload zsh/zpty
+        zpty -b z 'TERM=dumb PS1="> " zsh -f -i'
+        zpty -w z 'autoload -Uz compinit; compinit -u -D; eval "$(cq init zsh)"'
+        zpty -w -n z $'cq wr\t'
+        out=""
+        for i in {1..50}; do
+          while zpty -r -t z chunk; do out+=$chunk; done
+          [[ $out == *"cq wrap "* ]] && break
+          sleep 0.1
+        done
+        zpty -d z
+        [[ $out == *"cq wrap "* ]] && print completed || print -r -- "not completed: ${(q)out}"
+        "#,
+    );
+    assert_eq!(stdout_of(&comp), "completed\n");
+}
+
+#[test]
+fn fish_init_wraps_completes_and_registers_once() {
+    if !have("fish") {
+        return skip(
+            "fish_init_wraps_completes_and_registers_once",
+            "fish is not installed",
+        );
+    }
+    let env = Env::new();
+    let out = run(
+        &env,
+        "fish",
+        &["--no-config", "-c"],
+        r#"
+        set -l quiet (cq init fish --wrap mytool | source; cq init fish --wrap mytool | source)
+        test -z "$quiet"; or begin; echo "sourcing printed: $quiet"; exit 1; end
+        cq init fish --wrap mytool | source
+        set -l once (complete -c cq | count)
+        cq init fish --wrap mytool | source
+        set -l twice (complete -c cq | count)
+        test $once = $twice; and echo registered-once
+        mytool a 'b c'
+        echo "rc=$status"
+        complete -C 'cq wr' | string split -f1 \t
+        echo "pending="(__cq_pending)
+        "#,
+    );
+    assert_eq!(
+        stdout_of(&out),
+        "registered-once\nout:a b c\nrc=3\nwrap\npending=1\n"
+    );
+    check_wrapped_record(&env);
+}
+
+/// Runs phase-g.bash under `set -euo pipefail` with PATH as given; returns
+/// the record it appended.
+fn phase_g(home: &Path, path: &str, name: &str, code: &str) -> Value {
+    let out = Command::new("/bin/bash")
+        .args(BASH)
+        .arg("source \"$SNIPPET\"; echo \"after=$?\"")
+        .env(
+            "SNIPPET",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("shell/phase-g.bash"),
+        )
+        .env("PATH", path)
+        .env("ORIG_HOME", home)
+        .env("TASK_NAME", name)
+        .env("CLAUDE_EXIT", code)
+        .env_remove("CQ_QUEUE")
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "after=0\n", "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q = home.join("cc-remote-output/.completion-queue.jsonl");
+    let recs = parse_lines(&std::fs::read_to_string(q).unwrap());
+    recs.last().unwrap().clone()
+}
+
+fn seed_block(home: &Path, name: &str, code: &str) -> Value {
+    let q = home.join("seed.jsonl");
+    let st = Command::new("bash")
+        .arg(fixture("seed-phase-g.sh"))
+        .arg(&q)
+        .arg(name)
+        .arg(code)
+        .env("ORIG_HOME", home)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let recs = parse_lines(&std::fs::read_to_string(q).unwrap());
+    recs.last().unwrap().clone()
+}
+
+fn first_five(v: &Value) -> Vec<(String, Value)> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[test]
+fn phase_g_matches_the_seed_block_with_and_without_cq() {
+    if !have("jq") {
+        return skip(
+            "phase_g_matches_the_seed_block_with_and_without_cq",
+            "jq is not installed",
+        );
+    }
+    let env = Env::new();
+    let home = env.dir.path();
+    std::fs::create_dir_all(home.join("cc-remote-output")).unwrap();
+    let with_cq = path_with_cq(Path::new("/nonexistent"));
+    let no_cq = "/usr/local/bin:/usr/bin:/bin".to_string();
+    assert!(!Path::new("/usr/bin/cq").exists() && !Path::new("/usr/local/bin/cq").exists());
+    // Bash builtins only: no cq, no jq, no date, no flock.
+    let bare = "/nonexistent".to_string();
+    for (path, rich) in [(&with_cq, true), (&no_cq, false), (&bare, false)] {
+        for (name, code) in [
+            ("build-claim-registry", "0"),
+            ("tricky \"name\"\twith\u{1}ctl", "2"),
+            ("big", "300"),
+        ] {
+            let ours = phase_g(home, path, name, code);
+            let seed = seed_block(home, name, code);
+            let (mut a, mut b) = (first_five(&ours), first_five(&seed));
+            // The two ran a moment apart: compare the times within a second or two.
+            let ta: jiff::Timestamp = a[1].1.as_str().unwrap().parse().unwrap();
+            let tb: jiff::Timestamp = b[1].1.as_str().unwrap().parse().unwrap();
+            assert!(ta.duration_since(tb).as_secs().abs() <= 2, "{ta} vs {tb}");
+            a.remove(1);
+            b.remove(1);
+            assert_eq!(a, b, "PATH={path}");
+            assert_eq!(ours.get("id").is_some(), rich, "PATH={path}: {ours}");
+            if rich && code != "300" {
+                assert_eq!(ours["exit_code"], code.parse::<i64>().unwrap());
+            }
+        }
+    }
+    // QUEUE_ENABLE other than "true" appends nothing.
+    let q = home.join("cc-remote-output/.completion-queue.jsonl");
+    let before = std::fs::read(&q).unwrap();
+    let out = Command::new("/bin/bash")
+        .args(BASH)
+        .arg("QUEUE_ENABLE=false; source \"$SNIPPET\"; echo ok")
+        .env(
+            "SNIPPET",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("shell/phase-g.bash"),
+        )
+        .env("ORIG_HOME", home)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "ok\n");
+    assert_eq!(std::fs::read(&q).unwrap(), before);
+}
+
+#[test]
+fn phase_g_never_aborts_the_runner() {
+    let env = Env::new();
+    // A home where nothing can be written, unset variables, cq failing.
+    std::fs::write(env.path("file"), "").unwrap();
+    for (home, vars) in [
+        (env.path("file").display().to_string(), ""),
+        (
+            env.path("h").display().to_string(),
+            "unset TASK_NAME CLAUDE_EXIT;",
+        ),
+    ] {
+        let out = Command::new("/bin/bash")
+            .args(BASH)
+            .arg(format!("{vars} source \"$SNIPPET\"; echo survived"))
+            .env(
+                "SNIPPET",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("shell/phase-g.bash"),
+            )
+            .env("PATH", path_with_cq(Path::new("/nonexistent")))
+            .env("ORIG_HOME", &home)
+            .env("TASK_NAME", "t")
+            .env("CLAUDE_EXIT", "1")
+            .output()
+            .unwrap();
+        assert_eq!(stdout_of(&out), "survived\n", "{out:?}");
+    }
+}
