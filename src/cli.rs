@@ -19,6 +19,16 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true, env = "CQ_QUEUE", value_name = "Q")]
     pub queue: Option<OsString>,
 
+    /// When to colour tables: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,7 +40,9 @@ pub enum Command {
     Pull(PullArgs),
     Ack(AckArgs),
     List(ListArgs),
+    Wait(WaitArgs),
     Compact(CompactArgs),
+    Stats(StatsArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
     Init(InitArgs),
@@ -103,6 +115,18 @@ pub struct PullArgs {
     #[arg(long, short = 'l', value_name = "N")]
     pub limit: Option<usize>,
 
+    /// Block until at least one record is pending, then pull
+    #[arg(long, short = 'w')]
+    pub wait: bool,
+
+    /// Keep pulling records as they arrive, until interrupted
+    #[arg(long, short = 'f', conflicts_with = "wait")]
+    pub follow: bool,
+
+    /// With --wait or --follow: give up after DUR (exit 124)
+    #[arg(long, short = 't', value_name = "DUR")]
+    pub timeout: Option<String>,
+
     #[command(flatten)]
     pub format: FormatArgs,
 }
@@ -120,8 +144,20 @@ pub struct AckArgs {
 }
 
 /// Show records without changing anything.
+///
+/// With --running, show the jobs whose `cq wrap` is still running instead.
+/// A job whose wrapper was killed (SIGKILL, reboot) is turned into a failure
+/// record with "lost":true by the first reader that notices, once.
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// Show running jobs (name, pid, host, start, command) instead of records
+    #[arg(long, short = 'r', conflicts_with_all = ["pending", "pulled", "name", "status", "since", "follow"])]
+    pub running: bool,
+
+    /// Keep printing matching records as they arrive, until interrupted
+    #[arg(long, short = 'f', conflicts_with_all = ["count", "limit"])]
+    pub follow: bool,
+
     /// Only records not yet pulled
     #[arg(long, conflicts_with = "pulled")]
     pub pending: bool,
@@ -152,6 +188,49 @@ pub struct ListArgs {
 
     #[command(flatten)]
     pub format: FormatArgs,
+}
+
+/// Block until every NAME has a record, print those records, and exit with
+/// the status of the first that failed.
+///
+/// A record counts when it is pending or when it completed after the wait
+/// began (the same second included), so a consumer that pulls in between
+/// cannot make the wait last forever. A job whose wrapper dies while waited
+/// for becomes a lost failure record, which ends the wait.
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    /// Job names to wait for
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Give up after DUR (90s, 10m, 2h): exit 124
+    #[arg(long, short = 't', value_name = "DUR")]
+    pub timeout: Option<String>,
+
+    /// Mark the records printed as pulled
+    #[arg(long, short = 'p')]
+    pub pull: bool,
+
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Measure the queue's load and say which tier of the rubric it belongs to.
+///
+/// Counts, failure rate, observed throughput (mean and peak per minute and
+/// per hour), distinct writers and hosts, and the tier of the article's
+/// rubric (single-digit per hour: jsonl; hundreds per minute: sqlite;
+/// thousands per second: redis; millions per second: kafka) with the
+/// checklist item behind the advice.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)
+    #[arg(long, value_name = "DUR|TS")]
+    pub since: Option<String>,
+
+    /// One JSON object instead of the report
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Remove pulled records older than a given age.
@@ -229,6 +308,16 @@ pub enum Format {
     Table,
     /// The record lines as stored, one per line
     Jsonl,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when printing a table to a terminal and NO_COLOR is unset
+    Auto,
+    /// Always colour tables
+    Always,
+    /// Never colour
+    Never,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use std::io;
 pub mod code {
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
+    pub const TIMEOUT: u8 = 124;
     pub const WRAP_FAILED: u8 = 125;
     pub const NOT_EXECUTABLE: u8 = 126;
     pub const NOT_FOUND: u8 = 127;

@@ -8,7 +8,9 @@ mod output;
 mod process;
 mod queue;
 mod record;
+mod rubric;
 mod time;
+mod watch;
 
 use clap::Parser;
 use clap::error::ErrorKind;
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return clap_exit(e),
     };
+    output::init_color(cli.color);
     let result =
         queue::Location::resolve(cli.queue.as_ref()).and_then(|q| cmd::run(cli.command, &q));
     match result {

@@ -1,10 +1,41 @@
 //! Rendering records for people (aligned table, control characters escaped)
 //! and for programs (the record lines as stored), and choosing between them.
 
-use crate::cli::{Format, FormatArgs};
-use crate::queue::Stored;
+use crate::cli::{ColorChoice, Format, FormatArgs};
+use crate::queue::{Job, Stored};
 use crate::time;
 use std::io::{self, IsTerminal, Write};
+use std::sync::OnceLock;
+
+static COLOR: OnceLock<bool> = OnceLock::new();
+
+/// Decides once whether tables are coloured: `--color`, then NO_COLOR
+/// (any non-empty value disables), then whether stdout is a terminal.
+pub fn init_color(choice: ColorChoice) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    };
+    let _ = COLOR.set(on);
+}
+
+fn color() -> bool {
+    COLOR.get().copied().unwrap_or(false)
+}
+
+fn paint(cell: &str, status: &str) -> String {
+    if !color() {
+        return cell.to_string();
+    }
+    match status {
+        "success" => format!("\x1b[32m{cell}\x1b[0m"),
+        "failure" => format!("\x1b[31m{cell}\x1b[0m"),
+        _ => cell.to_string(),
+    }
+}
 
 /// `--json` / `--format`, else table on a terminal and JSONL in a pipe.
 pub fn format(args: FormatArgs) -> Format {
@@ -56,66 +87,130 @@ pub fn print(out: &mut impl Write, fmt: Format, recs: &[Stored], state: bool) ->
 
 fn table(out: &mut impl Write, recs: &[Stored], state: bool) -> io::Result<()> {
     let now = time::now();
-    let mut rows: Vec<Vec<String>> = Vec::with_capacity(recs.len() + 1);
     let mut head = vec!["NAME", "STATUS", "EXIT", "COMPLETED", "DURATION", "OUTPUT"];
     if state {
         head.push("PULLED");
     }
-    rows.push(head.iter().map(|s| s.to_string()).collect());
-    for r in recs {
-        let v = &r.view;
-        let exit = match (&v.exit_code, &v.signal) {
-            (Some(c), Some(sig)) => format!("{c} {sig}"),
-            (Some(c), None) => c.to_string(),
-            _ => "-".to_string(),
-        };
-        let mut row = vec![
-            escape(&v.name),
-            escape(&v.status),
-            escape(&exit),
-            v.completed_at
-                .as_deref()
-                .map_or("-".into(), |t| escape(&time::ago(t, now))),
-            v.duration_ms.map_or("-".into(), time::human_ms),
-            v.output_dir.as_deref().map_or("-".into(), escape),
-        ];
-        if state {
-            row.push(
-                match v.pulled {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "?",
-                }
-                .into(),
-            );
-        }
-        rows.push(row);
-    }
-    let cols = rows[0].len();
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+    let rows: Vec<Vec<String>> = recs
+        .iter()
+        .map(|r| {
+            let v = &r.view;
+            let exit = match (&v.exit_code, &v.signal) {
+                (Some(c), Some(sig)) => format!("{c} {sig}"),
+                (Some(c), None) => c.to_string(),
+                _ if v.lost => "lost".to_string(),
+                _ => "-".to_string(),
+            };
+            let mut row = vec![
+                escape(&v.name),
+                escape(&v.status),
+                escape(&exit),
+                v.completed_at
+                    .as_deref()
+                    .map_or("-".into(), |t| escape(&time::ago(t, now))),
+                v.duration_ms.map_or("-".into(), time::human_ms),
+                v.output_dir.as_deref().map_or("-".into(), escape),
+            ];
+            if state {
+                row.push(
+                    match v.pulled {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "?",
+                    }
+                    .into(),
+                );
+            }
+            row
+        })
         .collect();
-    for row in &rows {
+    columns(out, &head, &rows, Some(1))
+}
+
+/// Running jobs as a table.
+pub fn jobs_table(out: &mut impl Write, jobs: &[Job]) -> io::Result<()> {
+    let now = time::now();
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                escape(&j.name),
+                j.pid.to_string(),
+                escape(&j.host),
+                escape(&time::ago(&j.started_at, now)),
+                escape(&j.command.join(" ")),
+            ]
+        })
+        .collect();
+    columns(
+        out,
+        &["NAME", "PID", "HOST", "STARTED", "COMMAND"],
+        &rows,
+        None,
+    )?;
+    out.flush()
+}
+
+/// Aligned columns; `status_col` is painted by its value.
+fn columns(
+    out: &mut impl Write,
+    head: &[&str],
+    rows: &[Vec<String>],
+    status_col: Option<usize>,
+) -> io::Result<()> {
+    let cols = head.len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([head[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    for (i, row) in std::iter::once(&head).chain(rows).enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c + 1 == cols {
-                line.push_str(cell);
+            let pad = if c + 1 == cols {
+                0
+            } else {
+                widths[c] - cell.chars().count() + 2
+            };
+            if i > 0 && Some(c) == status_col {
+                line.push_str(&paint(cell, cell));
             } else {
                 line.push_str(cell);
-                line.extend(std::iter::repeat_n(
-                    ' ',
-                    widths[c] - cell.chars().count() + 2,
-                ));
             }
+            line.extend(std::iter::repeat_n(' ', pad));
         }
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
 }
 
+/// A one-line chart of counts: ▁▂▃▄▅▆▇█ scaled to the largest.
+pub fn sparkline(counts: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = counts.iter().copied().max().unwrap_or(0);
+    counts
+        .iter()
+        .map(|&c| match c {
+            0 => ' ',
+            _ => BARS[((c * 7).div_ceil(max.max(1))).min(7) as usize],
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparkline_scales() {
+        assert_eq!(sparkline(&[0, 1, 8]), " ▂█");
+        assert_eq!(sparkline(&[]), "");
+    }
 
     #[test]
     fn escapes_controls() {

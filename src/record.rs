@@ -42,6 +42,9 @@ pub struct NewRecord {
     pub pid: u32,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub meta: Map<String, Value>,
+    /// Only on the record a reader writes for a job whose wrapper died.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 pub fn status_for(exit_code: i32) -> &'static str {
@@ -112,6 +115,9 @@ pub struct View {
     pub exit_code: Option<i64>,
     pub duration_ms: Option<u64>,
     pub signal: Option<String>,
+    pub lost: bool,
+    pub host: Option<String>,
+    pub pid: Option<u64>,
 }
 
 impl View {
@@ -181,6 +187,9 @@ pub fn parse_line(line: &[u8]) -> Result<View, LineError> {
             exit_code: raw.exit_code,
             duration_ms: raw.duration_ms,
             signal: raw.signal,
+            lost: raw.lost,
+            host: raw.host,
+            pid: raw.pid,
         }),
         _ => Err(LineError::NotRecord),
     }
@@ -307,6 +316,9 @@ struct RawView {
     exit_code: Option<i64>,
     duration_ms: Option<u64>,
     signal: Option<String>,
+    lost: bool,
+    host: Option<String>,
+    pid: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -321,6 +333,9 @@ enum Field {
     ExitCode,
     DurationMs,
     Signal,
+    Lost,
+    Host,
+    Pid,
     #[serde(other)]
     Other,
 }
@@ -356,6 +371,9 @@ impl<'de> Deserialize<'de> for RawView {
                         Field::ExitCode => r.exit_code = m.next_value::<Value>()?.as_i64(),
                         Field::DurationMs => r.duration_ms = m.next_value::<Value>()?.as_u64(),
                         Field::Signal => r.signal = string(m.next_value()?),
+                        Field::Lost => r.lost = m.next_value::<Value>()?.as_bool() == Some(true),
+                        Field::Host => r.host = string(m.next_value()?),
+                        Field::Pid => r.pid = m.next_value::<Value>()?.as_u64(),
                         Field::Other => {
                             m.next_value::<IgnoredAny>()?;
                         }
@@ -446,6 +464,7 @@ mod tests {
             host: "h".into(),
             pid: 1,
             meta: Map::new(),
+            lost: false,
         };
         assert!(r.to_line().starts_with(
             r#"{"name":"n","completed_at":"t","output_dir":"/o","status":"success","pulled":false,"id":"i","exit_code":0,"cwd""#

@@ -20,6 +20,7 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq'= {
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -29,7 +30,9 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand pull 'Print the records not yet pulled, oldest first, and mark them pulled'
             cand ack 'Mark the given records pulled'
             cand list 'Show records without changing anything'
+            cand wait 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
             cand compact 'Remove pulled records older than a given age'
+            cand stats 'Measure the queue''s load and say which tier of the rubric it belongs to'
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
@@ -44,6 +47,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -63,6 +67,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -71,9 +76,16 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;pull'= {
             cand -l 'Pull at most N records'
             cand --limit 'Pull at most N records'
+            cand -t 'With --wait or --follow: give up after DUR (exit 124)'
+            cand --timeout 'With --wait or --follow: give up after DUR (exit 124)'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -w 'Block until at least one record is pending, then pull'
+            cand --wait 'Block until at least one record is pending, then pull'
+            cand -f 'Keep pulling records as they arrive, until interrupted'
+            cand --follow 'Keep pulling records as they arrive, until interrupted'
             cand --json 'Short for --format jsonl'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -83,6 +95,7 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;ack'= {
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -99,6 +112,11 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -r 'Show running jobs (name, pid, host, start, command) instead of records'
+            cand --running 'Show running jobs (name, pid, host, start, command) instead of records'
+            cand -f 'Keep printing matching records as they arrive, until interrupted'
+            cand --follow 'Keep printing matching records as they arrive, until interrupted'
             cand --pending 'Only records not yet pulled'
             cand --pulled 'Only records already pulled'
             cand -c 'Print only the number of matching records'
@@ -109,10 +127,37 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;wait'= {
+            cand -t 'Give up after DUR (90s, 10m, 2h): exit 124'
+            cand --timeout 'Give up after DUR (90s, 10m, 2h): exit 124'
+            cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -p 'Mark the records printed as pulled'
+            cand --pull 'Mark the records printed as pulled'
+            cand --json 'Short for --format jsonl'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;compact'= {
             cand --older-than 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;stats'= {
+            cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
+            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand --json 'One JSON object instead of the report'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -121,6 +166,7 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;completions'= {
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -131,8 +177,9 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --out 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -141,6 +188,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --wrap 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
             cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -152,7 +200,9 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand pull 'Print the records not yet pulled, oldest first, and mark them pulled'
             cand ack 'Mark the given records pulled'
             cand list 'Show records without changing anything'
+            cand wait 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
             cand compact 'Remove pulled records older than a given age'
+            cand stats 'Measure the queue''s load and say which tier of the rubric it belongs to'
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
@@ -168,7 +218,11 @@ set edit:completion:arg-completer[cq] = {|@words|
         }
         &'cq;help;list'= {
         }
+        &'cq;help;wait'= {
+        }
         &'cq;help;compact'= {
+        }
+        &'cq;help;stats'= {
         }
         &'cq;help;completions'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_cq_global_optspecs
-    string join \n q/queue= h/help V/version
+    string join \n q/queue= color= h/help V/version
 end
 
 function __fish_cq_needs_command
@@ -25,6 +25,9 @@ function __fish_cq_using_subcommand
 end
 
 complete -c cq -n "__fish_cq_needs_command" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_needs_command" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_needs_command" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_needs_command" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
@@ -32,7 +35,9 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "push" -d 'Append the record o
 complete -c cq -n "__fish_cq_needs_command" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
 complete -c cq -n "__fish_cq_needs_command" -f -a "ack" -d 'Mark the given records pulled'
 complete -c cq -n "__fish_cq_needs_command" -f -a "list" -d 'Show records without changing anything'
+complete -c cq -n "__fish_cq_needs_command" -f -a "wait" -d 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
 complete -c cq -n "__fish_cq_needs_command" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_needs_command" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
 complete -c cq -n "__fish_cq_needs_command" -f -a "completions" -d 'Print a completion script for a shell'
 complete -c cq -n "__fish_cq_needs_command" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
 complete -c cq -n "__fish_cq_needs_command" -f -a "init" -d 'Print shell integration to eval in an rc file'
@@ -41,6 +46,9 @@ complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [d
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand push" -s n -l name -d 'Job name' -r
@@ -51,16 +59,28 @@ complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where
 complete -c cq -n "__fish_cq_using_subcommand push" -l started-at -d 'When the job started (RFC 3339); adds started_at and duration_ms' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand push" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at most N records' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --wait or --follow: give up after DUR (exit 124)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
 complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand pull" -s w -l wait -d 'Block until at least one record is pending, then pull'
+complete -c cq -n "__fish_cq_using_subcommand pull" -s f -l follow -d 'Keep pulling records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand pull" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand ack" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand ack" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand ack" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand ack" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand list" -s n -l name -d 'Only jobs whose name matches PATTERN (shell-style * and ?)' -r
@@ -71,34 +91,72 @@ complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N
 complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
 complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand list" -s r -l running -d 'Show running jobs (name, pid, host, start, command) instead of records'
+complete -c cq -n "__fish_cq_using_subcommand list" -s f -l follow -d 'Keep printing matching records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand list" -l pending -d 'Only records not yet pulled'
 complete -c cq -n "__fish_cq_using_subcommand list" -l pulled -d 'Only records already pulled'
 complete -c cq -n "__fish_cq_using_subcommand list" -s c -l count -d 'Print only the number of matching records'
 complete -c cq -n "__fish_cq_using_subcommand list" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand list" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand wait" -s t -l timeout -d 'Give up after DUR (90s, 10m, 2h): exit 124' -r
+complete -c cq -n "__fish_cq_using_subcommand wait" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
+jsonl\t'The record lines as stored, one per line'"
+complete -c cq -n "__fish_cq_using_subcommand wait" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wait" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand wait" -s p -l pull -d 'Mark the records printed as pulled'
+complete -c cq -n "__fish_cq_using_subcommand wait" -l json -d 'Short for --format jsonl'
+complete -c cq -n "__fish_cq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand wait" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand compact" -l older-than -d 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand compact" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand compact" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand stats" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
+complete -c cq -n "__fish_cq_using_subcommand stats" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand stats" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand stats" -l json -d 'One JSON object instead of the report'
+complete -c cq -n "__fish_cq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand completions" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand man" -s o -l out -d 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR' -r -F
 complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
-complete -c cq -n "__fish_cq_using_subcommand man" -s h -l help -d 'Print help'
+complete -c cq -n "__fish_cq_using_subcommand man" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand man" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand init" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "ack" -d 'Mark the given records pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "list" -d 'Show records without changing anything'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list compact completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "list" -d 'Show records without changing anything'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "wait" -d 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

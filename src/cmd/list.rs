@@ -1,6 +1,6 @@
-//! `cq list`: show records, change nothing.
+//! `cq list`: show records (or running jobs), change nothing.
 
-use super::{Exit, Run};
+use super::{Exit, Run, out_err};
 use crate::cli::{Format, ListArgs};
 use crate::error::{Error, Result};
 use crate::output;
@@ -14,10 +14,33 @@ impl Run for ListArgs {
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }
+        let fmt = output::format(self.format);
+        let q = queue::open(loc)?;
+        let stdout = io::stdout();
+        if self.running {
+            let jobs = q.running()?;
+            let mut out = stdout.lock();
+            let r = match (self.count, fmt) {
+                (true, _) => writeln!(out, "{}", jobs.len()),
+                (false, Format::Table) => output::jobs_table(&mut out, &jobs),
+                (false, Format::Jsonl) => jobs.iter().try_for_each(|j| {
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string(j).expect("a job serialises")
+                    )
+                }),
+            };
+            return r
+                .and_then(|()| out.flush())
+                .map(|()| Exit::Code(0))
+                .map_err(out_err);
+        }
         let filter = Filter {
             pending: self.pending,
             pulled: self.pulled,
             name: self.name,
+            names: Vec::new(),
             status: self.status.map(|s| s.as_str()),
             since: self
                 .since
@@ -26,16 +49,30 @@ impl Run for ListArgs {
                 .transpose()?
                 .map(Cutoff::new),
         };
-        let fmt = output::format(self.format);
-        let q = queue::open(loc)?;
-        let stdout = io::stdout();
         let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
+        if self.follow {
+            // Each batch as it arrives: JSONL lines, or table rows (columns
+            // aligned within a batch).
+            let mut waiter = q.waiter()?;
+            let mut mark = None;
+            loop {
+                let mut batch = Vec::new();
+                mark = Some(q.list(&filter, mark.as_ref(), &mut |s| {
+                    batch.push(s);
+                    Ok(())
+                })?);
+                if !batch.is_empty() {
+                    output::print(&mut out, fmt, &batch, true).map_err(out_err)?;
+                }
+                waiter.wait(None)?;
+            }
+        }
         // JSONL streams in constant memory; a table needs its rows for the
         // column widths, and --limit keeps only the newest N.
         let mut kept: VecDeque<Stored> = VecDeque::new();
         let stream = fmt == Format::Jsonl && self.limit.is_none();
         let mut count = 0usize;
-        q.list(&filter, &mut |s| {
+        q.list(&filter, None, &mut |s| {
             if self.count {
                 count += 1;
                 return Ok(());
@@ -57,10 +94,6 @@ impl Run for ListArgs {
         } else {
             output::print(&mut out, fmt, kept.make_contiguous(), true)
         };
-        match done {
-            Ok(()) => Ok(Exit::Code(0)),
-            Err(e) if Error::is_broken_pipe(&e) => Ok(Exit::Code(0)),
-            Err(e) => Err(Error::io("cannot write output", e)),
-        }
+        done.map(|()| Exit::Code(0)).map_err(out_err)
     }
 }

@@ -88,6 +88,14 @@ fn exit_status(sub: &str) -> &'static str {
             "delivered are not marked)\n",
             ".TP\n1\nerror, one line on standard error\n",
             ".TP\n2\nusage error\n",
+            ".TP\n124\n\\fB\\-\\-timeout\\fR reached (pull)\n",
+        ),
+        "wait" => concat!(
+            ".TP\n0\nevery job has a record and all succeeded\n",
+            ".TP\n1..255\nthe exit code of the first job (in the order given) that failed; ",
+            "1 when it has none (a lost job, or a record pushed with \\fB\\-\\-status failure\\fR)\n",
+            ".TP\n2\nusage error\n",
+            ".TP\n124\n\\fB\\-\\-timeout\\fR reached before every job had a record\n",
         ),
         "ack" => concat!(
             ".TP\n0\nevery id is now pulled (acknowledging twice is not an error)\n",
@@ -124,8 +132,13 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
         "CQ_ID, CQ_NAME (set for CMD)",
         "CMD sees its record's id and its job name.",
     );
+    let no_color = (
+        "NO_COLOR",
+        "When set and not empty, tables are not coloured (unless \\fB\\-\\-color always\\fR).",
+    );
     match sub {
-        "" => [&queue[..], &[name, out_dir, child]].concat(),
+        "" => [&queue[..], &[name, out_dir, child, no_color]].concat(),
+        "list" | "pull" | "wait" => [&queue[..], &[no_color]].concat(),
         "wrap" => [&queue[..], &[name, out_dir, child]].concat(),
         "push" => [&queue[..], &[out_dir]].concat(),
         "completions" | "man" | "init" => vec![],
@@ -194,6 +207,26 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
                 "cq list \\-\\-pending \\-\\-count",
             ),
         ],
+        "wait" => &[
+            (
+                "Start two jobs, then block until both are done:",
+                "cq wrap \\-n build \\-\\- make & cq wrap \\-n lint \\-\\- make lint &\ncq wait build lint \\-\\-timeout 1h && echo all green",
+            ),
+            (
+                "Wait and consume the records:",
+                "cq wait deploy \\-\\-pull \\-\\-json",
+            ),
+        ],
+        "stats" => &[
+            (
+                "Is the JSONL file still the right tier?",
+                "cq stats \\-\\-since 7d",
+            ),
+            (
+                "For a script:",
+                "cq stats \\-\\-json | jq \\-r \\(aq.tier + \\(dq: \\(dq + .reason\\(aq",
+            ),
+        ],
         "compact" => &[(
             "Keep a month of pulled history:",
             "cq compact \\-\\-older\\-than 30d",
@@ -252,6 +285,8 @@ fn extra(sub: &str) -> String {
             "The default queue: one JSON record per line.\n",
             ".TP\n\\fIQUEUE\\fB.lock\\fR, \\fIQUEUE\\fB.cursor\\fR\n",
             "The lock and the pull cursor; see \\fBcq\\-queue\\fR(5).\n",
+            ".TP\n\\fIQUEUE\\fB.running/\\fR\n",
+            "One file per job whose \\fBcq wrap\\fR is running.\n",
         ));
     }
     let ex = examples(sub);

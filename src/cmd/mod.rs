@@ -9,6 +9,8 @@ mod list;
 mod man;
 mod pull;
 mod push;
+mod stats;
+mod wait;
 mod wrap;
 
 use crate::cli::Command;
@@ -35,6 +37,8 @@ pub fn run(cmd: Command, queue: &Location) -> Result<Exit> {
         Command::Ack(a) => a.run(queue),
         Command::List(a) => a.run(queue),
         Command::Compact(a) => a.run(queue),
+        Command::Wait(a) => a.run(queue),
+        Command::Stats(a) => a.run(queue),
         Command::Completions(a) => a.run(queue),
         Command::Man(a) => a.run(queue),
         Command::Init(a) => a.run(queue),
@@ -49,6 +53,21 @@ fn print_text(text: &[u8]) -> Result<Exit> {
         Ok(()) => Ok(Exit::Code(0)),
         Err(e) if Error::is_broken_pipe(&e) => Ok(Exit::Code(0)),
         Err(e) => Err(Error::io("cannot write output", e)),
+    }
+}
+
+/// `--timeout DUR` as a deadline.
+fn deadline(timeout: Option<&str>) -> Result<Option<std::time::Instant>> {
+    let d = timeout.map(crate::time::parse_duration).transpose()?;
+    Ok(crate::watch::deadline(d))
+}
+
+/// Maps an output error: a closed pipe ends the command quietly.
+fn out_err(e: std::io::Error) -> Error {
+    if Error::is_broken_pipe(&e) {
+        Error::broken_pipe()
+    } else {
+        Error::io("cannot write output", e)
     }
 }
 

@@ -1,23 +1,46 @@
-//! `cq pull`: print the pending records, then mark them pulled.
+//! `cq pull`: print the pending records, then mark them pulled; with
+//! `--wait` block until there are some, with `--follow` keep going.
 
-use super::{Exit, Run};
+use super::{Exit, Run, deadline};
 use crate::cli::PullArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, code};
 use crate::output;
 use crate::queue::{self, Location};
 use std::io;
+use std::time::Instant;
 
 impl Run for PullArgs {
     fn run(self, loc: &Location) -> Result<Exit> {
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }
+        if self.timeout.is_some() && !self.wait && !self.follow {
+            return Err(Error::usage("--timeout needs --wait or --follow"));
+        }
+        let until = deadline(self.timeout.as_deref())?;
         let fmt = output::format(self.format);
         let q = queue::open(loc)?;
         let stdout = io::stdout();
-        q.pull(self.limit, &mut |recs| {
-            output::print(&mut stdout.lock(), fmt, recs, false)
-        })?;
-        Ok(Exit::Code(0))
+        let pull = || {
+            q.pull(self.limit, &mut |recs| {
+                output::print(&mut stdout.lock(), fmt, recs, false)
+            })
+        };
+        if !self.wait && !self.follow {
+            pull()?;
+            return Ok(Exit::Code(0));
+        }
+        // Watch before looking, so a record appended in between wakes us.
+        let mut waiter = q.waiter()?;
+        loop {
+            let n = pull()?;
+            if n > 0 && self.wait {
+                return Ok(Exit::Code(0));
+            }
+            let expired = until.is_some_and(|d| Instant::now() >= d);
+            if expired || !waiter.wait(until)? {
+                return Ok(Exit::Code(code::TIMEOUT));
+            }
+        }
     }
 }

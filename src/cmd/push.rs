@@ -44,6 +44,7 @@ impl Run for PushArgs {
             host: record::hostname(),
             pid: std::process::id(),
             meta,
+            lost: false,
         };
         queue::open(loc)?.append(&rec.to_line())?;
         Ok(Exit::Code(0))

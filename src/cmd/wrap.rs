@@ -4,7 +4,7 @@ use super::{Exit, Run, cwd, env_nonempty, output_dir};
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
-use crate::queue::{self, Location};
+use crate::queue::{self, Job, Location, running};
 use crate::record::{self, NewRecord};
 use crate::time;
 use std::path::Path;
@@ -34,6 +34,29 @@ impl Run for WrapArgs {
         let id = record::new_id();
         let started = time::now();
         let clock = Instant::now();
+        let output_dir = output_dir(self.output_dir.as_deref(), &cwd);
+        let command: Vec<String> = self
+            .cmd
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let me = std::process::id();
+        // Visible to `cq list --running` while CMD runs; if cq is killed the
+        // entry stays, and a reader turns it into a lost record.
+        q.start(&Job {
+            id: id.clone(),
+            name: name.clone(),
+            host: running::host().to_string(),
+            pid: me,
+            pid_start: running::proc_start(me),
+            boot_id: running::this_boot(),
+            started_at: time::format(started),
+            command: command.clone(),
+            cwd: cwd.to_string_lossy().into_owned(),
+            output_dir: output_dir.clone(),
+            meta: meta.clone(),
+        })
+        .map_err(wrap_failed)?;
         let outcome = match process::resolve(&self.cmd[0]) {
             Ok(program) => process::run(
                 &program,
@@ -58,7 +81,7 @@ impl Run for WrapArgs {
         let rec = NewRecord {
             name,
             completed_at: time::format(time::now()),
-            output_dir: output_dir(self.output_dir.as_deref(), &cwd),
+            output_dir,
             status: record::status_for(outcome.exit_code),
             pulled: false,
             id,
@@ -73,15 +96,21 @@ impl Run for WrapArgs {
                     .collect(),
             ),
             cwd: cwd.to_string_lossy().into_owned(),
-            host: record::hostname(),
+            host: running::host().to_string(),
             pid: std::process::id(),
             meta,
+            lost: false,
         };
         let line = rec.to_line();
-        if let Err(e) = q.append(&line) {
-            // CMD's status wins; the record goes where a person will see it.
-            crate::error::warn(&e.to_string());
-            crate::error::warn(&format!("unsaved record: {}", line.trim_end()));
+        match q.append(&line) {
+            Ok(()) => q.finish(&rec.id),
+            Err(e) => {
+                // CMD's status wins; the record goes where a person will see
+                // it. The running entry stays: a reader that can write again
+                // will record the job as lost rather than forget it.
+                crate::error::warn(&e.to_string());
+                crate::error::warn(&format!("unsaved record: {}", line.trim_end()));
+            }
         }
         Ok(match outcome.signal {
             Some(sig) => Exit::Signal(sig),

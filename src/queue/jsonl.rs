@@ -12,14 +12,18 @@
 //!   file's identity, so a pull reads only the tail; a cursor that does not
 //!   match the file costs a full scan, never a record.
 //! - Compaction is the only rewrite: temp file, fsync, rename, fsync dir.
+//! - `Q.running/ID.json` is a job whose wrapper runs; a reader that finds
+//!   its wrapper dead appends its `"lost":true` record under the exclusive
+//!   lock, once, and removes the file.
 
-use super::{CompactReport, Deliver, Each, Filter, Queue, Stored};
+use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
 use crate::error::{Error, Result, warn};
 use crate::record::{self, LineError, PULLED_FALSE, PULLED_TRUE, Pulled};
 use crate::time::{self, Cutoff};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,7 @@ pub struct JsonlQueue {
     path: PathBuf,
     lock_path: PathBuf,
     cursor_path: PathBuf,
+    running_dir: PathBuf,
 }
 
 fn side_path(path: &Path, suffix: &str) -> PathBuf {
@@ -121,7 +126,9 @@ fn memchr(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
 }
 
-/// What one complete line holds.
+/// What one complete line holds. Lines are handled one at a time, so the
+/// size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     Record(Stored),
     Bad(String),
@@ -177,6 +184,7 @@ impl JsonlQueue {
         Self {
             lock_path: side_path(&path, ".lock"),
             cursor_path: side_path(&path, ".cursor"),
+            running_dir: side_path(&path, ".running"),
             path,
         }
     }
@@ -400,6 +408,112 @@ impl JsonlQueue {
         }
     }
 
+    /// The append itself; the caller holds the lock (shared or exclusive).
+    fn append_locked(&self, line: &str) -> Result<()> {
+        let (mut f, created) = self.open_append()?;
+        let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
+        let len = f.metadata().map_err(fail)?.len();
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        if len > 0 {
+            let mut last = [0u8];
+            f.read_exact_at(&mut last, len - 1).map_err(fail)?;
+            if last[0] != b'\n' {
+                buf.push(b'\n');
+            }
+        }
+        buf.extend_from_slice(line.as_bytes());
+        f.write_all(&buf).map_err(fail)?;
+        f.sync_data().map_err(fail)?;
+        if created {
+            sync_dir(&self.dir()).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    // ---- running jobs ----------------------------------------------------
+
+    fn jobs(&self) -> Vec<(PathBuf, Job)> {
+        let Ok(rd) = fs::read_dir(&self.running_dir) else {
+            return Vec::new();
+        };
+        let mut jobs: Vec<(PathBuf, Job)> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| {
+                let job = serde_json::from_slice::<Job>(&fs::read(&p).ok()?).ok()?;
+                Some((p, job))
+            })
+            .collect();
+        jobs.sort_by(|a, b| {
+            a.1.started_at
+                .cmp(&b.1.started_at)
+                .then(a.1.id.cmp(&b.1.id))
+        });
+        jobs
+    }
+
+    /// Turns the jobs of this host whose wrapper is gone into lost records.
+    /// The exclusive lock makes each one happen once among racing readers;
+    /// the id check covers a wrapper killed between its append and its
+    /// unregistering, and a reaper killed between the same two steps.
+    fn reap(&self) -> Result<()> {
+        let boot = running::this_boot();
+        let host = running::host();
+        let dead: Vec<(PathBuf, Job)> = self
+            .jobs()
+            .into_iter()
+            .filter(|(_, j)| j.is_dead(host, boot.as_deref()))
+            .collect();
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let _lock = self.lock(true, true)?;
+        for (path, job) in dead {
+            if !path.exists() {
+                continue; // another reader was first
+            }
+            if !self.has_id(&job.id)? {
+                self.append_locked(&job.lost_record().to_line())?;
+            }
+            let _ = fs::remove_file(&path);
+        }
+        Ok(())
+    }
+
+    fn has_id(&self, id: &str) -> Result<bool> {
+        let Some(f) = self.open_read(false)? else {
+            return Ok(false);
+        };
+        let mut found = false;
+        self.scan(&f, Pos::default(), |_, _, parsed| {
+            if let Parsed::Record(s) = parsed
+                && s.view.id.as_deref() == Some(id)
+            {
+                found = true;
+            }
+            Ok(!found)
+        })?;
+        Ok(found)
+    }
+
+    // ---- follow marks ----------------------------------------------------
+
+    fn mark(&self, f: &File, end: Pos, last: &Option<(Option<String>, Option<String>)>) -> Mark {
+        let (dev, ino, born) = f.metadata().map(|m| Self::identity(&m)).unwrap_or_default();
+        let (id, at) = match last {
+            Some((id, at)) => (id.clone(), at.clone()),
+            None => (None, None),
+        };
+        Mark(format!(
+            "{dev} {ino} {born} {} {} {} {}",
+            end.offset,
+            end.lines,
+            id.unwrap_or_else(|| "-".into()),
+            at.unwrap_or_else(|| "-".into())
+        ))
+    }
+
     fn flip(&self, f: &File, spans: &[u64]) -> Result<()> {
         let fail = |e| Error::io(format!("cannot mark records pulled in {}", self.shown()), e);
         for &at in spans {
@@ -428,30 +542,14 @@ impl Queue for JsonlQueue {
     fn append(&self, line: &str) -> Result<()> {
         self.ensure_dir()?;
         let _lock = self.lock(false, true)?;
-        let (mut f, created) = self.open_append()?;
-        let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
-        let len = f.metadata().map_err(fail)?.len();
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        if len > 0 {
-            let mut last = [0u8];
-            f.read_exact_at(&mut last, len - 1).map_err(fail)?;
-            if last[0] != b'\n' {
-                buf.push(b'\n');
-            }
-        }
-        buf.extend_from_slice(line.as_bytes());
-        f.write_all(&buf).map_err(fail)?;
-        f.sync_data().map_err(fail)?;
-        if created {
-            sync_dir(&self.dir()).map_err(fail)?;
-        }
-        Ok(())
+        self.append_locked(line)
     }
 
     fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
         if !self.path.exists() {
             return Ok(0);
         }
+        self.reap()?;
         let _lock = self.lock(true, true)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(0);
@@ -544,23 +642,71 @@ impl Queue for JsonlQueue {
         Ok(spans.len())
     }
 
-    fn list(&self, filter: &Filter, each: &mut Each) -> Result<()> {
+    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
         if !self.path.exists() {
-            return Ok(());
+            return Ok(from.cloned().unwrap_or_default());
         }
+        let _ = self.reap();
         let _lock = self.lock(false, false)?;
         let Some(f) = self.open_read(false)? else {
-            return Ok(());
+            return Ok(Mark::default());
         };
-        let start = if filter.pending {
+        // Where to start, and which already-seen records to skip when the
+        // file was rewritten (compaction) since the mark was taken.
+        let mut start = if filter.pending && from.is_none() {
             self.load_cursor(&f)
         } else {
             Pos::default()
         };
+        let mut skip_until: Option<(Option<String>, Option<String>)> = None;
+        if let Some(Mark(m)) = from {
+            let p: Vec<&str> = m.split(' ').collect();
+            let (dev, ino, born) = f.metadata().map(|m| Self::identity(&m)).unwrap_or_default();
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let same = p.len() == 7
+                && p[0] == dev.to_string()
+                && p[1] == ino.to_string()
+                && p[2] == born.to_string()
+                && p[3].parse::<u64>().is_ok_and(|o| o <= len);
+            if same {
+                start = Pos {
+                    offset: p[3].parse().unwrap_or(0),
+                    lines: p[4].parse().unwrap_or(0),
+                };
+            } else if p.len() == 7 {
+                let opt = |s: &str| (s != "-").then(|| s.to_string());
+                skip_until = Some((opt(p[5]), opt(p[6])));
+            }
+        }
         let mut out_err = None;
-        self.scan(&f, start, |_, _, parsed| {
-            if let Parsed::Record(s) = parsed
-                && filter.matches(&s.view)
+        let mut last = from.and_then(|Mark(m)| {
+            let p: Vec<&str> = m.split(' ').collect();
+            let opt = |s: &str| (s != "-").then(|| s.to_string());
+            (p.len() == 7).then(|| (opt(p[5]), opt(p[6])))
+        });
+        // After a rewrite: skip through the last record seen when it is still
+        // there, else skip what completed no later than it.
+        let seen_id = skip_until.as_ref().and_then(|(id, _)| id.clone());
+        let seen_present = match &seen_id {
+            Some(id) => self.has_id(id)?,
+            None => false,
+        };
+        let mut passed_seen = !seen_present;
+        let end = self.scan(&f, start, |_, _, parsed| {
+            let Parsed::Record(s) = parsed else {
+                return Ok(true);
+            };
+            if let Some((_, at)) = &skip_until {
+                if !passed_seen {
+                    passed_seen = s.view.id.is_some() && s.view.id == seen_id;
+                    return Ok(true);
+                }
+                if !seen_present && s.view.completed_at.as_deref() <= at.as_deref() {
+                    return Ok(true);
+                }
+            }
+            last = Some((s.view.id.clone(), s.view.completed_at.clone()));
+            if filter.matches(&s.view)
                 && let Err(e) = each(s)
             {
                 out_err = Some(e);
@@ -571,7 +717,7 @@ impl Queue for JsonlQueue {
         match out_err {
             Some(e) if Error::is_broken_pipe(&e) => Err(Error::broken_pipe()),
             Some(e) => Err(Error::io("cannot write output", e)),
-            None => Ok(()),
+            None => Ok(self.mark(&f, end, &last)),
         }
     }
 
@@ -661,6 +807,66 @@ impl Queue for JsonlQueue {
         self.store_cursor(&new, first_pending.unwrap_or(written));
         Ok(CompactReport { removed, kept })
     }
+
+    fn start(&self, job: &Job) -> Result<()> {
+        let fail = |e| {
+            Error::io(
+                format!(
+                    "cannot register the running job in {}",
+                    self.running_dir.display()
+                ),
+                e,
+            )
+        };
+        match fs::DirBuilder::new().mode(0o700).create(&self.running_dir) {
+            Ok(()) => fs::set_permissions(&self.running_dir, fs::Permissions::from_mode(0o700))
+                .map_err(fail)?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fail(e)),
+        }
+        let text = serde_json::to_vec(job).expect("a job always serialises");
+        let tmp = self.running_dir.join(format!(".{}.tmp", job.id));
+        let mut o = OpenOptions::new();
+        o.write(true).create(true).truncate(true).mode(0o600);
+        o.open(&tmp)
+            .and_then(|mut f| f.write_all(&text))
+            .and_then(|()| fs::rename(&tmp, self.running_dir.join(format!("{}.json", job.id))))
+            .map_err(fail)
+    }
+
+    fn finish(&self, id: &str) {
+        let _ = fs::remove_file(self.running_dir.join(format!("{id}.json")));
+    }
+
+    fn running(&self) -> Result<Vec<Job>> {
+        self.reap()?;
+        Ok(self.jobs().into_iter().map(|(_, j)| j).collect())
+    }
+
+    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+        self.ensure_dir()?;
+        let fail = |e| Error::io(format!("cannot watch {}", self.dir().display()), e);
+        let mut w = crate::watch::Watch::new().map_err(fail)?;
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.as_bytes().to_vec())
+                .unwrap_or_default()
+        };
+        w.add_dir(
+            &self.dir(),
+            Some(vec![name(&self.path), name(&self.running_dir)]),
+        )
+        .map_err(fail)?;
+        // The running directory may not exist yet; its creation shows in the
+        // queue directory, and the next wait watches it.
+        let mut jw = JsonlWaiter {
+            q: self,
+            watch: w,
+            watching_running: false,
+        };
+        jw.refresh();
+        Ok(Box::new(jw))
+    }
 }
 
 fn copy_range(f: &File, mut offset: u64, len: u64, out: &mut impl Write) -> io::Result<()> {
@@ -673,4 +879,40 @@ fn copy_range(f: &File, mut offset: u64, len: u64, out: &mut impl Write) -> io::
         offset += n as u64;
     }
     Ok(())
+}
+
+struct JsonlWaiter<'a> {
+    q: &'a JsonlQueue,
+    watch: crate::watch::Watch,
+    watching_running: bool,
+}
+
+impl JsonlWaiter<'_> {
+    /// Watches the running directory once it exists, and the wrappers of
+    /// this host's running jobs, whose death must wake us too.
+    fn refresh(&mut self) {
+        if !self.watching_running && self.q.running_dir.is_dir() {
+            self.watching_running = self.watch.add_dir(&self.q.running_dir, None).is_ok();
+        }
+        let host = running::host();
+        let pids: Vec<u32> = self
+            .q
+            .jobs()
+            .into_iter()
+            .filter(|(_, j)| j.host == host)
+            .map(|(_, j)| j.pid)
+            .collect();
+        self.watch.set_pids(&pids);
+    }
+}
+
+impl Waiter for JsonlWaiter<'_> {
+    fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
+        let woke = self
+            .watch
+            .wait(deadline)
+            .map_err(|e| Error::io(format!("cannot watch {}", self.q.dir().display()), e))?;
+        self.refresh();
+        Ok(woke)
+    }
 }

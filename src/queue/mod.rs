@@ -3,14 +3,17 @@
 //! queue location (`--queue`, `CQ_QUEUE`, or the XDG default) into a tier.
 
 pub mod jsonl;
+pub mod running;
 
 use crate::error::{Error, Result};
 use crate::record::View;
 use crate::time::{self, Cutoff};
+pub use running::Job;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// One stored record as a reader sees it.
 #[derive(Debug, Clone)]
@@ -44,10 +47,32 @@ pub trait Queue {
     /// Marks the records with these ids pulled, all or nothing; returns how
     /// many were pending (acknowledging twice is not an error).
     fn ack(&self, ids: &[String]) -> Result<usize>;
-    /// Streams the records matching `filter`, oldest first.
-    fn list(&self, filter: &Filter, each: &mut Each) -> Result<()>;
+    /// Streams the records matching `filter`, oldest first: all of them when
+    /// `from` is `None`, else those appended since the listing that returned
+    /// `from`. Returns the mark to continue from (for `--follow`).
+    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark>;
     /// Removes pulled records completed before `cutoff`.
     fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport>;
+    /// Registers a job whose wrapper is about to run CMD.
+    fn start(&self, job: &Job) -> Result<()>;
+    /// Forgets a running job once its record is appended (best effort).
+    fn finish(&self, id: &str);
+    /// The running jobs, after turning those whose wrapper died into
+    /// `"lost":true` failure records (each exactly once).
+    fn running(&self) -> Result<Vec<Job>>;
+    /// Something to sleep on until the queue may have changed.
+    fn waiter(&self) -> Result<Box<dyn Waiter + '_>>;
+}
+
+/// Where a listing stopped, in a form only its tier understands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mark(pub String);
+
+pub trait Waiter {
+    /// Sleeps until the queue may have changed (a record, a pull, a running
+    /// job started or died) or until `deadline`; false on the deadline.
+    /// Spurious wake-ups are allowed: callers re-check.
+    fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
 }
 
 /// Where the queue is, parsed from `--queue` / `CQ_QUEUE`.
@@ -121,6 +146,8 @@ pub struct Filter {
     pub pending: bool,
     pub pulled: bool,
     pub name: Option<String>,
+    /// Exact names (for `cq wait`); empty means any.
+    pub names: Vec<String>,
     pub status: Option<&'static str>,
     pub since: Option<Cutoff>,
 }
@@ -140,6 +167,9 @@ impl Filter {
         if let Some(p) = &self.name
             && !glob_match(p.as_bytes(), v.name.as_bytes())
         {
+            return false;
+        }
+        if !self.names.is_empty() && !self.names.contains(&v.name) {
             return false;
         }
         if let Some(c) = &self.since {

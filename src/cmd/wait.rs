@@ -1,0 +1,135 @@
+//! `cq wait NAME...`: block until every job has a record, woken by the
+//! queue changing (or a waited-for wrapper dying), never by polling.
+
+use super::{Exit, Run, deadline, out_err};
+use crate::cli::WaitArgs;
+use crate::error::{Error, Result, code};
+use crate::output;
+use crate::queue::{self, Filter, Location, Stored};
+use crate::record::Pulled;
+use crate::time::{self, Cutoff};
+use std::collections::HashMap;
+use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+impl Run for WaitArgs {
+    fn run(self, loc: &Location) -> Result<Exit> {
+        if self.names.iter().any(String::is_empty) {
+            return Err(Error::usage("a job name must not be empty"));
+        }
+        let until = deadline(self.timeout.as_deref())?;
+        // Second precision, like the records: a job that completed in the
+        // second the wait began counts as new.
+        let began = Cutoff::new(time::parse_timestamp(&time::format(time::now()))?);
+        let fmt = output::format(self.format);
+        let q = queue::open(loc)?;
+        let mut waiter = q.waiter()?;
+        let filter = Filter {
+            names: self.names.clone(),
+            ..Filter::default()
+        };
+        let status = Status::new(&self.names);
+        loop {
+            let mut found: HashMap<String, Stored> = HashMap::new();
+            q.list(&filter, None, &mut |s| {
+                let new = s
+                    .view
+                    .completed_at
+                    .as_deref()
+                    .and_then(|t| time::at_or_after(t, &began))
+                    == Some(true);
+                if new || s.view.pulled() == Pulled::No {
+                    found.insert(s.view.name.clone(), s);
+                }
+                Ok(())
+            })?;
+            if self.names.iter().all(|n| found.contains_key(n)) {
+                status.clear();
+                return self.finish(&*q, fmt, found);
+            }
+            let waiting: Vec<&str> = self
+                .names
+                .iter()
+                .filter(|n| !found.contains_key(*n))
+                .map(String::as_str)
+                .collect();
+            status.show(&waiting);
+            if until.is_some_and(|d| Instant::now() >= d) {
+                status.clear();
+                return Ok(Exit::Code(code::TIMEOUT));
+            }
+            // On a terminal, wake each second to update the elapsed time.
+            let tick = status.tty.then(|| Instant::now() + Duration::from_secs(1));
+            let wake = match (until, tick) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            waiter.wait(wake)?;
+        }
+    }
+}
+
+impl WaitArgs {
+    fn finish(
+        &self,
+        q: &dyn queue::Queue,
+        fmt: crate::cli::Format,
+        mut found: HashMap<String, Stored>,
+    ) -> Result<Exit> {
+        let recs: Vec<Stored> = self.names.iter().filter_map(|n| found.remove(n)).collect();
+        output::print(&mut io::stdout().lock(), fmt, &recs, false).map_err(out_err)?;
+        if self.pull {
+            let ids: Vec<String> = recs
+                .iter()
+                .filter(|r| r.view.pulled() == Pulled::No)
+                .filter_map(|r| r.view.id.clone())
+                .collect();
+            if !ids.is_empty() {
+                q.ack(&ids)?;
+            }
+        }
+        let failed = recs.iter().find(|r| r.view.status != "success");
+        Ok(Exit::Code(match failed {
+            None => 0,
+            Some(r) => match r.view.exit_code {
+                Some(c) if (1..=255).contains(&c) => c as u8,
+                _ => code::ERROR,
+            },
+        }))
+    }
+}
+
+/// "waiting for build, test (12s)" on stderr, only on a terminal.
+struct Status {
+    tty: bool,
+    start: Instant,
+}
+
+impl Status {
+    fn new(_names: &[String]) -> Status {
+        Status {
+            tty: io::stderr().is_terminal(),
+            start: Instant::now(),
+        }
+    }
+
+    fn show(&self, waiting: &[&str]) {
+        if !self.tty {
+            return;
+        }
+        let names: Vec<String> = waiting.iter().map(|n| output::escape(n)).collect();
+        let secs = self.start.elapsed().as_secs();
+        let _ = write!(
+            io::stderr().lock(),
+            "\r\x1b[Kcq: waiting for {} ({})",
+            names.join(", "),
+            time::human_ms(secs * 1000)
+        );
+    }
+
+    fn clear(&self) {
+        if self.tty {
+            let _ = write!(io::stderr().lock(), "\r\x1b[K");
+        }
+    }
+}

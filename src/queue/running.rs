@@ -1,0 +1,130 @@
+//! Running jobs: what `cq wrap` registers while CMD runs, and how a reader
+//! tells that the wrapper is gone (SIGKILL, reboot) so the job becomes a
+//! `"lost":true` failure record instead of a wait that never ends.
+
+use crate::record::{self, NewRecord};
+use crate::time;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A job whose wrapper is running (or was, if it died).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Job {
+    /// The id its completion record will have.
+    pub id: String,
+    pub name: String,
+    pub host: String,
+    /// The wrapper's pid, its start time in clock ticks since boot, and the
+    /// boot it ran in: together they survive pid reuse and reboots.
+    pub pid: u32,
+    #[serde(default)]
+    pub pid_start: Option<u64>,
+    #[serde(default)]
+    pub boot_id: Option<String>,
+    pub started_at: String,
+    pub command: Vec<String>,
+    pub cwd: String,
+    pub output_dir: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Map<String, Value>,
+}
+
+pub fn this_boot() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
+pub fn proc_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+impl Job {
+    /// Whether the wrapper is known to be gone. Jobs of other hosts cannot
+    /// be checked from here and count as alive.
+    pub fn is_dead(&self, host: &str, boot: Option<&str>) -> bool {
+        if self.host != host {
+            return false;
+        }
+        if let (Some(a), Some(b)) = (self.boot_id.as_deref(), boot)
+            && a != b
+        {
+            return true;
+        }
+        match proc_start(self.pid) {
+            None => true,
+            Some(start) => self.pid_start.is_some_and(|s| s != start),
+        }
+    }
+
+    /// The failure record that stands for a job whose wrapper died.
+    pub fn lost_record(&self) -> NewRecord {
+        NewRecord {
+            name: self.name.clone(),
+            completed_at: time::format(time::now()),
+            output_dir: self.output_dir.clone(),
+            status: "failure",
+            pulled: false,
+            id: self.id.clone(),
+            exit_code: None,
+            signal: None,
+            started_at: Some(self.started_at.clone()),
+            duration_ms: None,
+            command: Some(self.command.clone()),
+            cwd: self.cwd.clone(),
+            host: self.host.clone(),
+            pid: self.pid,
+            meta: self.meta.clone(),
+            lost: true,
+        }
+    }
+}
+
+/// The host name once per process.
+pub fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(record::hostname)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(pid: u32, host: &str) -> Job {
+        Job {
+            id: "i".into(),
+            name: "n".into(),
+            host: host.into(),
+            pid,
+            pid_start: proc_start(pid),
+            boot_id: this_boot(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            command: vec![],
+            cwd: "/".into(),
+            output_dir: "/".into(),
+            meta: Map::new(),
+        }
+    }
+
+    #[test]
+    fn liveness() {
+        let boot = this_boot();
+        let me = job(std::process::id(), "h");
+        assert!(!me.is_dead("h", boot.as_deref()));
+        assert!(
+            !me.is_dead("other", boot.as_deref()),
+            "other hosts count as alive"
+        );
+        let mut reused = me.clone();
+        reused.pid_start = Some(1);
+        assert!(reused.is_dead("h", boot.as_deref()));
+        let mut rebooted = me.clone();
+        rebooted.boot_id = Some("another-boot".into());
+        assert!(rebooted.is_dead("h", boot.as_deref()));
+        assert!(job(u32::MAX - 1, "h").is_dead("h", boot.as_deref()));
+    }
+}

@@ -1,0 +1,110 @@
+//! The article's scale rubric, applied to a measured load: the one place
+//! that decides which tier a queue's traffic belongs to, and why.
+//!
+//! | Throughput          | Tier          |
+//! |---------------------|---------------|
+//! | single-digit / hour | JSONL file    |
+//! | hundreds / minute   | SQLite        |
+//! | thousands / second  | Redis Streams |
+//! | millions / second   | Kafka         |
+//!
+//! Rows are matched on the busiest minute and hour actually observed
+//! (bursts are what a queue must absorb), and checklist item 2 moves writers
+//! on several machines to a networked tier whatever their rate.
+
+use serde::Serialize;
+
+/// What `cq stats` measured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Load {
+    pub peak_per_minute: u64,
+    pub peak_per_hour: u64,
+    pub hosts: u64,
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq, Eq)]
+pub struct Advice {
+    pub tier: &'static str,
+    pub reason: String,
+    pub checklist: &'static str,
+}
+
+const THROUGHPUT: &str = "What is your actual throughput? Count events per unit time in the real system, not the theoretical max. Single-digit per hour → flat file. Hundreds per minute → SQLite. Thousands per second → Redis. Millions per second → Kafka.";
+const WRITERS: &str = "Do you have multiple concurrent writers? For distributed writers across machines, you need a broker.";
+
+/// Records per minute at which each row begins.
+pub const SQLITE_PER_MINUTE: u64 = 100;
+pub const SQLITE_PER_HOUR: u64 = 1_000;
+pub const REDIS_PER_MINUTE: u64 = 60_000;
+pub const KAFKA_PER_MINUTE: u64 = 6_000_000;
+
+pub fn advise(l: &Load) -> Advice {
+    let peaks = format!(
+        "busiest minute {} records, busiest hour {}",
+        l.peak_per_minute, l.peak_per_hour
+    );
+    let (tier, reason, checklist) = if l.peak_per_minute >= KAFKA_PER_MINUTE {
+        (
+            "kafka",
+            format!("{peaks}: millions per second is the rubric's Kafka row"),
+            THROUGHPUT,
+        )
+    } else if l.peak_per_minute >= REDIS_PER_MINUTE {
+        (
+            "redis",
+            format!("{peaks}: thousands per second is the rubric's Redis Streams row"),
+            THROUGHPUT,
+        )
+    } else if l.hosts > 1 {
+        (
+            "redis",
+            format!(
+                "records come from {} hosts: writers on several machines need a networked queue",
+                l.hosts
+            ),
+            WRITERS,
+        )
+    } else if l.peak_per_minute >= SQLITE_PER_MINUTE || l.peak_per_hour >= SQLITE_PER_HOUR {
+        (
+            "sqlite",
+            format!("{peaks}: hundreds per minute is the rubric's SQLite row"),
+            THROUGHPUT,
+        )
+    } else {
+        (
+            "jsonl",
+            format!("{peaks}: well under hundreds per minute, so a flat JSONL file is enough"),
+            THROUGHPUT,
+        )
+    };
+    Advice {
+        tier,
+        reason,
+        checklist,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tier(peak_per_minute: u64, peak_per_hour: u64, hosts: u64) -> &'static str {
+        advise(&Load {
+            peak_per_minute,
+            peak_per_hour,
+            hosts,
+        })
+        .tier
+    }
+
+    #[test]
+    fn rows() {
+        assert_eq!(tier(1, 2, 1), "jsonl");
+        assert_eq!(tier(99, 999, 1), "jsonl");
+        assert_eq!(tier(300, 300, 1), "sqlite");
+        assert_eq!(tier(20, 1200, 1), "sqlite");
+        assert_eq!(tier(1, 1, 3), "redis");
+        assert_eq!(tier(120_000, 120_000, 1), "redis");
+        assert_eq!(tier(10_000_000, 10_000_000, 1), "kafka");
+    }
+}

@@ -1,0 +1,344 @@
+//! Waiting and watching: woken by other processes' pushes, timeouts on
+//! time, follow delivering exactly once, no CPU while idle, a killed
+//! wrapper turned into exactly one lost record, and stats on synthetic
+//! queues.
+
+mod common;
+
+use common::{Env, names, parse_lines, stdout_of};
+use predicates::prelude::*;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Waits for one child and returns its exit code and the CPU it used
+/// (wait4's rusage: this child only, whatever other tests run meanwhile).
+fn wait_with_cpu(child: std::process::Child) -> (Option<i32>, Duration) {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut status = 0;
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    assert_eq!(pid, child.id() as i32);
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, tv(ru.ru_utime) + tv(ru.ru_stime))
+}
+
+#[test]
+fn wait_wakes_on_a_push_from_another_process() {
+    let env = Env::new();
+    let waiter = env
+        .cq_std()
+        .args(["wait", "build", "test", "--timeout", "30s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    env.push("build", 0);
+    std::thread::sleep(Duration::from_millis(100));
+    let pushed = Instant::now();
+    env.push("test", 4);
+    let out = waiter.wait_with_output().unwrap();
+    let latency = pushed.elapsed();
+    assert_eq!(out.status.code(), Some(4), "exit code of the failed job");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["build", "test"]);
+    eprintln!("wait woke {latency:?} after the push started");
+    assert!(latency < Duration::from_secs(5), "{latency:?}");
+}
+
+#[test]
+fn wait_counts_pending_records_and_returns_at_once() {
+    let env = Env::new();
+    env.push("done", 0);
+    env.cq().args(["wait", "done"]).assert().success();
+    // --pull consumes it; a second wait then needs a new record.
+    env.cq().args(["wait", "done", "--pull"]).assert().success();
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("0\n");
+    // Pulled, but completed in this very second: still counts.
+    env.cq()
+        .args(["wait", "done", "--timeout", "1s"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn timeouts_exit_124_on_time() {
+    let env = Env::new();
+    for args in [
+        &["wait", "never", "--timeout", "1s"][..],
+        &["pull", "--wait", "--timeout", "1s"],
+        &["pull", "--follow", "--timeout", "1s"],
+    ] {
+        let t = Instant::now();
+        env.cq().args(args).assert().code(124).stdout("");
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            "{args:?} took {took:?}"
+        );
+    }
+    env.cq().args(["pull", "--timeout", "1s"]).assert().code(2);
+}
+
+#[test]
+fn idle_wait_uses_no_cpu() {
+    let env = Env::new();
+    env.push("other", 0);
+    let child = env
+        .cq_std()
+        .args(["wait", "nothing", "--timeout", "3s"])
+        .spawn()
+        .unwrap();
+    let (code, used) = wait_with_cpu(child);
+    assert_eq!(code, Some(124));
+    eprintln!("3 s idle wait used {used:?} of CPU");
+    assert!(used < Duration::from_millis(50), "{used:?}");
+}
+
+#[test]
+fn pull_follow_delivers_new_records_in_order_exactly_once() {
+    let env = Env::new();
+    env.push("before", 0);
+    let mut follower = env
+        .cq_std()
+        .args(["pull", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let mut got = vec![lines.next().unwrap().unwrap()];
+    for i in 0..5 {
+        env.push(&format!("r{i}"), 0);
+        got.push(lines.next().unwrap().unwrap());
+    }
+    // A concurrent compaction does not make it deliver anything again.
+    std::thread::sleep(Duration::from_millis(1100));
+    env.cq()
+        .args(["compact", "--older-than", "0s"])
+        .assert()
+        .success();
+    env.push("last", 0);
+    got.push(lines.next().unwrap().unwrap());
+    unsafe { libc::kill(follower.id() as i32, libc::SIGTERM) };
+    let st = follower.wait().unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGTERM));
+    let got = names(&parse_lines(&got.join("\n")));
+    assert_eq!(got, ["before", "r0", "r1", "r2", "r3", "r4", "last"]);
+    env.cq().arg("pull").assert().stdout("");
+}
+
+#[test]
+fn list_follow_prints_each_record_once_across_compaction() {
+    let env = Env::new();
+    env.push("a", 0);
+    let mut follower = env
+        .cq_std()
+        .args(["list", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let mut got = vec![lines.next().unwrap().unwrap()];
+    env.push("b", 0);
+    got.push(lines.next().unwrap().unwrap());
+    env.cq().arg("pull").assert().success();
+    std::thread::sleep(Duration::from_millis(1100));
+    env.cq()
+        .args(["compact", "--older-than", "0s"])
+        .assert()
+        .success();
+    env.push("c", 0);
+    got.push(lines.next().unwrap().unwrap());
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(names(&parse_lines(&got.join("\n"))), ["a", "b", "c"]);
+}
+
+#[test]
+fn killed_wrapper_becomes_exactly_one_lost_record() {
+    let env = Env::new();
+    let mut wrapper = env
+        .cq_std()
+        .args(["wrap", "-n", "doomed", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    // Visible while it runs.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = env
+            .cq()
+            .args(["list", "--running", "--json"])
+            .output()
+            .unwrap();
+        if stdout_of(&out).contains("\"doomed\"") {
+            let job: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+            assert_eq!(job["pid"], wrapper.id());
+            assert_eq!(job["command"], serde_json::json!(["sleep", "30"]));
+            break;
+        }
+        assert!(Instant::now() < deadline, "never listed as running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A waiter already blocked on it must be woken by the wrapper's death.
+    let waiter = env
+        .cq_std()
+        .args(["wait", "doomed", "--timeout", "20s", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    wrapper.kill().unwrap();
+    wrapper.wait().unwrap();
+    // Three readers race to notice.
+    let readers: Vec<_> = (0..3)
+        .map(|i| {
+            let args: &[&str] = match i {
+                0 => &["list", "--running"],
+                1 => &["pull", "--limit", "1000"],
+                _ => &["list"],
+            };
+            env.cq_std()
+                .args(args)
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in readers {
+        assert!(r.wait().unwrap().success());
+    }
+    let out = waiter.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let rec = &parse_lines(&stdout_of(&out))[0];
+    assert_eq!(rec["lost"], true);
+    assert_eq!(rec["status"], "failure");
+    env.cq()
+        .args(["list", "--running", "--count"])
+        .assert()
+        .stdout("0\n");
+    let lost: Vec<_> = env
+        .records()
+        .into_iter()
+        .filter(|r| r["name"] == "doomed")
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    // The orphaned sleep is not ours to keep.
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "^sleep 30$"])
+        .status();
+}
+
+#[test]
+fn color_follows_flag_and_no_color() {
+    let env = Env::new();
+    env.push("ok", 0);
+    env.push("bad", 1);
+    env.cq()
+        .args(["list", "--format", "table", "--color", "always"])
+        .assert()
+        .stdout(
+            predicate::str::contains("\u{1b}[32msuccess")
+                .and(predicate::str::contains("\u{1b}[31mfailure")),
+        );
+    env.cq()
+        .env("NO_COLOR", "1")
+        .args(["list", "--format", "table"])
+        .assert()
+        .stdout(predicate::str::contains("\u{1b}").not());
+    env.cq()
+        .args(["list", "--format", "table", "--color", "never"])
+        .assert()
+        .stdout(predicate::str::contains("\u{1b}").not());
+}
+
+/// A queue of `n` pulled records spaced `step` seconds apart, ending now.
+fn synthetic(env: &Env, n: usize, step: i64, hosts: usize) -> String {
+    let now = jiff::Timestamp::now().as_second();
+    let mut text = String::new();
+    for i in 0..n {
+        let t = jiff::Timestamp::from_second(now - (n - 1 - i) as i64 * step).unwrap();
+        text.push_str(&format!(
+            "{{\"name\":\"j{i}\",\"completed_at\":\"{}\",\"output_dir\":\"/o\",\"status\":\"{}\",\"pulled\":{},\"host\":\"h{}\",\"pid\":{}}}\n",
+            t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            if i % 5 == 0 { "failure" } else { "success" },
+            i % 2 == 0,
+            i % hosts,
+            1000 + i
+        ));
+    }
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    std::fs::write(&env.queue, &text).unwrap();
+    text
+}
+
+fn stats(env: &Env) -> serde_json::Value {
+    let out = env.cq().args(["stats", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_str(&stdout_of(&out)).unwrap()
+}
+
+#[test]
+fn stats_places_ten_a_day_in_jsonl() {
+    let env = Env::new();
+    let text = synthetic(&env, 10, 86400 / 10, 1);
+    let s = stats(&env);
+    let recs = parse_lines(&text);
+    assert_eq!(s["records"], recs.len());
+    assert_eq!(
+        s["pending"],
+        recs.iter().filter(|r| r["pulled"] == false).count()
+    );
+    assert_eq!(
+        s["failures"],
+        recs.iter().filter(|r| r["status"] == "failure").count()
+    );
+    assert_eq!(s["peak_per_hour"], 1);
+    assert_eq!(s["hosts"], 1);
+    assert_eq!(s["writers"], 10);
+    assert_eq!(s["tier"], "jsonl");
+    assert!(s["reason"].as_str().unwrap().contains("busiest minute 1"));
+}
+
+#[test]
+fn stats_places_three_hundred_a_minute_above_jsonl() {
+    let env = Env::new();
+    // 300 records in each of 5 minutes: one every 0.2 s is finer than the
+    // records' seconds, so put 5 records per second.
+    let now = jiff::Timestamp::now().as_second() / 60 * 60 - 60;
+    let mut text = String::new();
+    for i in 0..1500i64 {
+        let t = jiff::Timestamp::from_second(now - 300 + i / 5).unwrap();
+        text.push_str(&format!(
+            "{{\"name\":\"j{i}\",\"completed_at\":\"{}\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":true}}\n",
+            t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ));
+    }
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    std::fs::write(&env.queue, &text).unwrap();
+    let s = stats(&env);
+    assert_eq!(s["records"], 1500);
+    assert_eq!(s["peak_per_minute"], 300);
+    assert_eq!(s["tier"], "sqlite");
+    // 1500 records over the 299 s from first to last.
+    let mean = s["mean_per_minute"].as_f64().unwrap();
+    assert!((mean - 1500.0 * 60.0 / 299.0).abs() < 1.0, "{mean}");
+}
+
+#[test]
+fn stats_sends_several_hosts_to_a_networked_tier() {
+    let env = Env::new();
+    synthetic(&env, 12, 3600, 3);
+    let s = stats(&env);
+    assert_eq!(s["hosts"], 3);
+    assert_eq!(s["tier"], "redis");
+    assert!(s["checklist"].as_str().unwrap().contains("writers"));
+    // The report for people says the same.
+    env.cq()
+        .arg("stats")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tier        redis"));
+}
