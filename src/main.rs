@@ -1,5 +1,14 @@
 //! cq: a completion queue for background jobs. This file only parses the
 //! command line, dispatches, and turns the result into an exit status.
+//!
+//! `cq push` and `cq wrap` run once per job, so cq's own start-up is on every
+//! job's path. `no_main` skips the Rust runtime's start-up work that cq does
+//! not need — finding the main thread's stack guard by parsing
+//! /proc/self/maps was a fifth of a whole `cq push`'s instructions — and
+//! `main` below does the one part it does need itself.
+// The unit tests keep the test harness's own main.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code))]
 
 mod cli;
 mod cmd;
@@ -12,14 +21,27 @@ mod rubric;
 mod time;
 mod watch;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 use error::{Error, code};
 use std::io::Write;
-use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+/// The C entry point (see the module comment). Arguments and environment
+/// reach std through glibc as usual.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    // As the runtime would: a closed pipe is an EPIPE error, not a death
+    // (children get SIGPIPE back at its default; std's spawn resets it).
+    // SAFETY: setting a signal disposition has no memory-safety conditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let code = run();
+    // Without the runtime nothing flushes stdout at exit.
+    let _ = std::io::stdout().flush();
+    i32::from(code)
+}
+
+fn run() -> u8 {
+    let cli = match parse() {
         Ok(c) => c,
         Err(e) => return clap_exit(e),
     };
@@ -27,31 +49,42 @@ fn main() -> ExitCode {
     let result =
         queue::Location::resolve(cli.queue.as_ref()).and_then(|q| cmd::run(cli.command, &q));
     match result {
-        Ok(cmd::Exit::Code(c)) => ExitCode::from(c),
+        Ok(cmd::Exit::Code(c)) => c,
         Ok(cmd::Exit::Signal(sig)) => {
+            let _ = std::io::stdout().flush();
             process::die_of(sig);
-            ExitCode::from((128 + sig).clamp(0, 255) as u8)
+            (128 + sig).clamp(0, 255) as u8
         }
         Err(e) => {
             if !e.msg.is_empty() {
                 let _ = writeln!(std::io::stderr().lock(), "cq: {e}");
             }
-            ExitCode::from(e.code)
+            e.code
         }
     }
 }
 
+/// Parses argv with the derive definitions of cli.rs. The clap command
+/// tree and the matches are deliberately leaked: freeing them was a tenth of
+/// the instructions of a whole `cq push`, which runs once per job.
+fn parse() -> Result<cli::Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd = Box::leak(Box::new(cli::Cli::command()));
+    let matches = Box::leak(Box::new(cmd.try_get_matches_from_mut(std::env::args_os())?));
+    cli::Cli::from_arg_matches(matches).map_err(|e| e.format(cmd))
+}
+
 /// Help and version go to stdout as clap prints them; a usage error is one
 /// line on stderr (clap's first line, plus where to find help), exit 2.
-fn clap_exit(e: clap::Error) -> ExitCode {
+fn clap_exit(e: clap::Error) -> u8 {
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
-            ExitCode::SUCCESS
+            0
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
-            ExitCode::from(code::USAGE)
+            code::USAGE
         }
         _ => {
             // clap's first paragraph, joined: "required arguments were not
@@ -69,7 +102,7 @@ fn clap_exit(e: clap::Error) -> ExitCode {
                 "cq: {} (see cq --help)",
                 Error::usage(first)
             );
-            ExitCode::from(code::USAGE)
+            code::USAGE
         }
     }
 }

@@ -8,15 +8,16 @@
 //! by `kill`. Nothing is blocked before the spawn: CMD inherits the mask.
 
 use crate::error::code;
-use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 use std::ffi::{OsStr, OsString};
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 pub const FORWARDED: [i32; 6] = [
     libc::SIGINT,
@@ -73,49 +74,30 @@ pub fn resolve(cmd: &OsStr) -> Result<PathBuf, NotStarted> {
     }
 }
 
-#[derive(Default)]
-struct Forward {
-    child: Option<i32>,
-    pending: Vec<i32>,
-}
-
-/// Forwards the signals of [`FORWARDED`] that are sent to cq to the child,
-/// from a thread, for the rest of cq's life.
+/// Receives the signals of [`FORWARDED`] sent to cq, for forwarding to the
+/// child from the main thread (no helper thread: `cq wrap` must cost about
+/// one process start).
 pub struct Forwarder {
-    state: Arc<Mutex<Forward>>,
+    delivery: SignalDelivery<UnixStream, WithOrigin>,
 }
 
 impl Forwarder {
     /// Installs the handlers; call before spawning, so no signal finds cq
     /// with its default action (death, and no record).
     pub fn install() -> io::Result<Forwarder> {
-        let mut signals = SignalsInfo::<WithOrigin>::new(FORWARDED)?;
-        let state = Arc::new(Mutex::new(Forward::default()));
-        let st = Arc::clone(&state);
-        std::thread::Builder::new()
-            .name("cq-signals".into())
-            .spawn(move || {
-                for origin in signals.forever() {
-                    // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
-                    // hangup) to the whole foreground group: CMD has it already.
-                    if origin.cause == Cause::Kernel {
-                        continue;
-                    }
-                    let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
-                    match s.child {
-                        Some(pid) => send(pid, origin.signal),
-                        None => s.pending.push(origin.signal),
-                    }
-                }
-            })?;
-        Ok(Forwarder { state })
+        let (read, write) = UnixStream::pair()?;
+        let delivery = SignalDelivery::with_pipe(read, write, WithOrigin::default(), FORWARDED)?;
+        Ok(Forwarder { delivery })
     }
 
-    fn started(&self, pid: i32) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.child = Some(pid);
-        for sig in std::mem::take(&mut s.pending) {
-            send(pid, sig);
+    /// Sends the signals received so far on to `pid`.
+    fn forward(&mut self, pid: i32) {
+        for origin in self.delivery.pending() {
+            // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
+            // hangup) to the whole foreground group: CMD has it already.
+            if origin.cause != Cause::Kernel {
+                send(pid, origin.signal);
+            }
         }
     }
 }
@@ -133,7 +115,7 @@ pub fn run(
     program: &Path,
     argv: &[OsString],
     env: &[(&str, &str)],
-    fwd: &Forwarder,
+    fwd: &mut Forwarder,
 ) -> Result<Outcome, NotStarted> {
     let mut c = Command::new(program);
     c.arg0(&argv[0]).args(&argv[1..]);
@@ -141,11 +123,34 @@ pub fn run(
         c.env(k, v);
     }
     let mut child = c.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
-    fwd.started(child.id() as i32);
+    let pid = child.id() as i32;
+    fwd.forward(pid);
+    // Sleep until a signal arrives or the child ends (its pidfd turns
+    // readable); without pidfds (Linux < 5.3), check every 10 ms.
+    // SAFETY: pidfd_open takes a pid and flags; the fd is owned below.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
     let status = loop {
-        match child.wait() {
-            Ok(s) => break s,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        let mut fds = [
+            libc::pollfd {
+                fd: fwd.delivery.get_read().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: pidfd.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let timeout = if pidfd.is_some() { -1 } else { 10 };
+        // SAFETY: fds is a valid array of pollfd for its length.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        fwd.forward(pid);
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 return Err(NotStarted {
                     exit_code: code::ERROR,

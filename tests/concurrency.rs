@@ -179,7 +179,8 @@ fn writers_pullers_and_compaction_lose_nothing() {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
-    // Every line left in the file is whole.
+    // Every line left in the file is whole, and no append added a blank line.
+    assert!(!env.text().contains("\n\n"), "blank line in the queue");
     let recs = env.records();
     assert!(recs.iter().all(|r| r["pulled"] == true));
     eprintln!(

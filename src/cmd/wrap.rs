@@ -27,7 +27,7 @@ impl Run for WrapArgs {
         // Before CMD runs, not after: a job whose completion cannot be
         // recorded should not start.
         q.check_writable().map_err(wrap_failed)?;
-        let fwd = Forwarder::install().map_err(|e| {
+        let mut fwd = Forwarder::install().map_err(|e| {
             Error::io("cannot install signal handlers", e).with_code(code::WRAP_FAILED)
         })?;
 
@@ -62,7 +62,7 @@ impl Run for WrapArgs {
                 &program,
                 &self.cmd,
                 &[("CQ_ID", &id), ("CQ_NAME", &name)],
-                &fwd,
+                &mut fwd,
             ),
             Err(e) => Err(e),
         };

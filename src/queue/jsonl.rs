@@ -4,8 +4,10 @@
 //! - `Q.lock`, never renamed, is the lock: appenders and plain readers take
 //!   it shared, `pull`, `ack` and `compact` exclusive (flock).
 //! - An append opens `Q` with O_APPEND after taking the lock, writes the whole
-//!   line in one write (prefixed by `\n` when the file does not end in one,
-//!   so a torn tail never swallows it), then fdatasyncs.
+//!   line in one write, then fdatasyncs. When the file does not end in `\n`
+//!   the appender retakes the lock exclusive (another appender's write may
+//!   be in flight) and, if it is still so, prefixes its line with `\n`, so a
+//!   torn tail never swallows it.
 //! - A pull flips `"pulled":false` to `"pulled":true ` in place (same length)
 //!   after its records were printed and flushed, then fdatasyncs.
 //! - `Q.cursor` holds an offset below which every record is pulled, with the
@@ -408,8 +410,11 @@ impl JsonlQueue {
         }
     }
 
-    /// The append itself; the caller holds the lock (shared or exclusive).
-    fn append_locked(&self, line: &str) -> Result<()> {
+    /// The append itself; the caller holds the lock. Under a shared lock a
+    /// tail without its newline may be another appender's write in flight
+    /// (the file's size grows page by page while it copies), so only the
+    /// exclusive holder repairs a torn tail: `Ok(false)` asks for it.
+    fn append_locked(&self, line: &str, exclusive: bool) -> Result<bool> {
         let (mut f, created) = self.open_append()?;
         let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
         let len = f.metadata().map_err(fail)?.len();
@@ -418,6 +423,9 @@ impl JsonlQueue {
             let mut last = [0u8];
             f.read_exact_at(&mut last, len - 1).map_err(fail)?;
             if last[0] != b'\n' {
+                if !exclusive {
+                    return Ok(false);
+                }
                 buf.push(b'\n');
             }
         }
@@ -427,7 +435,7 @@ impl JsonlQueue {
         if created {
             sync_dir(&self.dir()).map_err(fail)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     // ---- running jobs ----------------------------------------------------
@@ -474,7 +482,7 @@ impl JsonlQueue {
                 continue; // another reader was first
             }
             if !self.has_id(&job.id)? {
-                self.append_locked(&job.lost_record().to_line())?;
+                self.append_locked(&job.lost_record().to_line(), true)?;
             }
             let _ = fs::remove_file(&path);
         }
@@ -541,8 +549,15 @@ impl Queue for JsonlQueue {
 
     fn append(&self, line: &str) -> Result<()> {
         self.ensure_dir()?;
-        let _lock = self.lock(false, true)?;
-        self.append_locked(line)
+        {
+            let _shared = self.lock(false, true)?;
+            if self.append_locked(line, false)? {
+                return Ok(());
+            }
+        }
+        // The last line looked unterminated: settle it alone.
+        let _exclusive = self.lock(true, true)?;
+        self.append_locked(line, true).map(|_| ())
     }
 
     fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {

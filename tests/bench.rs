@@ -1,0 +1,52 @@
+//! bench/run must keep working: run it in its tiny mode against the test
+//! build. (Timings are not asserted anywhere: they belong to bench/run.)
+
+mod common;
+
+use common::{CQ, have, skip};
+use std::process::Command;
+
+#[test]
+fn bench_script_runs_in_quick_mode() {
+    for tool in ["hyperfine", "jq"] {
+        if !have(tool) {
+            return skip(
+                "bench_script_runs_in_quick_mode",
+                &format!("{tool} is not installed"),
+            );
+        }
+    }
+    if !std::path::Path::new("/usr/bin/time").exists() {
+        return skip(
+            "bench_script_runs_in_quick_mode",
+            "GNU time (/usr/bin/time) is not installed",
+        );
+    }
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/run"))
+        .arg("--quick")
+        .env("CQ_BENCH_BIN", CQ)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "cq push",
+        "seed Phase G block",
+        "cq wrap -- true",
+        "pull 5 new",
+        "first pull, legacy",
+        "list --json",
+        "writers x",
+    ] {
+        assert!(
+            text.contains(row),
+            "bench/run printed no '{row}' row:\n{text}"
+        );
+    }
+    assert!(text.contains("40 of 40 delivered once"), "{text}");
+}
