@@ -16,7 +16,14 @@ use std::path::PathBuf;
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
     /// Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]
-    #[arg(long, short = 'q', global = true, env = "CQ_QUEUE", value_name = "Q")]
+    #[arg(
+        long,
+        short = 'q',
+        global = true,
+        env = "CQ_QUEUE",
+        hide_env_values = true,
+        value_name = "Q"
+    )]
     pub queue: Option<OsString>,
 
     /// When to colour tables: auto (a terminal, and NO_COLOR unset), always, never

@@ -480,3 +480,79 @@ mod tests {
         assert!(parse_meta(&["novalue".into()]).is_err());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// JSON values with keys that matter to cq, nested, so that `pulled`
+    /// appears at every depth and in strings.
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            prop_oneof![
+                Just("pulled".to_string()),
+                Just("\"pulled\":false".to_string()),
+                ".*"
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("pulled".to_string()),
+            Just("name".to_string()),
+            Just("status".to_string()),
+            Just("meta".to_string()),
+            "[a-z\\\\\"]{0,6}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = parse_line(&bytes);
+            let _ = pulled_span(&bytes);
+        }
+
+        #[test]
+        fn flipping_changes_only_the_top_level_flag(
+            name in ".*",
+            extra in prop::collection::vec((key(), value()), 0..5),
+            spaced in any::<bool>(),
+        ) {
+            let mut obj = Map::new();
+            for (k, v) in extra {
+                obj.insert(k, v);
+            }
+            obj.insert("name".into(), Value::String(name));
+            obj.insert("status".into(), Value::String("success".into()));
+            obj.insert("pulled".into(), Value::Bool(false));
+            let mut line = serde_json::to_string(&Value::Object(obj.clone())).unwrap();
+            if spaced {
+                line = serde_json::to_string_pretty(&Value::Object(obj.clone())).unwrap().replace('\n', " ");
+            }
+            let v = parse_line(line.as_bytes()).unwrap();
+            prop_assert_eq!(v.pulled(), Pulled::No);
+            let (a, b) = pulled_span(line.as_bytes()).unwrap();
+            prop_assert_eq!(&line[a..b], "false");
+            let mut flipped = line.clone().into_bytes();
+            flipped[a..b].copy_from_slice(PULLED_TRUE);
+            prop_assert_eq!(parse_line(&flipped).unwrap().pulled(), Pulled::Yes);
+            let mut after: Map<String, Value> = serde_json::from_slice(&flipped).unwrap();
+            prop_assert_eq!(after.insert("pulled".into(), Value::Bool(false)), Some(Value::Bool(true)));
+            prop_assert_eq!(after, obj);
+        }
+    }
+}

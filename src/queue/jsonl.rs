@@ -25,6 +25,7 @@ use crate::time::{self, Cutoff};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -183,6 +184,13 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
+        // A queue that is a symlink is the file it points to: compaction
+        // must replace that file, not the link, and the side files belong
+        // next to it.
+        let path = match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => fs::canonicalize(&path).unwrap_or(path),
+            _ => path,
+        };
         Self {
             lock_path: side_path(&path, ".lock"),
             cursor_path: side_path(&path, ".cursor"),
@@ -271,15 +279,12 @@ impl JsonlQueue {
 
     /// The queue file for reading, or `None` when there is no queue yet.
     fn open_read(&self, write: bool) -> Result<Option<File>> {
-        match OpenOptions::new().read(true).write(write).open(&self.path) {
+        // O_NONBLOCK: opening a FIFO must not hang; it is refused below.
+        let mut o = OpenOptions::new();
+        o.read(true).write(write).custom_flags(libc::O_NONBLOCK);
+        match o.open(&self.path) {
             Ok(f) => {
-                let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
-                if m.is_dir() {
-                    return Err(Error::new(format!(
-                        "{}: is a directory, not a queue file",
-                        self.shown()
-                    )));
-                }
+                self.check_regular(&f)?;
                 Ok(Some(f))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -290,17 +295,31 @@ impl JsonlQueue {
     fn open_append(&self) -> Result<(File, bool)> {
         self.ensure_dir()?;
         let mut o = OpenOptions::new();
-        o.read(true).append(true);
-        let (f, created) = open_or_create(&self.path, &o)
-            .map_err(|e| Error::io(format!("cannot write {}", self.shown()), e))?;
+        o.read(true).append(true).custom_flags(libc::O_NONBLOCK);
+        let (f, created) = open_or_create(&self.path, &o).map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                // A FIFO without a reader.
+                Error::new(format!("cannot write {}: not a regular file", self.shown()))
+            } else {
+                Error::io(format!("cannot write {}", self.shown()), e)
+            }
+        })?;
+        self.check_regular(&f)?;
+        Ok((f, created))
+    }
+
+    fn check_regular(&self, f: &File) -> Result<()> {
         let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
-        if !m.is_file() {
+        if m.is_dir() {
             return Err(Error::new(format!(
-                "cannot write {}: not a regular file",
+                "{}: is a directory, not a queue file",
                 self.shown()
             )));
         }
-        Ok((f, created))
+        if !m.is_file() {
+            return Err(Error::new(format!("{}: not a regular file", self.shown())));
+        }
+        Ok(())
     }
 
     /// Reads from `start`, reporting bad lines, until `f` says stop or the
@@ -430,6 +449,27 @@ impl JsonlQueue {
             }
         }
         buf.extend_from_slice(line.as_bytes());
+        // Reserve the blocks first, so a full disk fails the append before a
+        // byte is written instead of leaving half a record behind. (File
+        // systems without fallocate just skip this.)
+        // SAFETY: fallocate takes an open fd and plain integers.
+        let rc = unsafe {
+            libc::fallocate(
+                f.as_raw_fd(),
+                libc::FALLOC_FL_KEEP_SIZE,
+                len as libc::off_t,
+                buf.len() as libc::off_t,
+            )
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
+            ) {
+                return Err(fail(e));
+            }
+        }
         f.write_all(&buf).map_err(fail)?;
         f.sync_data().map_err(fail)?;
         if created {
@@ -752,8 +792,24 @@ impl Queue for JsonlQueue {
         };
         let dir = self.dir();
         let fail = |e| Error::io(format!("cannot compact {}", self.shown()), e);
+        // Holding the exclusive lock, any temp file of ours is a leftover of
+        // a compaction that was killed.
+        let prefix = format!(
+            ".cq-compact-{}-",
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        if let Ok(rd) = fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         let mut tmp = tempfile::Builder::new()
-            .prefix(".cq-compact-")
+            .prefix(&prefix)
             .tempfile_in(&dir)
             .map_err(fail)?;
         let mode = f.metadata().map_err(fail)?.permissions().mode() & 0o7777;
@@ -929,5 +985,69 @@ impl Waiter for JsonlWaiter<'_> {
             .map_err(|e| Error::io(format!("cannot watch {}", self.q.dir().display()), e))?;
         self.refresh();
         Ok(woke)
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A line of a queue file: a pending or pulled record, or junk.
+    fn line() -> impl Strategy<Value = (Vec<u8>, Option<String>)> {
+        prop_oneof![
+            ("[a-z]{1,8}", any::<bool>(), "[ \\t]{0,2}").prop_map(|(n, pulled, ws)| {
+                let l = format!(
+                    "{{\"name\":\"{n}\",{ws}\"status\":\"success\",\"meta\":{{\"pulled\":false}},\"pulled\":{ws}{pulled}}}"
+                );
+                (l.into_bytes(), (!pulled).then_some(n))
+            }),
+            prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..80)
+                .prop_map(|b| (b, None)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn pull_finds_every_valid_pending_record_and_alters_nothing_else(
+            lines in prop::collection::vec(line(), 0..20),
+            torn_tail in prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..20),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("q.jsonl");
+            let mut text = Vec::new();
+            let mut want = Vec::new();
+            for (l, pending) in &lines {
+                text.extend_from_slice(l);
+                text.push(b'\n');
+                // Junk that happens to be a pending record counts too.
+                match (pending, record::parse_line(l)) {
+                    (Some(n), _) => want.push(n.clone()),
+                    (None, Ok(v)) if v.pulled() == Pulled::No && false_at(&Line { offset: 0, lineno: 0, complete: true, too_long: false }, l).is_some() => want.push(v.name),
+                    _ => {}
+                }
+            }
+            text.extend_from_slice(&torn_tail);
+            fs::write(&path, &text).unwrap();
+            let q = JsonlQueue::new(path.clone());
+            let mut got = Vec::new();
+            q.pull(None, &mut |recs| {
+                got.extend(recs.iter().map(|r| r.view.name.clone()));
+                Ok(())
+            }).unwrap();
+            prop_assert_eq!(&got, &want);
+            let after = fs::read(&path).unwrap();
+            prop_assert_eq!(after.len(), text.len());
+            // Only `false` -> `true ` flips, five bytes per delivered record.
+            let changed = after.iter().zip(&text).filter(|(a, b)| a != b).count();
+            prop_assert!(changed <= 5 * want.len());
+            let mut again = Vec::new();
+            q.pull(None, &mut |recs| {
+                again.extend(recs.iter().map(|r| r.view.name.clone()));
+                Ok(())
+            }).unwrap();
+            prop_assert!(again.is_empty(), "delivered twice: {:?}", again);
+        }
     }
 }

@@ -1,0 +1,560 @@
+//! Faults and hostile input: a full disk, a read-only file system, and odd
+//! or malicious names, files and flags. Each gets a clear error or correct
+//! handling; never a panic, never a changed queue. (tests/README.md lists
+//! them all.)
+
+mod common;
+
+use common::{Env, names, parse_lines, skip, stdout_of};
+use predicates::prelude::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A small tmpfs, unmounted when dropped (also when the test fails).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(env: &Env, size: &str) -> Option<Tmpfs> {
+        let dir = env.path("mnt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        st.success().then_some(Tmpfs(dir))
+    }
+
+    fn remount_ro(&self) {
+        let st = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn no_panic(out: &std::process::Output) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.code().is_some(), "killed by a signal: {out:?}");
+}
+
+#[test]
+fn disk_full_fails_clearly_and_keeps_what_was_written() {
+    let env = Env::new();
+    let Some(fs) = Tmpfs::mount(&env, "64k") else {
+        return skip(
+            "disk_full_fails_clearly_and_keeps_what_was_written",
+            "cannot mount a tmpfs (needs root)",
+        );
+    };
+    let q = fs.0.join("q.jsonl");
+    let pad = "x".repeat(200);
+    let mut pushed = 0;
+    let err = loop {
+        let out = env
+            .cq()
+            .env("CQ_QUEUE", &q)
+            .args(["push", "-n", &format!("job-{pushed}-{pad}"), "-e", "0"])
+            .output()
+            .unwrap();
+        no_panic(&out);
+        if !out.status.success() {
+            break out;
+        }
+        pushed += 1;
+        assert!(pushed < 10_000, "the disk never filled");
+    };
+    assert_eq!(err.status.code(), Some(1));
+    let msg = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        msg.starts_with("cq: ")
+            && msg.contains("No space left on device")
+            && msg.lines().count() == 1,
+        "{msg}"
+    );
+    // Everything acknowledged is there, whole; no half record at the end.
+    let text = std::fs::read_to_string(&q).unwrap();
+    assert!(text.ends_with('\n'));
+    let recs = parse_lines(&text);
+    assert_eq!(recs.len(), pushed);
+    env.cq()
+        .env("CQ_QUEUE", &q)
+        .args(["list", "--count"])
+        .assert()
+        .success()
+        .stdout(format!("{pushed}\n"));
+    // Pulling needs no new space: it flips bytes in place.
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &q)
+        .args(["pull", "--limit", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(parse_lines(&stdout_of(&out)).len(), 3);
+
+    // A job that fills the disk itself: its status survives, and its record
+    // is printed on stderr since it cannot be stored.
+    std::fs::remove_file(&q).unwrap();
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &q)
+        .args(["wrap", "-n", "filler", "--", "sh", "-c"])
+        .arg(format!(
+            "cat /dev/zero > {}/fill 2>/dev/null; exit 3",
+            fs.0.display()
+        ))
+        .output()
+        .unwrap();
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(3));
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("No space left on device"), "{msg}");
+    let unsaved = msg
+        .lines()
+        .find_map(|l| l.strip_prefix("cq: unsaved record: "))
+        .expect("record on stderr");
+    let rec: serde_json::Value = serde_json::from_str(unsaved).unwrap();
+    assert_eq!(rec["name"], "filler");
+    assert_eq!(rec["exit_code"], 3);
+}
+
+#[test]
+fn read_only_file_system_fails_writers_and_serves_readers() {
+    let env = Env::new();
+    let Some(fs) = Tmpfs::mount(&env, "1m") else {
+        return skip(
+            "read_only_file_system_fails_writers_and_serves_readers",
+            "cannot mount a tmpfs (needs root)",
+        );
+    };
+    let q = fs.0.join("q.jsonl");
+    for n in ["a", "b", "c"] {
+        env.cq()
+            .env("CQ_QUEUE", &q)
+            .args(["push", "-n", n, "-e", "0"])
+            .assert()
+            .success();
+    }
+    let ids: Vec<String> = parse_lines(&std::fs::read_to_string(&q).unwrap())
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    fs.remount_ro();
+    let before = std::fs::read(&q).unwrap();
+    let marker = env.path("ran");
+    let writers: Vec<(Vec<String>, i32)> = vec![
+        (
+            vec![
+                "push".into(),
+                "-n".into(),
+                "x".into(),
+                "-e".into(),
+                "0".into(),
+            ],
+            1,
+        ),
+        (
+            vec![
+                "wrap".into(),
+                "--".into(),
+                "touch".into(),
+                marker.display().to_string(),
+            ],
+            125,
+        ),
+        (vec!["pull".into()], 1),
+        (vec!["ack".into(), ids[0].clone()], 1),
+        (
+            vec!["compact".into(), "--older-than".into(), "0s".into()],
+            1,
+        ),
+    ];
+    for (args, code) in writers {
+        let out = env.cq().env("CQ_QUEUE", &q).args(&args).output().unwrap();
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        if code != 0 {
+            let msg = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                msg.starts_with("cq: ") && msg.contains("Read-only file system"),
+                "{args:?}: {msg}"
+            );
+        }
+    }
+    assert!(!marker.exists(), "wrap ran CMD on a read-only queue");
+    assert_eq!(std::fs::read(&q).unwrap(), before);
+    // Readers still work.
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &q)
+        .args(["list", "--pending"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a", "b", "c"]);
+    env.cq()
+        .env("CQ_QUEUE", &q)
+        .args(["stats", "--json"])
+        .assert()
+        .success();
+    env.cq()
+        .env("CQ_QUEUE", &q)
+        .args(["list", "--running"])
+        .assert()
+        .success();
+    env.cq()
+        .env("CQ_QUEUE", &q)
+        .args(["wait", "a"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn hostile_names_and_values_round_trip() {
+    let env = Env::new();
+    let nasty = [
+        "line\nbreak",
+        "quote\"back\\slash",
+        "ctl\u{1}\u{7f}\u{1b}[31m",
+        "tab\tcr\r",
+        "ünïcödé ☃ \u{202e}rtl",
+        "{\"pulled\":false}",
+    ];
+    for n in nasty {
+        env.cq()
+            .args([
+                "push",
+                "-n",
+                n,
+                "-e",
+                "1",
+                "--meta",
+                &format!("k={n}"),
+                "--meta",
+                "pulled=false",
+            ])
+            .assert()
+            .success();
+    }
+    let big = "y".repeat(100 * 1024);
+    env.cq()
+        .args(["push", "-n", &big, "-e", "0"])
+        .assert()
+        .success();
+    let text = env.text();
+    assert_eq!(text.lines().count(), nasty.len() + 1, "one line per record");
+    let recs = parse_lines(&text);
+    for (r, n) in recs.iter().zip(nasty) {
+        assert_eq!(r["name"], n);
+        assert_eq!(r["meta"]["k"], n);
+        assert_eq!(r["pulled"], false);
+    }
+    // A table escapes them all; JSONL is the stored line.
+    let out = env
+        .cq()
+        .args(["list", "--format", "table"])
+        .output()
+        .unwrap();
+    let table = stdout_of(&out);
+    assert!(
+        !table.chars().any(|c| c.is_control() && c != '\n'),
+        "{table:?}"
+    );
+    assert_eq!(table.lines().count(), nasty.len() + 2);
+    let out = env.cq().arg("pull").output().unwrap();
+    assert_eq!(stdout_of(&out), text);
+    env.cq().arg("pull").assert().stdout("");
+}
+
+#[test]
+fn invalid_utf8_is_refused_in_names_and_kept_lossless_for_cmd() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let bad = std::ffi::OsStr::from_bytes(b"bad\xffname");
+    env.cq()
+        .args(["push", "-n"])
+        .arg(bad)
+        .args(["-e", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("UTF-8"));
+    assert!(!env.queue.exists());
+    // CMD gets the exact bytes; the record stores them with U+FFFD.
+    let out = env
+        .cq()
+        .args(["wrap", "--", "printf", "%s"])
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"bad\xffname");
+    let r = &env.records()[0];
+    assert_eq!(r["command"][2], "bad\u{fffd}name");
+}
+
+fn seed_queue(env: &Env, text: &[u8]) {
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    std::fs::write(&env.queue, text).unwrap();
+}
+
+#[test]
+fn odd_queue_paths_get_clear_errors() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("dir")).unwrap();
+    let fifo = env.path("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for q in [env.path("dir"), fifo.clone()] {
+        for args in [
+            &["list"][..],
+            &["pull"],
+            &["push", "-n", "x", "-e", "0"],
+            &["compact"],
+            &["stats"],
+        ] {
+            let out = env
+                .cq()
+                .env("CQ_QUEUE", &q)
+                .args(args)
+                .timeout(std::time::Duration::from_secs(10))
+                .output()
+                .unwrap();
+            no_panic(&out);
+            assert_eq!(out.status.code(), Some(1), "{q:?} {args:?}: {out:?}");
+            let msg = String::from_utf8_lossy(&out.stderr);
+            assert!(msg.starts_with("cq: ") && msg.lines().count() == 1, "{msg}");
+        }
+        env.cq()
+            .env("CQ_QUEUE", &q)
+            .args(["wrap", "true"])
+            .timeout(std::time::Duration::from_secs(10))
+            .assert()
+            .code(125);
+    }
+    // A symlink is followed: compaction replaces the target, not the link.
+    let target = env.path("real.jsonl");
+    let link = env.path("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    std::fs::write(
+        &target,
+        "{\"name\":\"old\",\"completed_at\":\"2020-01-01T00:00:00Z\",\"status\":\"success\",\"pulled\":true}\n",
+    )
+    .unwrap();
+    env.cq()
+        .env("CQ_QUEUE", &link)
+        .args(["push", "-n", "new", "-e", "0"])
+        .assert()
+        .success();
+    env.cq()
+        .env("CQ_QUEUE", &link)
+        .arg("compact")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed 1"));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        names(&parse_lines(&std::fs::read_to_string(&target).unwrap())),
+        ["new"]
+    );
+}
+
+#[test]
+fn odd_files_are_read_without_changing_a_byte() {
+    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
+        ("empty", b"".to_vec(), vec![]),
+        ("garbage", b"\x00\x01\xff\xfe garbage\n]]]{{{\nnull\n42\n\"str\"\n".to_vec(), vec![]),
+        (
+            "crlf and bom",
+            b"\xef\xbb\xbf{\"name\":\"a\",\"status\":\"success\",\"pulled\":false}\r\n{\"name\":\"b\",\"status\":\"success\",\"pulled\":false}\r\n".to_vec(),
+            vec!["a", "b"],
+        ),
+        (
+            "duplicate keys",
+            b"{\"name\":\"x\",\"name\":\"dup\",\"status\":\"success\",\"pulled\":true,\"pulled\":false}\n".to_vec(),
+            vec!["dup"],
+        ),
+        (
+            "pulled odd",
+            b"{\"name\":\"s\",\"status\":\"success\",\"pulled\":\"false\"}\n{\"name\":\"m\",\"status\":\"success\"}\n{\"name\":\"n\",\"status\":\"success\",\"pulled\":null}\n".to_vec(),
+            vec![],
+        ),
+        (
+            "nested pulled",
+            b"{\"name\":\"meta\",\"status\":\"success\",\"meta\":{\"pulled\":false},\"pulled\":false}\n".to_vec(),
+            vec!["meta"],
+        ),
+        ("no newline at all", b"{\"name\":\"t\",\"status\":\"success\",\"pulled\":false}".to_vec(), vec![]),
+    ];
+    for (what, text, pending) in cases {
+        let env = Env::new();
+        seed_queue(&env, &text);
+        for args in [
+            &["list"][..],
+            &["list", "--pending"],
+            &["stats"],
+            &["list", "--format", "table"],
+        ] {
+            let out = env.cq().args(args).output().unwrap();
+            no_panic(&out);
+            assert!(out.status.success(), "{what} {args:?}: {out:?}");
+        }
+        assert_eq!(
+            std::fs::read(&env.queue).unwrap(),
+            text,
+            "{what}: a reader changed the file"
+        );
+        let out = env.cq().arg("pull").output().unwrap();
+        no_panic(&out);
+        assert!(out.status.success(), "{what}: {out:?}");
+        assert_eq!(names(&parse_lines(&stdout_of(&out))), pending, "{what}");
+        // Only the flags of what was delivered changed.
+        let after = std::fs::read(&env.queue).unwrap();
+        assert_eq!(after.len(), text.len(), "{what}");
+        let diff = after.iter().zip(&text).filter(|(a, b)| a != b).count();
+        assert!(diff <= 5 * pending.len(), "{what}: {diff} bytes changed");
+        env.cq()
+            .args(["compact", "--older-than", "0s"])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn a_big_file_is_streamed() {
+    // 64 MiB by default; CQ_STRESS=16 makes it 1 GiB.
+    let scale: u64 = std::env::var("CQ_STRESS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let env = Env::new();
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    let line = format!(
+        "{{\"name\":\"big\",\"completed_at\":\"2026-01-01T00:00:00Z\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":true,\"pad\":\"{}\"}}\n",
+        "p".repeat(900)
+    );
+    let target = (64u64 << 20) * scale;
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&env.queue).unwrap());
+        let mut n = 0u64;
+        while n < target {
+            f.write_all(line.as_bytes()).unwrap();
+            n += line.len() as u64;
+        }
+        // And one line far longer than any record: reported and skipped.
+        f.write_all(b"{\"name\":\"huge\",\"status\":\"success\",\"pulled\":false,\"pad\":\"")
+            .unwrap();
+        f.write_all(&vec![b'z'; 20 << 20]).unwrap();
+        f.write_all(b"\"}\n").unwrap();
+    }
+    env.push("after", 0);
+    let out = env
+        .cq()
+        .args(["list", "--pending", "--count"])
+        .output()
+        .unwrap();
+    no_panic(&out);
+    assert_eq!(stdout_of(&out), "1\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("longer than 16 MiB"));
+    let out = env.cq().arg("pull").output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["after"]);
+}
+
+#[test]
+fn bad_flags_and_durations_change_nothing() {
+    let env = Env::new();
+    env.push("keep", 0);
+    let before = env.text();
+    let cases: &[&[&str]] = &[
+        &["list", "--since", "-5m"],
+        &["list", "--since", "5 parsecs"],
+        &["list", "--since", "2026-13-45T99:00:00Z"],
+        &["compact", "--older-than", ""],
+        &["compact", "--older-than", "9999999999999999999d"],
+        &["wait", "x", "--timeout", "never"],
+        &["pull", "--wait", "--timeout", "1fortnight"],
+        &["list", "--limit", "-1"],
+        &["push", "-n", "x", "-e", "1e3"],
+        &["push", "-n", "x", "--status", "maybe"],
+        &["--color", "sometimes", "list"],
+        &["init", "bash", "--wrap", "rm -rf /"],
+        &["init", "bash", "--wrap", "cq"],
+        &["init", "tcsh"],
+        &["completions", "cmd.exe"],
+        &["wait", ""],
+    ];
+    for args in cases {
+        let out = env.cq().args(*args).output().unwrap();
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let msg = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            msg.starts_with("cq: ") && msg.lines().count() == 1,
+            "{args:?}: {msg}"
+        );
+    }
+    assert_eq!(env.text(), before);
+}
+
+#[test]
+fn a_queue_url_password_is_never_printed() {
+    let env = Env::new();
+    for url in [
+        "redis://u:s3cr3t-pw@127.0.0.1:1/0",
+        "rediss://:s3cr3t-pw@h/0",
+        "kafka://u:s3cr3t-pw@h:9092/t",
+    ] {
+        for args in [
+            &["list"][..],
+            &["push", "-n", "x", "-e", "0"],
+            &["stats"],
+            &["wrap", "true"],
+        ] {
+            let out = env.cq().env("CQ_QUEUE", url).args(args).output().unwrap();
+            assert!(!out.status.success());
+            let all = format!(
+                "{}{}",
+                stdout_of(&out),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!all.contains("s3cr3t-pw"), "{url} {args:?}: {all}");
+        }
+    }
+    let help = env
+        .cq()
+        .env("CQ_QUEUE", "redis://u:s3cr3t-pw@h/0")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        !stdout_of(&help).contains("s3cr3t-pw"),
+        "--help shows CQ_QUEUE's value"
+    );
+}
