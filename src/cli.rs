@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(name = "cq", version, about, long_about, max_term_width = 100)]
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
-    /// Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]
+    /// Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]
     #[arg(
         long,
         short = 'q',
@@ -50,6 +50,7 @@ pub enum Command {
     Wait(WaitArgs),
     Compact(CompactArgs),
     Stats(StatsArgs),
+    Migrate(MigrateArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
     Init(InitArgs),
@@ -133,6 +134,10 @@ pub struct PullArgs {
     /// With --wait or --follow: give up after DUR (exit 124)
     #[arg(long, short = 't', value_name = "DUR")]
     pub timeout: Option<String>,
+
+    /// Pull as consumer group NAME, independently of other groups (Redis only)
+    #[arg(long, short = 'g', value_name = "NAME")]
+    pub group: Option<String>,
 
     #[command(flatten)]
     pub format: FormatArgs,
@@ -238,6 +243,19 @@ pub struct StatsArgs {
     /// One JSON object instead of the report
     #[arg(long)]
     pub json: bool,
+}
+
+/// Copy every record to another queue, of any tier.
+///
+/// Ids and pulled state are kept; records already in the target (same id, or
+/// for records without one, same text) are skipped, so running it again
+/// copies nothing twice. The source is left untouched: point CQ_QUEUE at the
+/// target once it is done.
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The queue to copy to: a path, file:PATH or sqlite:PATH
+    #[arg(long, value_name = "Q2")]
+    pub to: OsString,
 }
 
 /// Remove pulled records older than a given age.

@@ -38,6 +38,9 @@ _cq() {
             cq,man)
                 cmd="cq__subcmd__man"
                 ;;
+            cq,migrate)
+                cmd="cq__subcmd__migrate"
+                ;;
             cq,pull)
                 cmd="cq__subcmd__pull"
                 ;;
@@ -74,6 +77,9 @@ _cq() {
             cq__subcmd__help,man)
                 cmd="cq__subcmd__help__subcmd__man"
                 ;;
+            cq__subcmd__help,migrate)
+                cmd="cq__subcmd__help__subcmd__migrate"
+                ;;
             cq__subcmd__help,pull)
                 cmd="cq__subcmd__help__subcmd__pull"
                 ;;
@@ -96,7 +102,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats completions man init help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate completions man init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,7 +210,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack list wait compact stats completions man init help"
+            opts="wrap push pull ack list wait compact stats migrate completions man init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -302,6 +308,20 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -511,8 +531,38 @@ _cq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cq__subcmd__migrate)
+            opts="-q -h -V --to --queue --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cq__subcmd__pull)
-            opts="-l -w -f -t -q -h -V --limit --wait --follow --timeout --format --json --queue --color --help --version"
+            opts="-l -w -f -t -g -q -h -V --limit --wait --follow --timeout --group --format --json --queue --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +581,14 @@ _cq() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -18,8 +18,8 @@ set edit:completion:arg-completer[cq] = {|@words|
     }
     var completions = [
         &'cq'= {
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -33,6 +33,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand wait 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
             cand compact 'Remove pulled records older than a given age'
             cand stats 'Measure the queue''s load and say which tier of the rubric it belongs to'
+            cand migrate 'Copy every record to another queue, of any tier'
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
@@ -45,8 +46,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --output-dir 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -65,8 +66,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --started-at 'When the job started (RFC 3339); adds started_at and duration_ms'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -78,9 +79,11 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --limit 'Pull at most N records'
             cand -t 'With --wait or --follow: give up after DUR (exit 124)'
             cand --timeout 'With --wait or --follow: give up after DUR (exit 124)'
+            cand -g 'Pull as consumer group NAME, independently of other groups (Redis only)'
+            cand --group 'Pull as consumer group NAME, independently of other groups (Redis only)'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -w 'Block until at least one record is pending, then pull'
             cand --wait 'Block until at least one record is pending, then pull'
@@ -93,8 +96,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;ack'= {
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -110,8 +113,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -l 'Only the N most recent matching records (still printed oldest first)'
             cand --limit 'Only the N most recent matching records (still printed oldest first)'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -r 'Show running jobs (name, pid, host, start, command) instead of records'
             cand --running 'Show running jobs (name, pid, host, start, command) instead of records'
@@ -131,8 +134,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -t 'Give up after DUR (90s, 10m, 2h): exit 124'
             cand --timeout 'Give up after DUR (90s, 10m, 2h): exit 124'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -p 'Mark the records printed as pulled'
             cand --pull 'Mark the records printed as pulled'
@@ -144,8 +147,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         }
         &'cq;compact'= {
             cand --older-than 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -154,8 +157,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         }
         &'cq;stats'= {
             cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --json 'One JSON object instead of the report'
             cand -h 'Print help (see more with ''--help'')'
@@ -163,9 +166,19 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;migrate'= {
+            cand --to 'The queue to copy to: a path, file:PATH or sqlite:PATH'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;completions'= {
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -175,8 +188,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;man'= {
             cand -o 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
             cand --out 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -186,8 +199,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;init'= {
             cand -w 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
             cand --wrap 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
-            cand -q 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue to use: a path, file:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -203,6 +216,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand wait 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
             cand compact 'Remove pulled records older than a given age'
             cand stats 'Measure the queue''s load and say which tier of the rubric it belongs to'
+            cand migrate 'Copy every record to another queue, of any tier'
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
@@ -223,6 +237,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;compact'= {
         }
         &'cq;help;stats'= {
+        }
+        &'cq;help;migrate'= {
         }
         &'cq;help;completions'= {
         }

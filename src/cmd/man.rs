@@ -227,6 +227,16 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
                 "cq stats \\-\\-json | jq \\-r \\(aq.tier + \\(dq: \\(dq + .reason\\(aq",
             ),
         ],
+        "migrate" => &[
+            (
+                "Move up the rubric, as cq stats advises:",
+                "cq migrate \\-\\-to sqlite:$HOME/.local/state/cq/queue.db\nexport CQ_QUEUE=sqlite:$HOME/.local/state/cq/queue.db",
+            ),
+            (
+                "Running it again copies nothing twice:",
+                "cq migrate \\-\\-to sqlite:$HOME/.local/state/cq/queue.db",
+            ),
+        ],
         "compact" => &[(
             "Keep a month of pulled history:",
             "cq compact \\-\\-older\\-than 30d",

@@ -7,6 +7,7 @@ mod completions;
 mod init;
 mod list;
 mod man;
+mod migrate;
 mod pull;
 mod push;
 mod stats;
@@ -39,6 +40,7 @@ pub fn run(cmd: Command, queue: &Location) -> Result<Exit> {
         Command::Compact(a) => a.run(queue),
         Command::Wait(a) => a.run(queue),
         Command::Stats(a) => a.run(queue),
+        Command::Migrate(a) => a.run(queue),
         Command::Completions(a) => a.run(queue),
         Command::Man(a) => a.run(queue),
         Command::Init(a) => a.run(queue),

@@ -22,9 +22,12 @@ impl Run for PullArgs {
         let q = queue::open(loc)?;
         let stdout = io::stdout();
         let pull = || {
-            q.pull(self.limit, &mut |recs| {
-                output::print(&mut stdout.lock(), fmt, recs, false)
-            })
+            let mut deliver =
+                |recs: &[crate::queue::Stored]| output::print(&mut stdout.lock(), fmt, recs, false);
+            match &self.group {
+                Some(g) => q.pull_group(g, self.limit, &mut deliver),
+                None => q.pull(self.limit, &mut deliver),
+            }
         };
         if !self.wait && !self.follow {
             pull()?;

@@ -32,6 +32,12 @@ struct Stats {
     tier: &'static str,
     reason: String,
     checklist: &'static str,
+    /// The queue now, and when the rubric says to move: where, and how.
+    current_tier: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    switch_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migrate: Option<String>,
     #[serde(skip)]
     per_minute: HashMap<i64, u64>,
 }
@@ -108,6 +114,12 @@ impl Run for StatsArgs {
             advice.reason
         };
         st.checklist = advice.checklist;
+        st.current_tier = q.tier();
+        if st.records > 0 && st.tier != st.current_tier {
+            let to = suggest(loc, st.tier);
+            st.migrate = Some(format!("cq migrate --to {to}"));
+            st.switch_to = Some(format!("CQ_QUEUE={to}"));
+        }
         let mut out = io::stdout().lock();
         let r = if self.json {
             writeln!(
@@ -160,6 +172,9 @@ fn report(
     )?;
     writeln!(out, "tier        {}: {}", st.tier, st.reason)?;
     writeln!(out, "checklist   {}", st.checklist)?;
+    if let (Some(m), Some(sw)) = (&st.migrate, &st.switch_to) {
+        writeln!(out, "move        {m} && export {sw}")?;
+    }
     if io::stdout().is_terminal()
         && let (Some(f), Some(l)) = (first, last)
     {
@@ -175,4 +190,17 @@ fn report(
         writeln!(out, "activity    |{}|", output::sparkline(&buckets))?;
     }
     Ok(())
+}
+
+/// Where a queue of `tier` could live, next to the current one.
+fn suggest(loc: &Location, tier: &str) -> String {
+    let base = match loc {
+        Location::File(p) | Location::Sqlite(p) => p.clone(),
+    };
+    match tier {
+        "sqlite" => format!("sqlite:{}", base.with_extension("db").display()),
+        "jsonl" => base.with_extension("jsonl").display().to_string(),
+        "redis" => "redis://127.0.0.1:6379/0?stream=cq".to_string(),
+        _ => "kafka://127.0.0.1:9092/cq".to_string(),
+    }
 }

@@ -18,6 +18,7 @@
 //!   its wrapper dead appends its `"lost":true` record under the exclusive
 //!   lock, once, and removes the file.
 
+use super::files::{self, open_or_create, sync_dir};
 use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
 use crate::error::{Error, Result, warn};
 use crate::record::{self, LineError, PULLED_FALSE, PULLED_TRUE, Pulled};
@@ -159,29 +160,6 @@ fn parse(buf: &[u8], too_long: bool) -> Parsed {
     }
 }
 
-fn open_or_create(path: &Path, opts: &OpenOptions) -> io::Result<(File, bool)> {
-    match opts.open(path) {
-        Ok(f) => return Ok((f, false)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut create = opts.clone();
-    create.create_new(true).mode(0o600);
-    match create.open(path) {
-        Ok(f) => {
-            // The mode must not depend on the umask: records hold command lines.
-            f.set_permissions(fs::Permissions::from_mode(0o600))?;
-            Ok((f, true))
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => opts.open(path).map(|f| (f, false)),
-        Err(e) => Err(e),
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
         // A queue that is a symlink is the file it points to: compaction
@@ -210,47 +188,8 @@ impl JsonlQueue {
         }
     }
 
-    /// Creates missing parent directories, mode 0700 whatever the umask.
     fn ensure_dir(&self) -> Result<()> {
-        let dir = self.dir();
-        if dir.is_dir() {
-            return Ok(());
-        }
-        let mut missing = Vec::new();
-        let mut d = dir.as_path();
-        while !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err() {
-            missing.push(d.to_path_buf());
-            match d.parent() {
-                Some(p) => d = p,
-                None => break,
-            }
-        }
-        for d in missing.iter().rev() {
-            match fs::DirBuilder::new().mode(0o700).create(d) {
-                Ok(()) => {
-                    fs::set_permissions(d, fs::Permissions::from_mode(0o700))
-                        .map_err(|e| Error::io(format!("cannot create {}", d.display()), e))?;
-                    if let Some(parent) = d.parent() {
-                        let parent = if parent.as_os_str().is_empty() {
-                            Path::new(".")
-                        } else {
-                            parent
-                        };
-                        let _ = sync_dir(parent);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(Error::io(format!("cannot create {}", d.display()), e)),
-            }
-        }
-        if !dir.is_dir() {
-            return Err(Error::new(format!(
-                "cannot use queue {}: {} is not a directory",
-                self.shown(),
-                dir.display()
-            )));
-        }
-        Ok(())
+        files::ensure_dir(&self.dir(), &self.shown())
     }
 
     /// Takes the lock. Writers create the lock file; readers that may not
@@ -937,6 +876,59 @@ impl Queue for JsonlQueue {
         };
         jw.refresh();
         Ok(Box::new(jw))
+    }
+
+    fn export(&self, each: &mut Each) -> Result<()> {
+        let Some(f) = self.open_read(false)? else {
+            return Ok(());
+        };
+        let _lock = self.lock(false, false)?;
+        let mut out_err = None;
+        self.scan(&f, Pos::default(), |_, _, parsed| {
+            if let Parsed::Record(s) = parsed
+                && let Err(e) = each(s)
+            {
+                out_err = Some(e);
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        out_err.map_or(Ok(()), |e| Err(Error::io("cannot export", e)))
+    }
+
+    fn import(&self, recs: &[Stored]) -> Result<usize> {
+        self.ensure_dir()?;
+        let _lock = self.lock(true, true)?;
+        let mut have: HashSet<String> = HashSet::new();
+        if let Some(f) = self.open_read(false)? {
+            self.scan(&f, Pos::default(), |_, _, parsed| {
+                if let Parsed::Record(s) = parsed {
+                    have.insert(super::identity(&s));
+                }
+                Ok(true)
+            })?;
+        }
+        let mut added = 0;
+        let mut buf = String::new();
+        for r in recs {
+            if have.insert(super::identity(r)) {
+                buf.push_str(&String::from_utf8_lossy(&r.line));
+                buf.push('\n');
+                added += 1;
+            }
+        }
+        if added > 0 {
+            self.append_locked(&buf, true)?;
+        }
+        Ok(added)
+    }
+
+    fn describe(&self) -> String {
+        self.shown()
+    }
+
+    fn tier(&self) -> &'static str {
+        "jsonl"
     }
 }
 

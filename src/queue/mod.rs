@@ -2,8 +2,11 @@
 //! implements, the [`Filter`] readers apply, and [`open`], which turns a
 //! queue location (`--queue`, `CQ_QUEUE`, or the XDG default) into a tier.
 
+mod files;
 pub mod jsonl;
 pub mod running;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use crate::error::{Error, Result};
 use crate::record::View;
@@ -62,6 +65,65 @@ pub trait Queue {
     fn running(&self) -> Result<Vec<Job>>;
     /// Something to sleep on until the queue may have changed.
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>>;
+    /// Every record as stored (pulled ones with `"pulled":true `), oldest
+    /// first, changing nothing: the source side of `cq migrate`.
+    fn export(&self, each: &mut Each) -> Result<()>;
+    /// Adds records from another queue, ids and pulled state kept, skipping
+    /// any already here (by id; records without one by their text).
+    /// Returns how many were added.
+    fn import(&self, recs: &[Stored]) -> Result<usize>;
+    /// How to name this queue in messages (never with a password).
+    fn describe(&self) -> String;
+    /// The tier's name in the rubric: jsonl, sqlite, redis or kafka.
+    fn tier(&self) -> &'static str;
+    /// Pulls as an independent consumer group; only tiers with consumer
+    /// groups (Redis Streams, Kafka) have them.
+    fn pull_group(
+        &self,
+        group: &str,
+        limit: Option<usize>,
+        deliver: &mut Deliver,
+    ) -> Result<usize> {
+        let _ = (limit, deliver);
+        Err(Error::usage(format!(
+            "consumer groups (--group {group}) need the redis tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME); this queue is on the {} tier",
+            self.tier()
+        )))
+    }
+}
+
+/// What makes a record the same record in two queues: its id, or for a
+/// record without one (a legacy writer's), its text with `pulled` unset.
+pub fn identity(s: &Stored) -> String {
+    match &s.view.id {
+        Some(id) => format!("id:{id}"),
+        None => format!("line:{}", String::from_utf8_lossy(&pending_form(&s.line))),
+    }
+}
+
+/// A stored line with its top-level `pulled` set back to `false` (undoing
+/// cq's in-place `true ` or jq's `true`).
+pub fn pending_form(line: &[u8]) -> Vec<u8> {
+    let mut l = line.to_vec();
+    if let Some((a, b)) = crate::record::pulled_span(&l)
+        && &l[a..b] == b"true"
+    {
+        let end = if l.get(b) == Some(&b' ') { b + 1 } else { b };
+        l.splice(a..end, crate::record::PULLED_FALSE.iter().copied());
+    }
+    l
+}
+
+/// A pending line as it reads once pulled: `false` becomes `true `, in
+/// place, as the JSONL tier flips it, so every tier prints the same bytes.
+pub fn pulled_form(line: &[u8]) -> Vec<u8> {
+    let mut l = line.to_vec();
+    if let Some((a, b)) = crate::record::pulled_span(&l)
+        && &l[a..b] == crate::record::PULLED_FALSE
+    {
+        l[a..b].copy_from_slice(crate::record::PULLED_TRUE);
+    }
+    l
 }
 
 /// Where a listing stopped, in a form only its tier understands.
@@ -79,6 +141,7 @@ pub trait Waiter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     File(PathBuf),
+    Sqlite(PathBuf),
 }
 
 impl Location {
@@ -93,8 +156,16 @@ impl Location {
             }
             return Ok(Location::File(PathBuf::from(OsStr::from_bytes(rest))));
         }
+        if let Some(rest) = b.strip_prefix(b"sqlite:") {
+            if rest.is_empty() {
+                return Err(Error::usage("empty path in queue location 'sqlite:'"));
+            }
+            if !cfg!(feature = "sqlite") {
+                return Err(Error::usage("this cq was built without the sqlite feature"));
+            }
+            return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
+        }
         for (prefix, tier) in [
-            ("sqlite:", "SQLite"),
             ("redis://", "Redis Streams"),
             ("rediss://", "Redis Streams"),
             ("kafka://", "Kafka"),
@@ -137,6 +208,10 @@ impl Location {
 pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
     match loc {
         Location::File(p) => Ok(Box::new(jsonl::JsonlQueue::new(p.clone()))),
+        #[cfg(feature = "sqlite")]
+        Location::Sqlite(p) => Ok(Box::new(sqlite::SqliteQueue::new(p.clone()))),
+        #[cfg(not(feature = "sqlite"))]
+        Location::Sqlite(_) => Err(Error::usage("this cq was built without the sqlite feature")),
     }
 }
 

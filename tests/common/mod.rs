@@ -11,20 +11,49 @@ pub const CQ: &str = env!("CARGO_BIN_EXE_cq");
 
 pub struct Env {
     pub dir: TempDir,
+    /// The queue file (JSONL tier) or database (SQLite tier).
     pub queue: PathBuf,
+    /// What CQ_QUEUE says.
+    pub location: String,
+}
+
+/// The tiers every tier-parametrised test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    Jsonl,
+    Sqlite,
 }
 
 impl Env {
     pub fn new() -> Env {
+        Env::tier(Tier::Jsonl)
+    }
+
+    pub fn tier(tier: Tier) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
-        let queue = dir.path().join("state/queue.jsonl");
-        Env { dir, queue }
+        let (queue, location) = match tier {
+            Tier::Jsonl => {
+                let q = dir.path().join("state/queue.jsonl");
+                let l = q.display().to_string();
+                (q, l)
+            }
+            Tier::Sqlite => {
+                let q = dir.path().join("state/queue.db");
+                let l = format!("sqlite:{}", q.display());
+                (q, l)
+            }
+        };
+        Env {
+            dir,
+            queue,
+            location,
+        }
     }
 
     /// `cq` with this test's queue, run from the test's directory.
     pub fn cq(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::new(CQ);
-        c.env("CQ_QUEUE", &self.queue)
+        c.env("CQ_QUEUE", &self.location)
             .env_remove("CQ_NAME")
             .env_remove("CQ_OUTPUT_DIR")
             .env_remove("CQ_ID")
@@ -35,7 +64,7 @@ impl Env {
     /// The same as a std Command, for processes the test spawns and signals.
     pub fn cq_std(&self) -> Command {
         let mut c = Command::new(CQ);
-        c.env("CQ_QUEUE", &self.queue)
+        c.env("CQ_QUEUE", &self.location)
             .env_remove("CQ_NAME")
             .env_remove("CQ_OUTPUT_DIR")
             .env_remove("CQ_ID")
@@ -54,6 +83,13 @@ impl Env {
     /// Every line of the queue file parsed as JSON (panics on a bad line).
     pub fn records(&self) -> Vec<Value> {
         parse_lines(&self.text())
+    }
+
+    /// Every record, read through `cq list --json` (any tier).
+    pub fn listed(&self) -> Vec<Value> {
+        let out = self.cq().args(["list", "--json"]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        parse_lines(&stdout_of(&out))
     }
 
     pub fn push(&self, name: &str, code: i32) {

@@ -1,0 +1,75 @@
+//! File-system helpers the file-backed tiers share: private directories and
+//! files whatever the umask, and directory fsync.
+
+use crate::error::{Error, Result};
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The directory a queue file lives in.
+pub fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates `dir` and its missing parents, mode 0700 whatever the umask.
+pub fn ensure_dir(dir: &Path, queue: &str) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err() {
+        missing.push(d.to_path_buf());
+        match d.parent() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    for d in missing.iter().rev() {
+        match fs::DirBuilder::new().mode(0o700).create(d) {
+            Ok(()) => {
+                fs::set_permissions(d, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(format!("cannot create {}", d.display()), e))?;
+                let _ = sync_dir(&parent(d));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(format!("cannot create {}", d.display()), e)),
+        }
+    }
+    if !dir.is_dir() {
+        return Err(Error::new(format!(
+            "cannot use queue {queue}: {} is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens `path`, creating it mode 0600 (whatever the umask) when missing;
+/// also says whether it was created.
+pub fn open_or_create(path: &Path, opts: &OpenOptions) -> io::Result<(File, bool)> {
+    match opts.open(path) {
+        Ok(f) => return Ok((f, false)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut create = opts.clone();
+    create.create_new(true).mode(0o600);
+    match create.open(path) {
+        Ok(f) => {
+            // Records hold command lines, which can hold secrets.
+            f.set_permissions(fs::Permissions::from_mode(0o600))?;
+            Ok((f, true))
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => opts.open(path).map(|f| (f, false)),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

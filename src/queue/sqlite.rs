@@ -1,0 +1,540 @@
+//! The SQLite tier (`sqlite:PATH`): the same records in a WAL-mode
+//! database, for the rubric's "hundreds per minute" row.
+//!
+//! One table holds each record's JSON exactly as cq wrote it (with
+//! `"pulled":false`) plus the columns queries need; `pulled` is a column, and
+//! a pulled record is printed with its flag flipped in place, byte for byte
+//! what the JSONL tier prints. A pull selects and marks in one IMMEDIATE
+//! transaction (the write lock), printing before it commits: a puller killed
+//! before the commit leaves its records pending (at-least-once), and two
+//! pullers never get the same record. Commits are durable
+//! (`synchronous=FULL`); a busy timeout makes concurrent writers wait their
+//! turn instead of failing.
+
+use super::{
+    CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, files, running,
+};
+use crate::error::{Error, Result};
+use crate::record::{self, Pulled};
+use crate::time::Cutoff;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::cell::RefCell;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    id TEXT,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    completed_at TEXT,
+    pulled INTEGER NOT NULL DEFAULT 0,
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_pending ON records(pulled, seq);
+CREATE INDEX IF NOT EXISTS records_id ON records(id);
+CREATE TABLE IF NOT EXISTS running (id TEXT PRIMARY KEY, job TEXT NOT NULL);
+";
+
+pub struct SqliteQueue {
+    path: PathBuf,
+    conn: RefCell<Option<Connection>>,
+}
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::new(format!("{}: {e}", path.display()))
+}
+
+impl SqliteQueue {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            conn: RefCell::new(None),
+        }
+    }
+
+    fn shown(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    /// The connection; `None` for a reader when there is no database yet.
+    fn db(&self, create: bool) -> Result<Option<std::cell::RefMut<'_, Connection>>> {
+        if self.conn.borrow().is_none() {
+            let exists = self.path.exists();
+            if !exists && !create {
+                return Ok(None);
+            }
+            let err = db_err(&self.path);
+            let conn = if exists {
+                Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+                    .or_else(|_| {
+                        Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    })
+                    .map_err(&err)?
+            } else {
+                files::ensure_dir(&files::parent(&self.path), &self.shown())?;
+                let c = Connection::open(&self.path).map_err(&err)?;
+                // Records hold command lines; SQLite gives its -wal and -shm
+                // files the database's mode.
+                std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| Error::io(self.shown(), e))?;
+                c
+            };
+            conn.busy_timeout(std::time::Duration::from_secs(60))
+                .map_err(&err)?;
+            if !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+                // Another process may be creating the same database right
+                // now: switching to WAL does not wait on the busy handler, so
+                // retry it; the schema goes in a transaction, which does.
+                let mut tries = 0;
+                while let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
+                    tries += 1;
+                    if tries > 500
+                        || e.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy)
+                    {
+                        return Err(err(e));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))
+                    .map_err(&err)?;
+            }
+            conn.pragma_update(None, "synchronous", "FULL")
+                .map_err(&err)?;
+            *self.conn.borrow_mut() = Some(conn);
+        }
+        Ok(Some(std::cell::RefMut::map(self.conn.borrow_mut(), |c| {
+            c.as_mut().expect("opened above")
+        })))
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        db_err(&self.path)
+    }
+
+    /// A row as readers see it: the stored line, flipped if pulled.
+    fn stored(line: String, pulled: bool) -> Option<Stored> {
+        let bytes = if pulled {
+            super::pulled_form(line.as_bytes())
+        } else {
+            line.into_bytes()
+        };
+        let view = record::parse_line(&bytes).ok()?;
+        Some(Stored { line: bytes, view })
+    }
+
+    fn insert(tx: &rusqlite::Transaction, s: &Stored) -> rusqlite::Result<usize> {
+        let pulled = s.view.pulled() == Pulled::Yes;
+        let line = super::pending_form(&s.line);
+        tx.execute(
+            "INSERT OR IGNORE INTO records (uid, id, name, status, completed_at, pulled, line)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                super::identity(s),
+                s.view.id,
+                s.view.name,
+                s.view.status,
+                s.view.completed_at,
+                pulled,
+                String::from_utf8_lossy(&line)
+            ],
+        )
+    }
+
+    fn reap(&self) -> Result<()> {
+        let Some(mut db) = self.db(false)? else {
+            return Ok(());
+        };
+        let jobs = self.jobs(&db)?;
+        let boot = running::this_boot();
+        let dead: Vec<Job> = jobs
+            .into_iter()
+            .filter(|j| j.is_dead(running::host(), boot.as_deref()))
+            .collect();
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let err = self.err();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        for job in dead {
+            let still: Option<String> = tx
+                .query_row("SELECT id FROM running WHERE id = ?1", [&job.id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&err)?;
+            if still.is_none() {
+                continue;
+            }
+            let line = job.lost_record().to_line();
+            if let Ok(view) = record::parse_line(line.trim_end().as_bytes()) {
+                Self::insert(
+                    &tx,
+                    &Stored {
+                        line: line.trim_end().as_bytes().to_vec(),
+                        view,
+                    },
+                )
+                .map_err(&err)?;
+            }
+            tx.execute("DELETE FROM running WHERE id = ?1", [&job.id])
+                .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+
+    fn jobs(&self, db: &Connection) -> Result<Vec<Job>> {
+        let err = self.err();
+        let mut st = db
+            .prepare("SELECT job FROM running ORDER BY rowid")
+            .map_err(&err)?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(&err)?;
+        let mut jobs = Vec::new();
+        for r in rows {
+            if let Ok(j) = serde_json::from_str::<Job>(&r.map_err(&err)?) {
+                jobs.push(j);
+            }
+        }
+        Ok(jobs)
+    }
+}
+
+impl Queue for SqliteQueue {
+    fn check_writable(&self) -> Result<()> {
+        let mut db = self.db(true)?.expect("created");
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err())?;
+        tx.commit().map_err(self.err())
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        let body = line.trim_end_matches('\n');
+        let view = record::parse_line(body.as_bytes())
+            .map_err(|e| Error::new(format!("not a record: {e}")))?;
+        let mut db = self.db(true)?.expect("created");
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err())?;
+        Self::insert(
+            &tx,
+            &Stored {
+                line: body.as_bytes().to_vec(),
+                view,
+            },
+        )
+        .map_err(self.err())?;
+        tx.commit().map_err(self.err())
+    }
+
+    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        self.reap()?;
+        let Some(mut db) = self.db(false)? else {
+            return Ok(0);
+        };
+        let err = self.err();
+        let limit = limit.map_or(i64::MAX, |l| l.min(i64::MAX as usize) as i64);
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut batch = Vec::new();
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        {
+            let mut st = tx
+                .prepare("SELECT seq, line FROM records WHERE pulled = 0 ORDER BY seq LIMIT ?1")
+                .map_err(&err)?;
+            let rows = st
+                .query_map([limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(&err)?;
+            for row in rows {
+                let (seq, line) = row.map_err(&err)?;
+                first = first.min(seq);
+                last = last.max(seq);
+                if let Some(s) = Self::stored(line, false) {
+                    batch.push(s);
+                }
+            }
+        }
+        if first > last {
+            return Ok(0);
+        }
+        if !batch.is_empty()
+            && let Err(e) = deliver(&batch)
+        {
+            // Dropping the transaction rolls back: nothing is marked.
+            return Err(if Error::is_broken_pipe(&e) {
+                Error::broken_pipe()
+            } else {
+                Error::io("cannot write output", e)
+            });
+        }
+        // We hold the write lock: the pending rows in [first, last] are
+        // exactly the ones just printed.
+        tx.execute(
+            "UPDATE records SET pulled = 1 WHERE pulled = 0 AND seq BETWEEN ?1 AND ?2",
+            params![first, last],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(batch.len())
+    }
+
+    fn ack(&self, ids: &[String]) -> Result<usize> {
+        if let Some(bad) = ids.iter().find(|i| i.trim().is_empty()) {
+            return Err(Error::usage(format!("invalid record id '{bad}'")));
+        }
+        let Some(mut db) = self.db(false)? else {
+            return Err(Error::new(format!(
+                "no record with id {} in {}",
+                ids[0],
+                self.shown()
+            )));
+        };
+        let err = self.err();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        for id in ids {
+            let found: Option<i64> = tx
+                .query_row("SELECT seq FROM records WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(&err)?;
+            if found.is_none() {
+                return Err(Error::new(format!(
+                    "no record with id {id} in {}; nothing marked",
+                    self.shown()
+                )));
+            }
+        }
+        let mut marked = 0;
+        for id in ids {
+            marked += tx
+                .execute(
+                    "UPDATE records SET pulled = 1 WHERE id = ?1 AND pulled = 0",
+                    [id],
+                )
+                .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok(marked)
+    }
+
+    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
+        let _ = self.reap();
+        let Some(db) = self.db(false)? else {
+            return Ok(from.cloned().unwrap_or_default());
+        };
+        let err = self.err();
+        let after: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
+        // The first listing of pending records uses the index; its mark is
+        // the newest row at that moment (taken before the query), so a
+        // follow-up listing starts after everything this one could see.
+        let pending_only = filter.pending && from.is_none();
+        let mut last = after;
+        if pending_only {
+            let max: Option<i64> = db
+                .query_row("SELECT max(seq) FROM records", [], |r| r.get(0))
+                .map_err(&err)?;
+            last = max.unwrap_or(0);
+        }
+        let sql = if pending_only {
+            "SELECT seq, line, pulled FROM records WHERE seq > ?1 AND pulled = 0 ORDER BY seq"
+        } else {
+            "SELECT seq, line, pulled FROM records WHERE seq > ?1 ORDER BY seq"
+        };
+        let mut st = db.prepare(sql).map_err(&err)?;
+        let rows = st
+            .query_map([after], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })
+            .map_err(&err)?;
+        for row in rows {
+            let (seq, line, pulled) = row.map_err(&err)?;
+            last = last.max(seq);
+            if let Some(s) = Self::stored(line, pulled)
+                && filter.matches(&s.view)
+                && let Err(e) = each(s)
+            {
+                return Err(if Error::is_broken_pipe(&e) {
+                    Error::broken_pipe()
+                } else {
+                    Error::io("cannot write output", e)
+                });
+            }
+        }
+        Ok(Mark(last.to_string()))
+    }
+
+    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+        let Some(db) = self.db(false)? else {
+            return Ok(CompactReport {
+                removed: 0,
+                kept: 0,
+            });
+        };
+        let err = self.err();
+        let cut = crate::time::format(cutoff.ts);
+        // Times cq writes compare as text; others are kept, as in the file tier.
+        let removed = db
+            .execute(
+                "DELETE FROM records WHERE pulled = 1 AND length(completed_at) = 20
+                 AND substr(completed_at, 20, 1) = 'Z' AND completed_at < ?1",
+                [cut],
+            )
+            .map_err(&err)?;
+        let kept: i64 = db
+            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+            .map_err(&err)?;
+        Ok(CompactReport {
+            removed,
+            kept: kept as usize,
+        })
+    }
+
+    fn start(&self, job: &Job) -> Result<()> {
+        let db = self.db(true)?.expect("created");
+        let text = serde_json::to_string(job).expect("a job always serialises");
+        db.execute(
+            "INSERT OR REPLACE INTO running (id, job) VALUES (?1, ?2)",
+            params![job.id, text],
+        )
+        .map_err(self.err())?;
+        Ok(())
+    }
+
+    fn finish(&self, id: &str) {
+        if let Ok(Some(db)) = self.db(false) {
+            let _ = db.execute("DELETE FROM running WHERE id = ?1", [id]);
+        }
+    }
+
+    fn running(&self) -> Result<Vec<Job>> {
+        self.reap()?;
+        match self.db(false)? {
+            Some(db) => self.jobs(&db),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+        let dir = files::parent(&self.path);
+        files::ensure_dir(&dir, &self.shown())?;
+        let fail = |e| Error::io(format!("cannot watch {}", dir.display()), e);
+        let mut watch = crate::watch::Watch::new().map_err(fail)?;
+        // Every commit writes the database or its WAL.
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default();
+        let mut wal = name.clone();
+        wal.extend_from_slice(b"-wal");
+        watch.add_dir(&dir, Some(vec![name, wal])).map_err(fail)?;
+        let mut w = SqliteWaiter {
+            q: self,
+            watch,
+            recheck: None,
+        };
+        w.refresh();
+        Ok(Box::new(w))
+    }
+
+    fn export(&self, each: &mut Each) -> Result<()> {
+        let Some(db) = self.db(false)? else {
+            return Ok(());
+        };
+        let err = self.err();
+        let mut st = db
+            .prepare("SELECT line, pulled FROM records ORDER BY seq")
+            .map_err(&err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
+            .map_err(&err)?;
+        for row in rows {
+            let (line, pulled) = row.map_err(&err)?;
+            if let Some(s) = Self::stored(line, pulled) {
+                each(s).map_err(|e| Error::io("cannot export", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn import(&self, recs: &[Stored]) -> Result<usize> {
+        let mut db = self.db(true)?.expect("created");
+        let err = self.err();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut added = 0;
+        for r in recs {
+            added += Self::insert(&tx, r).map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok(added)
+    }
+
+    fn describe(&self) -> String {
+        self.shown()
+    }
+
+    fn tier(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+struct SqliteWaiter<'a> {
+    q: &'a SqliteQueue,
+    watch: crate::watch::Watch,
+    /// A commit's last WAL write can wake us a moment before the commit is
+    /// visible (SQLite then updates the WAL index, a shared mapping inotify
+    /// does not see): after each event, look once more a little later.
+    recheck: Option<std::time::Instant>,
+}
+
+impl SqliteWaiter<'_> {
+    /// The wrappers of this host's running jobs: their death must wake us.
+    fn refresh(&mut self) {
+        let pids: Vec<u32> = match self.q.db(false) {
+            Ok(Some(db)) => self
+                .q
+                .jobs(&db)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|j| j.host == running::host())
+                .map(|j| j.pid)
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.watch.set_pids(&pids);
+    }
+}
+
+impl Waiter for SqliteWaiter<'_> {
+    fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
+        let until = match (deadline, self.recheck.take()) {
+            (Some(d), Some(r)) => Some(d.min(r)),
+            (d, r) => d.or(r),
+        };
+        let woke = self
+            .watch
+            .wait(until)
+            .map_err(|e| Error::io(format!("cannot watch {}", self.q.path.display()), e))?;
+        if woke {
+            self.recheck = Some(std::time::Instant::now() + std::time::Duration::from_millis(50));
+        }
+        self.refresh();
+        // The re-check's wake-up is not the caller's deadline.
+        Ok(woke || deadline.is_none_or(|d| std::time::Instant::now() < d))
+    }
+}

@@ -1,0 +1,485 @@
+//! The same commands, the same output, on every tier: the core, waiting,
+//! running jobs, concurrency with a killed puller, shell wrappers, and
+//! `cq migrate` between tiers. Each test is a function of the tier, run once
+//! per tier by `tiered!` (parametrised, not copied).
+
+mod common;
+
+use common::{CQ, Env, Tier, names, parse_lines, stdout_of};
+use predicates::prelude::*;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+macro_rules! tiered {
+    ($($test:ident),* $(,)?) => {
+        mod jsonl {
+            $( #[test] fn $test() { super::$test(super::Tier::Jsonl) } )*
+        }
+        mod sqlite {
+            $( #[test] fn $test() { super::$test(super::Tier::Sqlite) } )*
+        }
+    };
+}
+
+tiered!(
+    core_commands_behave_the_same,
+    wrap_exit_codes_and_signals,
+    unwritable_queue_is_125,
+    wait_timeout_and_follow,
+    killed_wrapper_is_lost_once,
+    concurrent_writers_and_a_killed_puller,
+    shell_wrapper_records,
+    groups_are_refused_outside_redis,
+);
+
+fn core_commands_behave_the_same(tier: Tier) {
+    let env = Env::tier(tier);
+    env.cq()
+        .args([
+            "wrap", "-n", "a", "--meta", "k=v", "--", "sh", "-c", "echo out",
+        ])
+        .assert()
+        .success()
+        .stdout("out\n");
+    env.push("b", 3);
+    env.push("c", 0);
+    let recs = env.listed();
+    assert_eq!(names(&recs), ["a", "b", "c"]);
+    let keys: Vec<&str> = recs[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .take(5)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["name", "completed_at", "output_dir", "status", "pulled"]
+    );
+    assert_eq!(recs[0]["meta"]["k"], "v");
+    assert_eq!(recs[1]["exit_code"], 3);
+    // pull: oldest first, limit, once; output is the line as stored.
+    let out = env.cq().args(["pull", "--limit", "1"]).output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a"]);
+    let listed = env.cq().args(["list", "--json"]).output().unwrap();
+    let first_line = stdout_of(&listed).lines().next().unwrap().to_string();
+    assert!(
+        first_line.contains("\"pulled\":true ,"),
+        "pulled shown the same on every tier: {first_line}"
+    );
+    // ack: all or nothing.
+    let b_id = recs[1]["id"].as_str().unwrap().to_string();
+    env.cq().args(["ack", &b_id, "nope"]).assert().code(1);
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("2\n");
+    env.cq().args(["ack", &b_id]).assert().success();
+    env.cq().args(["ack", &b_id]).assert().success();
+    let out = env.cq().arg("pull").output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["c"]);
+    env.cq().arg("pull").assert().success().stdout("");
+    // list filters.
+    let list = |args: &[&str]| {
+        let out = env.cq().arg("list").args(args).output().unwrap();
+        names(&parse_lines(&stdout_of(&out)))
+    };
+    assert_eq!(list(&["--status", "failure"]), ["b"]);
+    assert_eq!(list(&["--name", "?"]).len(), 3);
+    assert_eq!(list(&["--limit", "1"]), ["c"]);
+    env.push("d", 0);
+    assert_eq!(list(&["--pending"]), ["d"]);
+    assert_eq!(list(&["--pulled"]), ["a", "b", "c"]);
+    // compact keeps pending records, drops old pulled ones.
+    std::thread::sleep(Duration::from_millis(1100));
+    env.cq()
+        .args(["compact", "--older-than", "0s"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed 3"));
+    assert_eq!(names(&env.listed()), ["d"]);
+    // stats agree.
+    let out = env.cq().args(["stats", "--json"]).output().unwrap();
+    let s: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(s["records"], 1);
+    assert_eq!(s["pending"], 1);
+    assert_eq!(
+        s["current_tier"],
+        if tier == Tier::Jsonl {
+            "jsonl"
+        } else {
+            "sqlite"
+        }
+    );
+    // Files are private.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&env.queue).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+fn wrap_exit_codes_and_signals(tier: Tier) {
+    let env = Env::tier(tier);
+    env.cq()
+        .args(["wrap", "--", "sh", "-c", "exit 42"])
+        .assert()
+        .code(42);
+    env.cq()
+        .args(["wrap", "--", "cq-no-such-cmd"])
+        .assert()
+        .code(127);
+    env.cq().args(["wrap", "--", "/"]).assert().code(126);
+    let st = env
+        .cq_std()
+        .args(["wrap", "--", "sh", "-c", "kill -TERM $$"])
+        .status()
+        .unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGTERM));
+    let recs = env.listed();
+    let codes: Vec<i64> = recs
+        .iter()
+        .map(|r| r["exit_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [42, 127, 126, 143]);
+    assert_eq!(recs[3]["signal"], "SIGTERM");
+}
+
+fn unwritable_queue_is_125(tier: Tier) {
+    let env = Env::tier(tier);
+    std::fs::write(env.path("file"), "").unwrap();
+    let bad = match tier {
+        Tier::Jsonl => env.path("file/q.jsonl").display().to_string(),
+        Tier::Sqlite => format!("sqlite:{}", env.path("file/q.db").display()),
+    };
+    let marker = env.path("ran");
+    env.cq()
+        .env("CQ_QUEUE", &bad)
+        .args(["wrap", "--", "touch"])
+        .arg(&marker)
+        .assert()
+        .code(125)
+        .stderr(predicate::str::starts_with("cq: "));
+    assert!(!marker.exists());
+}
+
+fn wait_timeout_and_follow(tier: Tier) {
+    let env = Env::tier(tier);
+    let t = Instant::now();
+    env.cq()
+        .args(["wait", "x", "--timeout", "1s"])
+        .assert()
+        .code(124);
+    assert!(t.elapsed() < Duration::from_secs(3));
+    let waiter = env
+        .cq_std()
+        .args(["wait", "x", "--timeout", "20s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pushed = Instant::now();
+    env.push("x", 5);
+    let out = waiter.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(pushed.elapsed() < Duration::from_secs(5));
+    let mut follower = env
+        .cq_std()
+        .args(["pull", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let mut got = vec![lines.next().unwrap().unwrap()];
+    for i in 0..3 {
+        env.push(&format!("f{i}"), 0);
+        got.push(lines.next().unwrap().unwrap());
+    }
+    // Printed comes before marked: let the follower mark f2 before it is
+    // killed, or f2 is rightly delivered again (at-least-once).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stdout_of(
+        &env.cq()
+            .args(["list", "--pending", "--count"])
+            .output()
+            .unwrap(),
+    ) != "0\n"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the follower never marked its records"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(
+        names(&parse_lines(&got.join("\n"))),
+        ["x", "f0", "f1", "f2"]
+    );
+    env.cq().arg("pull").assert().stdout("");
+}
+
+fn killed_wrapper_is_lost_once(tier: Tier) {
+    let env = Env::tier(tier);
+    let mut wrapper = env
+        .cq_std()
+        .args(["wrap", "-n", "doomed", "--", "sleep", "30"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !stdout_of(&env.cq().args(["list", "--running"]).output().unwrap()).contains("doomed") {
+        assert!(Instant::now() < deadline, "never listed as running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waiter = env
+        .cq_std()
+        .args(["wait", "doomed", "--timeout", "20s"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    wrapper.kill().unwrap();
+    wrapper.wait().unwrap();
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            env.cq_std()
+                .args(["list", "--running"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut r in readers {
+        assert!(r.wait().unwrap().success());
+    }
+    let st = waiter.wait_with_output().unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    let lost: Vec<_> = env
+        .listed()
+        .into_iter()
+        .filter(|r| r["name"] == "doomed")
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost[0]["lost"], true);
+    env.cq()
+        .args(["list", "--running", "--count"])
+        .assert()
+        .stdout("0\n");
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "^sleep 30$"])
+        .status();
+}
+
+fn concurrent_writers_and_a_killed_puller(tier: Tier) {
+    let env = std::sync::Arc::new(Env::tier(tier));
+    let (writers, per) = (8, 40);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let env = std::sync::Arc::clone(&env);
+            std::thread::spawn(move || {
+                for j in 0..per {
+                    let st = env
+                        .cq_std()
+                        .args(["push", "-n", &format!("w{w}-{j}"), "-e", "0"])
+                        .status()
+                        .unwrap();
+                    assert!(st.success());
+                }
+            })
+        })
+        .collect();
+    let killer = {
+        let (env, stop) = (std::sync::Arc::clone(&env), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut delivered = Vec::new();
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let child = env
+                    .cq_std()
+                    .args(["pull", "--json"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_micros(n * 7919 % 4000));
+                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+                let out = child.wait_with_output().unwrap();
+                for l in stdout_of(&out).lines() {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
+                        delivered.push(v["name"].as_str().unwrap().to_string());
+                    }
+                }
+            }
+            delivered
+        })
+    };
+    let mut clean = Vec::new();
+    let clean_puller = {
+        let (env, stop) = (std::sync::Arc::clone(&env), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut got = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = env.cq_std().args(["pull", "--json"]).output().unwrap();
+                assert!(out.status.success());
+                got.extend(names(&parse_lines(&stdout_of(&out))));
+            }
+            got
+        })
+    };
+    for h in handles {
+        h.join().unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let dirty = killer.join().unwrap();
+    clean.extend(clean_puller.join().unwrap());
+    let out = env.cq().args(["pull", "--json"]).output().unwrap();
+    clean.extend(names(&parse_lines(&stdout_of(&out))));
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for n in &clean {
+        *count.entry(n).or_default() += 1;
+    }
+    assert!(
+        count.values().all(|c| *c == 1),
+        "duplicates from the unkilled puller"
+    );
+    for w in 0..writers {
+        for j in 0..per {
+            let n = format!("w{w}-{j}");
+            assert!(
+                count.contains_key(n.as_str()) || dirty.contains(&n),
+                "{n} never delivered"
+            );
+        }
+    }
+    let all = env.listed();
+    assert_eq!(all.len(), writers * per);
+    assert!(all.iter().all(|r| r["pulled"] == true));
+}
+
+fn shell_wrapper_records(tier: Tier) {
+    let env = Env::tier(tier);
+    let cq_dir = std::path::Path::new(CQ).parent().unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-e", "-u", "-o", "pipefail", "-c"])
+        .arg("eval \"$(cq init bash --wrap printf)\"; set +e; printf '%s|' a b; echo \" rc=$?\"")
+        .env("PATH", format!("{}:/usr/bin:/bin", cq_dir.display()))
+        .env("CQ_QUEUE", &env.location)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "a|b| rc=0\n", "{out:?}");
+    let recs = env.listed();
+    assert_eq!(names(&recs), ["printf"]);
+    assert_eq!(
+        recs[0]["command"],
+        serde_json::json!(["printf", "%s|", "a", "b"])
+    );
+}
+
+fn groups_are_refused_outside_redis(tier: Tier) {
+    let env = Env::tier(tier);
+    env.push("a", 0);
+    env.cq()
+        .args(["pull", "--group", "audit"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("redis"));
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("1\n");
+}
+
+/// jsonl -> sqlite -> jsonl, each step twice: every record once, with its
+/// id and pulled state, and the source untouched.
+#[test]
+fn migrate_between_tiers_keeps_ids_and_pulled_state() {
+    let src = Env::tier(Tier::Jsonl);
+    for i in 0..6 {
+        src.push(&format!("r{i}"), i % 2);
+    }
+    // A legacy record without an id, and pulled ones.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&src.queue)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(b"{\"name\":\"legacy\",\"completed_at\":\"2026-01-01T00:00:00Z\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":false}\n")
+        })
+        .unwrap();
+    src.cq().args(["pull", "--limit", "3"]).assert().success();
+    let before = std::fs::read(&src.queue).unwrap();
+    let want: Vec<(String, bool, Option<String>)> = src
+        .listed()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["pulled"] == true,
+                r["id"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    let db = src.path("q.db");
+    let back = src.path("back.jsonl");
+    let sqlite = format!("sqlite:{}", db.display());
+    for _ in 0..2 {
+        src.cq()
+            .args(["migrate", "--to", &sqlite])
+            .assert()
+            .success();
+    }
+    for _ in 0..2 {
+        src.cq()
+            .env("CQ_QUEUE", &sqlite)
+            .args(["migrate", "--to"])
+            .arg(&back)
+            .assert()
+            .success();
+    }
+    assert_eq!(
+        std::fs::read(&src.queue).unwrap(),
+        before,
+        "the source changed"
+    );
+    for q in [sqlite.clone(), back.display().to_string()] {
+        let out = src
+            .cq()
+            .env("CQ_QUEUE", &q)
+            .args(["list", "--json"])
+            .output()
+            .unwrap();
+        let got: Vec<(String, bool, Option<String>)> = parse_lines(&stdout_of(&out))
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().into(),
+                    r["pulled"] == true,
+                    r["id"].as_str().map(String::from),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{q}");
+    }
+    // The copy pulls what was pending in the source, once.
+    let out = src
+        .cq()
+        .env("CQ_QUEUE", &sqlite)
+        .arg("pull")
+        .output()
+        .unwrap();
+    assert_eq!(
+        names(&parse_lines(&stdout_of(&out))),
+        ["r3", "r4", "r5", "legacy"]
+    );
+    src.cq()
+        .args(["migrate", "--to"])
+        .arg(src.queue.display().to_string())
+        .assert()
+        .code(2);
+}
