@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(name = "cq", version, about, long_about, max_term_width = 100)]
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
-    /// Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]
+    /// Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]
     #[arg(
         long,
         short = 'q',
@@ -253,7 +253,7 @@ pub struct StatsArgs {
 /// target once it is done.
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
-    /// The queue to copy to: a path, file:PATH or sqlite:PATH
+    /// The queue to copy to, of any tier (as for --queue)
     #[arg(long, value_name = "Q2")]
     pub to: OsString,
 }

@@ -116,6 +116,7 @@ pub fn run(
     argv: &[OsString],
     env: &[(&str, &str)],
     fwd: &mut Forwarder,
+    mut tick: Option<(std::time::Duration, &mut dyn FnMut())>,
 ) -> Result<Outcome, NotStarted> {
     let mut c = Command::new(program);
     c.arg0(&argv[0]).args(&argv[1..]);
@@ -130,6 +131,7 @@ pub fn run(
     // SAFETY: pidfd_open takes a pid and flags; the fd is owned below.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
+    let mut last_tick = std::time::Instant::now();
     let status = loop {
         let mut fds = [
             libc::pollfd {
@@ -143,10 +145,25 @@ pub fn run(
                 revents: 0,
             },
         ];
-        let timeout = if pidfd.is_some() { -1 } else { 10 };
+        // Wake for the periodic work too (a lease to renew), if any.
+        let every = tick
+            .as_ref()
+            .map_or(-1, |(d, _)| d.as_millis().min(i32::MAX as u128) as i32);
+        let timeout = match (pidfd.is_some(), every) {
+            (true, e) => e,
+            (false, -1) => 10,
+            (false, e) => e.min(10),
+        };
+
         // SAFETY: fds is a valid array of pollfd for its length.
         unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         fwd.forward(pid);
+        if let Some((d, f)) = tick.as_mut()
+            && last_tick.elapsed() >= *d
+        {
+            f();
+            last_tick = std::time::Instant::now();
+        }
         match child.try_wait() {
             Ok(Some(s)) => break s,
             Ok(None) => {}

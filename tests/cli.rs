@@ -351,14 +351,14 @@ fn bad_input_is_one_line_exit_2_and_changes_nothing() {
 fn unknown_tiers_are_refused_without_echoing_secrets() {
     let env = Env::new();
     env.cq()
-        .env("CQ_QUEUE", "redis://user:hunter2@localhost:6379/0")
+        .env("CQ_QUEUE", "kafka://user:hunter2@localhost:9092/jobs")
         .args(["list"])
         .assert()
         .code(2)
         .stderr(
             predicate::str::contains("hunter2")
                 .not()
-                .and(predicate::str::contains("Redis")),
+                .and(predicate::str::contains("Kafka")),
         );
 }
 

@@ -21,6 +21,14 @@ macro_rules! tiered {
         mod sqlite {
             $( #[test] fn $test() { super::$test(super::Tier::Sqlite) } )*
         }
+        mod redis {
+            $( #[test] fn $test() {
+                if !crate::common::have("redis-server") {
+                    return crate::common::skip(stringify!($test), "redis-server is not installed");
+                }
+                super::$test(super::Tier::Redis)
+            } )*
+        }
     };
 }
 
@@ -106,20 +114,18 @@ fn core_commands_behave_the_same(tier: Tier) {
     let s: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
     assert_eq!(s["records"], 1);
     assert_eq!(s["pending"], 1);
-    assert_eq!(
-        s["current_tier"],
-        if tier == Tier::Jsonl {
-            "jsonl"
-        } else {
-            "sqlite"
-        }
-    );
+    let current = match tier {
+        Tier::Jsonl => "jsonl",
+        Tier::Sqlite => "sqlite",
+        Tier::Redis => "redis",
+    };
+    assert_eq!(s["current_tier"], current);
     // Files are private.
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&env.queue).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    if tier != Tier::Redis {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&env.queue).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
 
 fn wrap_exit_codes_and_signals(tier: Tier) {
@@ -151,9 +157,16 @@ fn wrap_exit_codes_and_signals(tier: Tier) {
 fn unwritable_queue_is_125(tier: Tier) {
     let env = Env::tier(tier);
     std::fs::write(env.path("file"), "").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let bad = match tier {
         Tier::Jsonl => env.path("file/q.jsonl").display().to_string(),
         Tier::Sqlite => format!("sqlite:{}", env.path("file/q.db").display()),
+        // Nothing listens there (the port was free a moment ago).
+        Tier::Redis => format!("redis://u:pw-secret@127.0.0.1:{closed}/0"),
     };
     let marker = env.path("ran");
     env.cq()
@@ -162,7 +175,9 @@ fn unwritable_queue_is_125(tier: Tier) {
         .arg(&marker)
         .assert()
         .code(125)
-        .stderr(predicate::str::starts_with("cq: "));
+        .stderr(
+            predicate::str::starts_with("cq: ").and(predicate::str::contains("pw-secret").not()),
+        );
     assert!(!marker.exists());
 }
 
@@ -382,6 +397,9 @@ fn shell_wrapper_records(tier: Tier) {
 }
 
 fn groups_are_refused_outside_redis(tier: Tier) {
+    if tier == Tier::Redis {
+        return; // groups_each_get_everything covers Redis
+    }
     let env = Env::tier(tier);
     env.push("a", 0);
     env.cq()
@@ -393,6 +411,133 @@ fn groups_are_refused_outside_redis(tier: Tier) {
         .args(["list", "--pending", "--count"])
         .assert()
         .stdout("1\n");
+}
+
+fn redis_env(test: &str) -> Option<Env> {
+    if !common::have("redis-server") {
+        common::skip(test, "redis-server is not installed");
+        return None;
+    }
+    Some(Env::tier(Tier::Redis))
+}
+
+#[test]
+fn redis_groups_each_get_everything_and_split_within() {
+    let Some(env) = redis_env("redis_groups_each_get_everything_and_split_within") else {
+        return;
+    };
+    for i in 0..40 {
+        env.push(&format!("r{i}"), 0);
+    }
+    let pull = |group: &str| {
+        let out = env
+            .cq()
+            .args(["pull", "--group", group, "--limit", "7"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        names(&parse_lines(&stdout_of(&out)))
+    };
+    // Two groups: each sees all 40.
+    for g in ["audit", "billing"] {
+        let mut got = Vec::new();
+        loop {
+            let batch = pull(g);
+            if batch.is_empty() {
+                break;
+            }
+            got.extend(batch);
+        }
+        assert_eq!(got.len(), 40, "{g}");
+    }
+    // Two pullers in one group split the records, none twice.
+    let run = |env: &Env| {
+        let mut got = Vec::new();
+        for _ in 0..30 {
+            let out = env
+                .cq()
+                .args(["pull", "--group", "workers", "--limit", "3"])
+                .output()
+                .unwrap();
+            got.extend(names(&parse_lines(&stdout_of(&out))));
+        }
+        got
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(&env));
+        let b = s.spawn(|| run(&env));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let mut all: Vec<String> = a.iter().chain(&b).cloned().collect();
+    all.sort();
+    let len = all.len();
+    all.dedup();
+    assert_eq!(all.len(), len, "a record went to both pullers of one group");
+    assert_eq!(len, 40);
+    assert!(
+        !a.is_empty() && !b.is_empty(),
+        "one puller got everything: {} / {}",
+        a.len(),
+        b.len()
+    );
+    // The default group is untouched by the others.
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("40\n");
+}
+
+#[test]
+fn redis_going_away_mid_run_keeps_the_job_status() {
+    let Some(mut env) = redis_env("redis_going_away_mid_run_keeps_the_job_status") else {
+        return;
+    };
+    env.push("before", 0);
+    let mut wrapper = env
+        .cq_std()
+        .args([
+            "wrap",
+            "-n",
+            "survivor",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.5; exit 7",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    env.redis.as_mut().unwrap().stop();
+    let mut err = String::new();
+    use std::io::Read;
+    wrapper
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let st = wrapper.wait().unwrap();
+    assert_eq!(st.code(), Some(7), "{err}");
+    let unsaved = err
+        .lines()
+        .find_map(|l| l.strip_prefix("cq: unsaved record: "))
+        .expect(&err);
+    let rec: serde_json::Value = serde_json::from_str(unsaved).unwrap();
+    assert_eq!(rec["name"], "survivor");
+    // Every command now fails with one clear line and a non-zero exit.
+    for args in [
+        &["list"][..],
+        &["pull"],
+        &["push", "-n", "x", "-e", "0"],
+        &["stats"],
+    ] {
+        let out = env.cq().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let msg = String::from_utf8_lossy(&out.stderr);
+        assert!(msg.starts_with("cq: ") && msg.lines().count() == 1, "{msg}");
+    }
+    env.cq().args(["wrap", "true"]).assert().code(125);
 }
 
 /// jsonl -> sqlite -> jsonl, each step twice: every record once, with its
@@ -434,9 +579,27 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
             .assert()
             .success();
     }
+    // Through Redis when it is here: sqlite -> redis -> jsonl.
+    let redis = common::RedisServer::start();
+    let via = match &redis {
+        Some(r) => format!("redis://127.0.0.1:{}/0?stream=m", r.port),
+        None => {
+            common::skip("migrate through redis", "redis-server is not installed");
+            sqlite.clone()
+        }
+    };
+    if via != sqlite {
+        for _ in 0..2 {
+            src.cq()
+                .env("CQ_QUEUE", &sqlite)
+                .args(["migrate", "--to", &via])
+                .assert()
+                .success();
+        }
+    }
     for _ in 0..2 {
         src.cq()
-            .env("CQ_QUEUE", &sqlite)
+            .env("CQ_QUEUE", &via)
             .args(["migrate", "--to"])
             .arg(&back)
             .assert()
@@ -447,7 +610,7 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
         before,
         "the source changed"
     );
-    for q in [sqlite.clone(), back.display().to_string()] {
+    for q in [sqlite.clone(), via.clone(), back.display().to_string()] {
         let out = src
             .cq()
             .env("CQ_QUEUE", &q)

@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'cq' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -50,8 +50,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -71,8 +71,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--started-at', '--started-at', [CompletionResultType]::ParameterName, 'When the job started (RFC 3339); adds started_at and duration_ms')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -88,8 +88,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Pull as consumer group NAME, independently of other groups (Redis only)')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Pull as consumer group NAME, independently of other groups (Redis only)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Block until at least one record is pending, then pull')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until at least one record is pending, then pull')
@@ -103,8 +103,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;ack' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -121,8 +121,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Only the N most recent matching records (still printed oldest first)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Only the N most recent matching records (still printed oldest first)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Show running jobs (name, pid, host, start, command) instead of records')
             [CompletionResult]::new('--running', '--running', [CompletionResultType]::ParameterName, 'Show running jobs (name, pid, host, start, command) instead of records')
@@ -143,8 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Give up after DUR (90s, 10m, 2h): exit 124')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after DUR (90s, 10m, 2h): exit 124')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Mark the records printed as pulled')
             [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'Mark the records printed as pulled')
@@ -157,8 +157,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
         }
         'cq;compact' {
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -168,8 +168,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
         }
         'cq;stats' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object instead of the report')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -179,9 +179,9 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;migrate' {
-            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The queue to copy to: a path, file:PATH or sqlite:PATH')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The queue to copy to, of any tier (as for --queue)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -190,8 +190,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;completions' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -202,8 +202,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
         'cq;man' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -214,8 +214,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
         'cq;init' {
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Define a function CMD that runs CMD under `cq wrap` (repeatable)')
             [CompletionResult]::new('--wrap', '--wrap', [CompletionResultType]::ParameterName, 'Define a function CMD that runs CMD under `cq wrap` (repeatable)')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

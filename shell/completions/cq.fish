@@ -24,7 +24,7 @@ function __fish_cq_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c cq -n "__fish_cq_needs_command" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_needs_command" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_needs_command" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -46,7 +46,7 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "help" -d 'Print this message 
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -59,7 +59,7 @@ failure\t'Any other exit code'"
 complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand push" -l started-at -d 'When the job started (RFC 3339); adds started_at and duration_ms' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
-complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -70,7 +70,7 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --w
 complete -c cq -n "__fish_cq_using_subcommand pull" -s g -l group -d 'Pull as consumer group NAME, independently of other groups (Redis only)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
-complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -79,7 +79,7 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -s f -l follow -d 'Keep pull
 complete -c cq -n "__fish_cq_using_subcommand pull" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand ack" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand ack" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand ack" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -92,7 +92,7 @@ complete -c cq -n "__fish_cq_using_subcommand list" -l since -d 'Only records co
 complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N most recent matching records (still printed oldest first)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
-complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -107,7 +107,7 @@ complete -c cq -n "__fish_cq_using_subcommand list" -s V -l version -d 'Print ve
 complete -c cq -n "__fish_cq_using_subcommand wait" -s t -l timeout -d 'Give up after DUR (90s, 10m, 2h): exit 124' -r
 complete -c cq -n "__fish_cq_using_subcommand wait" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
-complete -c cq -n "__fish_cq_using_subcommand wait" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wait" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wait" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -116,42 +116,42 @@ complete -c cq -n "__fish_cq_using_subcommand wait" -l json -d 'Short for --form
 complete -c cq -n "__fish_cq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand compact" -l older-than -d 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)' -r
-complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand compact" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand stats" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
-complete -c cq -n "__fish_cq_using_subcommand stats" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand stats" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand stats" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand stats" -l json -d 'One JSON object instead of the report'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand migrate" -l to -d 'The queue to copy to: a path, file:PATH or sqlite:PATH' -r
-complete -c cq -n "__fish_cq_using_subcommand migrate" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand migrate" -l to -d 'The queue to copy to, of any tier (as for --queue)' -r
+complete -c cq -n "__fish_cq_using_subcommand migrate" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand completions" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand man" -s o -l out -d 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR' -r -F
-complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand man" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand man" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
-complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue to use: a path, file:PATH or sqlite:PATH [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"

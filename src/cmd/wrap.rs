@@ -58,12 +58,21 @@ impl Run for WrapArgs {
         })
         .map_err(wrap_failed)?;
         let outcome = match process::resolve(&self.cmd[0]) {
-            Ok(program) => process::run(
-                &program,
-                &self.cmd,
-                &[("CQ_ID", &id), ("CQ_NAME", &name)],
-                &mut fwd,
-            ),
+            Ok(program) => {
+                // On networked tiers the job is a lease kept alive while CMD
+                // runs; readers elsewhere see it expire if cq dies.
+                let mut renew = || q.renew(&id);
+                let tick = q
+                    .lease_interval()
+                    .map(|d| (d, &mut renew as &mut dyn FnMut()));
+                process::run(
+                    &program,
+                    &self.cmd,
+                    &[("CQ_ID", &id), ("CQ_NAME", &name)],
+                    &mut fwd,
+                    tick,
+                )
+            }
             Err(e) => Err(e),
         };
         let outcome = match outcome {

@@ -4,6 +4,8 @@
 
 mod files;
 pub mod jsonl;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod running;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -60,6 +62,15 @@ pub trait Queue {
     fn start(&self, job: &Job) -> Result<()>;
     /// Forgets a running job once its record is appended (best effort).
     fn finish(&self, id: &str);
+    /// How often a running job's wrapper must renew its lease, on tiers
+    /// where a pid means nothing to readers on other hosts.
+    fn lease_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Renews a running job's lease (best effort).
+    fn renew(&self, id: &str) {
+        let _ = id;
+    }
     /// The running jobs, after turning those whose wrapper died into
     /// `"lost":true` failure records (each exactly once).
     fn running(&self) -> Result<Vec<Job>>;
@@ -142,6 +153,8 @@ pub trait Waiter {
 pub enum Location {
     File(PathBuf),
     Sqlite(PathBuf),
+    /// The URL as given (it may hold a password: never print it).
+    Redis(String),
 }
 
 impl Location {
@@ -165,11 +178,16 @@ impl Location {
             }
             return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
         }
-        for (prefix, tier) in [
-            ("redis://", "Redis Streams"),
-            ("rediss://", "Redis Streams"),
-            ("kafka://", "Kafka"),
-        ] {
+        if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
+            if !cfg!(feature = "redis") {
+                return Err(Error::usage("this cq was built without the redis feature"));
+            }
+            let Some(url) = q.to_str() else {
+                return Err(Error::usage("a redis:// queue URL must be valid UTF-8"));
+            };
+            return Ok(Location::Redis(url.to_string()));
+        }
+        for (prefix, tier) in [("kafka://", "Kafka")] {
             if b.starts_with(prefix.as_bytes()) {
                 // Never echo the location: a URL can carry a password.
                 return Err(Error::usage(format!(
@@ -212,6 +230,10 @@ pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
         Location::Sqlite(p) => Ok(Box::new(sqlite::SqliteQueue::new(p.clone()))),
         #[cfg(not(feature = "sqlite"))]
         Location::Sqlite(_) => Err(Error::usage("this cq was built without the sqlite feature")),
+        #[cfg(feature = "redis")]
+        Location::Redis(u) => Ok(Box::new(redis::RedisQueue::new(u))),
+        #[cfg(not(feature = "redis"))]
+        Location::Redis(_) => Err(Error::usage("this cq was built without the redis feature")),
     }
 }
 
@@ -313,7 +335,7 @@ mod tests {
             Location::parse(OsStr::new("q.jsonl")).unwrap(),
             Location::File("q.jsonl".into())
         );
-        let e = Location::parse(OsStr::new("redis://u:hunter2@h/0")).unwrap_err();
+        let e = Location::parse(OsStr::new("kafka://u:hunter2@h/0")).unwrap_err();
         assert!(!e.msg.contains("hunter2"));
     }
 }

@@ -10,6 +10,8 @@ use tempfile::TempDir;
 pub const CQ: &str = env!("CARGO_BIN_EXE_cq");
 
 pub struct Env {
+    /// A private redis-server for the Redis tier, stopped with the Env.
+    pub redis: Option<RedisServer>,
     pub dir: TempDir,
     /// The queue file (JSONL tier) or database (SQLite tier).
     pub queue: PathBuf,
@@ -22,6 +24,7 @@ pub struct Env {
 pub enum Tier {
     Jsonl,
     Sqlite,
+    Redis,
 }
 
 impl Env {
@@ -42,8 +45,19 @@ impl Env {
                 let l = format!("sqlite:{}", q.display());
                 (q, l)
             }
+            Tier::Redis => {
+                let server = RedisServer::start().expect("redis-server did not start");
+                let l = format!("redis://127.0.0.1:{}/0?stream=cq-test", server.port);
+                return Env {
+                    redis: Some(server),
+                    queue: dir.path().join("no-file"),
+                    dir,
+                    location: l,
+                };
+            }
         };
         Env {
+            redis: None,
             dir,
             queue,
             location,
@@ -143,4 +157,82 @@ pub fn skip(test: &str, why: &str) {
         panic!("{test} would be skipped ({why}), and CQ_NO_SKIP=1 forbids skips");
     }
     eprintln!("SKIPPED: {test}: {why}");
+}
+
+/// A redis-server of the test's own on a free loopback port, stopped (and
+/// its data gone) when dropped, also when the test fails.
+pub struct RedisServer {
+    child: std::process::Child,
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl RedisServer {
+    pub fn start() -> Option<RedisServer> {
+        which("redis-server")?;
+        let dir = tempfile::tempdir().ok()?;
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok()?;
+            let mut server = RedisServer {
+                child,
+                port,
+                _dir: tempfile::tempdir().ok()?,
+            };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::time::Instant::now() < deadline {
+                if server.answers() {
+                    return Some(server);
+                }
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break; // the port was taken after all: try another
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        None
+    }
+
+    /// Whether it answers PING.
+    pub fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    /// Stops the server now (a Redis that goes away mid-run).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

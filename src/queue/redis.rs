@@ -1,0 +1,865 @@
+//! The Redis Streams tier (`redis://…?stream=NAME`, `rediss://` for TLS):
+//! the rubric's "thousands per second" row, and machines on a network.
+//!
+//! Each record is one stream entry (`XADD`) with fields `id`, `name` and
+//! `record` (the JSON line cq wrote, `"pulled":false`). "Pulled" means
+//! acknowledged by the default consumer group, `cq`: a pull is
+//! `XREADGROUP` + print + `XACK` (at-least-once), and entries a killed
+//! puller left pending are claimed back (`XCLAIM`) as soon as its process is
+//! known dead (same host) or after a minute (another host). `cq ack ID` of an
+//! entry not yet delivered notes it in `STREAM:acked`, which pulls honour.
+//! `--group NAME` reads as an independent group. Side keys: `STREAM:ids`
+//! (record id → entry id, also what makes `cq migrate` idempotent),
+//! `STREAM:running` (jobs whose wrapper runs) and `STREAM:lease:ID` (renewed
+//! by the wrapper, with a TTL), `STREAM:lost:ID` (set-if-absent: which reader
+//! writes a dead job's lost record, once across all hosts).
+
+use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
+use crate::error::{Error, Result};
+use crate::record;
+use crate::time::Cutoff;
+use redis::{Connection, Value};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+const GROUP: &str = "cq";
+/// How long a lease lives without renewal; the wrapper renews at a third.
+const LEASE: Duration = Duration::from_secs(15);
+/// Entries a consumer on another host holds this long are claimed back.
+const FOREIGN_CLAIM: Duration = Duration::from_secs(60);
+
+/// A stream entry id, ordered as Redis orders them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+struct Eid(u64, u64);
+
+impl Eid {
+    fn parse(s: &str) -> Option<Eid> {
+        let (a, b) = s.split_once('-').unwrap_or((s, "0"));
+        Some(Eid(a.parse().ok()?, b.parse().ok()?))
+    }
+    fn text(self) -> String {
+        format!("{}-{}", self.0, self.1)
+    }
+}
+
+struct Entry {
+    eid: Eid,
+    line: Vec<u8>,
+}
+
+pub struct RedisQueue {
+    url: String,
+    shown: String,
+    password: Option<String>,
+    stream: String,
+    conn: RefCell<Option<Connection>>,
+}
+
+/// `redis://u:p@h:6379/0?stream=jobs` → (URL for the client, stream, password).
+fn split_url(raw: &str) -> (String, String, Option<String>) {
+    let (base, query) = raw.split_once('?').unwrap_or((raw, ""));
+    let mut stream = "cq".to_string();
+    let mut rest = Vec::new();
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        match kv.split_once('=') {
+            Some(("stream", v)) if !v.is_empty() => stream = v.to_string(),
+            _ => rest.push(kv),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    let password = base
+        .split_once("://")
+        .and_then(|(_, r)| r.split_once('@'))
+        .and_then(|(auth, _)| auth.split_once(':').map(|(_, p)| p.to_string()))
+        .filter(|p| !p.is_empty());
+    (url, stream, password)
+}
+
+/// The URL as it may be printed: the password replaced.
+pub fn redact(raw: &str) -> String {
+    match raw
+        .split_once("://")
+        .and_then(|(s, r)| r.split_once('@').map(|(a, h)| (s, a, h)))
+    {
+        Some((scheme, auth, host)) => match auth.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => raw.to_string(),
+        },
+        None => raw.to_string(),
+    }
+}
+
+fn bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        Value::Okay => Some(b"OK".to_vec()),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    bytes(v).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+fn items(v: &Value) -> &[Value] {
+    match v {
+        Value::Array(a) | Value::Set(a) => a,
+        _ => &[],
+    }
+}
+
+/// Entries of an XRANGE / XCLAIM reply (deleted entries come back as nil).
+fn entries(v: &Value) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for e in items(v) {
+        let parts = items(e);
+        let (Some(id), Some(fields)) = (parts.first().and_then(text), parts.get(1)) else {
+            continue;
+        };
+        let Some(eid) = Eid::parse(&id) else { continue };
+        let f = items(fields);
+        let mut line = None;
+        for kv in f.chunks(2) {
+            if kv.len() == 2 && bytes(&kv[0]).as_deref() == Some(b"record") {
+                line = bytes(&kv[1]);
+            }
+        }
+        if let Some(line) = line {
+            out.push(Entry { eid, line });
+        }
+    }
+    out
+}
+
+/// What the default group knows: which entries count as pulled.
+struct GroupState {
+    last: Eid,
+    pel: HashMap<Eid, String>,
+    acked: HashSet<Eid>,
+}
+
+impl GroupState {
+    fn pulled(&self, e: Eid) -> bool {
+        self.acked.contains(&e) || (e <= self.last && !self.pel.contains_key(&e))
+    }
+}
+
+impl RedisQueue {
+    pub fn new(raw: &str) -> Self {
+        let (url, stream, password) = split_url(raw);
+        Self {
+            shown: redact(raw),
+            url,
+            password,
+            stream,
+            conn: RefCell::new(None),
+        }
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("{}:{suffix}", self.stream)
+    }
+
+    /// A message about this queue that never holds the password.
+    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        let mut msg = format!("{what} {}: {e}", self.shown);
+        if let Some(p) = &self.password {
+            msg = msg.replace(p.as_str(), "***");
+        }
+        Error::new(msg)
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        #[cfg(feature = "redis")]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|e| self.fail("invalid queue URL", e))?;
+        let conn = client
+            .get_connection_with_timeout(Duration::from_secs(5))
+            .map_err(|e| self.fail("cannot connect to", e))?;
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(30)));
+        Ok(conn)
+    }
+
+    fn run<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let mut slot = self.conn.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(self.connect()?);
+        }
+        let conn = slot.as_mut().expect("connected above");
+        f(conn).map_err(|e| self.fail("redis error on", e))
+    }
+
+    fn cmd(&self, c: &mut redis::Cmd) -> Result<Value> {
+        self.run(|conn| c.query::<Value>(conn))
+    }
+
+    fn ensure_group(&self, group: &str) -> Result<()> {
+        let r = self.run(|c| {
+            redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&self.stream)
+                .arg(group)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query::<Value>(c)
+        });
+        match r {
+            Err(e) if e.msg.contains("BUSYGROUP") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    fn group_state(&self, group: &str) -> Result<GroupState> {
+        let mut st = GroupState {
+            last: Eid::default(),
+            pel: HashMap::new(),
+            acked: HashSet::new(),
+        };
+        let exists = self.cmd(redis::cmd("EXISTS").arg(&self.stream))?;
+        if !matches!(exists, Value::Int(1)) {
+            return Ok(st);
+        }
+        let groups = self.cmd(redis::cmd("XINFO").arg("GROUPS").arg(&self.stream))?;
+        for g in items(&groups) {
+            let fields: Vec<&Value> = match g {
+                Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
+                other => items(other).iter().collect(),
+            };
+            let mut name = None;
+            let mut last = None;
+            for kv in fields.chunks(2) {
+                match text(kv[0]).as_deref() {
+                    Some("name") => name = text(kv[1]),
+                    Some("last-delivered-id") => last = text(kv[1]).and_then(|t| Eid::parse(&t)),
+                    _ => {}
+                }
+            }
+            if name.as_deref() == Some(group) {
+                st.last = last.unwrap_or_default();
+            }
+        }
+        let pel = self.run(|c| {
+            redis::cmd("XPENDING")
+                .arg(&self.stream)
+                .arg(group)
+                .arg("-")
+                .arg("+")
+                .arg(100_000)
+                .query::<Value>(c)
+        });
+        if let Ok(pel) = pel {
+            for p in items(&pel) {
+                let f = items(p);
+                if let (Some(id), Some(consumer)) =
+                    (f.first().and_then(text), f.get(1).and_then(text))
+                    && let Some(e) = Eid::parse(&id)
+                {
+                    st.pel.insert(e, consumer);
+                }
+            }
+        }
+        if group == GROUP {
+            let acked = self.cmd(redis::cmd("SMEMBERS").arg(self.key("acked")))?;
+            st.acked = items(&acked)
+                .iter()
+                .filter_map(text)
+                .filter_map(|t| Eid::parse(&t))
+                .collect();
+        }
+        Ok(st)
+    }
+
+    fn consumer() -> String {
+        format!("{}:{}", running::host(), std::process::id())
+    }
+
+    /// Whether the consumer named "host:pid" is known to be gone.
+    fn consumer_gone(name: &str, idle_ms: u64) -> bool {
+        match name.rsplit_once(':') {
+            Some((host, pid)) if host == running::host() => match pid.parse::<i32>() {
+                // SAFETY: kill with signal 0 only checks for existence.
+                Ok(pid) => unsafe {
+                    libc::kill(pid, 0) != 0 && *libc::__errno_location() == libc::ESRCH
+                },
+                Err(_) => true,
+            },
+            _ => idle_ms >= FOREIGN_CLAIM.as_millis() as u64,
+        }
+    }
+
+    fn stored(&self, e: &Entry, pulled: bool) -> Option<Stored> {
+        let line = if pulled {
+            super::pulled_form(&e.line)
+        } else {
+            e.line.clone()
+        };
+        let view = record::parse_line(&line).ok()?;
+        Some(Stored { line, view })
+    }
+
+    fn pull_as(&self, group: &str, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        self.reap()?;
+        self.ensure_group(group)?;
+        let me = Self::consumer();
+        let limit = limit.unwrap_or(usize::MAX);
+        // Entries a dead puller left pending come first: they are older.
+        let mut got: Vec<Entry> = Vec::new();
+        let pending = self.run(|c| {
+            redis::cmd("XPENDING")
+                .arg(&self.stream)
+                .arg(group)
+                .arg("-")
+                .arg("+")
+                .arg(1000)
+                .query::<Value>(c)
+        })?;
+        let mut orphans = Vec::new();
+        for p in items(&pending) {
+            let f = items(p);
+            let (Some(id), Some(owner)) = (f.first().and_then(text), f.get(1).and_then(text))
+            else {
+                continue;
+            };
+            let idle = f
+                .get(2)
+                .and_then(text)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            if owner == me || Self::consumer_gone(&owner, idle) {
+                orphans.push(id);
+            }
+            if orphans.len() >= limit {
+                break;
+            }
+        }
+        if !orphans.is_empty() {
+            let claimed = self.run(|c| {
+                redis::cmd("XCLAIM")
+                    .arg(&self.stream)
+                    .arg(group)
+                    .arg(&me)
+                    .arg(0)
+                    .arg(&orphans)
+                    .query::<Value>(c)
+            })?;
+            got.extend(entries(&claimed));
+        }
+        if got.len() < limit {
+            let count = (limit - got.len()).min(10_000);
+            let v = self.run(|c| {
+                redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(group)
+                    .arg(&me)
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("STREAMS")
+                    .arg(&self.stream)
+                    .arg(">")
+                    .query::<Value>(c)
+            })?;
+            for s in items(&v) {
+                if let Some(es) = items(s).get(1) {
+                    got.extend(entries(es));
+                }
+            }
+            if let Value::Map(m) = &v {
+                for (_, es) in m {
+                    got.extend(entries(es));
+                }
+            }
+        }
+        got.sort_by_key(|e| e.eid);
+        // Entries acknowledged by id before any pull delivered them.
+        let acked: HashSet<Eid> = if group == GROUP && !got.is_empty() {
+            let v = self.cmd(redis::cmd("SMEMBERS").arg(self.key("acked")))?;
+            items(&v)
+                .iter()
+                .filter_map(text)
+                .filter_map(|t| Eid::parse(&t))
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let batch: Vec<Stored> = got
+            .iter()
+            .filter(|e| !acked.contains(&e.eid))
+            .filter_map(|e| self.stored(e, false))
+            .collect();
+        if !batch.is_empty()
+            && let Err(e) = deliver(&batch)
+        {
+            return Err(if Error::is_broken_pipe(&e) {
+                Error::broken_pipe()
+            } else {
+                Error::io("cannot write output", e)
+            });
+        }
+        if !got.is_empty() {
+            let ids: Vec<String> = got.iter().map(|e| e.eid.text()).collect();
+            let mut p = redis::pipe();
+            p.atomic()
+                .cmd("XACK")
+                .arg(&self.stream)
+                .arg(group)
+                .arg(&ids)
+                .ignore();
+            if group == GROUP {
+                p.cmd("SREM").arg(self.key("acked")).arg(&ids).ignore();
+            }
+            self.run(|c| p.query::<()>(c))?;
+        }
+        Ok(batch.len())
+    }
+
+    fn xadd(&self, p: &mut redis::Pipeline, s: &Stored) {
+        let line = super::pending_form(&s.line);
+        p.cmd("XADD")
+            .arg(&self.stream)
+            .arg("*")
+            .arg("id")
+            .arg(s.view.id.as_deref().unwrap_or(""))
+            .arg("name")
+            .arg(&s.view.name)
+            .arg("record")
+            .arg(line);
+    }
+
+    fn reap(&self) -> Result<()> {
+        let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
+        let boot = running::this_boot();
+        for j in items(&v).iter().filter_map(text) {
+            let Ok(job) = serde_json::from_str::<Job>(&j) else {
+                continue;
+            };
+            let dead = if job.host == running::host() {
+                job.is_dead(running::host(), boot.as_deref())
+            } else {
+                matches!(
+                    self.cmd(redis::cmd("EXISTS").arg(self.key(&format!("lease:{}", job.id))))?,
+                    Value::Int(0)
+                )
+            };
+            if !dead {
+                continue;
+            }
+            // Whoever sets the marker first writes the record; everyone
+            // else only tidies up.
+            let won = self.cmd(
+                redis::cmd("SET")
+                    .arg(self.key(&format!("lost:{}", job.id)))
+                    .arg(1)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(7 * 86400),
+            )?;
+            if matches!(won, Value::Okay) {
+                let known = self.cmd(
+                    redis::cmd("HEXISTS")
+                        .arg(self.key("ids"))
+                        .arg(format!("id:{}", job.id)),
+                )?;
+                if matches!(known, Value::Int(0)) {
+                    let line = job.lost_record().to_line();
+                    let body = line.trim_end().as_bytes().to_vec();
+                    if let Ok(view) = record::parse_line(&body) {
+                        self.add(&[Stored { line: body, view }])?;
+                    }
+                }
+            }
+            self.cmd(redis::cmd("HDEL").arg(self.key("running")).arg(&job.id))?;
+        }
+        Ok(())
+    }
+
+    /// Appends records not already here; returns how many were added.
+    fn add(&self, recs: &[Stored]) -> Result<usize> {
+        let mut added = 0;
+        for chunk in recs.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(super::identity).collect();
+            let have = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
+            let have: Vec<bool> = items(&have)
+                .iter()
+                .map(|v| !matches!(v, Value::Nil))
+                .collect();
+            let mut p = redis::pipe();
+            let mut fresh = Vec::new();
+            for (i, s) in chunk.iter().enumerate() {
+                if have.get(i) == Some(&true) {
+                    continue;
+                }
+                self.xadd(&mut p, s);
+                fresh.push(i);
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            let v = self.run(|c| p.query::<Value>(c))?;
+            let eids: Vec<String> = items(&v).iter().filter_map(text).collect();
+            let mut p = redis::pipe();
+            p.atomic();
+            for (&i, eid) in fresh.iter().zip(&eids) {
+                p.cmd("HSET")
+                    .arg(self.key("ids"))
+                    .arg(&keys[i])
+                    .arg(eid)
+                    .ignore();
+                if chunk[i].view.pulled() == record::Pulled::Yes {
+                    p.cmd("SADD").arg(self.key("acked")).arg(eid).ignore();
+                }
+            }
+            self.run(|c| p.query::<()>(c))?;
+            added += fresh.len();
+        }
+        Ok(added)
+    }
+
+    fn scan(
+        &self,
+        from: Eid,
+        pending_only: bool,
+        mut f: impl FnMut(Eid, Stored) -> Result<bool>,
+    ) -> Result<Eid> {
+        let st = self.group_state(GROUP)?;
+        let mut start = if from == Eid::default() {
+            "-".to_string()
+        } else {
+            format!("({}", from.text())
+        };
+        if pending_only && from == Eid::default() {
+            // Nothing before the oldest entry still pending can be pending.
+            let first = st
+                .pel
+                .keys()
+                .min()
+                .copied()
+                .unwrap_or(Eid(u64::MAX, 0))
+                .min(Eid(st.last.0, st.last.1 + 1));
+            start = first.text();
+        }
+        let mut last = from;
+        loop {
+            let v = self.cmd(
+                redis::cmd("XRANGE")
+                    .arg(&self.stream)
+                    .arg(&start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(1000),
+            )?;
+            let es = entries(&v);
+            if es.is_empty() {
+                return Ok(last);
+            }
+            for e in &es {
+                last = e.eid;
+                let pulled = st.pulled(e.eid);
+                if pending_only && pulled {
+                    continue;
+                }
+                if let Some(s) = self.stored(e, pulled)
+                    && !f(e.eid, s)?
+                {
+                    return Ok(last);
+                }
+            }
+            start = format!("({}", last.text());
+        }
+    }
+}
+
+impl Queue for RedisQueue {
+    fn check_writable(&self) -> Result<()> {
+        match self.cmd(&mut redis::cmd("PING"))? {
+            Value::SimpleString(_) | Value::Okay | Value::BulkString(_) => Ok(()),
+            other => Err(self.fail("unexpected reply from", format!("{other:?}"))),
+        }
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        let body = line.trim_end_matches('\n').as_bytes().to_vec();
+        let view =
+            record::parse_line(&body).map_err(|e| Error::new(format!("not a record: {e}")))?;
+        self.add(&[Stored { line: body, view }]).map(|_| ())
+    }
+
+    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        self.pull_as(GROUP, limit, deliver)
+    }
+
+    fn pull_group(
+        &self,
+        group: &str,
+        limit: Option<usize>,
+        deliver: &mut Deliver,
+    ) -> Result<usize> {
+        if group.is_empty() {
+            return Err(Error::usage("a group name must not be empty"));
+        }
+        self.pull_as(group, limit, deliver)
+    }
+
+    fn ack(&self, ids: &[String]) -> Result<usize> {
+        if let Some(bad) = ids.iter().find(|i| i.trim().is_empty()) {
+            return Err(Error::usage(format!("invalid record id '{bad}'")));
+        }
+        let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
+        let v = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
+        let eids: Vec<Option<Eid>> = items(&v)
+            .iter()
+            .map(|v| text(v).and_then(|t| Eid::parse(&t)))
+            .collect();
+        if let Some((i, _)) = eids.iter().enumerate().find(|(_, e)| e.is_none()) {
+            return Err(Error::new(format!(
+                "no record with id {} in {}; nothing marked",
+                ids[i], self.shown
+            )));
+        }
+        let st = self.group_state(GROUP)?;
+        let mut p = redis::pipe();
+        p.atomic();
+        let mut marked = 0;
+        for e in eids.into_iter().flatten() {
+            if st.pulled(e) {
+                continue;
+            }
+            marked += 1;
+            if st.pel.contains_key(&e) {
+                p.cmd("XACK")
+                    .arg(&self.stream)
+                    .arg(GROUP)
+                    .arg(e.text())
+                    .ignore();
+            } else {
+                p.cmd("SADD").arg(self.key("acked")).arg(e.text()).ignore();
+            }
+        }
+        self.run(|c| p.query::<()>(c))?;
+        Ok(marked)
+    }
+
+    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
+        let _ = self.reap();
+        let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
+        let last = self.scan(from, filter.pending, |_, s| {
+            if filter.matches(&s.view) {
+                each(s).map_err(|e| {
+                    if Error::is_broken_pipe(&e) {
+                        Error::broken_pipe()
+                    } else {
+                        Error::io("cannot write output", e)
+                    }
+                })?;
+            }
+            Ok(true)
+        })?;
+        Ok(Mark(last.text()))
+    }
+
+    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+        let cut = crate::time::format(cutoff.ts);
+        let mut removable: Vec<String> = Vec::new();
+        let mut acked: Vec<String> = Vec::new();
+        let mut keep_from: Option<Eid> = None;
+        // A stream is trimmed from its head: remove the pulled entries older
+        // than the cut-off up to the first one that must stay.
+        self.scan(Eid::default(), false, |eid, s| {
+            let old = s
+                .view
+                .completed_at
+                .as_deref()
+                .is_some_and(|t| t.len() == 20 && t < cut.as_str());
+            if s.view.pulled() == record::Pulled::Yes && old {
+                removable.push(super::identity(&s));
+                acked.push(eid.text());
+                Ok(true)
+            } else {
+                keep_from = Some(eid);
+                Ok(false)
+            }
+        })?;
+        let removed = removable.len();
+        if removed > 0 {
+            let min = keep_from.map_or_else(|| "+".to_string(), |e| e.text());
+            if min == "+" {
+                // Everything goes: trim to nothing but keep the group.
+                self.cmd(redis::cmd("XTRIM").arg(&self.stream).arg("MAXLEN").arg(0))?;
+            } else {
+                self.cmd(redis::cmd("XTRIM").arg(&self.stream).arg("MINID").arg(min))?;
+            }
+            self.cmd(redis::cmd("HDEL").arg(self.key("ids")).arg(&removable))?;
+            self.cmd(redis::cmd("SREM").arg(self.key("acked")).arg(&acked))?;
+        }
+        let len = self.cmd(redis::cmd("XLEN").arg(&self.stream))?;
+        let kept = match len {
+            Value::Int(n) => n as usize,
+            _ => 0,
+        };
+        Ok(CompactReport { removed, kept })
+    }
+
+    fn start(&self, job: &Job) -> Result<()> {
+        let text = serde_json::to_string(job).expect("a job always serialises");
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("HSET")
+            .arg(self.key("running"))
+            .arg(&job.id)
+            .arg(text)
+            .ignore()
+            .cmd("SET")
+            .arg(self.key(&format!("lease:{}", job.id)))
+            .arg(1)
+            .arg("PX")
+            .arg(LEASE.as_millis() as u64)
+            .ignore();
+        self.run(|c| p.query::<()>(c))
+    }
+
+    fn renew(&self, id: &str) {
+        let _ = self.cmd(
+            redis::cmd("SET")
+                .arg(self.key(&format!("lease:{id}")))
+                .arg(1)
+                .arg("PX")
+                .arg(LEASE.as_millis() as u64),
+        );
+    }
+
+    fn lease_interval(&self) -> Option<Duration> {
+        Some(LEASE / 3)
+    }
+
+    fn finish(&self, id: &str) {
+        let _ = self.cmd(redis::cmd("HDEL").arg(self.key("running")).arg(id));
+        let _ = self.cmd(redis::cmd("DEL").arg(self.key(&format!("lease:{id}"))));
+    }
+
+    fn running(&self) -> Result<Vec<Job>> {
+        self.reap()?;
+        let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
+        let mut jobs: Vec<Job> = items(&v)
+            .iter()
+            .filter_map(text)
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect();
+        jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        Ok(jobs)
+    }
+
+    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+        let mut conn = self.connect()?;
+        let last = redis::cmd("XREVRANGE")
+            .arg(&self.stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query::<Value>(&mut conn)
+            .map_err(|e| self.fail("redis error on", e))?;
+        let last = entries(&last).first().map(|e| e.eid).unwrap_or_default();
+        Ok(Box::new(RedisWaiter {
+            q: self,
+            conn,
+            last,
+        }))
+    }
+
+    fn export(&self, each: &mut Each) -> Result<()> {
+        self.scan(Eid::default(), false, |_, s| {
+            each(s).map_err(|e| Error::io("cannot export", e))?;
+            Ok(true)
+        })
+        .map(|_| ())
+    }
+
+    fn import(&self, recs: &[Stored]) -> Result<usize> {
+        self.add(recs)
+    }
+
+    fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn tier(&self) -> &'static str {
+        "redis"
+    }
+}
+
+/// Blocks in XREAD on its own connection until an entry newer than the
+/// last one seen arrives; wakes every few seconds so that readers notice
+/// expired leases.
+struct RedisWaiter<'a> {
+    q: &'a RedisQueue,
+    conn: Connection,
+    last: Eid,
+}
+
+impl Waiter for RedisWaiter<'_> {
+    fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
+        let cap = Duration::from_secs(5);
+        let left = deadline.map_or(cap, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+                .min(cap)
+        });
+        if left.is_zero() {
+            return Ok(false);
+        }
+        let _ = self
+            .conn
+            .set_read_timeout(Some(left + Duration::from_secs(5)));
+        let v = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(100)
+            .arg("BLOCK")
+            .arg(left.as_millis().max(1) as u64)
+            .arg("STREAMS")
+            .arg(&self.q.stream)
+            .arg(self.last.text())
+            .query::<Value>(&mut self.conn)
+            .map_err(|e| self.q.fail("redis error on", e))?;
+        let mut got = Vec::new();
+        for s in items(&v) {
+            if let Some(es) = items(s).get(1) {
+                got.extend(entries(es));
+            }
+        }
+        if let Value::Map(m) = &v {
+            for (_, es) in m {
+                got.extend(entries(es));
+            }
+        }
+        if let Some(max) = got.iter().map(|e| e.eid).max() {
+            self.last = max;
+        }
+        Ok(!got.is_empty() || deadline.is_none_or(|d| std::time::Instant::now() < d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let (url, stream, pw) = split_url("redis://u:s3cret@h:6379/2?stream=jobs");
+        assert_eq!(url, "redis://u:s3cret@h:6379/2");
+        assert_eq!(stream, "jobs");
+        assert_eq!(pw.as_deref(), Some("s3cret"));
+        assert_eq!(
+            redact("redis://u:s3cret@h:6379/2?stream=jobs"),
+            "redis://u:***@h:6379/2?stream=jobs"
+        );
+        assert_eq!(split_url("redis://h").1, "cq");
+        assert!(Eid::parse("5-1").unwrap() > Eid::parse("4-9").unwrap());
+    }
+}
