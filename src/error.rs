@@ -54,6 +54,16 @@ impl Error {
     pub fn is_broken_pipe(err: &io::Error) -> bool {
         err.kind() == io::ErrorKind::BrokenPipe
     }
+
+    /// A failure to write cq's output: a reader that went away (`| head`)
+    /// ends the command quietly with 0; anything else is an error.
+    pub fn output(err: io::Error) -> Self {
+        if Self::is_broken_pipe(&err) {
+            Self::broken_pipe()
+        } else {
+            Self::io("cannot write output", err)
+        }
+    }
 }
 
 /// The OS's words for an error without Rust's " (os error N)" suffix.

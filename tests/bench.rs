@@ -50,8 +50,14 @@ fn bench_script_runs_in_quick_mode() {
     }
     assert!(text.contains("40 of 40 delivered once"), "{text}");
     if have("sqlite3") && have("redis-server") && have("redis-cli") {
-        assert!(text.contains("cq push, sqlite tier") && text.contains("cq push, redis tier"), "{text}");
+        assert!(
+            text.contains("cq push, sqlite tier") && text.contains("cq push, redis tier"),
+            "{text}"
+        );
     } else {
-        skip("bench tiers rows", "sqlite3, redis-server or redis-cli is not installed");
+        skip(
+            "bench tiers rows",
+            "sqlite3, redis-server or redis-cli is not installed",
+        );
     }
 }

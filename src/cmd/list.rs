@@ -1,6 +1,6 @@
 //! `cq list`: show records (or running jobs), change nothing.
 
-use super::{Exit, Run, out_err};
+use super::{Exit, Run};
 use crate::cli::{Format, ListArgs};
 use crate::error::{Error, Result};
 use crate::output;
@@ -34,7 +34,7 @@ impl Run for ListArgs {
             return r
                 .and_then(|()| out.flush())
                 .map(|()| Exit::Code(0))
-                .map_err(out_err);
+                .map_err(Error::output);
         }
         let filter = Filter {
             pending: self.pending,
@@ -62,7 +62,7 @@ impl Run for ListArgs {
                     Ok(())
                 })?);
                 if !batch.is_empty() {
-                    output::print(&mut out, fmt, &batch, true).map_err(out_err)?;
+                    output::print(&mut out, fmt, &batch, true).map_err(Error::output)?;
                 }
                 waiter.wait(None)?;
             }
@@ -94,6 +94,6 @@ impl Run for ListArgs {
         } else {
             output::print(&mut out, fmt, kept.make_contiguous(), true)
         };
-        done.map(|()| Exit::Code(0)).map_err(out_err)
+        done.map(|()| Exit::Code(0)).map_err(Error::output)
     }
 }

@@ -53,8 +53,10 @@ fn print_text(text: &[u8]) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text).and_then(|()| out.flush()) {
         Ok(()) => Ok(Exit::Code(0)),
-        Err(e) if Error::is_broken_pipe(&e) => Ok(Exit::Code(0)),
-        Err(e) => Err(Error::io("cannot write output", e)),
+        Err(e) => match Error::output(e) {
+            e if e.code == 0 => Ok(Exit::Code(0)),
+            e => Err(e),
+        },
     }
 }
 
@@ -62,15 +64,6 @@ fn print_text(text: &[u8]) -> Result<Exit> {
 fn deadline(timeout: Option<&str>) -> Result<Option<std::time::Instant>> {
     let d = timeout.map(crate::time::parse_duration).transpose()?;
     Ok(crate::watch::deadline(d))
-}
-
-/// Maps an output error: a closed pipe ends the command quietly.
-fn out_err(e: std::io::Error) -> Error {
-    if Error::is_broken_pipe(&e) {
-        Error::broken_pipe()
-    } else {
-        Error::io("cannot write output", e)
-    }
 }
 
 /// Non-empty value of an environment variable.

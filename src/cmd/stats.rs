@@ -1,8 +1,8 @@
 //! `cq stats`: measure the queue's load and place it in the rubric.
 
-use super::{Exit, Run, out_err};
+use super::{Exit, Run};
 use crate::cli::StatsArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output;
 use crate::queue::{self, Filter, Location};
 use crate::record::Pulled;
@@ -132,7 +132,7 @@ impl Run for StatsArgs {
         };
         r.and_then(|()| out.flush())
             .map(|()| Exit::Code(0))
-            .map_err(out_err)
+            .map_err(Error::output)
     }
 }
 

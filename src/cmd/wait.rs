@@ -1,7 +1,7 @@
 //! `cq wait NAME...`: block until every job has a record, woken by the
 //! queue changing (or a waited-for wrapper dying), never by polling.
 
-use super::{Exit, Run, deadline, out_err};
+use super::{Exit, Run, deadline};
 use crate::cli::WaitArgs;
 use crate::error::{Error, Result, code};
 use crate::output;
@@ -77,7 +77,7 @@ impl WaitArgs {
         mut found: HashMap<String, Stored>,
     ) -> Result<Exit> {
         let recs: Vec<Stored> = self.names.iter().filter_map(|n| found.remove(n)).collect();
-        output::print(&mut io::stdout().lock(), fmt, &recs, false).map_err(out_err)?;
+        output::print(&mut io::stdout().lock(), fmt, &recs, false).map_err(Error::output)?;
         if self.pull {
             let ids: Vec<String> = recs
                 .iter()

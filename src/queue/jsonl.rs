@@ -576,11 +576,7 @@ impl Queue for JsonlQueue {
         })?;
         if !batch.is_empty() {
             if let Err(e) = deliver(&batch) {
-                return Err(if Error::is_broken_pipe(&e) {
-                    Error::broken_pipe()
-                } else {
-                    Error::io("cannot write output", e)
-                });
+                return Err(Error::output(e));
             }
             self.flip(&f, &spans)?;
         }
@@ -589,9 +585,7 @@ impl Queue for JsonlQueue {
     }
 
     fn ack(&self, ids: &[String]) -> Result<usize> {
-        if let Some(bad) = ids.iter().find(|i| i.trim().is_empty()) {
-            return Err(Error::usage(format!("invalid record id '{bad}'")));
-        }
+        super::check_ids(ids)?;
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let missing_all =
             || Error::new(format!("no record with id {} in {}", ids[0], self.shown()));
@@ -709,8 +703,7 @@ impl Queue for JsonlQueue {
             Ok(true)
         })?;
         match out_err {
-            Some(e) if Error::is_broken_pipe(&e) => Err(Error::broken_pipe()),
-            Some(e) => Err(Error::io("cannot write output", e)),
+            Some(e) => Err(Error::output(e)),
             None => Ok(self.mark(&f, end, &last)),
         }
     }

@@ -103,6 +103,14 @@ pub trait Queue {
     }
 }
 
+/// Refuses an empty id before anything is looked up (`cq ack ""`).
+pub fn check_ids(ids: &[String]) -> Result<()> {
+    match ids.iter().find(|i| i.trim().is_empty()) {
+        Some(bad) => Err(Error::usage(format!("invalid record id '{bad}'"))),
+        None => Ok(()),
+    }
+}
+
 /// What makes a record the same record in two queues: its id, or for a
 /// record without one (a legacy writer's), its text with `pulled` unset.
 pub fn identity(s: &Stored) -> String {

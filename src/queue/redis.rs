@@ -138,6 +138,23 @@ fn entries(v: &Value) -> Vec<Entry> {
     out
 }
 
+/// Entries of an XREAD / XREADGROUP reply, over its streams (an array in
+/// RESP2, a map in RESP3).
+fn stream_entries(v: &Value) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for s in items(v) {
+        if let Some(es) = items(s).get(1) {
+            out.extend(entries(es));
+        }
+    }
+    if let Value::Map(m) = v {
+        for (_, es) in m {
+            out.extend(entries(es));
+        }
+    }
+    out
+}
+
 /// What the default group knows: which entries count as pulled.
 struct GroupState {
     last: Eid,
@@ -247,25 +264,9 @@ impl RedisQueue {
                 st.last = last.unwrap_or_default();
             }
         }
-        let pel = self.run(|c| {
-            redis::cmd("XPENDING")
-                .arg(&self.stream)
-                .arg(group)
-                .arg("-")
-                .arg("+")
-                .arg(100_000)
-                .query::<Value>(c)
-        });
-        if let Ok(pel) = pel {
-            for p in items(&pel) {
-                let f = items(p);
-                if let (Some(id), Some(consumer)) =
-                    (f.first().and_then(text), f.get(1).and_then(text))
-                    && let Some(e) = Eid::parse(&id)
-                {
-                    st.pel.insert(e, consumer);
-                }
-            }
+        // A group that does not exist yet has nothing pending.
+        if let Ok(pel) = self.pending(group, 100_000) {
+            st.pel = pel.into_iter().map(|(e, owner, _)| (e, owner)).collect();
         }
         if group == GROUP {
             let acked = self.cmd(redis::cmd("SMEMBERS").arg(self.key("acked")))?;
@@ -276,6 +277,33 @@ impl RedisQueue {
                 .collect();
         }
         Ok(st)
+    }
+
+    /// A group's delivered-but-unacknowledged entries: id, consumer, idle ms.
+    fn pending(&self, group: &str, count: usize) -> Result<Vec<(Eid, String, u64)>> {
+        let v = self.run(|c| {
+            redis::cmd("XPENDING")
+                .arg(&self.stream)
+                .arg(group)
+                .arg("-")
+                .arg("+")
+                .arg(count)
+                .query::<Value>(c)
+        })?;
+        Ok(items(&v)
+            .iter()
+            .filter_map(|p| {
+                let f = items(p);
+                let id = Eid::parse(&f.first().and_then(text)?)?;
+                let owner = f.get(1).and_then(text)?;
+                let idle = f
+                    .get(2)
+                    .and_then(text)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                Some((id, owner, idle))
+            })
+            .collect())
     }
 
     fn consumer() -> String {
@@ -313,29 +341,10 @@ impl RedisQueue {
         let limit = limit.unwrap_or(usize::MAX);
         // Entries a dead puller left pending come first: they are older.
         let mut got: Vec<Entry> = Vec::new();
-        let pending = self.run(|c| {
-            redis::cmd("XPENDING")
-                .arg(&self.stream)
-                .arg(group)
-                .arg("-")
-                .arg("+")
-                .arg(1000)
-                .query::<Value>(c)
-        })?;
         let mut orphans = Vec::new();
-        for p in items(&pending) {
-            let f = items(p);
-            let (Some(id), Some(owner)) = (f.first().and_then(text), f.get(1).and_then(text))
-            else {
-                continue;
-            };
-            let idle = f
-                .get(2)
-                .and_then(text)
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
+        for (id, owner, idle) in self.pending(group, 1000)? {
             if owner == me || Self::consumer_gone(&owner, idle) {
-                orphans.push(id);
+                orphans.push(id.text());
             }
             if orphans.len() >= limit {
                 break;
@@ -367,16 +376,7 @@ impl RedisQueue {
                     .arg(">")
                     .query::<Value>(c)
             })?;
-            for s in items(&v) {
-                if let Some(es) = items(s).get(1) {
-                    got.extend(entries(es));
-                }
-            }
-            if let Value::Map(m) = &v {
-                for (_, es) in m {
-                    got.extend(entries(es));
-                }
-            }
+            got.extend(stream_entries(&v));
         }
         got.sort_by_key(|e| e.eid);
         // Entries acknowledged by id before any pull delivered them.
@@ -398,11 +398,7 @@ impl RedisQueue {
         if !batch.is_empty()
             && let Err(e) = deliver(&batch)
         {
-            return Err(if Error::is_broken_pipe(&e) {
-                Error::broken_pipe()
-            } else {
-                Error::io("cannot write output", e)
-            });
+            return Err(Error::output(e));
         }
         if !got.is_empty() {
             let ids: Vec<String> = got.iter().map(|e| e.eid.text()).collect();
@@ -609,9 +605,7 @@ impl Queue for RedisQueue {
     }
 
     fn ack(&self, ids: &[String]) -> Result<usize> {
-        if let Some(bad) = ids.iter().find(|i| i.trim().is_empty()) {
-            return Err(Error::usage(format!("invalid record id '{bad}'")));
-        }
+        super::check_ids(ids)?;
         let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
         let v = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
         let eids: Vec<Option<Eid>> = items(&v)
@@ -652,13 +646,7 @@ impl Queue for RedisQueue {
         let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
         let last = self.scan(from, filter.pending, |_, s| {
             if filter.matches(&s.view) {
-                each(s).map_err(|e| {
-                    if Error::is_broken_pipe(&e) {
-                        Error::broken_pipe()
-                    } else {
-                        Error::io("cannot write output", e)
-                    }
-                })?;
+                each(s).map_err(Error::output)?;
             }
             Ok(true)
         })?;
@@ -827,17 +815,7 @@ impl Waiter for RedisWaiter<'_> {
             .arg(self.last.text())
             .query::<Value>(&mut self.conn)
             .map_err(|e| self.q.fail("redis error on", e))?;
-        let mut got = Vec::new();
-        for s in items(&v) {
-            if let Some(es) = items(s).get(1) {
-                got.extend(entries(es));
-            }
-        }
-        if let Value::Map(m) = &v {
-            for (_, es) in m {
-                got.extend(entries(es));
-            }
-        }
+        let got = stream_entries(&v);
         if let Some(max) = got.iter().map(|e| e.eid).max() {
             self.last = max;
         }

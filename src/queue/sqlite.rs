@@ -269,11 +269,7 @@ impl Queue for SqliteQueue {
             && let Err(e) = deliver(&batch)
         {
             // Dropping the transaction rolls back: nothing is marked.
-            return Err(if Error::is_broken_pipe(&e) {
-                Error::broken_pipe()
-            } else {
-                Error::io("cannot write output", e)
-            });
+            return Err(Error::output(e));
         }
         // We hold the write lock: the pending rows in [first, last] are
         // exactly the ones just printed.
@@ -287,9 +283,7 @@ impl Queue for SqliteQueue {
     }
 
     fn ack(&self, ids: &[String]) -> Result<usize> {
-        if let Some(bad) = ids.iter().find(|i| i.trim().is_empty()) {
-            return Err(Error::usage(format!("invalid record id '{bad}'")));
-        }
+        super::check_ids(ids)?;
         let Some(mut db) = self.db(false)? else {
             return Err(Error::new(format!(
                 "no record with id {} in {}",
@@ -366,11 +360,7 @@ impl Queue for SqliteQueue {
                 && filter.matches(&s.view)
                 && let Err(e) = each(s)
             {
-                return Err(if Error::is_broken_pipe(&e) {
-                    Error::broken_pipe()
-                } else {
-                    Error::io("cannot write output", e)
-                });
+                return Err(Error::output(e));
             }
         }
         Ok(Mark(last.to_string()))

@@ -106,6 +106,26 @@ impl Env {
         parse_lines(&stdout_of(&out))
     }
 
+    /// Waits (5 s at most) until no record is pending.
+    pub fn await_no_pending(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let out = self
+                .cq()
+                .args(["list", "--pending", "--count"])
+                .output()
+                .unwrap();
+            if stdout_of(&out) == "0\n" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "records stayed pending"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     pub fn push(&self, name: &str, code: i32) {
         self.cq()
             .args(["push", "-n", name, "-e", &code.to_string()])
