@@ -43,15 +43,19 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "completions" -d 'Print a comp
 complete -c cq -n "__fish_cq_needs_command" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
 complete -c cq -n "__fish_cq_needs_command" -f -a "init" -d 'Print shell integration to eval in an rc file'
 complete -c cq -n "__fish_cq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD]' -r
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand push" -s n -l name -d 'Job name' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s e -l exit-code -d 'The job\'s exit code (0 is success, anything else failure)' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s s -l status -d 'The job\'s status, when there is no exit code' -r -f -a "success\t'Exit code 0'
@@ -59,21 +63,17 @@ failure\t'Any other exit code'"
 complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand push" -l started-at -d 'When the job started (RFC 3339); adds started_at and duration_ms' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
-complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
-complete -c cq -n "__fish_cq_using_subcommand push" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
-always\t'Always colour tables'
-never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand push" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at most N records' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --wait or --follow: give up after DUR (exit 124)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s g -l group -d 'Pull as consumer group NAME, independently of other groups (Redis only)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
-complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
-complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
-always\t'Always colour tables'
-never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand pull" -s w -l wait -d 'Block until at least one record is pending, then pull'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s f -l follow -d 'Keep pulling records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand pull" -l json -d 'Short for --format jsonl'
@@ -85,6 +85,10 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand ack" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand ack" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand list" -s n -l name -d 'Only jobs whose name matches PATTERN (shell-style * and ?)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -s s -l status -d 'Only records with this status' -r -f -a "success\t'Exit code 0'
 failure\t'Any other exit code'"
@@ -92,10 +96,6 @@ complete -c cq -n "__fish_cq_using_subcommand list" -l since -d 'Only records co
 complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N most recent matching records (still printed oldest first)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'"
-complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
-complete -c cq -n "__fish_cq_using_subcommand list" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
-always\t'Always colour tables'
-never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand list" -s r -l running -d 'Show running jobs (name, pid, host, start, command) instead of records'
 complete -c cq -n "__fish_cq_using_subcommand list" -s f -l follow -d 'Keep printing matching records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand list" -l pending -d 'Only records not yet pulled'
@@ -104,37 +104,37 @@ complete -c cq -n "__fish_cq_using_subcommand list" -s c -l count -d 'Print only
 complete -c cq -n "__fish_cq_using_subcommand list" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand list" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand wait" -s t -l timeout -d 'Give up after DUR (90s, 10m, 2h): exit 124' -r
-complete -c cq -n "__fish_cq_using_subcommand wait" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
-jsonl\t'The record lines as stored, one per line'"
 complete -c cq -n "__fish_cq_using_subcommand wait" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wait" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand wait" -s t -l timeout -d 'Give up after DUR (90s, 10m, 2h): exit 124' -r
+complete -c cq -n "__fish_cq_using_subcommand wait" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
+jsonl\t'The record lines as stored, one per line'"
 complete -c cq -n "__fish_cq_using_subcommand wait" -s p -l pull -d 'Mark the records printed as pulled'
 complete -c cq -n "__fish_cq_using_subcommand wait" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand compact" -l older-than -d 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand compact" -l older-than -d 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand compact" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand stats" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
 complete -c cq -n "__fish_cq_using_subcommand stats" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand stats" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand stats" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
 complete -c cq -n "__fish_cq_using_subcommand stats" -l json -d 'One JSON object instead of the report'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand migrate" -l to -d 'The queue to copy to, of any tier (as for --queue)' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand migrate" -l to -d 'The queue to copy to, of any tier (as for --queue)' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
@@ -143,30 +143,30 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand man" -s o -l out -d 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR' -r -F
 complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand man" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand man" -s o -l out -d 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR' -r -F
 complete -c cq -n "__fish_cq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand man" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "ack" -d 'Mark the given records pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "list" -d 'Show records without changing anything'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wait" -d 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wrap"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "push"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "pull"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "ack"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "list"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wait"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "compact"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "stats"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "migrate"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "completions"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "man"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "init"
 complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
