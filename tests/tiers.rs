@@ -475,6 +475,91 @@ fn redis_groups_each_get_everything_and_split_within() {
 }
 
 #[test]
+fn redis_tls_and_password_from_the_url() {
+    let test = "redis_tls_and_password_from_the_url";
+    if !common::have("redis-server") || !common::have("openssl") {
+        return common::skip(test, "redis-server or openssl is not installed");
+    }
+    // A CA of our own and a server certificate for 127.0.0.1 it signed.
+    let env = Env::new();
+    let d = env.dir.path();
+    let ssl = |args: &str| {
+        let st = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("openssl {args} 2>/dev/null"))
+            .current_dir(d)
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args}");
+    };
+    ssl(
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=cq test CA'",
+    );
+    ssl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1");
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    ssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf",
+    );
+    let path = |f: &str| d.join(f).display().to_string();
+    let (cert, key, ca) = (path("server.pem"), path("server.key"), path("ca.pem"));
+    let server = common::RedisServer::start_with(
+        &[
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca,
+            "--tls-auth-clients",
+            "no",
+            "--requirepass",
+            "tls-pw-s3cret",
+        ],
+        true,
+    )
+    .expect("redis-server with TLS did not start");
+    let url = |pw: &str| format!("rediss://:{pw}@127.0.0.1:{}/0?stream=tls", server.port);
+    env.cq()
+        .env("CQ_QUEUE", url("tls-pw-s3cret"))
+        .env("CQ_REDIS_CA", &ca)
+        .args(["push", "-n", "secure", "-e", "0"])
+        .assert()
+        .success();
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", url("tls-pw-s3cret"))
+        .env("CQ_REDIS_CA", &ca)
+        .arg("pull")
+        .output()
+        .unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["secure"]);
+    // A wrong password, or a certificate nobody vouches for: one clear line,
+    // and never the password.
+    for (q, ca_env, want) in [
+        (url("wrong-pw-s3cret"), Some(&ca), "auth"),
+        (url("tls-pw-s3cret"), None, "certificate"),
+    ] {
+        let mut c = env.cq();
+        c.env("CQ_QUEUE", &q).arg("list");
+        match ca_env {
+            Some(ca) => c.env("CQ_REDIS_CA", ca),
+            None => c.env_remove("CQ_REDIS_CA"),
+        };
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let msg = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(
+            msg.contains(want) && !msg.contains("s3cret") && msg.lines().count() == 1,
+            "{msg}"
+        );
+    }
+}
+
+#[test]
 fn redis_going_away_mid_run_keeps_the_job_status() {
     let Some(mut env) = redis_env("redis_going_away_mid_run_keeps_the_job_status") else {
         return;

@@ -119,6 +119,10 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
             "Where the default queue lives: \\fI$XDG_STATE_HOME/cq/queue.jsonl\\fR.",
         ),
         (
+            "CQ_REDIS_CA",
+            "For a \\fBrediss://\\fR queue: a PEM file of the CA that signed the server's certificate, trusted instead of the public roots.",
+        ),
+        (
             "HOME",
             "The default queue is \\fI~/.local/state/cq/queue.jsonl\\fR when XDG_STATE_HOME is unset.",
         ),

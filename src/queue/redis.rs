@@ -196,8 +196,29 @@ impl RedisQueue {
     fn connect(&self) -> Result<Connection> {
         #[cfg(feature = "redis")]
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| self.fail("invalid queue URL", e))?;
+        // rediss:// trusts the webpki roots, or the CA in $CQ_REDIS_CA (a
+        // PEM file) for servers with a certificate of their own.
+        let ca = std::env::var_os("CQ_REDIS_CA").filter(|v| !v.is_empty());
+        let client = match ca {
+            Some(path) if self.url.starts_with("rediss://") => {
+                let pem = std::fs::read(&path).map_err(|e| {
+                    Error::io(
+                        format!(
+                            "cannot read CQ_REDIS_CA {}",
+                            std::path::Path::new(&path).display()
+                        ),
+                        e,
+                    )
+                })?;
+                let certs = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                redis::Client::build_with_tls(self.url.as_str(), certs)
+            }
+            _ => redis::Client::open(self.url.as_str()),
+        }
+        .map_err(|e| self.fail("invalid queue URL", e))?;
         let conn = client
             .get_connection_with_timeout(Duration::from_secs(5))
             .map_err(|e| self.fail("cannot connect to", e))?;

@@ -189,25 +189,39 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Option<RedisServer> {
+        Self::start_with(&[], false)
+    }
+
+    /// With extra arguments; `tls` puts the port in `--tls-port` (then
+    /// readiness is a TCP connect, not a PING).
+    pub fn start_with(extra: &[&str], tls: bool) -> Option<RedisServer> {
         which("redis-server")?;
-        let dir = tempfile::tempdir().ok()?;
         for _ in 0..5 {
+            let dir = tempfile::tempdir().ok()?;
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .ok()?
                 .local_addr()
                 .ok()?
                 .port();
+            let port_args = if tls {
+                [
+                    "--port".to_string(),
+                    "0".to_string(),
+                    "--tls-port".to_string(),
+                    port.to_string(),
+                ]
+            } else {
+                [
+                    "--port".to_string(),
+                    port.to_string(),
+                    "--tls-port".to_string(),
+                    "0".to_string(),
+                ]
+            };
             let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
+                .args(&port_args)
+                .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args(extra)
                 .arg("--dir")
                 .arg(dir.path())
                 .stdout(std::process::Stdio::null())
@@ -217,11 +231,16 @@ impl RedisServer {
             let mut server = RedisServer {
                 child,
                 port,
-                _dir: tempfile::tempdir().ok()?,
+                _dir: dir,
             };
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
             while std::time::Instant::now() < deadline {
-                if server.answers() {
+                let up = if tls {
+                    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                } else {
+                    server.answers()
+                };
+                if up {
                     return Some(server);
                 }
                 if let Ok(Some(_)) = server.child.try_wait() {
