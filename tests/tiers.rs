@@ -41,6 +41,7 @@ tiered!(
     concurrent_writers_and_a_killed_puller,
     shell_wrapper_records,
     groups_are_refused_outside_redis,
+    compaction_per_tier,
 );
 
 fn core_commands_behave_the_same(tier: Tier) {
@@ -381,6 +382,36 @@ fn shell_wrapper_records(tier: Tier) {
         recs[0]["command"],
         serde_json::json!(["printf", "%s|", "a", "b"])
     );
+}
+
+/// What cq-compact(1) says under TIERS: a stream is trimmed from its head.
+fn compaction_per_tier(tier: Tier) {
+    let env = Env::tier(tier);
+    for n in ["a", "b", "c"] {
+        env.push(n, 0);
+    }
+    env.cq().args(["pull", "--limit", "1"]).assert().success();
+    let c_id = env.listed()[2]["id"].as_str().unwrap().to_string();
+    env.cq().args(["ack", &c_id]).assert().success();
+    std::thread::sleep(Duration::from_millis(1100));
+    let (removed, left): (&str, &[&str]) = match tier {
+        Tier::Redis => ("removed 1 ", &["b", "c"]),
+        _ => ("removed 2 ", &["b"]),
+    };
+    env.cq()
+        .args(["compact", "--older-than", "0s"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(removed));
+    assert_eq!(names(&env.listed()), left);
+    // Once b is pulled, c can go too.
+    env.cq().arg("pull").assert().success();
+    std::thread::sleep(Duration::from_millis(1100));
+    env.cq()
+        .args(["compact", "--older-than", "0s"])
+        .assert()
+        .success();
+    assert!(env.listed().is_empty());
 }
 
 fn groups_are_refused_outside_redis(tier: Tier) {

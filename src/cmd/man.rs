@@ -281,8 +281,47 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// Where a tier's nature changes what a command means.
+fn tiers(sub: &str) -> &'static str {
+    match sub {
+        "" => concat!(
+            "The queue is a JSONL file (a path or \\fBfile:\\fIPATH\\fR), a SQLite database ",
+            "(\\fBsqlite:\\fIPATH\\fR) or a Redis stream ",
+            "(\\fBredis://\\fR[\\fIuser\\fB:\\fIpass\\fB@\\fR]\\fIhost\\fR[\\fB:\\fIport\\fR][\\fB/\\fIdb\\fR][\\fB?stream=\\fINAME\\fR], ",
+            "\\fBrediss://\\fR for TLS). Every command works on every tier with the same output; ",
+            "the pages of \\fBpull\\fR, \\fBcompact\\fR and \\fBlist\\fR say where a tier changes a detail. ",
+            "\\fBcq stats\\fR says when the measured load belongs to another tier, and \\fBcq migrate\\fR moves.\n",
+        ),
+        "pull" => concat!(
+            ".TP\nJSONL, SQLite\nOne consumer: \\fB\\-\\-group\\fR is a usage error naming the redis tier.\n",
+            ".TP\nRedis\nPulled means acknowledged by the consumer group \\fBcq\\fR. ",
+            "\\fB\\-\\-group\\fR \\fINAME\\fR reads as an independent group that starts from the oldest record; ",
+            "pullers of one group split the records. Records a killed puller left unacknowledged are ",
+            "delivered again as soon as its process is known to be gone (same host), else after a minute.\n",
+        ),
+        "compact" => concat!(
+            ".TP\nJSONL, SQLite\nEvery pulled record older than the cut-off goes.\n",
+            ".TP\nRedis\nA stream is trimmed from its head (\\fBXTRIM MINID\\fR): pulled records older than ",
+            "the cut-off go up to the first record that must stay (a pending or a newer one); ",
+            "pulled records after it stay until that one goes.\n",
+        ),
+        "list" | "wait" => concat!(
+            ".TP\nJSONL, SQLite\nA running job's wrapper is checked by pid, start time and boot on its host.\n",
+            ".TP\nRedis\nA running job is also a lease the wrapper renews every 5 s (15 s TTL): a reader on ",
+            "any host that finds it expired writes the lost record, once. Waiting blocks in \\fBXREAD\\fR, ",
+            "waking at least every 5 s to notice expired leases.\n",
+        ),
+        _ => "",
+    }
+}
+
 fn extra(sub: &str) -> String {
     let mut s = String::new();
+    let t = tiers(sub);
+    if !t.is_empty() {
+        s.push_str(".SH TIERS\n");
+        s.push_str(t);
+    }
     s.push_str(".SH \"EXIT STATUS\"\n");
     s.push_str(exit_status(sub));
     let env = environment(sub);
