@@ -303,6 +303,7 @@ fn stats_places_ten_a_day_in_jsonl() {
     assert_eq!(s["writers"], 10);
     assert_eq!(s["tier"], "jsonl");
     assert!(s["reason"].as_str().unwrap().contains("busiest minute 1"));
+    assert!(s.get("migrate").is_none(), "no move advised: {s}");
 }
 
 #[test]
@@ -325,6 +326,31 @@ fn stats_places_three_hundred_a_minute_above_jsonl() {
     assert_eq!(s["records"], 1500);
     assert_eq!(s["peak_per_minute"], 300);
     assert_eq!(s["tier"], "sqlite");
+    assert_eq!(s["current_tier"], "jsonl");
+    // The advice names the queue to switch to and the command that moves.
+    let db = env.queue.with_extension("db");
+    assert_eq!(s["switch_to"], format!("CQ_QUEUE=sqlite:{}", db.display()));
+    assert_eq!(
+        s["migrate"],
+        format!("cq migrate --to sqlite:{}", db.display())
+    );
+    // Following the advice works, and the new queue measures the same.
+    let to = format!("sqlite:{}", db.display());
+    env.cq()
+        .args(["migrate", "--to", &to])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("copied 1500 of 1500"));
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &to)
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    let moved: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(moved["records"], 1500);
+    assert_eq!(moved["current_tier"], "sqlite");
+    assert!(moved.get("migrate").is_none(), "{moved}");
     // 1500 records over the 299 s from first to last.
     let mean = s["mean_per_minute"].as_f64().unwrap();
     assert!((mean - 1500.0 * 60.0 / 299.0).abs() < 1.0, "{mean}");
