@@ -67,7 +67,29 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// The record line as stored. JSON already escapes C0 controls, but allows
+/// DEL and the C1 controls raw (U+009B is a terminal's CSI): on a terminal
+/// those are written as `\u` escapes, which mean the same JSON.
 pub fn write_jsonl(out: &mut impl Write, s: &Stored) -> io::Result<()> {
+    static TTY: OnceLock<bool> = OnceLock::new();
+    let tty = *TTY.get_or_init(|| io::stdout().is_terminal());
+    if tty && let Ok(text) = std::str::from_utf8(&s.line) {
+        // Only inside strings can they be (C0 controls are escaped there
+        // already, and a tab between tokens must stay a tab).
+        let raw = |c: char| matches!(c, '\u{7f}'..='\u{9f}');
+        if text.chars().any(raw) {
+            let mut esc = String::with_capacity(text.len() + 16);
+            for c in text.chars() {
+                if raw(c) {
+                    esc.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    esc.push(c);
+                }
+            }
+            out.write_all(esc.as_bytes())?;
+            return out.write_all(b"\n");
+        }
+    }
     out.write_all(&s.line)?;
     out.write_all(b"\n")
 }

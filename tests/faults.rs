@@ -284,6 +284,35 @@ fn hostile_names_and_values_round_trip() {
 }
 
 #[test]
+fn jsonl_on_a_terminal_escapes_raw_c1_controls() {
+    if !common::have("script") {
+        return skip(
+            "jsonl_on_a_terminal_escapes_raw_c1_controls",
+            "script (util-linux) is not installed",
+        );
+    }
+    let env = Env::new();
+    env.push("csi\u{9b}31mred\u{7f}", 0);
+    // In a pipe: the line as stored, byte for byte.
+    let out = env.cq().args(["list", "--json"]).output().unwrap();
+    assert!(stdout_of(&out).contains("csi\u{9b}31mred\u{7f}"));
+    // On a terminal (script gives it one): the same JSON, escaped.
+    let out = Command::new("script")
+        .args(["-qec", &format!("{} list --json", common::CQ), "/dev/null"])
+        .env("CQ_QUEUE", &env.location)
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert!(
+        !text.contains('\u{9b}') && !text.contains('\u{7f}'),
+        "{text:?}"
+    );
+    let line = text.lines().next().unwrap().trim_end_matches('\r');
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["name"], "csi\u{9b}31mred\u{7f}");
+}
+
+#[test]
 fn invalid_utf8_is_refused_in_names_and_kept_lossless_for_cmd() {
     use std::os::unix::ffi::OsStrExt;
     let env = Env::new();
