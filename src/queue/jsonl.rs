@@ -231,8 +231,9 @@ impl JsonlQueue {
         }
     }
 
-    fn open_append(&self) -> Result<(File, bool)> {
-        self.ensure_dir()?;
+    /// The queue opened for appending, its length, and whether it was just
+    /// created. The caller has made sure its directory exists.
+    fn open_append(&self) -> Result<(File, u64, bool)> {
         let mut o = OpenOptions::new();
         o.read(true).append(true).custom_flags(libc::O_NONBLOCK);
         let (f, created) = open_or_create(&self.path, &o).map_err(|e| {
@@ -243,11 +244,12 @@ impl JsonlQueue {
                 Error::io(format!("cannot write {}", self.shown()), e)
             }
         })?;
-        self.check_regular(&f)?;
-        Ok((f, created))
+        let len = self.check_regular(&f)?;
+        Ok((f, len, created))
     }
 
-    fn check_regular(&self, f: &File) -> Result<()> {
+    /// Refuses a queue that is not a regular file; returns its length.
+    fn check_regular(&self, f: &File) -> Result<u64> {
         let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
         if m.is_dir() {
             return Err(Error::new(format!(
@@ -258,7 +260,7 @@ impl JsonlQueue {
         if !m.is_file() {
             return Err(Error::new(format!("{}: not a regular file", self.shown())));
         }
-        Ok(())
+        Ok(m.len())
     }
 
     /// Reads from `start`, reporting bad lines, until `f` says stop or the
@@ -373,9 +375,8 @@ impl JsonlQueue {
     /// (the file's size grows page by page while it copies), so only the
     /// exclusive holder repairs a torn tail: `Ok(false)` asks for it.
     fn append_locked(&self, line: &str, exclusive: bool) -> Result<bool> {
-        let (mut f, created) = self.open_append()?;
+        let (mut f, len, created) = self.open_append()?;
         let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
-        let len = f.metadata().map_err(fail)?.len();
         let mut buf = Vec::with_capacity(line.len() + 1);
         if len > 0 {
             let mut last = [0u8];
