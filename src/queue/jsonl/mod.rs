@@ -21,20 +21,20 @@
 use super::files::{self, open_or_create, sync_dir};
 use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
 use crate::error::{Error, Result, warn};
-use crate::record::{self, LineError, PULLED_FALSE, PULLED_TRUE, Pulled};
+use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled};
 use crate::time::{self, Cutoff};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Lines longer than this are reported and skipped without being buffered.
-const MAX_LINE: usize = 16 << 20;
-/// Bytes before the cursor's offset kept in the cursor to recognise the file.
-const CURSOR_TAIL: u64 = 64;
+mod cursor;
+mod lines;
+
+use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
 
 pub struct JsonlQueue {
     path: PathBuf,
@@ -43,7 +43,7 @@ pub struct JsonlQueue {
     running_dir: PathBuf,
 }
 
-fn side_path(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
     PathBuf::from(s)
@@ -51,114 +51,6 @@ fn side_path(path: &Path, suffix: &str) -> PathBuf {
 
 /// Held for as long as it lives; the kernel drops the flock with the fd.
 struct Lock(#[allow(dead_code)] Option<File>);
-
-/// A line of the file: its place, and its bytes without the `\n`.
-struct Line {
-    offset: u64,
-    lineno: u64,
-    /// False for the last line when the file does not end in `\n`.
-    complete: bool,
-    too_long: bool,
-}
-
-/// Where reading starts: a byte offset at a line start, and that line's number - 1.
-#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
-struct Pos {
-    offset: u64,
-    lines: u64,
-}
-
-struct LineReader {
-    r: BufReader<File>,
-    pos: Pos,
-    buf: Vec<u8>,
-}
-
-impl LineReader {
-    fn new(mut f: File, start: Pos) -> io::Result<Self> {
-        f.seek(SeekFrom::Start(start.offset))?;
-        Ok(Self {
-            r: BufReader::with_capacity(64 << 10, f),
-            pos: start,
-            buf: Vec::new(),
-        })
-    }
-
-    /// The next line, its bytes in `self.buf`.
-    fn next(&mut self) -> io::Result<Option<Line>> {
-        self.buf.clear();
-        let offset = self.pos.offset;
-        let mut len = 0u64;
-        let mut too_long = false;
-        let complete = loop {
-            let chunk = self.r.fill_buf()?;
-            if chunk.is_empty() {
-                break false;
-            }
-            let (take, done) = match memchr(chunk) {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            let data = if done { &chunk[..take - 1] } else { chunk };
-            if self.buf.len() + data.len() <= MAX_LINE {
-                self.buf.extend_from_slice(data);
-            } else {
-                too_long = true;
-                self.buf.clear();
-            }
-            len += take as u64;
-            self.r.consume(take);
-            if done {
-                break true;
-            }
-        };
-        if len == 0 {
-            return Ok(None);
-        }
-        self.pos.offset += len;
-        self.pos.lines += 1;
-        Ok(Some(Line {
-            offset,
-            lineno: self.pos.lines,
-            complete,
-            too_long,
-        }))
-    }
-}
-
-fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
-/// What one complete line holds. Lines are handled one at a time, so the
-/// size difference between the variants costs nothing.
-#[allow(clippy::large_enum_variant)]
-enum Parsed {
-    Record(Stored),
-    Bad(String),
-    Blank,
-}
-
-fn parse(buf: &[u8], too_long: bool) -> Parsed {
-    if too_long {
-        return Parsed::Bad(format!("longer than {} MiB", MAX_LINE >> 20));
-    }
-    match record::parse_line(buf) {
-        Ok(view) => {
-            let start = record::bom_len(buf);
-            let mut end = buf.len();
-            while end > start && buf[end - 1] == b'\r' {
-                end -= 1;
-            }
-            Parsed::Record(Stored {
-                line: buf[start..end].to_vec(),
-                view,
-            })
-        }
-        Err(LineError::Blank) => Parsed::Blank,
-        Err(e) => Parsed::Bad(e.to_string()),
-    }
-}
 
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
@@ -295,81 +187,6 @@ impl JsonlQueue {
         Ok(end)
     }
 
-    // ---- the cursor ------------------------------------------------------
-
-    fn identity(m: &fs::Metadata) -> (u64, u64, i64) {
-        let born = m
-            .created()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i64);
-        (m.dev(), m.ino(), born)
-    }
-
-    fn tail_hex(f: &File, offset: u64) -> Option<String> {
-        let n = offset.min(CURSOR_TAIL);
-        let mut b = vec![0u8; n as usize];
-        f.read_exact_at(&mut b, offset - n).ok()?;
-        Some(b.iter().map(|c| format!("{c:02x}")).collect())
-    }
-
-    /// Where pulling may start: the stored cursor if it still describes this
-    /// file, else the beginning.
-    fn load_cursor(&self, f: &File) -> Pos {
-        let Ok(text) = fs::read_to_string(&self.cursor_path) else {
-            return Pos::default();
-        };
-        let Ok(m) = f.metadata() else {
-            return Pos::default();
-        };
-        let parts: Vec<&str> = text.split_whitespace().collect();
-        let valid = || -> Option<Pos> {
-            if parts.len() != 8 || parts[0] != "cq-cursor" || parts[1] != "1" {
-                return None;
-            }
-            let (dev, ino, born) = Self::identity(&m);
-            let pos = Pos {
-                offset: parts[5].parse().ok()?,
-                lines: parts[6].parse().ok()?,
-            };
-            let same = parts[2].parse::<u64>().ok()? == dev
-                && parts[3].parse::<u64>().ok()? == ino
-                && parts[4].parse::<i64>().ok()? == born
-                && pos.offset <= m.len()
-                && (pos.offset == 0 || Self::tail_hex(f, pos.offset)? == parts[7]);
-            same.then_some(pos)
-        };
-        valid().unwrap_or_default()
-    }
-
-    /// Best effort: a lost or stale cursor costs a full scan, never a record.
-    fn store_cursor(&self, f: &File, pos: Pos) {
-        let Ok(m) = f.metadata() else { return };
-        let (dev, ino, born) = Self::identity(&m);
-        let tail = if pos.offset == 0 {
-            "-".to_string()
-        } else {
-            match Self::tail_hex(f, pos.offset) {
-                Some(t) => t,
-                None => return,
-            }
-        };
-        let text = format!(
-            "cq-cursor 1 {dev} {ino} {born} {} {} {tail}\n",
-            pos.offset, pos.lines
-        );
-        let tmp = side_path(&self.cursor_path, ".tmp");
-        let mut o = OpenOptions::new();
-        o.write(true).truncate(true).create(true).mode(0o600);
-        let ok = o
-            .open(&tmp)
-            .and_then(|mut t| t.write_all(text.as_bytes()))
-            .and_then(|()| fs::rename(&tmp, &self.cursor_path));
-        if ok.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-    }
-
     /// The append itself; the caller holds the lock. Under a shared lock a
     /// tail without its newline may be another appender's write in flight
     /// (the file's size grows page by page while it copies), so only the
@@ -488,7 +305,10 @@ impl JsonlQueue {
     // ---- follow marks ----------------------------------------------------
 
     fn mark(&self, f: &File, end: Pos, last: &Option<(Option<String>, Option<String>)>) -> Mark {
-        let (dev, ino, born) = f.metadata().map(|m| Self::identity(&m)).unwrap_or_default();
+        let (dev, ino, born) = f
+            .metadata()
+            .map(|m| cursor::identity(&m))
+            .unwrap_or_default();
         let (id, at) = match last {
             Some((id, at)) => (id.clone(), at.clone()),
             None => (None, None),
@@ -550,7 +370,7 @@ impl Queue for JsonlQueue {
             return Ok(0);
         };
         let limit = limit.unwrap_or(usize::MAX);
-        let start = self.load_cursor(&f);
+        let start = cursor::load(&self.cursor_path, &f);
         let mut batch = Vec::new();
         let mut spans = Vec::new();
         // The cursor may move past a line only when it is not pending once
@@ -581,7 +401,7 @@ impl Queue for JsonlQueue {
             }
             self.flip(&f, &spans)?;
         }
-        self.store_cursor(&f, stop_at.unwrap_or(end));
+        cursor::store(&self.cursor_path, &f, stop_at.unwrap_or(end));
         Ok(batch.len())
     }
 
@@ -601,7 +421,7 @@ impl Queue for JsonlQueue {
         let mut found: HashSet<String> = HashSet::new();
         // Pending ones can only be past the cursor; the others are searched
         // from the start, to tell "already pulled" from "no such record".
-        for start in [self.load_cursor(&f), Pos::default()] {
+        for start in [cursor::load(&self.cursor_path, &f), Pos::default()] {
             self.scan(&f, start, |line, raw, parsed| {
                 if let Parsed::Record(s) = parsed
                     && let Some(id) = s.view.id.as_deref()
@@ -643,14 +463,17 @@ impl Queue for JsonlQueue {
         // Where to start, and which already-seen records to skip when the
         // file was rewritten (compaction) since the mark was taken.
         let mut start = if filter.pending && from.is_none() {
-            self.load_cursor(&f)
+            cursor::load(&self.cursor_path, &f)
         } else {
             Pos::default()
         };
         let mut skip_until: Option<(Option<String>, Option<String>)> = None;
         if let Some(Mark(m)) = from {
             let p: Vec<&str> = m.split(' ').collect();
-            let (dev, ino, born) = f.metadata().map(|m| Self::identity(&m)).unwrap_or_default();
+            let (dev, ino, born) = f
+                .metadata()
+                .map(|m| cursor::identity(&m))
+                .unwrap_or_default();
             let len = f.metadata().map(|m| m.len()).unwrap_or(0);
             let same = p.len() == 7
                 && p[0] == dev.to_string()
@@ -808,7 +631,7 @@ impl Queue for JsonlQueue {
         tmp.as_file().sync_all().map_err(fail)?;
         let new = tmp.persist(&self.path).map_err(|e| fail(e.error))?;
         sync_dir(&dir).map_err(fail)?;
-        self.store_cursor(&new, first_pending.unwrap_or(written));
+        cursor::store(&self.cursor_path, &new, first_pending.unwrap_or(written));
         Ok(CompactReport { removed, kept })
     }
 
@@ -924,18 +747,6 @@ impl Queue for JsonlQueue {
     fn tier(&self) -> &'static str {
         "jsonl"
     }
-}
-
-fn copy_range(f: &File, mut offset: u64, len: u64, out: &mut impl Write) -> io::Result<()> {
-    let end = offset + len;
-    let mut buf = vec![0u8; (len.min(64 << 10)) as usize];
-    while offset < end {
-        let n = ((end - offset) as usize).min(buf.len());
-        f.read_exact_at(&mut buf[..n], offset)?;
-        out.write_all(&buf[..n])?;
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 struct JsonlWaiter<'a> {
