@@ -195,6 +195,31 @@ pub fn parse_line(line: &[u8]) -> Result<View, LineError> {
     }
 }
 
+/// A stored line with its top-level `pulled` set back to `false` (undoing
+/// cq's in-place `true ` or jq's `true`).
+pub fn pending_form(line: &[u8]) -> Vec<u8> {
+    let mut l = line.to_vec();
+    if let Some((a, b)) = pulled_span(&l)
+        && &l[a..b] == b"true"
+    {
+        let end = if l.get(b) == Some(&b' ') { b + 1 } else { b };
+        l.splice(a..end, PULLED_FALSE.iter().copied());
+    }
+    l
+}
+
+/// A pending line as it reads once pulled: `false` becomes `true `, in
+/// place, as the JSONL tier flips it, so every tier prints the same bytes.
+pub fn pulled_form(line: &[u8]) -> Vec<u8> {
+    let mut l = line.to_vec();
+    if let Some((a, b)) = pulled_span(&l)
+        && &l[a..b] == PULLED_FALSE
+    {
+        l[a..b].copy_from_slice(PULLED_TRUE);
+    }
+    l
+}
+
 /// Byte range of the value of the last top-level `"pulled"` key in a line
 /// that already parsed as a JSON object (the same key jq and [`View`] read;
 /// a `meta.pulled` or a string containing `"pulled"` is never matched).
@@ -437,6 +462,22 @@ mod tests {
         assert_eq!(
             pulled_span(b"\xEF\xBB\xBF{\"pulled\":false}"),
             Some((13, 18))
+        );
+    }
+
+    #[test]
+    fn flag_forms_round_trip() {
+        let pending = br#"{"name":"a","status":"s","pulled":false,"x":1}"#;
+        let pulled = pulled_form(pending);
+        assert_eq!(
+            &pulled[..],
+            br#"{"name":"a","status":"s","pulled":true ,"x":1}"#
+        );
+        assert_eq!(pending_form(&pulled), pending);
+        // jq's `true` (no space) reads back as the same pending line.
+        assert_eq!(
+            pending_form(br#"{"name":"a","status":"s","pulled":true,"x":1}"#),
+            pending
         );
     }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, delivered};
 use std::collections::{HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
@@ -37,23 +37,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n
     }
-}
-
-/// Names in one puller invocation's output; a killed one may end mid-line.
-fn delivered(out: &[u8], killed: bool) -> Vec<String> {
-    let text = String::from_utf8_lossy(out);
-    let mut names = Vec::new();
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    for (i, l) in lines.iter().enumerate() {
-        match serde_json::from_str::<serde_json::Value>(l) {
-            Ok(v) => names.push(v["name"].as_str().unwrap().to_string()),
-            Err(e) => assert!(
-                killed && i + 1 == lines.len() && !l.ends_with('\n'),
-                "torn output line from a puller {l:?}: {e}"
-            ),
-        }
-    }
-    names
 }
 
 #[test]

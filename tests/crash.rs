@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, delivered};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;
@@ -62,19 +62,6 @@ fn run(
     (killed, out.stdout, out.status.success())
 }
 
-fn names_in(out: &[u8], killed: bool) -> Vec<String> {
-    let text = String::from_utf8_lossy(out);
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let mut names = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        match serde_json::from_str::<Value>(l) {
-            Ok(v) => names.push(v["name"].as_str().unwrap().to_string()),
-            Err(e) => assert!(killed && i + 1 == lines.len(), "torn output {l:?}: {e}"),
-        }
-    }
-    names
-}
-
 #[derive(Default)]
 struct Seen {
     acknowledged: HashSet<String>,
@@ -119,7 +106,7 @@ fn sigkill_at_any_moment_loses_nothing() {
             while Instant::now() < deadline {
                 let (killed, out, ok) = run(&env, &["pull", "--json"], &mut rng, 2, &kills);
                 assert!(killed || ok, "a pull failed");
-                let names = names_in(&out, killed);
+                let names = delivered(&out, killed);
                 let mut s = seen.lock().unwrap();
                 s.delivered.extend(names.iter().cloned());
                 if !killed {
@@ -186,7 +173,7 @@ fn sigkill_at_any_moment_loses_nothing() {
     let last = env.cq().args(["pull", "--json"]).output().unwrap();
     assert!(last.status.success(), "{last:?}");
     let mut seen = Arc::try_unwrap(seen).ok().unwrap().into_inner().unwrap();
-    let final_names = names_in(&last.stdout, false);
+    let final_names = delivered(&last.stdout, false);
     seen.delivered.extend(final_names.iter().cloned());
     seen.clean_pulls.extend(final_names);
 

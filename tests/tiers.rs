@@ -8,7 +8,6 @@ mod common;
 use common::{CQ, Env, Tier, names, parse_lines, stdout_of};
 use predicates::prelude::*;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -202,13 +201,7 @@ fn wait_timeout_and_follow(tier: Tier) {
     let out = waiter.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(5));
     assert!(pushed.elapsed() < Duration::from_secs(5));
-    let mut follower = env
-        .cq_std()
-        .args(["pull", "--follow", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let (mut follower, mut lines) = env.follow(&["pull", "--follow", "--json"]);
     let mut got = vec![lines.next().unwrap().unwrap()];
     for i in 0..3 {
         env.push(&format!("f{i}"), 0);
@@ -313,11 +306,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
                 std::thread::sleep(Duration::from_micros(n * 7919 % 4000));
                 unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
                 let out = child.wait_with_output().unwrap();
-                for l in stdout_of(&out).lines() {
-                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
-                        delivered.push(v["name"].as_str().unwrap().to_string());
-                    }
-                }
+                delivered.extend(common::delivered(&out.stdout, true));
             }
             delivered
         })
@@ -643,6 +632,20 @@ fn redis_going_away_mid_run_keeps_the_job_status() {
     env.cq().args(["wrap", "true"]).assert().code(125);
 }
 
+/// Name, pulled state and id of each record, in order.
+fn states(recs: &[serde_json::Value]) -> Vec<(String, bool, Option<String>)> {
+    recs.iter()
+        .map(|r| {
+            let name = r["name"].as_str().unwrap().to_string();
+            (
+                name,
+                r["pulled"] == true,
+                r["id"].as_str().map(String::from),
+            )
+        })
+        .collect()
+}
+
 /// jsonl -> sqlite -> jsonl, each step twice: every record once, with its
 /// id and pulled state, and the source untouched.
 #[test]
@@ -662,17 +665,7 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
         .unwrap();
     src.cq().args(["pull", "--limit", "3"]).assert().success();
     let before = std::fs::read(&src.queue).unwrap();
-    let want: Vec<(String, bool, Option<String>)> = src
-        .listed()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().into(),
-                r["pulled"] == true,
-                r["id"].as_str().map(String::from),
-            )
-        })
-        .collect();
+    let want = states(&src.listed());
     let db = src.path("q.db");
     let back = src.path("back.jsonl");
     let sqlite = format!("sqlite:{}", db.display());
@@ -720,16 +713,7 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
             .args(["list", "--json"])
             .output()
             .unwrap();
-        let got: Vec<(String, bool, Option<String>)> = parse_lines(&stdout_of(&out))
-            .iter()
-            .map(|r| {
-                (
-                    r["name"].as_str().unwrap().into(),
-                    r["pulled"] == true,
-                    r["id"].as_str().map(String::from),
-                )
-            })
-            .collect();
+        let got = states(&parse_lines(&stdout_of(&out)));
         assert_eq!(got, want, "{q}");
     }
     // The copy pulls what was pending in the source, once.

@@ -7,7 +7,6 @@ mod common;
 
 use common::{Env, names, parse_lines, stdout_of};
 use predicates::prelude::*;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -102,13 +101,7 @@ fn idle_wait_uses_no_cpu() {
 fn pull_follow_delivers_new_records_in_order_exactly_once() {
     let env = Env::new();
     env.push("before", 0);
-    let mut follower = env
-        .cq_std()
-        .args(["pull", "--follow", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let (mut follower, mut lines) = env.follow(&["pull", "--follow", "--json"]);
     let mut got = vec![lines.next().unwrap().unwrap()];
     for i in 0..5 {
         env.push(&format!("r{i}"), 0);
@@ -137,13 +130,7 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
 fn list_follow_prints_each_record_once_across_compaction() {
     let env = Env::new();
     env.push("a", 0);
-    let mut follower = env
-        .cq_std()
-        .args(["list", "--follow", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    let (mut follower, mut lines) = env.follow(&["list", "--follow", "--json"]);
     let mut got = vec![lines.next().unwrap().unwrap()];
     env.push("b", 0);
     got.push(lines.next().unwrap().unwrap());

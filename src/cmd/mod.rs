@@ -51,13 +51,10 @@ pub fn run(cmd: Command, queue: &Location) -> Result<Exit> {
 fn print_text(text: &[u8]) -> Result<Exit> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text).and_then(|()| out.flush()) {
-        Ok(()) => Ok(Exit::Code(0)),
-        Err(e) => match Error::output(e) {
-            e if e.code == 0 => Ok(Exit::Code(0)),
-            e => Err(e),
-        },
-    }
+    out.write_all(text)
+        .and_then(|()| out.flush())
+        .map(|()| Exit::Code(0))
+        .map_err(Error::output)
 }
 
 /// `--timeout DUR` as a deadline.

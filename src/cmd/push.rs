@@ -41,7 +41,7 @@ impl Run for PushArgs {
             duration_ms,
             command: None,
             cwd: cwd.to_string_lossy().into_owned(),
-            host: record::hostname(),
+            host: crate::queue::running::host().to_string(),
             pid: std::process::id(),
             meta,
             lost: false,

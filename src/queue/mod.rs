@@ -116,33 +116,11 @@ pub fn check_ids(ids: &[String]) -> Result<()> {
 pub fn identity(s: &Stored) -> String {
     match &s.view.id {
         Some(id) => format!("id:{id}"),
-        None => format!("line:{}", String::from_utf8_lossy(&pending_form(&s.line))),
+        None => format!(
+            "line:{}",
+            String::from_utf8_lossy(&crate::record::pending_form(&s.line))
+        ),
     }
-}
-
-/// A stored line with its top-level `pulled` set back to `false` (undoing
-/// cq's in-place `true ` or jq's `true`).
-pub fn pending_form(line: &[u8]) -> Vec<u8> {
-    let mut l = line.to_vec();
-    if let Some((a, b)) = crate::record::pulled_span(&l)
-        && &l[a..b] == b"true"
-    {
-        let end = if l.get(b) == Some(&b' ') { b + 1 } else { b };
-        l.splice(a..end, crate::record::PULLED_FALSE.iter().copied());
-    }
-    l
-}
-
-/// A pending line as it reads once pulled: `false` becomes `true `, in
-/// place, as the JSONL tier flips it, so every tier prints the same bytes.
-pub fn pulled_form(line: &[u8]) -> Vec<u8> {
-    let mut l = line.to_vec();
-    if let Some((a, b)) = crate::record::pulled_span(&l)
-        && &l[a..b] == crate::record::PULLED_FALSE
-    {
-        l[a..b].copy_from_slice(crate::record::PULLED_TRUE);
-    }
-    l
 }
 
 /// Where a listing stopped, in a form only its tier understands.

@@ -347,7 +347,7 @@ impl RedisQueue {
 
     fn stored(&self, e: &Entry, pulled: bool) -> Option<Stored> {
         let line = if pulled {
-            super::pulled_form(&e.line)
+            record::pulled_form(&e.line)
         } else {
             e.line.clone()
         };
@@ -439,7 +439,7 @@ impl RedisQueue {
     }
 
     fn xadd(&self, p: &mut redis::Pipeline, s: &Stored) {
-        let line = super::pending_form(&s.line);
+        let line = record::pending_form(&s.line);
         p.cmd("XADD")
             .arg(&self.stream)
             .arg("*")

@@ -118,7 +118,7 @@ impl SqliteQueue {
     /// A row as readers see it: the stored line, flipped if pulled.
     fn stored(line: String, pulled: bool) -> Option<Stored> {
         let bytes = if pulled {
-            super::pulled_form(line.as_bytes())
+            record::pulled_form(line.as_bytes())
         } else {
             line.into_bytes()
         };
@@ -128,7 +128,7 @@ impl SqliteQueue {
 
     fn insert(tx: &rusqlite::Transaction, s: &Stored) -> rusqlite::Result<usize> {
         let pulled = s.view.pulled() == Pulled::Yes;
-        let line = super::pending_form(&s.line);
+        let line = record::pending_form(&s.line);
         tx.execute(
             "INSERT OR IGNORE INTO records (uid, id, name, status, completed_at, pulled, line)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

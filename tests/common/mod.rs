@@ -106,6 +106,25 @@ impl Env {
         parse_lines(&stdout_of(&out))
     }
 
+    /// Starts a `--follow` of some kind, with its stdout as lines.
+    pub fn follow(
+        &self,
+        args: &[&str],
+    ) -> (
+        std::process::Child,
+        std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    ) {
+        use std::io::BufRead;
+        let mut child = self
+            .cq_std()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        (child, lines)
+    }
+
     /// Waits (5 s at most) until no record is pending.
     pub fn await_no_pending(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -139,6 +158,24 @@ pub fn parse_lines(text: &str) -> Vec<Value> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
         .collect()
+}
+
+/// Names in one puller's output; a killed puller may end mid-line (only
+/// there, and only unterminated), anything else torn fails the test.
+pub fn delivered(out: &[u8], killed: bool) -> Vec<String> {
+    let text = String::from_utf8_lossy(out);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut names = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        match serde_json::from_str::<Value>(l) {
+            Ok(v) => names.push(v["name"].as_str().unwrap().to_string()),
+            Err(e) => assert!(
+                killed && i + 1 == lines.len() && !l.ends_with('\n'),
+                "torn output line from a puller {l:?}: {e}"
+            ),
+        }
+    }
+    names
 }
 
 pub fn names(recs: &[Value]) -> Vec<String> {

@@ -74,10 +74,7 @@ impl JsonlQueue {
     }
 
     fn dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+        files::parent(&self.path)
     }
 
     fn ensure_dir(&self) -> Result<()> {
@@ -89,17 +86,12 @@ impl JsonlQueue {
     /// nobody can write there either.
     fn lock(&self, exclusive: bool, write: bool) -> Result<Lock> {
         let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
-        let file = if write {
-            let mut o = OpenOptions::new();
-            o.read(true).write(true);
-            Some(open_or_create(&self.lock_path, &o).map_err(fail)?.0)
-        } else {
-            let mut o = OpenOptions::new();
-            o.read(true).write(true);
-            match open_or_create(&self.lock_path, &o) {
-                Ok((f, _)) => Some(f),
-                Err(_) => File::open(&self.lock_path).ok(),
-            }
+        let mut o = OpenOptions::new();
+        o.read(true).write(true);
+        let file = match open_or_create(&self.lock_path, &o) {
+            Ok((f, _)) => Some(f),
+            Err(e) if write => return Err(fail(e)),
+            Err(_) => File::open(&self.lock_path).ok(),
         };
         if let Some(f) = &file {
             let r = if exclusive { f.lock() } else { f.lock_shared() };
