@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(name = "cq", version, about, long_about, max_term_width = 100)]
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
-    /// Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]
+    /// Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]
     #[arg(
         long,
         short = 'q',
@@ -139,7 +139,7 @@ pub struct PullArgs {
     #[arg(long, short = 't', value_name = "DUR")]
     pub timeout: Option<String>,
 
-    /// Pull as consumer group NAME, independently of other groups (Redis only)
+    /// Pull as consumer group NAME, independently of other groups (Redis and Kafka)
     #[arg(long, short = 'g', value_name = "NAME")]
     pub group: Option<String>,
 

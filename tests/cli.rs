@@ -348,18 +348,26 @@ fn bad_input_is_one_line_exit_2_and_changes_nothing() {
 }
 
 #[test]
-fn unknown_tiers_are_refused_without_echoing_secrets() {
+fn bad_kafka_urls_are_usage_errors_without_echoing_secrets() {
     let env = Env::new();
-    env.cq()
-        .env("CQ_QUEUE", "kafka://user:hunter2@localhost:9092/jobs")
-        .args(["list"])
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("hunter2")
-                .not()
-                .and(predicate::str::contains("Kafka")),
-        );
+    for bad in [
+        "kafka://user:hunter2@localhost/jobs",
+        "kafka://user:hunter2@localhost:9092",
+        "kafka://user:hunter2@localhost:9092/jobs?bogus=1",
+        "kafka://user:hunter2@localhost:9092/no spaces",
+    ] {
+        env.cq()
+            .env("CQ_QUEUE", bad)
+            .args(["list"])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(
+                predicate::str::starts_with("cq: ")
+                    .and(predicate::str::contains("hunter2").not())
+                    .and(predicate::str::contains("kafka://")),
+            );
+    }
 }
 
 #[test]

@@ -28,6 +28,14 @@ macro_rules! tiered {
                 super::$test(super::Tier::Redis)
             } )*
         }
+        mod kafka {
+            $( #[test] fn $test() {
+                if !crate::common::have("tansu") {
+                    return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
+                }
+                super::$test(super::Tier::Kafka)
+            } )*
+        }
     };
 }
 
@@ -101,27 +109,33 @@ fn core_commands_behave_the_same(tier: Tier) {
     env.push("d", 0);
     assert_eq!(list(&["--pending"]), ["d"]);
     assert_eq!(list(&["--pulled"]), ["a", "b", "c"]);
-    // compact keeps pending records, drops old pulled ones.
+    // compact keeps pending records, drops old pulled ones; on Kafka the
+    // broker's retention does (cq-compact(1), TIERS).
     std::thread::sleep(Duration::from_millis(1100));
+    let (removed, left): (&str, &[&str]) = match tier {
+        Tier::Kafka => ("removed 0", &["a", "b", "c", "d"]),
+        _ => ("removed 3", &["d"]),
+    };
     env.cq()
         .args(["compact", "--older-than", "0s"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("removed 3"));
-    assert_eq!(names(&env.listed()), ["d"]);
+        .stdout(predicate::str::contains(removed));
+    assert_eq!(names(&env.listed()), left);
     // stats agree.
     let out = env.cq().args(["stats", "--json"]).output().unwrap();
     let s: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
-    assert_eq!(s["records"], 1);
+    assert_eq!(s["records"], left.len());
     assert_eq!(s["pending"], 1);
     let current = match tier {
         Tier::Jsonl => "jsonl",
         Tier::Sqlite => "sqlite",
         Tier::Redis => "redis",
+        Tier::Kafka => "kafka",
     };
     assert_eq!(s["current_tier"], current);
     // Files are private.
-    if tier != Tier::Redis {
+    if matches!(tier, Tier::Jsonl | Tier::Sqlite) {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&env.queue).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -167,6 +181,7 @@ fn unwritable_queue_is_125(tier: Tier) {
         Tier::Sqlite => format!("sqlite:{}", env.path("file/q.db").display()),
         // Nothing listens there (the port was free a moment ago).
         Tier::Redis => format!("redis://u:pw-secret@127.0.0.1:{closed}/0"),
+        Tier::Kafka => format!("kafka://u:pw-secret@127.0.0.1:{closed}/jobs"),
     };
     let marker = env.path("ran");
     env.cq()
@@ -383,6 +398,23 @@ fn compaction_per_tier(tier: Tier) {
     let c_id = env.listed()[2]["id"].as_str().unwrap().to_string();
     env.cq().args(["ack", &c_id]).assert().success();
     std::thread::sleep(Duration::from_millis(1100));
+    if tier == Tier::Kafka {
+        // Kafka acknowledges by offset: acking c took b with it, and
+        // retention is the broker's.
+        assert_eq!(
+            env.listed().iter().filter(|r| r["pulled"] == true).count(),
+            3
+        );
+        env.cq()
+            .args(["compact", "--older-than", "0s"])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::contains("removed 0 ").and(predicate::str::contains("retention")),
+            );
+        assert_eq!(names(&env.listed()), ["a", "b", "c"]);
+        return;
+    }
     let (removed, left): (&str, &[&str]) = match tier {
         Tier::Redis => ("removed 1 ", &["b", "c"]),
         _ => ("removed 2 ", &["b"]),
@@ -404,8 +436,8 @@ fn compaction_per_tier(tier: Tier) {
 }
 
 fn groups_are_refused_outside_redis(tier: Tier) {
-    if tier == Tier::Redis {
-        return; // groups_each_get_everything covers Redis
+    if matches!(tier, Tier::Redis | Tier::Kafka) {
+        return; // the *_groups_each_get_everything tests cover these
     }
     let env = Env::tier(tier);
     env.push("a", 0);
@@ -428,11 +460,37 @@ fn redis_env(test: &str) -> Option<Env> {
     Some(Env::tier(Tier::Redis))
 }
 
-#[test]
-fn redis_groups_each_get_everything_and_split_within() {
-    let Some(env) = redis_env("redis_groups_each_get_everything_and_split_within") else {
-        return;
+/// Runs a test of the networked tiers on Redis and on Kafka.
+macro_rules! networked {
+    ($($test:ident),* $(,)?) => {
+        mod networked {
+            $(
+                mod $test {
+                    #[test] fn redis() {
+                        if !crate::common::have("redis-server") {
+                            return crate::common::skip(stringify!($test), "redis-server is not installed");
+                        }
+                        super::super::$test(super::super::Tier::Redis)
+                    }
+                    #[test] fn kafka() {
+                        if !crate::common::have("tansu") {
+                            return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
+                        }
+                        super::super::$test(super::super::Tier::Kafka)
+                    }
+                }
+            )*
+        }
     };
+}
+
+networked!(
+    groups_each_get_everything_and_split_within,
+    leases_of_killed_wrappers_expire_into_one_lost_record,
+);
+
+fn groups_each_get_everything_and_split_within(tier: Tier) {
+    let env = Env::tier(tier);
     for i in 0..40 {
         env.push(&format!("r{i}"), 0);
     }
@@ -492,6 +550,86 @@ fn redis_groups_each_get_everything_and_split_within() {
         .args(["list", "--pending", "--count"])
         .assert()
         .stdout("40\n");
+}
+
+/// A wrapper on "another host" (CQ_HOST) is SIGKILLed: readers here cannot
+/// check its pid, so its lease decides. Until the lease expires the job is
+/// running; within the lease's TTL plus a margin exactly one lost record
+/// appears, with three readers racing to write it.
+fn leases_of_killed_wrappers_expire_into_one_lost_record(tier: Tier) {
+    let env = Env::tier(tier);
+    let ttl = Duration::from_secs(4);
+    let mut wrapper = env
+        .cq_std()
+        .env("CQ_LEASE_TTL", "4s")
+        .env("CQ_HOST", "elsewhere")
+        .args(["wrap", "-n", "remote", "--", "sleep", "47"])
+        .spawn()
+        .unwrap();
+    let running = |env: &Env| {
+        let out = env
+            .cq()
+            .env("CQ_LEASE_TTL", "4s")
+            .args(["list", "--running", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        stdout_of(&out)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !running(&env).contains("remote") {
+        assert!(Instant::now() < deadline, "never listed as running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let it renew once, then kill it where it stands.
+    std::thread::sleep(ttl / 2);
+    wrapper.kill().unwrap();
+    wrapper.wait().unwrap();
+    let killed = Instant::now();
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "^sleep 47$"])
+        .status();
+    assert!(
+        running(&env).contains("\"host\":\"elsewhere\""),
+        "a job of another host stays running while its lease lasts"
+    );
+    assert!(env.listed().is_empty());
+    let found = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    let deadline = killed + ttl + Duration::from_secs(10);
+                    while Instant::now() < deadline {
+                        let out = env
+                            .cq()
+                            .env("CQ_LEASE_TTL", "4s")
+                            .args(["list", "--running", "--count"])
+                            .output()
+                            .unwrap();
+                        assert!(out.status.success(), "{out:?}");
+                        if stdout_of(&out) == "0\n" {
+                            return Some(killed.elapsed());
+                        }
+                    }
+                    None
+                })
+            })
+            .collect();
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        found.iter().all(Option::is_some),
+        "the dead job was still running after TTL + 10 s: {found:?}"
+    );
+    let recs = env.listed();
+    assert_eq!(recs.len(), 1, "exactly one lost record: {recs:?}");
+    assert_eq!(recs[0]["name"], "remote");
+    assert_eq!(recs[0]["lost"], true);
+    assert_eq!(recs[0]["host"], "elsewhere");
+    assert_eq!(recs[0]["status"], "failure");
 }
 
 #[test]
@@ -646,8 +784,55 @@ fn states(recs: &[serde_json::Value]) -> Vec<(String, bool, Option<String>)> {
         .collect()
 }
 
-/// jsonl -> sqlite -> jsonl, each step twice: every record once, with its
-/// id and pulled state, and the source untouched.
+/// What cq-migrate(1) says under TIERS: Kafka's pulled state is an offset.
+#[test]
+fn migrate_into_kafka_marks_pulled_only_as_a_prefix() {
+    let test = "migrate_into_kafka_marks_pulled_only_as_a_prefix";
+    let Some(kafka) = common::KafkaServer::start() else {
+        return common::skip(test, "tansu is not installed");
+    };
+    let src = Env::tier(Tier::Jsonl);
+    for n in ["a", "b", "c", "d"] {
+        src.push(n, 0);
+    }
+    // a pulled, b pending, c pulled (acked out of order), d pending.
+    src.cq().args(["pull", "--limit", "1"]).assert().success();
+    let c_id = src.listed()[2]["id"].as_str().unwrap().to_string();
+    src.cq().args(["ack", &c_id]).assert().success();
+    let to = format!("kafka://127.0.0.1:{}/prefix", kafka.port);
+    src.cq()
+        .args(["migrate", "--to", &to])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("copied 4 of 4"));
+    let out = src
+        .cq()
+        .env("CQ_QUEUE", &to)
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let pulled: Vec<bool> = parse_lines(&stdout_of(&out))
+        .iter()
+        .map(|r| r["pulled"] == true)
+        .collect();
+    // Kafka marks by offset: c, after pending b, arrives pending.
+    assert_eq!(pulled, [true, false, false, false]);
+    // Acknowledging c there takes b with it, and says so.
+    src.cq()
+        .env("CQ_QUEUE", &to)
+        .args(["ack", &c_id])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("by offset").and(predicate::str::contains("b")));
+    src.cq()
+        .env("CQ_QUEUE", &to)
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("1\n");
+}
+
+/// jsonl -> sqlite -> redis -> kafka -> jsonl, each step twice: every
+/// record once, with its id and pulled state, and the source untouched.
 #[test]
 fn migrate_between_tiers_keeps_ids_and_pulled_state() {
     let src = Env::tier(Tier::Jsonl);
@@ -693,9 +878,27 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
                 .success();
         }
     }
+    // Then through Kafka when tansu is here: redis -> kafka -> jsonl.
+    let kafka = common::KafkaServer::start();
+    let via2 = match &kafka {
+        Some(k) => format!("kafka://127.0.0.1:{}/m", k.port),
+        None => {
+            common::skip("migrate through kafka", "tansu is not installed");
+            via.clone()
+        }
+    };
+    if via2 != via {
+        for _ in 0..2 {
+            src.cq()
+                .env("CQ_QUEUE", &via)
+                .args(["migrate", "--to", &via2])
+                .assert()
+                .success();
+        }
+    }
     for _ in 0..2 {
         src.cq()
-            .env("CQ_QUEUE", &via)
+            .env("CQ_QUEUE", &via2)
             .args(["migrate", "--to"])
             .arg(&back)
             .assert()
@@ -706,7 +909,12 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
         before,
         "the source changed"
     );
-    for q in [sqlite.clone(), via.clone(), back.display().to_string()] {
+    for q in [
+        sqlite.clone(),
+        via.clone(),
+        via2.clone(),
+        back.display().to_string(),
+    ] {
         let out = src
             .cq()
             .env("CQ_QUEUE", &q)

@@ -18,8 +18,8 @@ set edit:completion:arg-completer[cq] = {|@words|
     }
     var completions = [
         &'cq'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -40,8 +40,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;wrap'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -n 'Job name [default: $CQ_NAME, else the basename of CMD]'
             cand --name 'Job name [default: $CQ_NAME, else the basename of CMD]'
@@ -55,8 +55,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;push'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -n 'Job name'
             cand --name 'Job name'
@@ -75,15 +75,15 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;pull'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -l 'Pull at most N records'
             cand --limit 'Pull at most N records'
             cand -t 'With --wait or --follow: give up after DUR (exit 124)'
             cand --timeout 'With --wait or --follow: give up after DUR (exit 124)'
-            cand -g 'Pull as consumer group NAME, independently of other groups (Redis only)'
-            cand --group 'Pull as consumer group NAME, independently of other groups (Redis only)'
+            cand -g 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)'
+            cand --group 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -w 'Block until at least one record is pending, then pull'
             cand --wait 'Block until at least one record is pending, then pull'
@@ -96,8 +96,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;ack'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -105,8 +105,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;list'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -n 'Only jobs whose name matches PATTERN (shell-style * and ?)'
             cand --name 'Only jobs whose name matches PATTERN (shell-style * and ?)'
@@ -131,8 +131,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;wait'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -t 'Give up after DUR (90s, 10m, 2h): exit 124'
             cand --timeout 'Give up after DUR (90s, 10m, 2h): exit 124'
@@ -146,8 +146,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;compact'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --older-than 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)'
             cand -h 'Print help (see more with ''--help'')'
@@ -156,8 +156,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;stats'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
             cand --json 'One JSON object instead of the report'
@@ -167,8 +167,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;migrate'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --to 'The queue to copy to, of any tier (as for --queue)'
             cand -h 'Print help (see more with ''--help'')'
@@ -177,8 +177,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;completions'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -186,8 +186,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;man'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -o 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
             cand --out 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
@@ -197,8 +197,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;init'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH or redis://HOST[:PORT][/DB][?stream=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -w 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
             cand --wrap 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'

@@ -18,6 +18,9 @@ impl Run for CompactArgs {
             self.older_than,
             r.kept
         );
+        if let Some(note) = r.note {
+            println!("{note}");
+        }
         Ok(Exit::Code(0))
     }
 }

@@ -126,6 +126,18 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
             "HOME",
             "The default queue is \\fI~/.local/state/cq/queue.jsonl\\fR when XDG_STATE_HOME is unset.",
         ),
+        (
+            "CQ_HOST",
+            "The host name cq records and judges running jobs by (default: the machine's). Set it where several machines or containers share one name.",
+        ),
+        (
+            "CQ_LEASE_TTL",
+            "On the redis and kafka tiers: how long a running job's lease lives without renewal (a duration; default 15s). The wrapper renews it at a third of that; a reader on another host turns a job whose lease expired into its lost record.",
+        ),
+        (
+            "CQ_KAFKA_DEBUG",
+            "On the kafka tier: librdkafka's debug contexts (e.g. \\fBcgrp,fetch\\fR or \\fBall\\fR), logged on standard error.",
+        ),
     ];
     let name = ("CQ_NAME", "The job name when \\fB\\-n\\fR is not given.");
     let out_dir = (
@@ -286,30 +298,57 @@ fn tiers(sub: &str) -> &'static str {
     match sub {
         "" => concat!(
             "The queue is a JSONL file (a path or \\fBfile:\\fIPATH\\fR), a SQLite database ",
-            "(\\fBsqlite:\\fIPATH\\fR) or a Redis stream ",
+            "(\\fBsqlite:\\fIPATH\\fR), a Redis stream ",
             "(\\fBredis://\\fR[\\fIuser\\fB:\\fIpass\\fB@\\fR]\\fIhost\\fR[\\fB:\\fIport\\fR][\\fB/\\fIdb\\fR][\\fB?stream=\\fINAME\\fR], ",
-            "\\fBrediss://\\fR for TLS). Every command works on every tier with the same output; ",
-            "the pages of \\fBpull\\fR, \\fBcompact\\fR and \\fBlist\\fR say where a tier changes a detail. ",
+            "\\fBrediss://\\fR for TLS) or a Kafka topic ",
+            "(\\fBkafka://\\fR[\\fIuser\\fB:\\fIpass\\fB@\\fR]\\fIhost\\fB:\\fIport\\fR[\\fB,\\fIhost\\fB:\\fIport\\fR...]\\fB/\\fITOPIC\\fR",
+            "[\\fB?group=\\fINAME\\fR][\\fB&partitions=\\fIN\\fR][\\fB&tls=true\\fR][\\fB&ca=\\fIPEM\\fR]",
+            "[\\fB&sasl=PLAIN\\fR|\\fBSCRAM\\-SHA\\-256\\fR|\\fBSCRAM\\-SHA\\-512\\fR]; a user in the URL turns SASL on). ",
+            "Every command works on every tier with the same output; ",
+            "the pages of \\fBpull\\fR, \\fBack\\fR, \\fBcompact\\fR, \\fBlist\\fR and \\fBmigrate\\fR say where a tier changes a detail. ",
             "\\fBcq stats\\fR says when the measured load belongs to another tier, and \\fBcq migrate\\fR moves.\n",
         ),
         "pull" => concat!(
-            ".TP\nJSONL, SQLite\nOne consumer: \\fB\\-\\-group\\fR is a usage error naming the redis tier.\n",
+            ".TP\nJSONL, SQLite\nOne consumer: \\fB\\-\\-group\\fR is a usage error naming the redis and kafka tiers.\n",
             ".TP\nRedis\nPulled means acknowledged by the consumer group \\fBcq\\fR. ",
             "\\fB\\-\\-group\\fR \\fINAME\\fR reads as an independent group that starts from the oldest record; ",
             "pullers of one group split the records. Records a killed puller left unacknowledged are ",
             "delivered again as soon as its process is known to be gone (same host), else after a minute.\n",
+            ".TP\nKafka\nPulled means below the committed offset of the consumer group (\\fBcq\\fR, or ",
+            "\\fB?group=\\fR in the URL). A pull joins the group, reads the partitions it is assigned to their ",
+            "ends, prints and flushes, commits, and leaves. Pullers of one group split the partitions: with the ",
+            "default single partition, one pull at a time gets records and a concurrent one prints nothing. ",
+            "A SIGKILLed puller holds its partitions until its session times out (10 s); what it printed but ",
+            "did not commit is delivered again. \\fB\\-\\-wait\\fR and \\fB\\-\\-follow\\fR sleep in the ",
+            "consumer's poll (the broker's long fetch), not in a busy loop.\n",
+        ),
+        "ack" => concat!(
+            ".TP\nJSONL, SQLite, Redis\nExactly the given records are marked.\n",
+            ".TP\nKafka\nKafka acknowledges by offset: \\fBcq ack\\fR \\fIID\\fR commits the group's offset past ",
+            "that record, which acknowledges every earlier record of its partition too (cq names them on ",
+            "standard error). It fails while a member of the group is reading (a \\fBpull \\-\\-follow\\fR).\n",
         ),
         "compact" => concat!(
             ".TP\nJSONL, SQLite\nEvery pulled record older than the cut-off goes.\n",
             ".TP\nRedis\nA stream is trimmed from its head (\\fBXTRIM MINID\\fR): pulled records older than ",
             "the cut-off go up to the first record that must stay (a pending or a newer one); ",
             "pulled records after it stay until that one goes.\n",
+            ".TP\nKafka\nRemoves nothing: the broker's retention (the topic's \\fBretention.ms\\fR) removes ",
+            "records, pulled or not. cq says so and prints the retention the broker reports.\n",
         ),
         "list" | "wait" => concat!(
             ".TP\nJSONL, SQLite\nA running job's wrapper is checked by pid, start time and boot on its host.\n",
-            ".TP\nRedis\nA running job is also a lease the wrapper renews every 5 s (15 s TTL): a reader on ",
-            "any host that finds it expired writes the lost record, once. Waiting blocks in \\fBXREAD\\fR, ",
-            "waking at least every 5 s to notice expired leases.\n",
+            ".TP\nRedis, Kafka\nA running job is also a lease the wrapper renews every third of ",
+            "\\fBCQ_LEASE_TTL\\fR (15 s): a reader on another host that finds it expired writes the lost record, ",
+            "once across all readers (Redis: a set-if-absent key; Kafka: the first claim in the order of the ",
+            "one-partition topic \\fITOPIC\\fB\\-cq\\-running\\fR). Waiting blocks in \\fBXREAD\\fR or the Kafka ",
+            "consumer's poll, waking at least every 5 s to notice expired leases.\n",
+            ".TP\nKafka\n\\fBlist\\fR reads without committing; \\fB\\-\\-pending\\fR starts from the group's committed offsets.\n",
+        ),
+        "migrate" => concat!(
+            ".TP\nKafka\nRecords keep their ids; pulled state is an offset, so records arriving pulled are ",
+            "marked only while they extend the committed prefix of their partition (a pulled record after ",
+            "a pending one arrives pending).\n",
         ),
         _ => "",
     }

@@ -4,6 +4,8 @@
 
 mod files;
 pub mod jsonl;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod running;
@@ -38,6 +40,9 @@ pub type Each<'a> = dyn FnMut(Stored) -> io::Result<()> + 'a;
 pub struct CompactReport {
     pub removed: usize,
     pub kept: usize,
+    /// What the tier wants said about compaction there (Kafka: retention
+    /// is the broker's).
+    pub note: Option<String>,
 }
 
 pub trait Queue {
@@ -97,7 +102,7 @@ pub trait Queue {
     ) -> Result<usize> {
         let _ = (limit, deliver);
         Err(Error::usage(format!(
-            "consumer groups (--group {group}) need the redis tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME); this queue is on the {} tier",
+            "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
             self.tier()
         )))
     }
@@ -141,6 +146,8 @@ pub enum Location {
     Sqlite(PathBuf),
     /// The URL as given (it may hold a password: never print it).
     Redis(String),
+    /// The URL as given, already checked (it may hold a password too).
+    Kafka(String),
 }
 
 impl Location {
@@ -173,12 +180,17 @@ impl Location {
             };
             return Ok(Location::Redis(url.to_string()));
         }
-        for (prefix, tier) in [("kafka://", "Kafka")] {
-            if b.starts_with(prefix.as_bytes()) {
-                // Never echo the location: a URL can carry a password.
-                return Err(Error::usage(format!(
-                    "the {tier} tier ({prefix}...) is not available in this version of cq; use a file path"
-                )));
+        if b.starts_with(b"kafka://") {
+            #[cfg(not(feature = "kafka"))]
+            return Err(Error::usage("this cq was built without the kafka feature"));
+            #[cfg(feature = "kafka")]
+            {
+                let Some(url) = q.to_str() else {
+                    return Err(Error::usage("a kafka:// queue URL must be valid UTF-8"));
+                };
+                // Checked here so a bad URL is a usage error before anything runs.
+                kafka::Url::parse(url)?;
+                return Ok(Location::Kafka(url.to_string()));
             }
         }
         Ok(Location::File(PathBuf::from(q)))
@@ -220,6 +232,10 @@ pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
         Location::Redis(u) => Ok(Box::new(redis::RedisQueue::new(u))),
         #[cfg(not(feature = "redis"))]
         Location::Redis(_) => Err(Error::usage("this cq was built without the redis feature")),
+        #[cfg(feature = "kafka")]
+        Location::Kafka(u) => Ok(Box::new(kafka::KafkaQueue::new(u)?)),
+        #[cfg(not(feature = "kafka"))]
+        Location::Kafka(_) => Err(Error::usage("this cq was built without the kafka feature")),
     }
 }
 
@@ -323,5 +339,9 @@ mod tests {
         );
         let e = Location::parse(OsStr::new("kafka://u:hunter2@h/0")).unwrap_err();
         assert!(!e.msg.contains("hunter2"));
+        assert!(matches!(
+            Location::parse(OsStr::new("kafka://h:9092/jobs")).unwrap(),
+            Location::Kafka(_)
+        ));
     }
 }

@@ -24,8 +24,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 const GROUP: &str = "cq";
-/// How long a lease lives without renewal; the wrapper renews at a third.
-const LEASE: Duration = Duration::from_secs(15);
 /// Entries a consumer on another host holds this long are claimed back.
 const FOREIGN_CLAIM: Duration = Duration::from_secs(60);
 
@@ -713,7 +711,11 @@ impl Queue for RedisQueue {
             Value::Int(n) => n as usize,
             _ => 0,
         };
-        Ok(CompactReport { removed, kept })
+        Ok(CompactReport {
+            removed,
+            kept,
+            note: None,
+        })
     }
 
     fn start(&self, job: &Job) -> Result<()> {
@@ -729,7 +731,7 @@ impl Queue for RedisQueue {
             .arg(self.key(&format!("lease:{}", job.id)))
             .arg(1)
             .arg("PX")
-            .arg(LEASE.as_millis() as u64)
+            .arg(running::lease_ttl().as_millis() as u64)
             .ignore();
         self.run(|c| p.query::<()>(c))
     }
@@ -740,12 +742,12 @@ impl Queue for RedisQueue {
                 .arg(self.key(&format!("lease:{id}")))
                 .arg(1)
                 .arg("PX")
-                .arg(LEASE.as_millis() as u64),
+                .arg(running::lease_ttl().as_millis() as u64),
         );
     }
 
     fn lease_interval(&self) -> Option<Duration> {
-        Some(LEASE / 3)
+        Some(running::lease_ttl() / 3)
     }
 
     fn finish(&self, id: &str) {

@@ -84,10 +84,26 @@ impl Job {
     }
 }
 
-/// The host name once per process.
+/// The host name once per process: `$CQ_HOST` when set (containers that
+/// share a host name, tests of leases across hosts), else the machine's.
 pub fn host() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(record::hostname)
+    HOST.get_or_init(|| match std::env::var("CQ_HOST") {
+        Ok(h) if !h.trim().is_empty() => h,
+        _ => record::hostname(),
+    })
+}
+
+/// How long a running job's lease lives on the networked tiers without
+/// renewal (the wrapper renews at a third of it): `$CQ_LEASE_TTL` as a
+/// duration, else 15 s. Longer tolerates slower networks; shorter turns a
+/// killed wrapper on another host into its lost record sooner.
+pub fn lease_ttl() -> std::time::Duration {
+    std::env::var("CQ_LEASE_TTL")
+        .ok()
+        .and_then(|v| time::parse_duration(&v).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(std::time::Duration::from_secs(15))
 }
 
 #[cfg(test)]

@@ -371,6 +371,7 @@ impl Queue for SqliteQueue {
             return Ok(CompactReport {
                 removed: 0,
                 kept: 0,
+                note: None,
             });
         };
         let err = self.err();
@@ -389,6 +390,7 @@ impl Queue for SqliteQueue {
         Ok(CompactReport {
             removed,
             kept: kept as usize,
+            note: None,
         })
     }
 

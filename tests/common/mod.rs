@@ -12,6 +12,8 @@ pub const CQ: &str = env!("CARGO_BIN_EXE_cq");
 pub struct Env {
     /// A private redis-server for the Redis tier, stopped with the Env.
     pub redis: Option<RedisServer>,
+    /// A private Kafka-protocol broker (tansu) for the Kafka tier.
+    pub kafka: Option<KafkaServer>,
     pub dir: TempDir,
     /// The queue file (JSONL tier) or database (SQLite tier).
     pub queue: PathBuf,
@@ -25,6 +27,7 @@ pub enum Tier {
     Jsonl,
     Sqlite,
     Redis,
+    Kafka,
 }
 
 impl Env {
@@ -50,6 +53,18 @@ impl Env {
                 let l = format!("redis://127.0.0.1:{}/0?stream=cq-test", server.port);
                 return Env {
                     redis: Some(server),
+                    kafka: None,
+                    queue: dir.path().join("no-file"),
+                    dir,
+                    location: l,
+                };
+            }
+            Tier::Kafka => {
+                let server = KafkaServer::start().expect("tansu did not start");
+                let l = format!("kafka://127.0.0.1:{}/cq-test", server.port);
+                return Env {
+                    redis: None,
+                    kafka: Some(server),
                     queue: dir.path().join("no-file"),
                     dir,
                     location: l,
@@ -58,6 +73,7 @@ impl Env {
         };
         Env {
             redis: None,
+            kafka: None,
             dir,
             queue,
             location,
@@ -308,6 +324,64 @@ impl RedisServer {
 }
 
 impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A Kafka-protocol broker of the test's own: tansu, in memory, on a free
+/// loopback port, stopped when dropped, also when the test fails.
+pub struct KafkaServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl KafkaServer {
+    pub fn start() -> Option<KafkaServer> {
+        which("tansu")?;
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let url = format!("tcp://127.0.0.1:{port}");
+            let child = Command::new("tansu")
+                .args([
+                    "broker",
+                    "--listener-url",
+                    &url,
+                    "--advertised-listener-url",
+                    &url,
+                ])
+                .args(["--storage-engine", "memory://tansu/"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .ok()?;
+            let mut server = KafkaServer { child, port };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(server);
+                }
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break; // the port was taken after all: try another
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        None
+    }
+
+    /// Stops the broker now.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for KafkaServer {
     fn drop(&mut self) {
         self.stop();
     }

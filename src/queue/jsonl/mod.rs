@@ -529,6 +529,7 @@ impl Queue for JsonlQueue {
             return Ok(CompactReport {
                 removed: 0,
                 kept: 0,
+                note: None,
             });
         }
         let _lock = self.lock(true, true)?;
@@ -536,6 +537,7 @@ impl Queue for JsonlQueue {
             return Ok(CompactReport {
                 removed: 0,
                 kept: 0,
+                note: None,
             });
         };
         let dir = self.dir();
@@ -613,7 +615,11 @@ impl Queue for JsonlQueue {
             written.lines += 1;
         }
         if removed == 0 {
-            return Ok(CompactReport { removed, kept });
+            return Ok(CompactReport {
+                removed,
+                kept,
+                note: None,
+            });
         }
         out.flush().map_err(fail)?;
         drop(out);
@@ -624,7 +630,11 @@ impl Queue for JsonlQueue {
         let new = tmp.persist(&self.path).map_err(|e| fail(e.error))?;
         sync_dir(&dir).map_err(fail)?;
         cursor::store(&self.cursor_path, &new, first_pending.unwrap_or(written));
-        Ok(CompactReport { removed, kept })
+        Ok(CompactReport {
+            removed,
+            kept,
+            note: None,
+        })
     }
 
     fn start(&self, job: &Job) -> Result<()> {
