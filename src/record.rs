@@ -210,6 +210,7 @@ pub fn pending_form(line: &[u8]) -> Vec<u8> {
 
 /// A pending line as it reads once pulled: `false` becomes `true `, in
 /// place, as the JSONL tier flips it, so every tier prints the same bytes.
+#[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn pulled_form(line: &[u8]) -> Vec<u8> {
     let mut l = line.to_vec();
     if let Some((a, b)) = pulled_span(&l)

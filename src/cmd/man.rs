@@ -326,7 +326,7 @@ fn tiers(sub: &str) -> &'static str {
             ".TP\nJSONL, SQLite, Redis\nExactly the given records are marked.\n",
             ".TP\nKafka\nKafka acknowledges by offset: \\fBcq ack\\fR \\fIID\\fR commits the group's offset past ",
             "that record, which acknowledges every earlier record of its partition too (cq names them on ",
-            "standard error). It fails while a member of the group is reading (a \\fBpull \\-\\-follow\\fR).\n",
+            "standard error). It fails while a pull of the group is in progress; run it again.\n",
         ),
         "compact" => concat!(
             ".TP\nJSONL, SQLite\nEvery pulled record older than the cut-off goes.\n",

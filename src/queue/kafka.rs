@@ -46,6 +46,9 @@ const DELIVERY: Duration = Duration::from_secs(30);
 /// A member that stops heartbeating leaves the group after this long; a
 /// pull that finds a SIGKILLed puller's partitions waits at most this.
 const SESSION_MS: u64 = 10_000;
+/// How long a pull assigned no partition waits for a rebalance that gives
+/// it one before it reports nothing.
+const EMPTY_GRACE: Duration = Duration::from_millis(500);
 
 /// The parts of a `kafka://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +289,18 @@ fn why(last: &Mutex<Option<String>>, e: impl std::fmt::Display) -> String {
     }
 }
 
+/// Leaves the consumer group at once. (Dropping the consumer does too, but
+/// waits in 100 ms polls that a finished close does not cut short.)
+fn leave(c: BaseConsumer<Ctx>) {
+    if c.close_queue().is_ok() {
+        let deadline = Instant::now() + TIMEOUT;
+        while !c.closed() && Instant::now() < deadline {
+            c.poll(Duration::from_millis(2));
+        }
+    }
+    drop(c);
+}
+
 /// A message as read: partition, offset, value (None for a tombstone).
 struct Msg {
     part: i32,
@@ -372,7 +387,10 @@ impl KafkaQueue {
             .set("client.id", "cq")
             .set("allow.auto.create.topics", "false")
             .set("socket.nagle.disable", "true")
-            .set("topic.metadata.refresh.interval.ms", "-1");
+            .set("topic.metadata.refresh.interval.ms", "-1")
+            // librdkafka waits half of this before connecting to the broker
+            // a bootstrap server names (50 ms of every command by default).
+            .set("reconnect.backoff.ms", "10");
         let protocol = match (u.user.is_some(), u.tls) {
             (true, true) => "sasl_ssl",
             (true, false) => "sasl_plaintext",
@@ -381,7 +399,8 @@ impl KafkaQueue {
         };
         c.set("security.protocol", protocol);
         if let Some(d) = debug() {
-            c.set("debug", d);
+            c.set("debug", d)
+                .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
         }
         if let Some(user) = &u.user {
             c.set("sasl.mechanisms", u.sasl.as_deref().unwrap_or("PLAIN"))
@@ -403,6 +422,11 @@ impl KafkaQueue {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "0")
+            // One record per batch: a broker seen here (tansu 0.6) cannot
+            // fetch from an offset inside a multi-record batch, so a pull
+            // that committed half a batch (cq migrate wrote one) would
+            // never read the rest. Only bulk copies pay for it.
+            .set("batch.num.messages", "1")
             .set("message.timeout.ms", DELIVERY.as_millis().to_string())
             .create_with_context(Ctx::default())
             .map_err(|e| self.fail("cannot set up a Kafka producer for", e))?;
@@ -692,6 +716,7 @@ impl KafkaQueue {
         let mut got: BTreeMap<i32, Vec<Msg>> = BTreeMap::new();
         let mut done: HashSet<i32> = HashSet::new();
         let mut assigned: Vec<i32> = Vec::new();
+        let mut empty_since: Option<Instant> = None;
         loop {
             let now_epoch = ctx.epoch.load(Ordering::SeqCst);
             if now_epoch != epoch {
@@ -704,14 +729,18 @@ impl KafkaQueue {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                if now.as_ref().is_some_and(Vec::is_empty) {
-                    // Joined, but other members hold every partition.
-                    return Ok(0);
-                }
+                empty_since = now.as_ref().is_some_and(Vec::is_empty).then(Instant::now);
                 assigned = now.unwrap_or_default();
             }
             if !assigned.is_empty() && assigned.iter().all(|p| done.contains(p)) {
                 break;
+            }
+            // Joined, but other members hold every partition. That can
+            // change at once (a member that was leaving), so give the group
+            // a moment before reporting nothing.
+            if empty_since.is_some_and(|t| t.elapsed() > EMPTY_GRACE) {
+                leave(c);
+                return Ok(0);
             }
             if Instant::now() > deadline {
                 let why = why(&ctx.last_error, "timed out");
@@ -772,6 +801,7 @@ impl KafkaQueue {
                 )
             })?;
         }
+        leave(c);
         Ok(batch.len())
     }
 
@@ -1143,7 +1173,7 @@ impl Queue for KafkaQueue {
         c.commit(&tpl, CommitMode::Sync).map_err(|e| {
             self.fail(
                 &format!(
-                    "cannot acknowledge while a member of group {} is reading (a pull --follow?) on",
+                    "cannot commit the offsets of group {} (while a pull of the group is in progress this fails: run it again) on",
                     self.url.group
                 ),
                 e,

@@ -147,6 +147,7 @@ pub enum Location {
     /// The URL as given (it may hold a password: never print it).
     Redis(String),
     /// The URL as given, already checked (it may hold a password too).
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     Kafka(String),
 }
 

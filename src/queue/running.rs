@@ -98,6 +98,7 @@ pub fn host() -> &'static str {
 /// renewal (the wrapper renews at a third of it): `$CQ_LEASE_TTL` as a
 /// duration, else 15 s. Longer tolerates slower networks; shorter turns a
 /// killed wrapper on another host into its lost record sooner.
+#[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn lease_ttl() -> std::time::Duration {
     std::env::var("CQ_LEASE_TTL")
         .ok()
