@@ -543,8 +543,11 @@ fn groups_each_get_everything_and_split_within(tier: Tier) {
     all.dedup();
     assert_eq!(all.len(), len, "a record went to both pullers of one group");
     assert_eq!(len, 40);
+    // Redis hands entries to whichever consumer asks; Kafka splits by
+    // partition among the members present at one moment, which short pulls
+    // may never share: there, one puller may get everything.
     assert!(
-        !a.is_empty() && !b.is_empty(),
+        tier == Tier::Kafka || (!a.is_empty() && !b.is_empty()),
         "one puller got everything: {} / {}",
         a.len(),
         b.len()

@@ -316,7 +316,8 @@ fn tiers(sub: &str) -> &'static str {
             "delivered again as soon as its process is known to be gone (same host), else after a minute.\n",
             ".TP\nKafka\nPulled means below the committed offset of the consumer group (\\fBcq\\fR, or ",
             "\\fB?group=\\fR in the URL). A pull joins the group, reads the partitions it is assigned to their ",
-            "ends, prints and flushes, commits, and leaves. Pullers of one group split the partitions: with the ",
+            "ends, prints and flushes, commits, and leaves. Pulls of one group on one machine take turns (a lock ",
+            "file under \\fI$XDG_STATE_HOME/cq/kafka/\\fR); across machines they split the partitions: with the ",
             "default single partition, one pull at a time gets records and a concurrent one prints nothing. ",
             "A SIGKILLed puller holds its partitions until its session times out (10 s); what it printed but ",
             "did not commit is delivered again. \\fB\\-\\-wait\\fR and \\fB\\-\\-follow\\fR sleep in the ",
@@ -379,6 +380,8 @@ fn extra(sub: &str) -> String {
             "The lock and the pull cursor; see \\fBcq\\-queue\\fR(5).\n",
             ".TP\n\\fIQUEUE\\fB.running/\\fR\n",
             "One file per job whose \\fBcq wrap\\fR is running.\n",
+            ".TP\n.I $XDG_STATE_HOME/cq/kafka/\n",
+            "On the kafka tier: the lock files by which pulls of one group on this machine take turns.\n",
         ));
     }
     let ex = examples(sub);

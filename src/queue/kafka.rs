@@ -301,10 +301,11 @@ fn leave(c: BaseConsumer<Ctx>) {
     drop(c);
 }
 
-/// A message as read: partition, offset, value (None for a tombstone).
+/// A message as read: partition, offset, key, value (None: a tombstone).
 struct Msg {
     part: i32,
     offset: i64,
+    key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
 }
 
@@ -322,9 +323,6 @@ struct Lease {
     claim: Option<String>,
     #[serde(default)]
     claimed_ms: u64,
-    /// The job ended (its record is written): forget it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    ended: bool,
 }
 
 enum LeaseState {
@@ -629,6 +627,7 @@ impl KafkaQueue {
                     out.push(Msg {
                         part: p,
                         offset: o,
+                        key: m.key().map(<[u8]>::to_vec),
                         value: m.payload().map(<[u8]>::to_vec),
                     });
                 }
@@ -707,6 +706,7 @@ impl KafkaQueue {
         if self.partitions(&topic)?.is_none() {
             return Ok(0);
         }
+        let _turn = self.local_turn(group)?;
         let c = self.consumer(group, true)?;
         c.subscribe(&[&topic])
             .map_err(|e| self.fail("cannot join the consumer group on", e))?;
@@ -750,6 +750,7 @@ impl KafkaQueue {
                 Some(Ok(m)) => got.entry(m.partition()).or_default().push(Msg {
                     part: m.partition(),
                     offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
                     value: m.payload().map(<[u8]>::to_vec),
                 }),
                 Some(Err(KafkaError::PartitionEOF(p))) => {
@@ -805,6 +806,49 @@ impl KafkaQueue {
         Ok(batch.len())
     }
 
+    /// Pulls of one group on this machine take turns, holding a lock file
+    /// (`$XDG_STATE_HOME/cq/kafka/HASH.lock`) from joining the group to
+    /// leaving it. A broker may hand a partition to a new member before
+    /// the old one committed what it printed (seen with tansu under load):
+    /// across machines that is Kafka's at-least-once; on one machine the
+    /// turn makes it never.
+    fn local_turn(&self, group: &str) -> Result<std::fs::File> {
+        let key = format!("{}\n{}\n{}", self.url.brokers, self.url.topic, group);
+        // FNV-1a: a short, stable file name for the triple.
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let state = match super::Location::default_location() {
+            Ok(super::Location::File(p)) => super::files::parent(&p),
+            _ => std::env::temp_dir(),
+        };
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let mut last = None;
+        for dir in [
+            state.join("kafka"),
+            std::env::temp_dir().join(format!("cq-{uid}")),
+        ] {
+            let path = dir.join(format!("{hash:016x}.lock"));
+            let opened = super::files::ensure_dir(&dir, &self.shown).and_then(|()| {
+                let mut o = std::fs::OpenOptions::new();
+                o.read(true).write(true);
+                super::files::open_or_create(&path, &o)
+                    .map(|(f, _)| f)
+                    .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))
+            });
+            match opened {
+                Ok(f) => {
+                    f.lock()
+                        .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
+                    return Ok(f);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("tried at least one directory"))
+    }
+
     /// The running-jobs topic folded into each job's state.
     fn leases(&self) -> Result<HashMap<String, LeaseState>> {
         let topic = self.lease_topic();
@@ -816,15 +860,18 @@ impl KafkaQueue {
         let (msgs, _) = self.read(c, &topic, &starts)?;
         let mut state: HashMap<String, LeaseState> = HashMap::new();
         for m in msgs {
-            let Some(v) = m.value else { continue };
+            let Some(v) = m.value else {
+                // A tombstone: the job ended (its record is written).
+                if let Some(k) = m.key {
+                    state.remove(String::from_utf8_lossy(&k).as_ref());
+                }
+                continue;
+            };
             let Ok(l) = serde_json::from_slice::<Lease>(&v) else {
                 continue;
             };
             let id = l.job.id.clone();
             let prev = state.remove(&id);
-            if l.ended {
-                continue;
-            }
             // The first claim after the lease wins; a renewal cannot undo
             // it; a claim whose claimer died long ago may be taken over.
             let next = match (prev, &l.claim) {
@@ -881,10 +928,7 @@ impl KafkaQueue {
         let mut claims = Vec::new();
         for l in &dead {
             if known.contains(&l.job.id) {
-                self.produce(
-                    &topic,
-                    &[(l.job.id.as_str(), Some(end_marker(&l.job).as_slice()))],
-                )?;
+                self.produce(&topic, &[(l.job.id.as_str(), None)])?;
                 continue;
             }
             let claim = Lease {
@@ -892,7 +936,6 @@ impl KafkaQueue {
                 until_ms: l.until_ms,
                 claim: Some(self.me.clone()),
                 claimed_ms: now,
-                ended: false,
             };
             let body = serde_json::to_vec(&claim).expect("a lease always serialises");
             self.produce(&topic, &[(l.job.id.as_str(), Some(&body))])?;
@@ -921,10 +964,7 @@ impl KafkaQueue {
                 let body = line.trim_end().as_bytes();
                 self.produce(&self.url.topic, &[(l.job.name.as_str(), Some(body))])?;
             }
-            self.produce(
-                &topic,
-                &[(id.as_str(), Some(end_marker(&l.job).as_slice()))],
-            )?;
+            self.produce(&topic, &[(id.as_str(), None)])?;
         }
         Ok(())
     }
@@ -935,7 +975,6 @@ impl KafkaQueue {
             until_ms: now_ms() + running::lease_ttl().as_millis() as u64,
             claim: None,
             claimed_ms: 0,
-            ended: false,
         };
         let body = serde_json::to_vec(&l).expect("a lease always serialises");
         self.produce(&self.lease_topic(), &[(job.id.as_str(), Some(&body))])
@@ -1008,19 +1047,6 @@ impl KafkaQueue {
         }
         Ok(fresh.len())
     }
-}
-
-/// A running job's end, as the last word on its key. (A tombstone would
-/// do for compaction, but its value cannot say which job ended.)
-fn end_marker(job: &Job) -> Vec<u8> {
-    let l = Lease {
-        job: job.clone(),
-        until_ms: 0,
-        claim: None,
-        claimed_ms: 0,
-        ended: true,
-    };
-    serde_json::to_vec(&l).expect("a lease always serialises")
 }
 
 /// The order records are delivered in across partitions.
@@ -1237,11 +1263,9 @@ impl Queue for KafkaQueue {
 
     fn finish(&self, id: &str) {
         let job = self.job.borrow_mut().take();
-        if let Some(job) = job.filter(|j| j.id == id) {
-            let _ = self.produce(
-                &self.lease_topic(),
-                &[(id, Some(end_marker(&job).as_slice()))],
-            );
+        if job.is_some_and(|j| j.id == id) {
+            // A tombstone: compaction keeps nothing of an ended job.
+            let _ = self.produce(&self.lease_topic(), &[(id, None)]);
         }
     }
 
