@@ -348,6 +348,20 @@ fn bad_input_is_one_line_exit_2_and_changes_nothing() {
 }
 
 #[test]
+fn a_bad_lease_ttl_is_a_usage_error() {
+    let env = Env::new();
+    for bad in ["soon", "0s"] {
+        env.cq()
+            .env("CQ_LEASE_TTL", bad)
+            .args(["push", "-n", "a", "-e", "0"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with("cq: CQ_LEASE_TTL"));
+    }
+    assert_eq!(env.text(), "");
+}
+
+#[test]
 fn bad_kafka_urls_are_usage_errors_without_echoing_secrets() {
     let env = Env::new();
     for bad in [

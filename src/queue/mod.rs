@@ -223,6 +223,7 @@ impl Location {
 }
 
 pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
+    running::check_lease_ttl()?;
     match loc {
         Location::File(p) => Ok(Box::new(jsonl::JsonlQueue::new(p.clone()))),
         #[cfg(feature = "sqlite")]

@@ -98,6 +98,24 @@ pub fn host() -> &'static str {
 /// renewal (the wrapper renews at a third of it): `$CQ_LEASE_TTL` as a
 /// duration, else 15 s. Longer tolerates slower networks; shorter turns a
 /// killed wrapper on another host into its lost record sooner.
+/// Refuses a `CQ_LEASE_TTL` that is not a positive duration, before any
+/// command touches a queue.
+pub fn check_lease_ttl() -> crate::error::Result<()> {
+    match std::env::var("CQ_LEASE_TTL") {
+        Ok(v) if !v.is_empty() => match time::parse_duration(&v) {
+            Ok(d) if !d.is_zero() => Ok(()),
+            Ok(_) => Err(crate::error::Error::usage(
+                "CQ_LEASE_TTL must be longer than 0s",
+            )),
+            Err(e) => Err(crate::error::Error::usage(format!(
+                "CQ_LEASE_TTL: {}",
+                e.msg
+            ))),
+        },
+        _ => Ok(()),
+    }
+}
+
 #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn lease_ttl() -> std::time::Duration {
     std::env::var("CQ_LEASE_TTL")
