@@ -1,0 +1,424 @@
+//! librdkafka as cq uses it: client settings from the URL, the producer
+//! (idempotent, waiting for each acknowledgement), consumers, topics, and
+//! reading partitions to their ends. Also the latency traps librdkafka sets
+//! for a process that lives milliseconds, and how they are avoided.
+
+use super::{DELIVERY, KafkaQueue, Msg, SESSION_MS, TIMEOUT};
+use crate::error::Result;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// What librdkafka tells cq from its own threads: deliveries, the last
+/// error, and rebalances.
+#[derive(Default)]
+pub(super) struct Ctx {
+    pub(super) delivered: AtomicUsize,
+    pub(super) failed: Mutex<Option<String>>,
+    pub(super) placed: Mutex<Vec<(i32, i64)>>,
+    pub(super) last_error: Mutex<Option<String>>,
+    /// Bumped on every rebalance; the assignment it produced.
+    pub(super) epoch: AtomicU64,
+    pub(super) assigned: Mutex<Option<Vec<i32>>>,
+}
+
+impl ClientContext for Ctx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("{error}: {reason}"));
+    }
+    fn log(&self, _: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
+        // Only asked for by CQ_KAFKA_DEBUG; librdkafka is silent otherwise.
+        if debug().is_some() {
+            static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+            let ms = T0.get_or_init(Instant::now).elapsed().as_millis();
+            eprintln!("cq: librdkafka +{ms}ms {fac}: {msg}");
+        }
+    }
+}
+
+impl ProducerContext for Ctx {
+    type DeliveryOpaque = ();
+    fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
+        match r {
+            Ok(m) => self
+                .placed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((m.partition(), m.offset())),
+            Err((e, _)) => {
+                *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string())
+            }
+        }
+        self.delivered.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, r: &Rebalance<'_>) {
+        let mut a = self.assigned.lock().unwrap_or_else(|e| e.into_inner());
+        match r {
+            Rebalance::Assign(tpl) => {
+                *a = Some(tpl.elements().iter().map(|e| e.partition()).collect());
+            }
+            Rebalance::Revoke(_) => *a = None,
+            Rebalance::Error(e) => {
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string())
+            }
+        }
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs a future of librdkafka's admin API to completion on this thread
+/// (its results arrive from librdkafka's own thread; no runtime needed).
+pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+/// librdkafka's `debug` contexts from `$CQ_KAFKA_DEBUG` (e.g. `cgrp,fetch`
+/// or `all`), for seeing what a broker does to cq.
+pub(super) fn debug() -> Option<String> {
+    std::env::var("CQ_KAFKA_DEBUG")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// Why a client got nowhere: `e`, and librdkafka's last error if any.
+pub(super) fn why(last: &Mutex<Option<String>>, e: impl std::fmt::Display) -> String {
+    match last.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        Some(l) => format!("{e} ({l})"),
+        None => e.to_string(),
+    }
+}
+
+/// Leaves the consumer group at once. (Dropping the consumer does too, but
+/// waits in 100 ms polls that a finished close does not cut short.)
+pub(super) fn leave(c: BaseConsumer<Ctx>) {
+    if c.close_queue().is_ok() {
+        let deadline = Instant::now() + TIMEOUT;
+        while !c.closed() && Instant::now() < deadline {
+            c.poll(Duration::from_millis(2));
+        }
+    }
+    drop(c);
+}
+
+impl KafkaQueue {
+    pub(super) fn config(&self) -> ClientConfig {
+        let u = &self.url;
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &u.brokers)
+            .set("client.id", "cq")
+            .set("allow.auto.create.topics", "false")
+            .set("socket.nagle.disable", "true")
+            .set("topic.metadata.refresh.interval.ms", "-1")
+            // librdkafka waits half of this before connecting to the broker
+            // a bootstrap server names (50 ms of every command by default).
+            .set("reconnect.backoff.ms", "10");
+        let protocol = match (u.user.is_some(), u.tls) {
+            (true, true) => "sasl_ssl",
+            (true, false) => "sasl_plaintext",
+            (false, true) => "ssl",
+            (false, false) => "plaintext",
+        };
+        c.set("security.protocol", protocol);
+        if let Some(d) = debug() {
+            c.set("debug", d)
+                .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
+        }
+        if let Some(user) = &u.user {
+            c.set("sasl.mechanisms", u.sasl.as_deref().unwrap_or("PLAIN"))
+                .set("sasl.username", user)
+                .set("sasl.password", u.password.as_deref().unwrap_or(""));
+        }
+        if let Some(ca) = &u.ca {
+            c.set("ssl.ca.location", ca);
+        }
+        c
+    }
+
+    pub(super) fn producer(&self) -> Result<&BaseProducer<Ctx>> {
+        if let Some(p) = self.producer.get() {
+            return Ok(p);
+        }
+        let p: BaseProducer<Ctx> = self
+            .config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "0")
+            // One record per batch: a broker seen here (tansu 0.6) cannot
+            // fetch from an offset inside a multi-record batch, so a pull
+            // that committed half a batch (cq migrate wrote one) would
+            // never read the rest. Only bulk copies pay for it.
+            .set("batch.num.messages", "1")
+            .set("message.timeout.ms", DELIVERY.as_millis().to_string())
+            .create_with_context(Ctx::default())
+            .map_err(|e| self.fail("cannot set up a Kafka producer for", e))?;
+        Ok(self.producer.get_or_init(|| p))
+    }
+
+    pub(super) fn reader(&self) -> Result<&BaseConsumer<Ctx>> {
+        if let Some(c) = self.reader.get() {
+            return Ok(c);
+        }
+        let c = self.consumer(&self.url.group, true)?;
+        Ok(self.reader.get_or_init(|| c))
+    }
+
+    pub(super) fn consumer(&self, group: &str, eof: bool) -> Result<BaseConsumer<Ctx>> {
+        self.config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", if eof { "true" } else { "false" })
+            .set("session.timeout.ms", SESSION_MS.to_string())
+            .set("heartbeat.interval.ms", "1000")
+            // Readers read to the end and stop; some brokers (tansu) hold
+            // every fetch for its whole max wait, so keep it short here.
+            // The waiter sets its own, longer wait.
+            .set("fetch.wait.max.ms", if eof { "10" } else { "200" })
+            .set("fetch.error.backoff.ms", "50")
+            .create_with_context(Ctx::default())
+            .map_err(|e| self.fail("cannot set up a Kafka consumer for", e))
+    }
+
+    /// The topic's partitions, or None when it does not exist.
+    pub(super) fn partitions(&self, topic: &str) -> Result<Option<Vec<i32>>> {
+        let p = self.producer()?;
+        let md = p
+            .client()
+            .fetch_metadata(Some(topic), TIMEOUT)
+            .map_err(|e| {
+                let why = why(&p.context().last_error, e);
+                self.fail("cannot reach Kafka at", why)
+            })?;
+        let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
+            return Ok(None);
+        };
+        match t.error() {
+            None => Ok(Some(t.partitions().iter().map(|p| p.id()).collect())),
+            Some(e)
+                if RDKafkaErrorCode::from(e) == RDKafkaErrorCode::UnknownTopicOrPartition
+                    || RDKafkaErrorCode::from(e) == RDKafkaErrorCode::UnknownTopic =>
+            {
+                Ok(None)
+            }
+            Some(e) => Err(self.fail(
+                &format!("cannot read topic {topic} of"),
+                RDKafkaErrorCode::from(e),
+            )),
+        }
+    }
+
+    /// Creates the topic if it does not exist yet; returns its partitions.
+    pub(super) fn ensure_topic(&self, topic: &str, running: bool) -> Result<Vec<i32>> {
+        if let Some(p) = self.partitions(topic)? {
+            return Ok(p);
+        }
+        let admin: AdminClient<DefaultClientContext> = self
+            .config()
+            .create()
+            .map_err(|e| self.fail("cannot set up a Kafka admin client for", e))?;
+        let parts = if running { 1 } else { self.url.partitions };
+        let mut t = NewTopic::new(topic, parts, TopicReplication::Fixed(1));
+        if running {
+            t = t.set("cleanup.policy", "compact");
+        }
+        let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+        let r = block_on(admin.create_topics([&t], &opts))
+            .map_err(|e| self.fail(&format!("cannot create topic {topic} on"), e))?;
+        for r in r {
+            if let Err((_, code)) = r
+                && code != RDKafkaErrorCode::TopicAlreadyExists
+            {
+                return Err(self.fail(&format!("cannot create topic {topic} on"), code));
+            }
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(p) = self.partitions(topic)?
+                && !p.is_empty()
+            {
+                return Ok(p);
+            }
+            if Instant::now() > deadline {
+                return Err(self.fail(&format!("topic {topic} did not appear on"), "timed out"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Produces messages (key, value; None is a tombstone) and waits until
+    /// the broker acknowledged every one; returns where each landed.
+    pub(super) fn produce(
+        &self,
+        topic: &str,
+        msgs: &[(&str, Option<&[u8]>)],
+    ) -> Result<Vec<(i32, i64)>> {
+        let p = self.producer()?;
+        let ctx = p.context();
+        let before = ctx.delivered.load(Ordering::SeqCst);
+        ctx.placed.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        *ctx.failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        for (key, value) in msgs {
+            loop {
+                let sent = match value {
+                    Some(v) => p.send(BaseRecord::<str, [u8]>::to(topic).key(*key).payload(*v)),
+                    None => p.send(BaseRecord::<str, [u8]>::to(topic).key(*key)),
+                };
+                match sent {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        p.poll(Duration::from_millis(50));
+                    }
+                    Err((e, _)) => return Err(self.fail("cannot produce to", e)),
+                }
+            }
+        }
+        if !self.kicked.replace(true) {
+            // librdkafka asks for an idempotent producer id only on a
+            // metadata reply or a 500 ms timer; a reply now saves the wait.
+            let _ = p.client().fetch_metadata(Some(topic), TIMEOUT);
+        }
+        let deadline = Instant::now() + DELIVERY + TIMEOUT;
+        while ctx.delivered.load(Ordering::SeqCst) - before < msgs.len() {
+            if Instant::now() > deadline {
+                return Err(self.fail("no acknowledgement from", "timed out"));
+            }
+            // A delivery report does not always wake a long poll at once
+            // (seen: a whole 100 ms after the broker answered); poll short.
+            p.poll(Duration::from_millis(2));
+        }
+        if let Some(e) = ctx.failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(self.fail("cannot produce to", e));
+        }
+        Ok(std::mem::take(
+            &mut *ctx.placed.lock().unwrap_or_else(|e| e.into_inner()),
+        ))
+    }
+
+    /// The group's committed offset per partition (0 where none).
+    pub(super) fn committed(
+        &self,
+        c: &BaseConsumer<Ctx>,
+        topic: &str,
+        parts: &[i32],
+    ) -> Result<HashMap<i32, i64>> {
+        let mut tpl = TopicPartitionList::new();
+        for &p in parts {
+            tpl.add_partition(topic, p);
+        }
+        let got = c
+            .committed_offsets(tpl, TIMEOUT)
+            .map_err(|e| self.fail("cannot read committed offsets from", e))?;
+        Ok(got
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(n) => (e.partition(), n),
+                _ => (e.partition(), 0),
+            })
+            .collect())
+    }
+
+    /// Reads partitions from the given offsets up to their ends (the high
+    /// watermarks of the fetches: librdkafka's end-of-partition events).
+    /// Returns the messages and the next offset of each partition.
+    ///
+    /// Not `fetch_watermarks`: a broker seen here (tansu 0.6) answers
+    /// ListOffsets with the last batch's base offset + 1, which cuts a
+    /// multi-record batch short; its fetches carry the right watermark.
+    pub(super) fn read(
+        &self,
+        c: &BaseConsumer<Ctx>,
+        topic: &str,
+        starts: &HashMap<i32, i64>,
+    ) -> Result<(Vec<Msg>, HashMap<i32, i64>)> {
+        let mut next = starts.clone();
+        let mut out = Vec::new();
+        if starts.is_empty() {
+            return Ok((out, next));
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &start) in starts {
+            tpl.add_partition_offset(topic, p, Offset::Offset(start))
+                .map_err(|e| self.fail("cannot read", e))?;
+        }
+        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))?;
+        let mut left: HashSet<i32> = starts.keys().copied().collect();
+        let mut idle = Instant::now();
+        while !left.is_empty() {
+            match c.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    idle = Instant::now();
+                    let (p, o) = (m.partition(), m.offset());
+                    next.insert(p, o + 1);
+                    out.push(Msg {
+                        part: p,
+                        offset: o,
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                    });
+                }
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    left.remove(&p);
+                }
+                Some(Err(e)) => return Err(self.fail("cannot read from", e)),
+                None if idle.elapsed() > TIMEOUT * 2 => {
+                    let why = why(&c.context().last_error, "timed out");
+                    return Err(self.fail("cannot read from", why));
+                }
+                None => {}
+            }
+        }
+        let _ = c.unassign();
+        Ok((out, next))
+    }
+
+    /// Commits `next` (partition → next offset) for `c`'s group; nothing
+    /// when empty. `what` says what failed.
+    pub(super) fn commit(
+        &self,
+        c: &BaseConsumer<Ctx>,
+        topic: &str,
+        next: &HashMap<i32, i64>,
+        what: &str,
+    ) -> Result<()> {
+        if next.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in next {
+            tpl.add_partition_offset(topic, *p, Offset::Offset(*o))
+                .map_err(|e| self.fail(what, e))?;
+        }
+        c.commit(&tpl, rdkafka::consumer::CommitMode::Sync)
+            .map_err(|e| self.fail(what, e))
+    }
+}

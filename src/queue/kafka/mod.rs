@@ -1,0 +1,616 @@
+//! The Kafka tier (`kafka://host:port[,host:port…]/TOPIC[?group=NAME]`):
+//! the rubric's "millions per second" row, through librdkafka (the
+//! `rdkafka` crate, librdkafka built from source).
+//!
+//! Each record is one message: the record line (`"pulled":false`) as value,
+//! the job name as key, so one job's records stay in one partition and in
+//! order. A push is an idempotent produce with `acks=all`. "Pulled" means
+//! below the consumer group's committed offset: a pull joins the group
+//! (default `cq`, or `?group=`), reads its partitions to their ends, prints
+//! and flushes, then commits (at-least-once). Kafka acknowledges by offset,
+//! so `cq ack ID` commits past that record and so acknowledges every earlier
+//! record of its partition. The broker's retention removes records, not
+//! `cq compact`.
+//!
+//! Running jobs live in a side topic, `TOPIC-cq-running` (one partition,
+//! compacted, keyed by job id): the wrapper produces its job with a lease
+//! deadline and renews it; its end is a tombstone. A reader that finds a
+//! lease expired (or, on the wrapper's own host, its process gone) produces
+//! a claim, reads the partition back, and only the first claim in the log's
+//! order writes the `"lost":true` record: the partition's total order is
+//! the set-if-absent that decides, across readers and hosts.
+
+mod client;
+mod leases;
+mod turn;
+mod url;
+mod waiter;
+
+pub use url::Url;
+
+use client::{Ctx, block_on, leave, why};
+use leases::LeaseState;
+use url::valid_name;
+use waiter::KafkaWaiter;
+
+use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
+use crate::error::{Error, Result};
+use crate::record;
+use crate::time::Cutoff;
+use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::BaseProducer;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const GROUP: &str = "cq";
+/// How long a broker may take to answer a metadata or offset request.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a produce may take before it counts as failed.
+const DELIVERY: Duration = Duration::from_secs(30);
+/// A member that stops heartbeating leaves the group after this long; a
+/// pull that finds a SIGKILLed puller's partitions waits at most this.
+const SESSION_MS: u64 = 10_000;
+/// How long a pull assigned no partition waits for a rebalance that gives
+/// it one before it reports nothing.
+const EMPTY_GRACE: Duration = Duration::from_millis(500);
+
+/// A message as read: partition, offset, key, value (None: a tombstone).
+struct Msg {
+    part: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+}
+
+/// Records with where they are, oldest first, and each partition's end.
+type Scanned = (Vec<(Msg, Stored)>, HashMap<i32, i64>);
+
+pub struct KafkaQueue {
+    url: Url,
+    shown: String,
+    producer: OnceCell<BaseProducer<Ctx>>,
+    /// A consumer of the default group that never joins it: it reads by
+    /// assignment and commits for `ack` and `migrate`.
+    reader: OnceCell<BaseConsumer<Ctx>>,
+    /// Whether librdkafka was nudged to fetch its producer id now.
+    kicked: std::cell::Cell<bool>,
+    /// The job this process runs, for renewing its lease.
+    job: RefCell<Option<Job>>,
+    /// A random name for this reader's claims.
+    me: String,
+}
+
+impl KafkaQueue {
+    pub fn new(raw: &str) -> Result<Self> {
+        let url = Url::parse(raw)?;
+        Ok(Self {
+            shown: url.shown(),
+            url,
+            producer: OnceCell::new(),
+            reader: OnceCell::new(),
+            kicked: std::cell::Cell::new(false),
+            job: RefCell::new(None),
+            me: uuid::Uuid::now_v7().to_string(),
+        })
+    }
+
+    fn lease_topic(&self) -> String {
+        format!("{}-cq-running", self.url.topic)
+    }
+
+    /// A message about this queue that never holds the password.
+    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        let mut msg = format!("{what} {}: {e}", self.shown);
+        if let Some(p) = &self.url.password {
+            msg = msg.replace(p.as_str(), "***");
+        }
+        Error::new(msg)
+    }
+
+    /// Every record of the main topic from `starts`, oldest first, with its
+    /// pulled state, and the next offsets.
+    fn scan(&self, from: Option<&Mark>, pending_only: bool) -> Result<Scanned> {
+        let Some(parts) = self.partitions(&self.url.topic)? else {
+            return Ok((Vec::new(), HashMap::new()));
+        };
+        let c = self.reader()?;
+        let committed = self.committed(c, &self.url.topic, &parts)?;
+        let marked = from.map(|Mark(m)| parse_mark(m)).unwrap_or_default();
+        let starts: HashMap<i32, i64> = parts
+            .iter()
+            .map(|&p| {
+                let s = match marked.get(&p) {
+                    Some(&o) => o,
+                    None if from.is_some() => 0,
+                    None if pending_only => committed.get(&p).copied().unwrap_or(0),
+                    None => 0,
+                };
+                (p, s)
+            })
+            .collect();
+        let (msgs, ends) = self.read(c, &self.url.topic, &starts)?;
+        let mut out = Vec::new();
+        for m in msgs {
+            let pulled = m.offset < committed.get(&m.part).copied().unwrap_or(0);
+            if pending_only && pulled {
+                continue;
+            }
+            if let Some(s) = self.stored(&m, pulled) {
+                out.push((m, s));
+            }
+        }
+        Ok((merge(out), ends))
+    }
+
+    fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
+        let v = m.value.as_deref()?;
+        let line = if pulled {
+            record::pulled_form(v)
+        } else {
+            v.to_vec()
+        };
+        match record::parse_line(&line) {
+            Ok(view) => Some(Stored { line, view }),
+            Err(e) => {
+                eprintln!(
+                    "cq: {} partition {} offset {}: not a record ({e}); skipped",
+                    self.shown, m.part, m.offset
+                );
+                None
+            }
+        }
+    }
+
+    fn pull_as(&self, group: &str, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        self.reap()?;
+        let topic = self.url.topic.clone();
+        if self.partitions(&topic)?.is_none() {
+            return Ok(0);
+        }
+        let _turn = self.local_turn(group)?;
+        let c = self.consumer(group, true)?;
+        c.subscribe(&[&topic])
+            .map_err(|e| self.fail("cannot join the consumer group on", e))?;
+        let ctx = c.context();
+        let deadline = Instant::now() + Duration::from_millis(SESSION_MS) + TIMEOUT * 2;
+        let mut epoch = u64::MAX;
+        let mut got: BTreeMap<i32, Vec<Msg>> = BTreeMap::new();
+        let mut done: HashSet<i32> = HashSet::new();
+        let mut assigned: Vec<i32> = Vec::new();
+        let mut empty_since: Option<Instant> = None;
+        loop {
+            let now_epoch = ctx.epoch.load(Ordering::SeqCst);
+            if now_epoch != epoch {
+                // A rebalance: what was read may now be another member's.
+                epoch = now_epoch;
+                got.clear();
+                done.clear();
+                let now = ctx
+                    .assigned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                empty_since = now.as_ref().is_some_and(Vec::is_empty).then(Instant::now);
+                assigned = now.unwrap_or_default();
+            }
+            if !assigned.is_empty() && assigned.iter().all(|p| done.contains(p)) {
+                break;
+            }
+            // Joined, but other members hold every partition. That can
+            // change at once (a member that was leaving), so give the group
+            // a moment before reporting nothing.
+            if empty_since.is_some_and(|t| t.elapsed() > EMPTY_GRACE) {
+                leave(c);
+                return Ok(0);
+            }
+            if Instant::now() > deadline {
+                let why = why(&ctx.last_error, "timed out");
+                return Err(self.fail(&format!("cannot join consumer group {group} on"), why));
+            }
+            match c.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => got.entry(m.partition()).or_default().push(Msg {
+                    part: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                }),
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    done.insert(p);
+                }
+                Some(Err(e)) => return Err(self.fail("cannot read from", e)),
+                None => {}
+            }
+        }
+        // Oldest first across partitions, each partition in offset order,
+        // so that what is committed is always a prefix of each partition.
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut heads: Vec<std::collections::VecDeque<Msg>> =
+            got.into_values().map(Into::into).collect();
+        let mut next: HashMap<i32, i64> = HashMap::new();
+        let mut batch = Vec::new();
+        while batch.len() < limit {
+            let pick = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.front().map(|m| (i, order_key(m))))
+                .min_by(|a, b| a.1.cmp(&b.1))
+                .map(|(i, _)| i);
+            let Some(i) = pick else { break };
+            let m = heads[i].pop_front().expect("picked a non-empty head");
+            next.insert(m.part, m.offset + 1);
+            if let Some(s) = self.stored(&m, false) {
+                batch.push(s);
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = deliver(&batch)
+        {
+            return Err(Error::output(e));
+        }
+        let what = format!(
+            "printed {} record(s) but could not mark them pulled (they will be delivered again) on",
+            batch.len()
+        );
+        self.commit(&c, &topic, &next, &what)?;
+        leave(c);
+        Ok(batch.len())
+    }
+
+    /// Adds records not already here; returns how many were added.
+    fn add(&self, recs: &[Stored]) -> Result<usize> {
+        let parts = self.ensure_topic(&self.url.topic, false)?;
+        let (have, ends) = self.scan(None, false)?;
+        let known: HashSet<String> = have.iter().map(|(_, s)| super::identity(s)).collect();
+        let mut seen = HashSet::new();
+        let fresh: Vec<&Stored> = recs
+            .iter()
+            .filter(|s| {
+                let id = super::identity(s);
+                !known.contains(&id) && seen.insert(id)
+            })
+            .collect();
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        let lines: Vec<Vec<u8>> = fresh
+            .iter()
+            .map(|s| record::pending_form(&s.line))
+            .collect();
+        let msgs: Vec<(&str, Option<&[u8]>)> = fresh
+            .iter()
+            .zip(&lines)
+            .map(|(s, l)| (s.view.name.as_str(), Some(l.as_slice())))
+            .collect();
+        let placed = self.produce(&self.url.topic, &msgs)?;
+        // Kafka marks by offset: records arriving pulled are marked only
+        // where they extend the committed prefix of their partition.
+        if fresh.iter().any(|s| s.view.pulled() == record::Pulled::Yes)
+            && placed.len() == fresh.len()
+        {
+            let c = self.reader()?;
+            let committed = self.committed(c, &self.url.topic, &parts)?;
+            let mut by_part: BTreeMap<i32, Vec<(i64, bool)>> = BTreeMap::new();
+            for ((p, o), s) in placed.iter().zip(&fresh) {
+                by_part
+                    .entry(*p)
+                    .or_default()
+                    .push((*o, s.view.pulled() == record::Pulled::Yes));
+            }
+            let mut advanced = HashMap::new();
+            for (p, mut v) in by_part {
+                v.sort();
+                let mut next = committed.get(&p).copied().unwrap_or(0);
+                if next < ends.get(&p).copied().unwrap_or(0) {
+                    continue; // pending records already here come first
+                }
+                for (o, pulled) in v {
+                    if o == next && pulled {
+                        next = o + 1;
+                    } else {
+                        break;
+                    }
+                }
+                if next > committed.get(&p).copied().unwrap_or(0) {
+                    advanced.insert(p, next);
+                }
+            }
+            let what = "cannot mark imported records pulled on";
+            self.commit(c, &self.url.topic, &advanced, what)?;
+        }
+        Ok(fresh.len())
+    }
+}
+
+/// The order records are delivered in across partitions.
+fn order_key(m: &Msg) -> (String, i32, i64) {
+    let t = m
+        .value
+        .as_deref()
+        .and_then(|v| record::parse_line(v).ok())
+        .and_then(|v| v.completed_at)
+        .unwrap_or_default();
+    (t, m.part, m.offset)
+}
+
+/// Interleaves partitions by completion time, each in offset order.
+fn merge(items: Vec<(Msg, Stored)>) -> Vec<(Msg, Stored)> {
+    let mut parts: BTreeMap<i32, std::collections::VecDeque<(Msg, Stored)>> = BTreeMap::new();
+    for it in items {
+        parts.entry(it.0.part).or_default().push_back(it);
+    }
+    if parts.len() <= 1 {
+        return parts.into_values().flatten().collect();
+    }
+    let mut out = Vec::new();
+    loop {
+        let pick = parts
+            .iter()
+            .filter_map(|(p, q)| {
+                q.front().map(|(m, s)| {
+                    (
+                        *p,
+                        (
+                            s.view.completed_at.clone().unwrap_or_default(),
+                            m.part,
+                            m.offset,
+                        ),
+                    )
+                })
+            })
+            .min_by(|a, b| a.1.cmp(&b.1))
+            .map(|(p, _)| p);
+        let Some(p) = pick else { return out };
+        out.extend(parts.get_mut(&p).and_then(|q| q.pop_front()));
+    }
+}
+
+/// `0:12,1:7` → next offset per partition.
+fn parse_mark(m: &str) -> HashMap<i32, i64> {
+    m.split(',')
+        .filter_map(|kv| {
+            let (p, o) = kv.split_once(':')?;
+            Some((p.parse().ok()?, o.parse().ok()?))
+        })
+        .collect()
+}
+
+fn mark_of(next: &HashMap<i32, i64>) -> Mark {
+    let mut v: Vec<_> = next.iter().collect();
+    v.sort();
+    Mark(
+        v.iter()
+            .map(|(p, o)| format!("{p}:{o}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+impl Queue for KafkaQueue {
+    fn check_writable(&self) -> Result<()> {
+        self.ensure_topic(&self.url.topic, false).map(|_| ())
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        let body = line.trim_end_matches('\n').as_bytes();
+        let view =
+            record::parse_line(body).map_err(|e| Error::new(format!("not a record: {e}")))?;
+        self.ensure_topic(&self.url.topic, false)?;
+        self.produce(&self.url.topic, &[(view.name.as_str(), Some(body))])
+            .map(|_| ())
+    }
+
+    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        let group = self.url.group.clone();
+        self.pull_as(&group, limit, deliver)
+    }
+
+    fn pull_group(
+        &self,
+        group: &str,
+        limit: Option<usize>,
+        deliver: &mut Deliver,
+    ) -> Result<usize> {
+        if !valid_name(group) {
+            return Err(Error::usage(
+                "a group name is letters, digits, '.', '_' or '-'",
+            ));
+        }
+        self.pull_as(group, limit, deliver)
+    }
+
+    fn ack(&self, ids: &[String]) -> Result<usize> {
+        super::check_ids(ids)?;
+        let topic = self.url.topic.clone();
+        let (all, _) = self.scan(None, false)?;
+        let mut at: HashMap<&str, (i32, i64, bool)> = HashMap::new();
+        for (m, s) in &all {
+            if let Some(id) = &s.view.id {
+                at.entry(id.as_str()).or_insert((
+                    m.part,
+                    m.offset,
+                    s.view.pulled() == record::Pulled::Yes,
+                ));
+            }
+        }
+        if let Some(missing) = ids.iter().find(|i| !at.contains_key(i.as_str())) {
+            return Err(Error::new(format!(
+                "no record with id {missing} in {}; nothing marked",
+                self.shown
+            )));
+        }
+        let mut next: HashMap<i32, i64> = HashMap::new();
+        let mut marked = HashSet::new();
+        for id in ids {
+            let (p, o, pulled) = at[id.as_str()];
+            if pulled {
+                continue;
+            }
+            marked.insert(id.as_str());
+            let n = next.entry(p).or_insert(0);
+            *n = (*n).max(o + 1);
+        }
+        if next.is_empty() {
+            return Ok(0);
+        }
+        // Everything pending before the acknowledged offset goes with it.
+        let swept: Vec<&str> = all
+            .iter()
+            .filter(|(m, s)| {
+                s.view.pulled() == record::Pulled::No
+                    && next.get(&m.part).is_some_and(|&n| m.offset < n)
+                    && !s.view.id.as_deref().is_some_and(|i| marked.contains(i))
+            })
+            .map(|(_, s)| s.view.name.as_str())
+            .collect();
+        let what = format!(
+            "cannot commit the offsets of group {} (while a pull of the group is in progress this fails: run it again) on",
+            self.url.group
+        );
+        self.commit(self.reader()?, &topic, &next, &what)?;
+        if !swept.is_empty() {
+            eprintln!(
+                "cq: Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
+                swept.len(),
+                swept.join(", ")
+            );
+        }
+        Ok(marked.len())
+    }
+
+    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
+        let _ = self.reap();
+        let (recs, ends) = self.scan(from, filter.pending)?;
+        for (_, s) in recs {
+            if filter.matches(&s.view) {
+                each(s).map_err(Error::output)?;
+            }
+        }
+        match (ends.is_empty(), from) {
+            (true, Some(m)) => Ok(m.clone()),
+            _ => Ok(mark_of(&ends)),
+        }
+    }
+
+    fn compact(&self, _: &Cutoff) -> Result<CompactReport> {
+        let (recs, _) = self.scan(None, false)?;
+        let retention = self
+            .retention()
+            .unwrap_or_else(|| "the broker's default".into());
+        Ok(CompactReport {
+            removed: 0,
+            kept: recs.len(),
+            note: Some(format!(
+                "Kafka keeps records for the topic's retention (retention.ms={retention}), which the broker applies; cq compact removes nothing on this tier"
+            )),
+        })
+    }
+
+    fn start(&self, job: &Job) -> Result<()> {
+        self.ensure_topic(&self.lease_topic(), true)?;
+        self.put_lease(job)?;
+        *self.job.borrow_mut() = Some(job.clone());
+        Ok(())
+    }
+
+    fn renew(&self, id: &str) {
+        let job = self.job.borrow().clone();
+        if let Some(job) = job.filter(|j| j.id == id) {
+            let _ = self.put_lease(&job);
+        }
+    }
+
+    fn lease_interval(&self) -> Option<Duration> {
+        Some(running::lease_ttl() / 3)
+    }
+
+    fn finish(&self, id: &str) {
+        let job = self.job.borrow_mut().take();
+        if job.is_some_and(|j| j.id == id) {
+            // A tombstone: compaction keeps nothing of an ended job.
+            let _ = self.produce(&self.lease_topic(), &[(id, None)]);
+        }
+    }
+
+    fn running(&self) -> Result<Vec<Job>> {
+        self.reap()?;
+        let mut jobs: Vec<Job> = self
+            .leases()?
+            .into_values()
+            .filter_map(|s| match s {
+                LeaseState::Running(l) => Some(l.job),
+                LeaseState::Claimed(_) => None,
+            })
+            .collect();
+        jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        Ok(jobs)
+    }
+
+    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+        let mut w = KafkaWaiter { q: self, c: None };
+        w.attach()?;
+        Ok(Box::new(w))
+    }
+
+    fn export(&self, each: &mut Each) -> Result<()> {
+        for (_, s) in self.scan(None, false)?.0 {
+            each(s).map_err(|e| Error::io("cannot export", e))?;
+        }
+        Ok(())
+    }
+
+    fn import(&self, recs: &[Stored]) -> Result<usize> {
+        self.add(recs)
+    }
+
+    fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn tier(&self) -> &'static str {
+        "kafka"
+    }
+}
+
+impl KafkaQueue {
+    /// The topic's retention.ms as the broker reports it.
+    fn retention(&self) -> Option<String> {
+        let admin: AdminClient<DefaultClientContext> = self.config().create().ok()?;
+        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        let r =
+            block_on(admin.describe_configs([&ResourceSpecifier::Topic(&self.url.topic)], &opts))
+                .ok()?;
+        let res = r.into_iter().next()?.ok()?;
+        res.get("retention.ms")?.value.clone()
+    }
+}
+
+impl Drop for KafkaQueue {
+    fn drop(&mut self) {
+        // Every produce already waited for the broker's acknowledgement:
+        // tearing librdkafka's threads down would only add ~100 ms to each
+        // command's exit, so the process ending does it.
+        if let Some(p) = self.producer.take() {
+            std::mem::forget(p);
+        }
+        if let Some(c) = self.reader.take() {
+            std::mem::forget(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks() {
+        assert_eq!(parse_mark("0:12,1:7")[&1], 7);
+        assert_eq!(mark_of(&parse_mark("1:7,0:12")).0, "0:12,1:7");
+    }
+}
