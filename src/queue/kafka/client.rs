@@ -246,7 +246,9 @@ impl KafkaQueue {
             .create()
             .map_err(|e| self.fail("cannot set up a Kafka admin client for", e))?;
         let parts = if running { 1 } else { self.url.partitions };
-        let mut t = NewTopic::new(topic, parts, TopicReplication::Fixed(1));
+        // -1: the broker's default replication factor (Kafka 2.4+), so a
+        // topic cq creates is as durable as the cluster is set up to make it.
+        let mut t = NewTopic::new(topic, parts, TopicReplication::Fixed(-1));
         if running {
             t = t.set("cleanup.policy", "compact");
         }
