@@ -859,73 +859,49 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
     src.cq().args(["pull", "--limit", "3"]).assert().success();
     let before = std::fs::read(&src.queue).unwrap();
     let want = states(&src.listed());
-    let db = src.path("q.db");
-    let back = src.path("back.jsonl");
-    let sqlite = format!("sqlite:{}", db.display());
-    for _ in 0..2 {
-        src.cq()
-            .args(["migrate", "--to", &sqlite])
-            .assert()
-            .success();
-    }
-    // Through Redis when it is here: sqlite -> redis -> jsonl.
+    let sqlite = format!("sqlite:{}", src.path("q.db").display());
+    // jsonl -> sqlite -> redis -> kafka -> jsonl, through the servers that
+    // are here.
     let redis = common::RedisServer::start();
-    let via = match &redis {
-        Some(r) => format!("redis://127.0.0.1:{}/0?stream=m", r.port),
-        None => {
-            common::skip("migrate through redis", "redis-server is not installed");
-            sqlite.clone()
-        }
-    };
-    if via != sqlite {
-        for _ in 0..2 {
-            src.cq()
-                .env("CQ_QUEUE", &sqlite)
-                .args(["migrate", "--to", &via])
-                .assert()
-                .success();
-        }
+    if redis.is_none() {
+        common::skip("migrate through redis", "redis-server is not installed");
     }
-    // Then through Kafka when tansu is here: redis -> kafka -> jsonl.
     let kafka = common::KafkaServer::start();
-    let via2 = match &kafka {
-        Some(k) => format!("kafka://127.0.0.1:{}/m", k.port),
-        None => {
-            common::skip("migrate through kafka", "tansu is not installed");
-            via.clone()
-        }
-    };
-    if via2 != via {
+    if kafka.is_none() {
+        common::skip("migrate through kafka", "tansu is not installed");
+    }
+    let chain: Vec<String> = [
+        Some(src.location.clone()),
+        Some(sqlite.clone()),
+        redis
+            .as_ref()
+            .map(|r| format!("redis://127.0.0.1:{}/0?stream=m", r.port)),
+        kafka
+            .as_ref()
+            .map(|k| format!("kafka://127.0.0.1:{}/m", k.port)),
+        Some(src.path("back.jsonl").display().to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for step in chain.windows(2) {
         for _ in 0..2 {
             src.cq()
-                .env("CQ_QUEUE", &via)
-                .args(["migrate", "--to", &via2])
+                .env("CQ_QUEUE", &step[0])
+                .args(["migrate", "--to", &step[1]])
                 .assert()
                 .success();
         }
-    }
-    for _ in 0..2 {
-        src.cq()
-            .env("CQ_QUEUE", &via2)
-            .args(["migrate", "--to"])
-            .arg(&back)
-            .assert()
-            .success();
     }
     assert_eq!(
         std::fs::read(&src.queue).unwrap(),
         before,
         "the source changed"
     );
-    for q in [
-        sqlite.clone(),
-        via.clone(),
-        via2.clone(),
-        back.display().to_string(),
-    ] {
+    for q in &chain[1..] {
         let out = src
             .cq()
-            .env("CQ_QUEUE", &q)
+            .env("CQ_QUEUE", q)
             .args(["list", "--json"])
             .output()
             .unwrap();
