@@ -196,9 +196,7 @@ fn report(
 fn suggest(loc: &Location, tier: &str) -> String {
     let base = match loc {
         Location::File(p) | Location::Sqlite(p) => p.clone(),
-        Location::Redis(_) | Location::Kafka(_) => {
-            std::path::PathBuf::from("$XDG_STATE_HOME/cq/queue.jsonl")
-        }
+        _ => std::path::PathBuf::from("$XDG_STATE_HOME/cq/queue.jsonl"),
     };
     match tier {
         "sqlite" => format!("sqlite:{}", base.with_extension("db").display()),

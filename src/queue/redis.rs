@@ -456,14 +456,13 @@ impl RedisQueue {
             let Ok(job) = serde_json::from_str::<Job>(&j) else {
                 continue;
             };
-            let dead = if job.host == running::host() {
-                job.is_dead(running::host(), boot.as_deref())
-            } else {
-                matches!(
-                    self.cmd(redis::cmd("EXISTS").arg(self.key(&format!("lease:{}", job.id))))?,
+            let dead = job.is_gone(boot.as_deref(), || {
+                let lease = self.key(&format!("lease:{}", job.id));
+                Ok::<_, Error>(matches!(
+                    self.cmd(redis::cmd("EXISTS").arg(lease))?,
                     Value::Int(0)
-                )
-            };
+                ))
+            })?;
             if !dead {
                 continue;
             }

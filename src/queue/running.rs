@@ -61,6 +61,22 @@ impl Job {
         }
     }
 
+    /// The networked tiers' rule: on the wrapper's own host its process
+    /// decides; elsewhere a pid means nothing, and the lease decides
+    /// (`lease_expired` is asked only then).
+    #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
+    pub fn is_gone<E>(
+        &self,
+        boot: Option<&str>,
+        lease_expired: impl FnOnce() -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        if self.host == host() {
+            Ok(self.is_dead(host(), boot))
+        } else {
+            lease_expired()
+        }
+    }
+
     /// The failure record that stands for a job whose wrapper died.
     pub fn lost_record(&self) -> NewRecord {
         NewRecord {

@@ -125,7 +125,6 @@ pub(super) fn leave(c: BaseConsumer<Ctx>) {
             c.poll(Duration::from_millis(2));
         }
     }
-    drop(c);
 }
 
 impl KafkaQueue {
@@ -236,8 +235,20 @@ impl KafkaQueue {
         }
     }
 
-    /// Creates the topic if it does not exist yet; returns its partitions.
+    /// Creates the topic if it does not exist yet (once per process);
+    /// returns its partitions.
     pub(super) fn ensure_topic(&self, topic: &str, running: bool) -> Result<Vec<i32>> {
+        if let Some(p) = self.topics.borrow().get(topic) {
+            return Ok(p.clone());
+        }
+        let parts = self.created(topic, running)?;
+        self.topics
+            .borrow_mut()
+            .insert(topic.to_string(), parts.clone());
+        Ok(parts)
+    }
+
+    fn created(&self, topic: &str, running: bool) -> Result<Vec<i32>> {
         if let Some(p) = self.partitions(topic)? {
             return Ok(p);
         }

@@ -10,18 +10,18 @@ use std::collections::{HashMap, HashSet};
 
 /// One entry of the running-jobs topic.
 #[derive(Serialize, Deserialize)]
-pub(super) struct Lease {
-    pub(super) job: Job,
+struct Lease {
+    job: Job,
     /// Wall-clock ms after which, without renewal, the wrapper is gone.
-    pub(super) until_ms: u64,
+    until_ms: u64,
     /// Set on a reader's claim to write the job's lost record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) claim: Option<String>,
+    claim: Option<String>,
     #[serde(default)]
-    pub(super) claimed_ms: u64,
+    claimed_ms: u64,
 }
 
-pub(super) enum LeaseState {
+enum LeaseState {
     Running(Lease),
     Claimed(Lease),
 }
@@ -61,6 +61,12 @@ fn fold(msgs: Vec<Msg>, stale_ms: u64) -> HashMap<String, LeaseState> {
     state
 }
 
+/// How old a claim must be before another reader may take it over: its
+/// claimer died between claiming and writing.
+fn stale_ms() -> u64 {
+    2 * running::lease_ttl().as_millis() as u64
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -69,7 +75,7 @@ fn now_ms() -> u64 {
 
 impl KafkaQueue {
     /// The running-jobs topic folded into each job's state.
-    pub(super) fn leases(&self) -> Result<HashMap<String, LeaseState>> {
+    fn leases(&self) -> Result<HashMap<String, LeaseState>> {
         let topic = self.lease_topic();
         let Some(parts) = self.partitions(&topic)? else {
             return Ok(HashMap::new());
@@ -77,34 +83,32 @@ impl KafkaQueue {
         let c = self.reader()?;
         let starts = parts.iter().map(|&p| (p, 0)).collect();
         let (msgs, _) = self.read(c, &topic, &starts)?;
-        Ok(fold(msgs, 2 * running::lease_ttl().as_millis() as u64))
+        Ok(fold(msgs, stale_ms()))
     }
 
-    /// Turns jobs whose wrapper is gone into lost records, once.
-    pub(super) fn reap(&self) -> Result<()> {
+    /// Turns jobs whose wrapper is gone into lost records, once; returns
+    /// the jobs still running.
+    pub(super) fn reap(&self) -> Result<Vec<Job>> {
         let states = self.leases()?;
-        if states.is_empty() {
-            return Ok(());
-        }
         let now = now_ms();
         let boot = running::this_boot();
-        let ttl = 2 * running::lease_ttl().as_millis() as u64;
-        let dead: Vec<&Lease> = states
-            .values()
-            .filter_map(|s| match s {
+        let mut alive = Vec::new();
+        let mut dead: Vec<&Lease> = Vec::new();
+        for s in states.values() {
+            match s {
                 LeaseState::Running(l) => {
-                    let gone = if l.job.host == running::host() {
-                        l.job.is_dead(running::host(), boot.as_deref())
-                    } else {
-                        now > l.until_ms
-                    };
-                    gone.then_some(l)
+                    let expired = || Ok::<_, std::convert::Infallible>(now > l.until_ms);
+                    match l.job.is_gone(boot.as_deref(), expired) {
+                        Ok(true) => dead.push(l),
+                        _ => alive.push(l.job.clone()),
+                    }
                 }
-                LeaseState::Claimed(l) => (now > l.claimed_ms + ttl).then_some(l),
-            })
-            .collect();
+                LeaseState::Claimed(l) if now > l.claimed_ms + stale_ms() => dead.push(l),
+                LeaseState::Claimed(_) => {}
+            }
+        }
         if dead.is_empty() {
-            return Ok(());
+            return Ok(alive);
         }
         let topic = self.lease_topic();
         // A wrapper killed after writing its record only needs tidying.
@@ -131,7 +135,7 @@ impl KafkaQueue {
             claims.push(l.job.id.clone());
         }
         if claims.is_empty() {
-            return Ok(());
+            return Ok(alive);
         }
         let after = self.leases()?;
         for id in claims {
@@ -155,7 +159,7 @@ impl KafkaQueue {
             }
             self.produce(&topic, &[(id.as_str(), None)])?;
         }
-        Ok(())
+        Ok(alive)
     }
 
     pub(super) fn put_lease(&self, job: &Job) -> Result<()> {

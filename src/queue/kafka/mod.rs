@@ -29,7 +29,6 @@ mod waiter;
 pub use url::Url;
 
 use client::{Ctx, block_on, leave, why};
-use leases::LeaseState;
 use url::valid_name;
 use waiter::KafkaWaiter;
 
@@ -44,7 +43,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::BaseProducer;
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -78,6 +77,9 @@ pub struct KafkaQueue {
     /// A consumer of the default group that never joins it: it reads by
     /// assignment and commits for `ack` and `migrate`.
     reader: OnceCell<BaseConsumer<Ctx>>,
+    /// Topics this process saw exist, with their partitions: a wrap checks
+    /// its topic before CMD and appends after, one metadata request.
+    topics: RefCell<HashMap<String, Vec<i32>>>,
     /// Whether librdkafka was nudged to fetch its producer id now.
     kicked: std::cell::Cell<bool>,
     /// The job this process runs, for renewing its lease.
@@ -87,17 +89,17 @@ pub struct KafkaQueue {
 }
 
 impl KafkaQueue {
-    pub fn new(raw: &str) -> Result<Self> {
-        let url = Url::parse(raw)?;
-        Ok(Self {
+    pub fn new(url: Url) -> Self {
+        Self {
             shown: url.shown(),
             url,
             producer: OnceCell::new(),
             reader: OnceCell::new(),
+            topics: RefCell::new(HashMap::new()),
             kicked: std::cell::Cell::new(false),
             job: RefCell::new(None),
             me: uuid::Uuid::now_v7().to_string(),
-        })
+        }
     }
 
     fn lease_topic(&self) -> String {
@@ -138,14 +140,16 @@ impl KafkaQueue {
         let mut out = Vec::new();
         for m in msgs {
             let pulled = m.offset < committed.get(&m.part).copied().unwrap_or(0);
-            if pending_only && pulled {
-                continue;
-            }
-            if let Some(s) = self.stored(&m, pulled) {
+            if !(pending_only && pulled) {
+                let s = self.stored(&m, pulled);
                 out.push((m, s));
             }
         }
-        Ok((merge(out), ends))
+        let recs = merge(out)
+            .into_iter()
+            .filter_map(|(m, s)| Some((m, s?)))
+            .collect();
+        Ok((recs, ends))
     }
 
     fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
@@ -228,25 +232,25 @@ impl KafkaQueue {
             }
         }
         // Oldest first across partitions, each partition in offset order,
-        // so that what is committed is always a prefix of each partition.
+        // so that what is committed is always a prefix of each partition;
+        // a message that is not a record is passed over, and committed.
         let limit = limit.unwrap_or(usize::MAX);
-        let mut heads: Vec<std::collections::VecDeque<Msg>> =
-            got.into_values().map(Into::into).collect();
+        let read = got
+            .into_values()
+            .flatten()
+            .map(|m| {
+                let s = self.stored(&m, false);
+                (m, s)
+            })
+            .collect();
         let mut next: HashMap<i32, i64> = HashMap::new();
         let mut batch = Vec::new();
-        while batch.len() < limit {
-            let pick = heads
-                .iter()
-                .enumerate()
-                .filter_map(|(i, h)| h.front().map(|m| (i, order_key(m))))
-                .min_by(|a, b| a.1.cmp(&b.1))
-                .map(|(i, _)| i);
-            let Some(i) = pick else { break };
-            let m = heads[i].pop_front().expect("picked a non-empty head");
-            next.insert(m.part, m.offset + 1);
-            if let Some(s) = self.stored(&m, false) {
-                batch.push(s);
+        for (m, s) in merge(read) {
+            if batch.len() >= limit {
+                break;
             }
+            next.insert(m.part, m.offset + 1);
+            batch.extend(s);
         }
         if !batch.is_empty()
             && let Err(e) = deliver(&batch)
@@ -327,20 +331,10 @@ impl KafkaQueue {
     }
 }
 
-/// The order records are delivered in across partitions.
-fn order_key(m: &Msg) -> (String, i32, i64) {
-    let t = m
-        .value
-        .as_deref()
-        .and_then(|v| record::parse_line(v).ok())
-        .and_then(|v| v.completed_at)
-        .unwrap_or_default();
-    (t, m.part, m.offset)
-}
-
-/// Interleaves partitions by completion time, each in offset order.
-fn merge(items: Vec<(Msg, Stored)>) -> Vec<(Msg, Stored)> {
-    let mut parts: BTreeMap<i32, std::collections::VecDeque<(Msg, Stored)>> = BTreeMap::new();
+/// Interleaves partitions by completion time, each in offset order (a
+/// message that is not a record sorts as the oldest).
+fn merge(items: Vec<(Msg, Option<Stored>)>) -> Vec<(Msg, Option<Stored>)> {
+    let mut parts: BTreeMap<i32, VecDeque<(Msg, Option<Stored>)>> = BTreeMap::new();
     for it in items {
         parts.entry(it.0.part).or_default().push_back(it);
     }
@@ -352,16 +346,9 @@ fn merge(items: Vec<(Msg, Stored)>) -> Vec<(Msg, Stored)> {
         let pick = parts
             .iter()
             .filter_map(|(p, q)| {
-                q.front().map(|(m, s)| {
-                    (
-                        *p,
-                        (
-                            s.view.completed_at.clone().unwrap_or_default(),
-                            m.part,
-                            m.offset,
-                        ),
-                    )
-                })
+                let (m, s) = q.front()?;
+                let t = s.as_ref().and_then(|s| s.view.completed_at.as_deref());
+                Some((*p, (t.unwrap_or(""), m.offset)))
             })
             .min_by(|a, b| a.1.cmp(&b.1))
             .map(|(p, _)| p);
@@ -538,15 +525,7 @@ impl Queue for KafkaQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        self.reap()?;
-        let mut jobs: Vec<Job> = self
-            .leases()?
-            .into_values()
-            .filter_map(|s| match s {
-                LeaseState::Running(l) => Some(l.job),
-                LeaseState::Claimed(_) => None,
-            })
-            .collect();
+        let mut jobs = self.reap()?;
         jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
         Ok(jobs)
     }

@@ -5,7 +5,7 @@ use super::GROUP;
 use crate::error::{Error, Result};
 
 /// The parts of a `kafka://` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Url {
     pub brokers: String,
     pub topic: String,
@@ -47,6 +47,13 @@ pub(super) fn valid_name(s: &str) -> bool {
         && s != ".."
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+/// Debug output is the printable URL: no `{:?}` can leak the password.
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown())
+    }
 }
 
 impl Url {
@@ -161,6 +168,7 @@ mod tests {
         assert_eq!(u.sasl.as_deref(), Some("SCRAM-SHA-256"));
         assert!(u.tls);
         assert_eq!(u.shown(), "kafka://u:***@h1:9092,h2:9093/jobs");
+        assert!(!format!("{u:?}").contains("cret"));
         assert_eq!(Url::parse("kafka://h:1/t").unwrap().group, "cq");
         for bad in [
             "kafka://h:1",
