@@ -25,7 +25,7 @@ use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled};
 use crate::time::{self, Cutoff};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
@@ -51,6 +51,15 @@ pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
 
 /// Held for as long as it lives; the kernel drops the flock with the fd.
 struct Lock(#[allow(dead_code)] Option<File>);
+
+/// What became of one attempt to append.
+enum Appended {
+    Done,
+    /// The file ends in an unterminated line; nothing was written.
+    TailOpen,
+    /// Written, but after a line another appender tore meanwhile.
+    Glued,
+}
 
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
@@ -183,7 +192,30 @@ impl JsonlQueue {
     /// tail without its newline may be another appender's write in flight
     /// (the file's size grows page by page while it copies), so only the
     /// exclusive holder repairs a torn tail: `Ok(false)` asks for it.
+    ///
+    /// Checking the tail before writing is not enough under a shared lock:
+    /// an appender killed inside its write(2) between our check and our
+    /// write leaves a torn line that ours would continue. So the check is
+    /// made again after writing, on the byte before our line; a glued line
+    /// (unparseable, skipped by readers, like any torn line) also answers
+    /// `Ok(false)`, and the record is written again under the exclusive
+    /// lock, where only a writer outside the protocol can tear the tail.
     fn append_locked(&self, line: &str, exclusive: bool) -> Result<bool> {
+        const TRIES: usize = 3;
+        for _ in 0..TRIES {
+            match self.append_once(line, exclusive)? {
+                Appended::Done => return Ok(true),
+                Appended::Glued | Appended::TailOpen if !exclusive => return Ok(false),
+                Appended::Glued | Appended::TailOpen => {}
+            }
+        }
+        Err(Error::new(format!(
+            "cannot append to {}: another writer keeps leaving torn lines",
+            self.shown()
+        )))
+    }
+
+    fn append_once(&self, line: &str, exclusive: bool) -> Result<Appended> {
         let (mut f, len, created) = self.open_append()?;
         let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
         let mut buf = Vec::with_capacity(line.len() + 1);
@@ -192,7 +224,7 @@ impl JsonlQueue {
             f.read_exact_at(&mut last, len - 1).map_err(fail)?;
             if last[0] != b'\n' {
                 if !exclusive {
-                    return Ok(false);
+                    return Ok(Appended::TailOpen);
                 }
                 buf.push(b'\n');
             }
@@ -220,11 +252,22 @@ impl JsonlQueue {
             }
         }
         f.write_all(&buf).map_err(fail)?;
+        if buf[0] != b'\n' {
+            // With O_APPEND the offset after the write is the end of ours.
+            let start = f.stream_position().map_err(fail)? - buf.len() as u64;
+            let mut before = [b'\n'];
+            if start > 0 {
+                f.read_exact_at(&mut before, start - 1).map_err(fail)?;
+            }
+            if before[0] != b'\n' {
+                return Ok(Appended::Glued);
+            }
+        }
         f.sync_data().map_err(fail)?;
         if created {
             sync_dir(&self.dir()).map_err(fail)?;
         }
-        Ok(true)
+        Ok(Appended::Done)
     }
 
     // ---- running jobs ----------------------------------------------------
