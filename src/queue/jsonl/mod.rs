@@ -251,17 +251,8 @@ impl JsonlQueue {
                 return Err(fail(e));
             }
         }
-        f.write_all(&buf).map_err(fail)?;
-        if buf[0] != b'\n' {
-            // With O_APPEND the offset after the write is the end of ours.
-            let start = f.stream_position().map_err(fail)? - buf.len() as u64;
-            let mut before = [b'\n'];
-            if start > 0 {
-                f.read_exact_at(&mut before, start - 1).map_err(fail)?;
-            }
-            if before[0] != b'\n' {
-                return Ok(Appended::Glued);
-            }
+        if !write_line(&mut f, &buf).map_err(fail)? {
+            return Ok(Appended::Glued);
         }
         f.sync_data().map_err(fail)?;
         if created {
@@ -827,6 +818,55 @@ impl Waiter for JsonlWaiter<'_> {
             .map_err(|e| Error::io(format!("cannot watch {}", self.q.dir().display()), e))?;
         self.refresh();
         Ok(woke)
+    }
+}
+
+/// Appends `buf` (a line, or a newline and a line) to `f`, opened with
+/// O_APPEND, in one write; false when the byte before it is no newline, so
+/// that the line continues a torn one.
+fn write_line(f: &mut File, buf: &[u8]) -> io::Result<bool> {
+    f.write_all(buf)?;
+    if buf.first() == Some(&b'\n') {
+        return Ok(true);
+    }
+    // With O_APPEND the offset after the write is the end of ours.
+    let start = f.stream_position()? - buf.len() as u64;
+    let mut before = [b'\n'];
+    if start > 0 {
+        f.read_exact_at(&mut before, start - 1)?;
+    }
+    Ok(before[0] == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_written_after_a_torn_one_is_seen_glued_and_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.jsonl");
+        let q = JsonlQueue::new(path.clone());
+        q.append("{\"name\":\"a\",\"status\":\"success\",\"pulled\":false}\n")
+            .unwrap();
+        let mut f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        // What the race leaves: a push killed mid-write after our tail check.
+        f.write_all(b"{\"name\":\"torn").unwrap();
+        let b = b"{\"name\":\"b\",\"status\":\"success\",\"pulled\":false}\n";
+        assert!(!write_line(&mut f, b).unwrap());
+        assert!(write_line(&mut f, b).unwrap());
+        assert!(write_line(&mut f, b"\n").unwrap());
+        // The exclusive holder repairs a torn tail and writes past it.
+        f.write_all(b"{\"name\":\"torn").unwrap();
+        q.append("{\"name\":\"c\",\"status\":\"success\",\"pulled\":false}\n")
+            .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let last = text.lines().last().unwrap();
+        assert!(last.starts_with("{\"name\":\"c\""), "{text}");
     }
 }
 
