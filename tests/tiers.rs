@@ -166,11 +166,7 @@ fn wrap_exit_codes_and_signals(tier: Tier) {
 fn unwritable_queue_is_125(tier: Tier) {
     let env = Env::tier(tier);
     std::fs::write(env.path("file"), "").unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = common::free_port().unwrap();
     let bad = match tier {
         Tier::Jsonl => env.path("file/q.jsonl").display().to_string(),
         Tier::Sqlite => format!("sqlite:{}", env.path("file/q.db").display()),
@@ -646,32 +642,8 @@ fn redis_tls_and_password_from_the_url() {
     if !common::have("redis-server") || !common::have("openssl") {
         return common::skip(test, "redis-server or openssl is not installed");
     }
-    // A CA of our own and a server certificate for 127.0.0.1 it signed.
     let env = Env::new();
-    let d = env.dir.path();
-    let ssl = |args: &str| {
-        let st = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("openssl {args} 2>/dev/null"))
-            .current_dir(d)
-            .status()
-            .unwrap();
-        assert!(st.success(), "openssl {args}");
-    };
-    ssl(
-        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=cq test CA'",
-    );
-    ssl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1");
-    std::fs::write(
-        d.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    ssl(
-        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf",
-    );
-    let path = |f: &str| d.join(f).display().to_string();
-    let (cert, key, ca) = (path("server.pem"), path("server.key"), path("ca.pem"));
+    let (cert, key, ca) = common::test_certificates(env.dir.path());
     let server = common::RedisServer::start_with(
         &[
             "--tls-cert-file",
@@ -723,6 +695,58 @@ fn redis_tls_and_password_from_the_url() {
             "{msg}"
         );
     }
+}
+
+/// TLS from the URL against a real broker: tansu speaks plain Kafka, so
+/// stunnel terminates TLS in front of it, and tansu advertises stunnel's
+/// port, so every connection cq makes is TLS.
+#[test]
+fn kafka_tls_from_the_url() {
+    let test = "kafka_tls_from_the_url";
+    for tool in ["tansu", "openssl", "stunnel4"] {
+        if !common::have(tool) {
+            return common::skip(test, &format!("{tool} is not installed"));
+        }
+    }
+    let env = Env::new();
+    let (cert, key, ca) = common::test_certificates(env.dir.path());
+    let tls_port = common::free_port().unwrap();
+    let kafka =
+        common::KafkaServer::start_advertising(Some(tls_port)).expect("tansu did not start");
+    let _tunnel = common::Stunnel::start(env.dir.path(), tls_port, kafka.port, &cert, &key)
+        .expect("stunnel did not start");
+    let url = |query: &str| format!("kafka://127.0.0.1:{tls_port}/secure?{query}");
+    let good = url(&format!("tls=true&ca={ca}"));
+    env.cq()
+        .env("CQ_QUEUE", &good)
+        .args(["push", "-n", "over-tls", "-e", "0"])
+        .assert()
+        .success();
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &good)
+        .arg("pull")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["over-tls"]);
+    // A certificate nobody vouches for, or plain text to a TLS port: one
+    // clear line, exit 1, and nothing changed.
+    for (q, want) in [(url("tls=true"), "certificate"), (url(""), "cannot reach")] {
+        let out = env.cq().env("CQ_QUEUE", &q).arg("list").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let msg = String::from_utf8_lossy(&out.stderr);
+        assert!(msg.contains(want) && msg.lines().count() == 1, "{q}: {msg}");
+    }
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &good)
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let recs = parse_lines(&stdout_of(&out));
+    assert_eq!(names(&recs), ["over-tls"]);
+    assert_eq!(recs[0]["pulled"], true);
 }
 
 /// The server stops while a wrapped job runs: the job's status survives,

@@ -251,11 +251,7 @@ impl RedisServer {
         which("redis-server")?;
         for _ in 0..5 {
             let dir = tempfile::tempdir().ok()?;
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
+            let port = free_port()?;
             let port_args = if tls {
                 [
                     "--port".to_string(),
@@ -336,23 +332,49 @@ pub struct KafkaServer {
     pub port: u16,
 }
 
+/// A loopback port nobody listens on (yet).
+pub fn free_port() -> Option<u16> {
+    Some(
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port(),
+    )
+}
+
+/// Waits up to 10 s for something to answer on `port`.
+fn answers(port: u16) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
 impl KafkaServer {
     pub fn start() -> Option<KafkaServer> {
+        Self::start_advertising(None)
+    }
+
+    /// A broker that tells clients to reach it at `advertised` (a TLS
+    /// proxy in front of it), or at its own port.
+    pub fn start_advertising(advertised: Option<u16>) -> Option<KafkaServer> {
         which("tansu")?;
         for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .ok()?
-                .local_addr()
-                .ok()?
-                .port();
+            let port = free_port()?;
             let url = format!("tcp://127.0.0.1:{port}");
+            let shown = format!("tcp://127.0.0.1:{}", advertised.unwrap_or(port));
             let child = Command::new("tansu")
                 .args([
                     "broker",
                     "--listener-url",
                     &url,
                     "--advertised-listener-url",
-                    &url,
+                    &shown,
                 ])
                 .args(["--storage-engine", "memory://tansu/"])
                 .stdout(std::process::Stdio::null())
@@ -384,5 +406,65 @@ impl KafkaServer {
 impl Drop for KafkaServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A CA of our own in `dir`, and a certificate for 127.0.0.1 it signed:
+/// the paths of (certificate, key, CA certificate). Needs openssl.
+pub fn test_certificates(dir: &Path) -> (String, String, String) {
+    let ssl = |args: &str| {
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(format!("openssl {args} 2>/dev/null"))
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args}");
+    };
+    ssl(
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=cq test CA'",
+    );
+    ssl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1");
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    ssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf",
+    );
+    let path = |f: &str| dir.join(f).display().to_string();
+    (path("server.pem"), path("server.key"), path("ca.pem"))
+}
+
+/// stunnel accepting TLS on `port` for a plain server on `to`; stopped on
+/// drop.
+pub struct Stunnel(std::process::Child);
+
+impl Stunnel {
+    pub fn start(dir: &Path, port: u16, to: u16, cert: &str, key: &str) -> Option<Stunnel> {
+        let conf = dir.join("stunnel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "foreground = yes\npid =\n[tls]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{to}\ncert = {cert}\nkey = {key}\n"
+            ),
+        )
+        .ok()?;
+        let child = Command::new(which("stunnel4").or_else(|| which("stunnel"))?)
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let tunnel = Stunnel(child);
+        answers(port).then_some(tunnel)
+    }
+}
+
+impl Drop for Stunnel {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -4,7 +4,7 @@
 //! for a process that lives milliseconds, and how they are avoided.
 
 use super::{DELIVERY, KafkaQueue, Msg, SESSION_MS, TIMEOUT};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
@@ -14,8 +14,12 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// How long one metadata request may wait before cq looks at librdkafka's
+/// errors again.
+const SLICE: Duration = Duration::from_millis(250);
 
 /// What librdkafka tells cq from its own threads: deliveries, the last
 /// error, and rebalances.
@@ -25,6 +29,8 @@ pub(super) struct Ctx {
     pub(super) failed: Mutex<Option<String>>,
     pub(super) placed: Mutex<Vec<(i32, i64)>>,
     pub(super) last_error: Mutex<Option<String>>,
+    /// Set by an error no retry can mend (TLS, authentication).
+    pub(super) fatal: AtomicBool,
     /// Bumped on every rebalance; the assignment it produced.
     pub(super) epoch: AtomicU64,
     pub(super) assigned: Mutex<Option<Vec<i32>>>,
@@ -32,8 +38,22 @@ pub(super) struct Ctx {
 
 impl ClientContext for Ctx {
     fn error(&self, error: KafkaError, reason: &str) {
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(format!("{error}: {reason}"));
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(Code::SSL | Code::Authentication | Code::SaslAuthenticationFailed)
+        ) {
+            self.fatal.store(true, Ordering::SeqCst);
+        }
+        let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        // "All brokers are down" follows every failed connection; the
+        // failure before it (a certificate nobody vouches for, a refused
+        // password) is the one that says what to fix.
+        if last.is_none()
+            || error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
+        {
+            *last = Some(format!("{error}: {reason}"));
+        }
     }
     fn log(&self, _: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
         // Only asked for by CQ_KAFKA_DEBUG; librdkafka is silent otherwise.
@@ -210,13 +230,28 @@ impl KafkaQueue {
     /// The topic's partitions, or None when it does not exist.
     pub(super) fn partitions(&self, topic: &str) -> Result<Option<Vec<i32>>> {
         let p = self.producer()?;
-        let md = p
-            .client()
-            .fetch_metadata(Some(topic), TIMEOUT)
-            .map_err(|e| {
-                let why = why(&p.context().last_error, e);
-                self.fail("cannot reach Kafka at", why)
-            })?;
+        if let Some(msg) = self.unreachable.get() {
+            return Err(Error::new(msg.clone()));
+        }
+        // In slices, so that a failure no retry can mend (a certificate
+        // nobody vouches for, a refused password) ends the wait at once.
+        // Error events wait in the main queue until a poll serves them.
+        let deadline = Instant::now() + TIMEOUT;
+        let md = loop {
+            match p.client().fetch_metadata(Some(topic), SLICE) {
+                Ok(md) => break md,
+                Err(e) => {
+                    p.poll(Duration::from_millis(1));
+                    if p.context().fatal.load(Ordering::SeqCst) || Instant::now() >= deadline {
+                        let why = why(&p.context().last_error, e);
+                        let err = self.fail("cannot reach Kafka at", why);
+                        // Later calls of this command fail alike, at once.
+                        let _ = self.unreachable.set(err.to_string());
+                        return Err(err);
+                    }
+                }
+            }
+        };
         let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
             return Ok(None);
         };

@@ -86,6 +86,8 @@ pub struct KafkaQueue {
     job: RefCell<Option<Job>>,
     /// A random name for this reader's claims.
     me: String,
+    /// Why the brokers could not be reached, once they could not.
+    unreachable: OnceCell<String>,
 }
 
 impl KafkaQueue {
@@ -99,6 +101,7 @@ impl KafkaQueue {
             kicked: std::cell::Cell::new(false),
             job: RefCell::new(None),
             me: uuid::Uuid::now_v7().to_string(),
+            unreachable: OnceCell::new(),
         }
     }
 
