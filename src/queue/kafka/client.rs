@@ -49,9 +49,7 @@ impl ClientContext for Ctx {
         // "All brokers are down" follows every failed connection; the
         // failure before it (a certificate nobody vouches for, a refused
         // password) is the one that says what to fix.
-        if last.is_none()
-            || error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
-        {
+        if last.is_none() || error.rdkafka_error_code() != Some(Code::AllBrokersDown) {
             *last = Some(format!("{error}: {reason}"));
         }
     }
