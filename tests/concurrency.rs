@@ -83,16 +83,7 @@ fn writers_pullers_and_compaction_lose_nothing() {
             let mut rng = Rng::new();
             let (mut clean, mut dirty, mut kills) = (Vec::new(), Vec::new(), 0);
             while !stop.load(Ordering::SeqCst) {
-                let child = env
-                    .cq_std()
-                    .args(["pull", "--json"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
-                thread::sleep(Duration::from_micros(rng.below(4000)));
-                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-                let out = child.wait_with_output().unwrap();
+                let out = common::pull_killed_after(&env, Duration::from_micros(rng.below(4000)));
                 let killed = out.status.signal() == Some(libc::SIGKILL);
                 let names = delivered(&out.stdout, killed);
                 if killed {

@@ -301,17 +301,8 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
             let mut delivered = Vec::new();
             let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let child = env
-                    .cq_std()
-                    .args(["pull", "--json"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
                 n += 1;
-                std::thread::sleep(Duration::from_micros(n * 7919 % 4000));
-                unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-                let out = child.wait_with_output().unwrap();
+                let out = common::pull_killed_after(&env, Duration::from_micros(n * 7919 % 4000));
                 delivered.extend(common::delivered(&out.stdout, true));
             }
             delivered
@@ -713,7 +704,7 @@ fn kafka_tls_from_the_url() {
     let tls_port = common::free_port().unwrap();
     let kafka =
         common::KafkaServer::start_advertising(Some(tls_port)).expect("tansu did not start");
-    let _tunnel = common::Stunnel::start(env.dir.path(), tls_port, kafka.port, &cert, &key)
+    let _tunnel = common::stunnel(env.dir.path(), tls_port, kafka.port, &cert, &key)
         .expect("stunnel did not start");
     let url = |query: &str| format!("kafka://127.0.0.1:{tls_port}/secure?{query}");
     let good = url(&format!("tls=true&ca={ca}"));

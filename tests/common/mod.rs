@@ -194,6 +194,20 @@ pub fn delivered(out: &[u8], killed: bool) -> Vec<String> {
     names
 }
 
+/// `cq pull --json` SIGKILLed `after` its start (if still running then).
+pub fn pull_killed_after(env: &Env, after: std::time::Duration) -> std::process::Output {
+    let child = env
+        .cq_std()
+        .args(["pull", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait_with_output().unwrap()
+}
+
 pub fn names(recs: &[Value]) -> Vec<String> {
     recs.iter()
         .map(|r| r["name"].as_str().unwrap_or("").to_string())
@@ -232,10 +246,76 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED: {test}: {why}");
 }
 
+/// A loopback port nobody listens on (yet).
+pub fn free_port() -> Option<u16> {
+    Some(
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port(),
+    )
+}
+
+fn connects(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// Whether a Redis on `port` answers PING.
+fn pings(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+    let mut buf = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+}
+
+/// A server process of a test's own, killed and reaped when dropped, also
+/// when the test fails.
+pub struct Daemon(std::process::Child);
+
+impl Daemon {
+    /// Spawns `cmd` (output discarded) and waits up to 10 s for `up`; None
+    /// when it exits first (its port was taken after all) or never serves.
+    fn start(cmd: &mut Command, up: impl Fn() -> bool) -> Option<Daemon> {
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut d = Daemon(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if up() {
+                return Some(d);
+            }
+            if let Ok(Some(_)) = d.0.try_wait() {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Stops it now (a server that goes away mid-run).
+    pub fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A redis-server of the test's own on a free loopback port, stopped (and
-/// its data gone) when dropped, also when the test fails.
+/// its data gone) when dropped.
 pub struct RedisServer {
-    child: std::process::Child,
+    daemon: Daemon,
     pub port: u16,
     _dir: TempDir,
 }
@@ -252,107 +332,39 @@ impl RedisServer {
         for _ in 0..5 {
             let dir = tempfile::tempdir().ok()?;
             let port = free_port()?;
-            let port_args = if tls {
-                [
-                    "--port".to_string(),
-                    "0".to_string(),
-                    "--tls-port".to_string(),
-                    port.to_string(),
-                ]
-            } else {
-                [
-                    "--port".to_string(),
-                    port.to_string(),
-                    "--tls-port".to_string(),
-                    "0".to_string(),
-                ]
-            };
-            let child = Command::new("redis-server")
-                .args(&port_args)
-                .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .args(extra)
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .ok()?;
-            let mut server = RedisServer {
-                child,
-                port,
-                _dir: dir,
-            };
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            while std::time::Instant::now() < deadline {
-                let up = if tls {
-                    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                } else {
-                    server.answers()
-                };
-                if up {
-                    return Some(server);
-                }
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break; // the port was taken after all: try another
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
+            let (plain, secure) = if tls { (0, port) } else { (port, 0) };
+            let daemon = Daemon::start(
+                Command::new("redis-server")
+                    .args(["--port", &plain.to_string()])
+                    .args(["--tls-port", &secure.to_string()])
+                    .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                    .args(extra)
+                    .arg("--dir")
+                    .arg(dir.path()),
+                || if tls { connects(port) } else { pings(port) },
+            );
+            if let Some(daemon) = daemon {
+                return Some(RedisServer {
+                    daemon,
+                    port,
+                    _dir: dir,
+                });
             }
         }
         None
     }
 
-    /// Whether it answers PING.
-    pub fn answers(&self) -> bool {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
-    }
-
-    /// Stops the server now (a Redis that goes away mid-run).
+    /// Stops the server now.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
+        self.daemon.stop();
     }
 }
 
 /// A Kafka-protocol broker of the test's own: tansu, in memory, on a free
-/// loopback port, stopped when dropped, also when the test fails.
+/// loopback port, stopped when dropped.
 pub struct KafkaServer {
-    child: std::process::Child,
+    daemon: Daemon,
     pub port: u16,
-}
-
-/// A loopback port nobody listens on (yet).
-pub fn free_port() -> Option<u16> {
-    Some(
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port(),
-    )
-}
-
-/// Waits up to 10 s for something to answer on `port`.
-fn answers(port: u16) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    false
 }
 
 impl KafkaServer {
@@ -368,29 +380,15 @@ impl KafkaServer {
             let port = free_port()?;
             let url = format!("tcp://127.0.0.1:{port}");
             let shown = format!("tcp://127.0.0.1:{}", advertised.unwrap_or(port));
-            let child = Command::new("tansu")
-                .args([
-                    "broker",
-                    "--listener-url",
-                    &url,
-                    "--advertised-listener-url",
-                    &shown,
-                ])
-                .args(["--storage-engine", "memory://tansu/"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .ok()?;
-            let mut server = KafkaServer { child, port };
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while std::time::Instant::now() < deadline {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(server);
-                }
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break; // the port was taken after all: try another
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
+            let daemon = Daemon::start(
+                Command::new("tansu")
+                    .args(["broker", "--listener-url", &url])
+                    .args(["--advertised-listener-url", &shown])
+                    .args(["--storage-engine", "memory://tansu/"]),
+                || connects(port),
+            );
+            if let Some(daemon) = daemon {
+                return Some(KafkaServer { daemon, port });
             }
         }
         None
@@ -398,14 +396,7 @@ impl KafkaServer {
 
     /// Stops the broker now.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for KafkaServer {
-    fn drop(&mut self) {
-        self.stop();
+        self.daemon.stop();
     }
 }
 
@@ -439,32 +430,15 @@ pub fn test_certificates(dir: &Path) -> (String, String, String) {
 
 /// stunnel accepting TLS on `port` for a plain server on `to`; stopped on
 /// drop.
-pub struct Stunnel(std::process::Child);
-
-impl Stunnel {
-    pub fn start(dir: &Path, port: u16, to: u16, cert: &str, key: &str) -> Option<Stunnel> {
-        let conf = dir.join("stunnel.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "foreground = yes\npid =\n[tls]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{to}\ncert = {cert}\nkey = {key}\n"
-            ),
-        )
-        .ok()?;
-        let child = Command::new(which("stunnel4").or_else(|| which("stunnel"))?)
-            .arg(&conf)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let tunnel = Stunnel(child);
-        answers(port).then_some(tunnel)
-    }
-}
-
-impl Drop for Stunnel {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+pub fn stunnel(dir: &Path, port: u16, to: u16, cert: &str, key: &str) -> Option<Daemon> {
+    let conf = dir.join("stunnel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\npid =\n[tls]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{to}\ncert = {cert}\nkey = {key}\n"
+        ),
+    )
+    .ok()?;
+    let bin = which("stunnel4").or_else(|| which("stunnel"))?;
+    Daemon::start(Command::new(bin).arg(&conf), || connects(port))
 }

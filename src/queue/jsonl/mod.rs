@@ -52,15 +52,6 @@ pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
 /// Held for as long as it lives; the kernel drops the flock with the fd.
 struct Lock(#[allow(dead_code)] Option<File>);
 
-/// What became of one attempt to append.
-enum Appended {
-    Done,
-    /// The file ends in an unterminated line; nothing was written.
-    TailOpen,
-    /// Written, but after a line another appender tore meanwhile.
-    Glued,
-}
-
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
         // A queue that is a symlink is the file it points to: compaction
@@ -203,10 +194,11 @@ impl JsonlQueue {
     fn append_locked(&self, line: &str, exclusive: bool) -> Result<bool> {
         const TRIES: usize = 3;
         for _ in 0..TRIES {
-            match self.append_once(line, exclusive)? {
-                Appended::Done => return Ok(true),
-                Appended::Glued | Appended::TailOpen if !exclusive => return Ok(false),
-                Appended::Glued | Appended::TailOpen => {}
+            if self.append_once(line, exclusive)? {
+                return Ok(true);
+            }
+            if !exclusive {
+                return Ok(false);
             }
         }
         Err(Error::new(format!(
@@ -215,7 +207,9 @@ impl JsonlQueue {
         )))
     }
 
-    fn append_once(&self, line: &str, exclusive: bool) -> Result<Appended> {
+    /// One try; false when the tail was open (nothing written) or our line
+    /// continued a torn one (written, to be written again).
+    fn append_once(&self, line: &str, exclusive: bool) -> Result<bool> {
         let (mut f, len, created) = self.open_append()?;
         let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
         let mut buf = Vec::with_capacity(line.len() + 1);
@@ -224,7 +218,7 @@ impl JsonlQueue {
             f.read_exact_at(&mut last, len - 1).map_err(fail)?;
             if last[0] != b'\n' {
                 if !exclusive {
-                    return Ok(Appended::TailOpen);
+                    return Ok(false);
                 }
                 buf.push(b'\n');
             }
@@ -252,13 +246,13 @@ impl JsonlQueue {
             }
         }
         if !write_line(&mut f, &buf).map_err(fail)? {
-            return Ok(Appended::Glued);
+            return Ok(false);
         }
         f.sync_data().map_err(fail)?;
         if created {
             sync_dir(&self.dir()).map_err(fail)?;
         }
-        Ok(Appended::Done)
+        Ok(true)
     }
 
     // ---- running jobs ----------------------------------------------------
