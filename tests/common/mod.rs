@@ -80,15 +80,17 @@ impl Env {
         }
     }
 
-    /// `cq` with this test's queue, run from the test's directory.
-    pub fn cq(&self) -> assert_cmd::Command {
+    /// `cq` with this test's queue, run from the test's directory; a cq
+    /// that crashes (dies of SIGSEGV, SIGABRT, ...) fails the test with the
+    /// signal and its stderr.
+    pub fn cq(&self) -> Cq {
         let mut c = assert_cmd::Command::new(CQ);
         c.env("CQ_QUEUE", &self.location)
             .env_remove("CQ_NAME")
             .env_remove("CQ_OUTPUT_DIR")
             .env_remove("CQ_ID")
             .current_dir(self.dir.path());
-        c
+        Cq(c)
     }
 
     /// The same as a std Command, for processes the test spawns and signals.
@@ -441,4 +443,86 @@ pub fn stunnel(dir: &Path, port: u16, to: u16, cert: &str, key: &str) -> Option<
     .ok()?;
     let bin = which("stunnel4").or_else(|| which("stunnel"))?;
     Daemon::start(Command::new(bin).arg(&conf), || connects(port))
+}
+
+/// The signals cq never dies of on purpose (`cq wrap` re-raises its
+/// child's signal, but no test's child dies of these): a death by one is a
+/// crash of cq itself.
+const CRASHES: [i32; 7] = [
+    libc::SIGSEGV,
+    libc::SIGABRT,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGSYS,
+    libc::SIGTRAP,
+];
+
+/// Fails the test when cq crashed, saying with which signal and what cq
+/// printed on stderr (an assertion on the exit code alone would only say
+/// "no code").
+pub fn no_crash(what: &str, status: std::process::ExitStatus, stderr: &[u8]) {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal().filter(|s| CRASHES.contains(s)) {
+        panic!(
+            "{what} died of signal {sig}{}; its stderr:\n{}",
+            if status.core_dumped() {
+                " (core dumped)"
+            } else {
+                ""
+            },
+            String::from_utf8_lossy(stderr)
+        );
+    }
+}
+
+/// `assert_cmd::Command` for cq, checking every run for a crash.
+pub struct Cq(assert_cmd::Command);
+
+impl Cq {
+    pub fn arg(&mut self, a: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.0.arg(a);
+        self
+    }
+    pub fn args<I, S>(&mut self, a: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.0.args(a);
+        self
+    }
+    pub fn env(
+        &mut self,
+        k: impl AsRef<std::ffi::OsStr>,
+        v: impl AsRef<std::ffi::OsStr>,
+    ) -> &mut Self {
+        self.0.env(k, v);
+        self
+    }
+    pub fn env_remove(&mut self, k: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.0.env_remove(k);
+        self
+    }
+    pub fn current_dir(&mut self, d: impl AsRef<Path>) -> &mut Self {
+        self.0.current_dir(d);
+        self
+    }
+    pub fn write_stdin(&mut self, b: impl Into<Vec<u8>>) -> &mut Self {
+        self.0.write_stdin(b);
+        self
+    }
+    pub fn timeout(&mut self, t: std::time::Duration) -> &mut Self {
+        self.0.timeout(t);
+        self
+    }
+    pub fn output(&mut self) -> std::io::Result<std::process::Output> {
+        let out = self.0.output()?;
+        no_crash(&format!("{:?}", self.0), out.status, &out.stderr);
+        Ok(out)
+    }
+    pub fn assert(&mut self) -> assert_cmd::assert::Assert {
+        use assert_cmd::assert::OutputAssertExt;
+        self.output().expect("cq could not be run").assert()
+    }
 }

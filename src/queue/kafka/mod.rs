@@ -574,15 +574,18 @@ impl KafkaQueue {
 
 impl Drop for KafkaQueue {
     fn drop(&mut self) {
-        // Every produce already waited for the broker's acknowledgement:
-        // tearing librdkafka's threads down would only add ~100 ms to each
-        // command's exit, so the process ending does it.
-        if let Some(p) = self.producer.take() {
-            std::mem::forget(p);
-        }
+        // Every client is destroyed (its threads joined) before cq exits.
+        // Leaving them running was a use-after-free: exit() runs OpenSSL's
+        // atexit cleanup, which frees the tables a broker thread still in
+        // its TLS handshake reads (SIGSEGV or a malloc abort in 1 of 20
+        // TLS runs, issue 12). Leave first: the consumer's own drop would
+        // wait in 100 ms polls.
         if let Some(c) = self.reader.take() {
-            std::mem::forget(c);
+            leave(c);
         }
+        // Every produce already waited for its acknowledgement, so the
+        // producer's drop (purge, flush, destroy) has nothing to send.
+        drop(self.producer.take());
     }
 }
 

@@ -1,0 +1,174 @@
+//! Every tier's client library, run many times over: cq must never die of a
+//! signal. librdkafka and OpenSSL run threads of their own inside cq; a cq
+//! that exited while they still ran crashed in 1 of 20 Kafka TLS runs
+//! (SIGSEGV, or glibc's malloc abort). Each loop fails on the first death
+//! by any signal, with the signal's number and cq's stderr.
+//!
+//! `CQ_STRESS=N` makes every loop N times longer.
+
+mod common;
+
+use common::{Env, Tier, names, parse_lines, stdout_of};
+use std::os::unix::process::ExitStatusExt;
+
+fn scale() -> usize {
+    std::env::var("CQ_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Runs `cq ARGS` and fails on a death by any signal; returns its output.
+fn run(env: &Env, queue: &str, extra_env: Vars, args: &[&str]) -> std::process::Output {
+    let mut c = env.cq();
+    c.env("CQ_QUEUE", queue).args(args);
+    for (k, v) in extra_env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    if let Some(sig) = out.status.signal() {
+        panic!(
+            "cq {} died of signal {sig}; its stderr:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Environment variables for cq.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
+/// A queue cq must refuse: its location, its variables, and a word the one
+/// error line holds.
+type Refused<'a> = (&'a str, Vars<'a>, &'a str);
+
+/// `rounds` rounds of push, list and pull on `queue`, then the same
+/// queue with `bad` settings (one clear line, exit 1). Every record pushed
+/// is pulled exactly once. Returns how many times cq ran.
+fn cycle(env: &Env, queue: &str, extra_env: Vars, bad: Option<Refused>, rounds: usize) -> usize {
+    let mut runs = 0;
+    let mut pulled = Vec::new();
+    for i in 0..rounds {
+        let name = format!("job-{i}");
+        let out = run(env, queue, extra_env, &["push", "-n", &name, "-e", "0"]);
+        assert!(out.status.success(), "push {i}: {out:?}");
+        let out = run(env, queue, extra_env, &["list", "--json", "--pending"]);
+        assert!(out.status.success(), "list {i}: {out:?}");
+        assert_eq!(names(&parse_lines(&stdout_of(&out))), [name.as_str()]);
+        let out = run(env, queue, extra_env, &["pull", "--json"]);
+        assert!(out.status.success(), "pull {i}: {out:?}");
+        pulled.extend(names(&parse_lines(&stdout_of(&out))));
+        runs += 3;
+        if let Some((q, bad_env, want)) = bad {
+            let out = run(env, q, bad_env, &["list"]);
+            let msg = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{out:?}");
+            assert!(msg.contains(want) && msg.lines().count() == 1, "{q}: {msg}");
+            runs += 1;
+        }
+    }
+    let want: Vec<String> = (0..rounds).map(|i| format!("job-{i}")).collect();
+    assert_eq!(pulled, want, "every record pulled once, in order");
+    runs
+}
+
+/// The Kafka TLS path (stunnel in front of tansu): 13 rounds of push,
+/// list, pull and a list with a CA nobody vouches for, 52 TLS runs of cq.
+#[test]
+fn kafka_tls_clients_never_crash() {
+    let test = "kafka_tls_clients_never_crash";
+    for tool in ["tansu", "openssl", "stunnel4"] {
+        if !common::have(tool) {
+            return common::skip(test, &format!("{tool} is not installed"));
+        }
+    }
+    let env = Env::new();
+    let (cert, key, ca) = common::test_certificates(env.dir.path());
+    let tls_port = common::free_port().unwrap();
+    let kafka =
+        common::KafkaServer::start_advertising(Some(tls_port)).expect("tansu did not start");
+    let _tunnel = common::stunnel(env.dir.path(), tls_port, kafka.port, &cert, &key)
+        .expect("stunnel did not start");
+    let good = format!("kafka://127.0.0.1:{tls_port}/stress?tls=true&ca={ca}");
+    let untrusted = format!("kafka://127.0.0.1:{tls_port}/stress?tls=true");
+    let runs = cycle(
+        &env,
+        &good,
+        &[],
+        Some((&untrusted, &[], "certificate")),
+        13 * scale(),
+    );
+    assert!(runs >= 52, "{runs} TLS runs");
+    eprintln!("{test}: {runs} runs of cq over TLS, none died of a signal");
+}
+
+/// Plain Kafka, SQLite and Redis (plain and TLS), each 10 rounds.
+#[test]
+fn kafka_clients_never_crash() {
+    if !common::have("tansu") {
+        return common::skip("kafka_clients_never_crash", "tansu is not installed");
+    }
+    let env = Env::tier(Tier::Kafka);
+    cycle(&env, &env.location, &[], None, 10 * scale());
+}
+
+#[test]
+fn sqlite_clients_never_crash() {
+    let env = Env::tier(Tier::Sqlite);
+    cycle(&env, &env.location, &[], None, 10 * scale());
+}
+
+#[test]
+fn redis_clients_never_crash() {
+    let test = "redis_clients_never_crash";
+    if !common::have("redis-server") || !common::have("openssl") {
+        return common::skip(test, "redis-server or openssl is not installed");
+    }
+    let env = Env::tier(Tier::Redis);
+    cycle(&env, &env.location, &[], None, 10 * scale());
+    let (cert, key, ca) = common::test_certificates(env.dir.path());
+    let server = common::RedisServer::start_with(
+        &[
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca,
+            "--tls-auth-clients",
+            "no",
+        ],
+        true,
+    )
+    .expect("redis-server with TLS did not start");
+    let q = format!("rediss://127.0.0.1:{}/0?stream=stress", server.port);
+    let bad_ca = env.path("no-such-ca.pem");
+    let bad_ca = bad_ca.display().to_string();
+    cycle(
+        &env,
+        &q,
+        &[("CQ_REDIS_CA", &ca)],
+        Some((&q, &[("CQ_REDIS_CA", &bad_ca)], "CQ_REDIS_CA")),
+        10 * scale(),
+    );
+}
+
+/// cq is position-independent (ASLR) and linked dynamically against glibc:
+/// the static builds (static-pie included) crashed on the Kafka TLS path.
+/// What `readelf -h` calls `DYN`, and an interpreter (`PT_INTERP`).
+#[test]
+fn cq_is_a_dynamically_linked_pie() {
+    let elf = std::fs::read(common::CQ).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF");
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+    const ET_DYN: u16 = 3;
+    const PT_INTERP: u32 = 3;
+    assert_eq!(u16_at(16), ET_DYN, "cq is not position-independent");
+    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
+    let interp = (0..phnum as usize).any(|i| u32_at(phoff + i * phentsize) == PT_INTERP);
+    assert!(interp, "cq is linked statically (no program interpreter)");
+}
