@@ -486,7 +486,7 @@ impl RedisQueue {
                     let line = job.lost_record().to_line();
                     let body = line.trim_end().as_bytes().to_vec();
                     if let Ok(view) = record::parse_line(&body) {
-                        self.add(&[Stored { line: body, view }])?;
+                        self.add(&[Stored { line: body, view }], false)?;
                     }
                 }
             }
@@ -495,16 +495,25 @@ impl RedisQueue {
         Ok(())
     }
 
-    /// Appends records not already here; returns how many were added.
-    fn add(&self, recs: &[Stored]) -> Result<usize> {
+    /// Adds records, returning how many; with `dedupe` (migrate only) those whose identity is
+    /// already here are skipped. An append never is: a wrapper whose lease
+    /// expired appends its job's real record after the lost one, with the
+    /// same id, and both are delivered. `STREAM:ids` keeps an id's first
+    /// entry (set-if-absent), so `cq ack ID` after seeing the lost record
+    /// acknowledges that one and leaves the real one to be delivered.
+    fn add(&self, recs: &[Stored], dedupe: bool) -> Result<usize> {
         let mut added = 0;
         for chunk in recs.chunks(500) {
             let keys: Vec<String> = chunk.iter().map(super::identity).collect();
-            let have = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
-            let have: Vec<bool> = items(&have)
-                .iter()
-                .map(|v| !matches!(v, Value::Nil))
-                .collect();
+            let have: Vec<bool> = if dedupe {
+                let have = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
+                items(&have)
+                    .iter()
+                    .map(|v| !matches!(v, Value::Nil))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut p = redis::pipe();
             let mut fresh = Vec::new();
             for (i, s) in chunk.iter().enumerate() {
@@ -522,7 +531,7 @@ impl RedisQueue {
             let mut p = redis::pipe();
             p.atomic();
             for (&i, eid) in fresh.iter().zip(&eids) {
-                p.cmd("HSET")
+                p.cmd("HSETNX")
                     .arg(self.key("ids"))
                     .arg(&keys[i])
                     .arg(eid)
@@ -603,7 +612,7 @@ impl Queue for RedisQueue {
         let body = line.trim_end_matches('\n').as_bytes().to_vec();
         let view =
             record::parse_line(&body).map_err(|e| Error::new(format!("not a record: {e}")))?;
-        self.add(&[Stored { line: body, view }]).map(|_| ())
+        self.add(&[Stored { line: body, view }], false).map(|_| ())
     }
 
     fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
@@ -675,7 +684,7 @@ impl Queue for RedisQueue {
         let cut = crate::time::format(cutoff.ts);
         let mut removable: Vec<String> = Vec::new();
         let mut acked: Vec<String> = Vec::new();
-        let mut keep_from: Option<Eid> = None;
+        let mut last_removed: Option<Eid> = None;
         // A stream is trimmed from its head: remove the pulled entries older
         // than the cut-off up to the first one that must stay.
         self.scan(Eid::default(), false, |eid, s| {
@@ -687,21 +696,24 @@ impl Queue for RedisQueue {
             if s.view.pulled() == record::Pulled::Yes && old {
                 removable.push(super::identity(&s));
                 acked.push(eid.text());
+                last_removed = Some(eid);
                 Ok(true)
             } else {
-                keep_from = Some(eid);
                 Ok(false)
             }
         })?;
         let removed = removable.len();
-        if removed > 0 {
-            let min = keep_from.map_or_else(|| "+".to_string(), |e| e.text());
-            if min == "+" {
-                // Everything goes: trim to nothing but keep the group.
-                self.cmd(redis::cmd("XTRIM").arg(&self.stream).arg("MAXLEN").arg(0))?;
-            } else {
-                self.cmd(redis::cmd("XTRIM").arg(&self.stream).arg("MINID").arg(min))?;
-            }
+        if let Some(Eid(ms, seq)) = last_removed {
+            // Up to the last entry the scan judged removable, never by
+            // length: an entry pushed after the scan has a greater id and
+            // stays (MAXLEN 0 here once deleted a push that had exited 0).
+            let below = Eid(ms, seq + 1).text();
+            self.cmd(
+                redis::cmd("XTRIM")
+                    .arg(&self.stream)
+                    .arg("MINID")
+                    .arg(below),
+            )?;
             self.cmd(redis::cmd("HDEL").arg(self.key("ids")).arg(&removable))?;
             self.cmd(redis::cmd("SREM").arg(self.key("acked")).arg(&acked))?;
         }
@@ -793,7 +805,7 @@ impl Queue for RedisQueue {
     }
 
     fn import(&self, recs: &[Stored]) -> Result<usize> {
-        self.add(recs)
+        self.add(recs, true)
     }
 
     fn describe(&self) -> String {
