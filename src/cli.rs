@@ -253,8 +253,11 @@ pub struct StatsArgs {
 ///
 /// Ids and pulled state are kept; records already in the target (same id, or
 /// for records without one, same text) are skipped, so running it again
-/// copies nothing twice. The source is left untouched: point CQ_QUEUE at the
-/// target once it is done.
+/// copies nothing twice. Running it again also carries over what was pulled
+/// in the source since: those records are marked pulled in the target
+/// (never the other way; on Kafka, only up to the first record still
+/// pending, as an acknowledgement there is an offset). The source is left
+/// untouched: point CQ_QUEUE at the target once it is done.
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
     /// The queue to copy to, of any tier (as for --queue)

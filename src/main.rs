@@ -46,8 +46,7 @@ fn run() -> u8 {
         Err(e) => return clap_exit(e),
     };
     output::init_color(cli.color);
-    let result =
-        queue::Location::resolve(cli.queue.as_ref()).and_then(|q| cmd::run(cli.command, &q));
+    let result = cmd::run(cli.command, &queue::Where(cli.queue));
     match result {
         Ok(cmd::Exit::Code(c)) => c,
         Ok(cmd::Exit::Signal(sig)) => {

@@ -239,3 +239,38 @@ fn shell_files_pass_shellcheck() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Commands that need no queue never look for one: they work with an empty
+/// environment, without HOME, and beside a CQ_QUEUE they could not parse.
+#[test]
+fn commands_without_a_queue_need_no_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    for (vars, args) in [
+        (vec![], vec!["completions", "bash"]),
+        (vec![], vec!["init", "zsh"]),
+        (vec![("CQ_QUEUE", "kafka://nohost:1/t")], vec!["man"]),
+        (vec![("CQ_QUEUE", "kafka://")], vec!["man"]),
+        (vec![("CQ_QUEUE", "redis://")], vec!["completions", "fish"]),
+    ] {
+        let out = Command::new(CQ)
+            .env_clear()
+            .envs(vars.iter().copied())
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "{vars:?} cq {args:?}: {out:?}"
+        );
+    }
+    // A command that does need the queue still says what is missing.
+    let out = Command::new(CQ)
+        .env_clear()
+        .arg("list")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HOME"));
+}

@@ -56,7 +56,18 @@ fn wait_counts_pending_records_and_returns_at_once() {
         .args(["list", "--pending", "--count"])
         .assert()
         .stdout("0\n");
-    // Pulled, but completed in this very second: still counts.
+    // Pulled, and completed before the wait began (records have second
+    // precision, so step into the next second): it takes a new record.
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    std::thread::sleep(Duration::from_millis(u64::from(1000 - ms) + 20));
+    env.cq()
+        .args(["wait", "done", "--timeout", "1s"])
+        .assert()
+        .code(124);
+    env.push("done", 0);
     env.cq()
         .args(["wait", "done", "--timeout", "1s"])
         .assert()
@@ -180,6 +191,8 @@ fn killed_wrapper_becomes_exactly_one_lost_record() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
+    let job = common::children_of(wrapper.id());
+    assert!(!job.is_empty(), "the wrapper has no child");
     wrapper.kill().unwrap();
     wrapper.wait().unwrap();
     // Three readers race to notice.
@@ -215,10 +228,8 @@ fn killed_wrapper_becomes_exactly_one_lost_record() {
         .filter(|r| r["name"] == "doomed")
         .collect();
     assert_eq!(lost.len(), 1, "{lost:?}");
-    // The orphaned sleep is not ours to keep.
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", "^sleep 30$"])
-        .status();
+    // The orphaned job is ours to end.
+    common::kill_all(&job);
 }
 
 #[test]

@@ -3,10 +3,11 @@
 use super::{Exit, Run};
 use crate::cli::AckArgs;
 use crate::error::Result;
-use crate::queue::{self, Location};
+use crate::queue::{self, Where};
 
 impl Run for AckArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         queue::open(loc)?.ack(&self.ids)?;
         Ok(Exit::Code(0))
     }

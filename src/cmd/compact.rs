@@ -3,11 +3,12 @@
 use super::{Exit, Run};
 use crate::cli::CompactArgs;
 use crate::error::Result;
-use crate::queue::{self, Location};
+use crate::queue::{self, Where};
 use crate::time::{self, Cutoff};
 
 impl Run for CompactArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         let age = time::parse_duration(&self.older_than)?;
         let cutoff = Cutoff::new(time::before_now(age)?);
         let r = queue::open(loc)?.compact(&cutoff)?;

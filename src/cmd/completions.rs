@@ -3,7 +3,7 @@
 use super::{Exit, Run, print_text};
 use crate::cli::{Cli, CompletionsArgs};
 use crate::error::Result;
-use crate::queue::Location;
+use crate::queue::Where;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -19,7 +19,7 @@ pub fn script(shell: Shell) -> Vec<u8> {
 }
 
 impl Run for CompletionsArgs {
-    fn run(self, _: &Location) -> Result<Exit> {
+    fn run(self, _: &Where) -> Result<Exit> {
         print_text(&script(self.shell))
     }
 }

@@ -6,7 +6,7 @@ use super::completions;
 use super::{Exit, Run, print_text};
 use crate::cli::{InitArgs, InitShell};
 use crate::error::{Error, Result};
-use crate::queue::Location;
+use crate::queue::Where;
 use clap_complete::Shell;
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ const ZSH: &str = include_str!("../../shell/cq.zsh");
 const FISH: &str = include_str!("../../shell/cq.fish");
 
 impl Run for InitArgs {
-    fn run(self, _: &Location) -> Result<Exit> {
+    fn run(self, _: &Where) -> Result<Exit> {
         for w in &self.wrap {
             check_wrap_name(w)?;
         }

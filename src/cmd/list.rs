@@ -4,13 +4,14 @@ use super::{Exit, Run};
 use crate::cli::{Format, ListArgs};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::queue::{self, Filter, Location, Stored};
+use crate::queue::{self, Filter, Stored, Where};
 use crate::time::{self, Cutoff};
 use std::collections::VecDeque;
 use std::io::{self, BufWriter, Write};
 
 impl Run for ListArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }

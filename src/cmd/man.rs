@@ -6,7 +6,7 @@
 use super::{Exit, Run, print_text};
 use crate::cli::{Cli, ManArgs};
 use crate::error::{Error, Result};
-use crate::queue::Location;
+use crate::queue::Where;
 use clap::CommandFactory;
 use clap_mangen::Man;
 use std::path::Path;
@@ -406,7 +406,7 @@ fn extra(sub: &str) -> String {
 }
 
 impl Run for ManArgs {
-    fn run(self, _: &Location) -> Result<Exit> {
+    fn run(self, _: &Where) -> Result<Exit> {
         let pages = pages();
         let Some(dir) = self.out else {
             return print_text(&pages[0].1);

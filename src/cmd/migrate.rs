@@ -3,34 +3,35 @@
 use super::{Exit, Run};
 use crate::cli::MigrateArgs;
 use crate::error::{Error, Result};
-use crate::queue::{self, Location};
+use crate::queue::{self, Location, Where};
 
 impl Run for MigrateArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         let to = Location::parse(&self.to)?;
         if &to == loc {
             return Err(Error::usage("--to names the queue being migrated"));
         }
         let source = queue::open(loc)?;
         let target = queue::open(&to)?;
-        // One import: the target checks what it already has once.
-        let mut recs = Vec::new();
-        source.export(&mut |s| {
-            recs.push(s);
-            Ok(())
-        })?;
-        let added = target.import(&recs)?;
-        println!(
-            "copied {added} of {} records from {} to {}{}",
-            recs.len(),
+        let m = queue::migrate(&*source, &*target)?;
+        let mut line = format!(
+            "copied {} of {} records from {} to {}",
+            m.copied,
+            m.total,
             source.describe(),
-            target.describe(),
-            if added < recs.len() {
-                " (the others were there already)"
-            } else {
-                ""
-            }
+            target.describe()
         );
+        if m.copied < m.total {
+            line.push_str(" (the others were there already)");
+        }
+        if m.marked > 0 {
+            line.push_str(&format!(
+                "; marked {} pulled there, as they were pulled here since",
+                m.marked
+            ));
+        }
+        println!("{line}");
         Ok(Exit::Code(0))
     }
 }

@@ -16,7 +16,7 @@ mod wrap;
 
 use crate::cli::Command;
 use crate::error::{Error, Result};
-use crate::queue::Location;
+use crate::queue::Where;
 use std::path::{Path, PathBuf};
 
 /// How cq should end.
@@ -27,10 +27,13 @@ pub enum Exit {
 }
 
 pub trait Run {
-    fn run(self, queue: &Location) -> Result<Exit>;
+    /// `queue` is resolved only by the commands that use one, so that
+    /// `cq completions`, `cq man` and `cq init` work without a HOME or
+    /// with a CQ_QUEUE they cannot parse.
+    fn run(self, queue: &Where) -> Result<Exit>;
 }
 
-pub fn run(cmd: Command, queue: &Location) -> Result<Exit> {
+pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
     match cmd {
         Command::Wrap(a) => a.run(queue),
         Command::Push(a) => a.run(queue),

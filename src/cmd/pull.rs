@@ -5,12 +5,13 @@ use super::{Exit, Run, deadline};
 use crate::cli::PullArgs;
 use crate::error::{Error, Result, code};
 use crate::output;
-use crate::queue::{self, Location};
+use crate::queue::{self, Where};
 use std::io;
 use std::time::Instant;
 
 impl Run for PullArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }

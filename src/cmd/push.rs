@@ -3,12 +3,13 @@
 use super::{Exit, Run, cwd, output_dir};
 use crate::cli::PushArgs;
 use crate::error::{Error, Result};
-use crate::queue::{self, Location};
+use crate::queue::{self, Where};
 use crate::record::{self, NewRecord};
 use crate::time;
 
 impl Run for PushArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         if self.name.is_empty() {
             return Err(Error::usage("the job name must not be empty"));
         }

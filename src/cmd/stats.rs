@@ -4,7 +4,7 @@ use super::{Exit, Run};
 use crate::cli::StatsArgs;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::queue::{self, Filter, Location};
+use crate::queue::{self, Filter, Location, Where};
 use crate::record::Pulled;
 use crate::rubric::{self, Load};
 use crate::time::{self, Cutoff};
@@ -43,7 +43,8 @@ struct Stats {
 }
 
 impl Run for StatsArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         let since = self.since.as_deref().map(time::parse_since).transpose()?;
         let filter = Filter {
             since: since.map(Cutoff::new),

@@ -5,7 +5,7 @@ use super::{Exit, Run, deadline};
 use crate::cli::WaitArgs;
 use crate::error::{Error, Result, code};
 use crate::output;
-use crate::queue::{self, Filter, Location, Stored};
+use crate::queue::{self, Filter, Stored, Where};
 use crate::record::Pulled;
 use crate::time::{self, Cutoff};
 use std::collections::HashMap;
@@ -13,7 +13,8 @@ use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 impl Run for WaitArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         if self.names.iter().any(String::is_empty) {
             return Err(Error::usage("a job name must not be empty"));
         }

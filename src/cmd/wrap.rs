@@ -4,14 +4,15 @@ use super::{Exit, Run, cwd, env_nonempty, output_dir};
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
-use crate::queue::{self, Job, Location, running};
+use crate::queue::{self, Job, Where, running};
 use crate::record::{self, NewRecord};
 use crate::time;
 use std::path::Path;
 use std::time::Instant;
 
 impl Run for WrapArgs {
-    fn run(self, loc: &Location) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
+        let loc = &at.resolve()?;
         let wrap_failed = |e: Error| e.with_code(code::WRAP_FAILED);
         let meta = record::parse_meta(&self.meta).map_err(Error::usage)?;
         let name = match self.name.or_else(|| env_nonempty("CQ_NAME")) {

@@ -88,6 +88,11 @@ pub trait Queue {
     /// any already here (by id; records without one by their text).
     /// Returns how many were added.
     fn import(&self, recs: &[Stored]) -> Result<usize>;
+    /// Whether acknowledging a record also acknowledges every earlier one
+    /// of its partition (Kafka's offsets).
+    fn ack_sweeps_earlier(&self) -> bool {
+        false
+    }
     /// How to name this queue in messages (never with a password).
     fn describe(&self) -> String;
     /// The tier's name in the rubric: jsonl, sqlite, redis or kafka.
@@ -106,6 +111,77 @@ pub trait Queue {
             self.tier()
         )))
     }
+}
+
+/// What `cq migrate` did.
+pub struct Migrated {
+    /// Records in the source.
+    pub total: usize,
+    /// Records copied (the rest were in the target already).
+    pub copied: usize,
+    /// Records the target had pending, marked pulled because they were
+    /// pulled in the source since an earlier migrate.
+    pub marked: usize,
+}
+
+/// `cq migrate`, on every tier alike: copies the records of `source` that
+/// `target` lacks (ids and pulled state kept; the target skips what it has,
+/// the only place a record is ever de-duplicated), then carries over what
+/// was pulled in the source since: a record pulled there and still pending
+/// in the target is marked pulled (by id), and nothing is ever made pending
+/// again. Where an acknowledgement also takes every earlier record (Kafka's
+/// offsets), only records before the first one that must stay pending are
+/// marked, so no record nobody pulled is swept along. Records without an
+/// id (a legacy writer's) keep the state of their first copy.
+pub fn migrate(source: &dyn Queue, target: &dyn Queue) -> Result<Migrated> {
+    use crate::record::Pulled;
+    use std::collections::{HashMap, HashSet};
+    // One import: the target checks what it already has once.
+    let mut recs = Vec::new();
+    source.export(&mut |s| {
+        recs.push(s);
+        Ok(())
+    })?;
+    let copied = target.import(&recs)?;
+    // The exact records pulled in the source (their text with `pulled`
+    // unset): a returning wrapper's real record shares its lost record's id,
+    // and one of them may be pulled while the other is not.
+    let pulled: HashSet<Vec<u8>> = recs
+        .iter()
+        .filter(|s| s.view.pulled() == Pulled::Yes)
+        .map(|s| crate::record::pending_form(&s.line))
+        .collect();
+    // Per id: whether every pending copy of it here was pulled there.
+    let mut by_id: HashMap<String, bool> = HashMap::new();
+    let mut stop = false;
+    let pending = Filter {
+        pending: true,
+        ..Filter::default()
+    };
+    target.list(&pending, None, &mut |s| {
+        if stop {
+            return Ok(());
+        }
+        let was_pulled = pulled.contains(&crate::record::pending_form(&s.line));
+        if !was_pulled && target.ack_sweeps_earlier() {
+            stop = true;
+            return Ok(());
+        }
+        if let Some(id) = &s.view.id {
+            *by_id.entry(id.clone()).or_insert(true) &= was_pulled;
+        }
+        Ok(())
+    })?;
+    let ids: Vec<String> = by_id
+        .into_iter()
+        .filter_map(|(id, all)| all.then_some(id))
+        .collect();
+    let marked = if ids.is_empty() { 0 } else { target.ack(&ids)? };
+    Ok(Migrated {
+        total: recs.len(),
+        copied,
+        marked,
+    })
 }
 
 /// Refuses an empty id before anything is looked up (`cq ack ""`).
@@ -137,6 +213,16 @@ pub trait Waiter {
     /// job started or died) or until `deadline`; false on the deadline.
     /// Spurious wake-ups are allowed: callers re-check.
     fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
+}
+
+/// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
+/// the commands that use the queue.
+pub struct Where(pub Option<OsString>);
+
+impl Where {
+    pub fn resolve(&self) -> Result<Location> {
+        Location::resolve(self.0.as_ref())
+    }
 }
 
 /// Where the queue is, parsed from `--queue` / `CQ_QUEUE`.

@@ -90,6 +90,7 @@ impl Env {
             .env_remove("CQ_OUTPUT_DIR")
             .env_remove("CQ_ID")
             .current_dir(self.dir.path());
+        self.hygiene(&mut c);
         Cq(c)
     }
 
@@ -101,7 +102,25 @@ impl Env {
             .env_remove("CQ_OUTPUT_DIR")
             .env_remove("CQ_ID")
             .current_dir(self.dir.path());
+        self.hygiene(&mut c);
         c
+    }
+
+    /// What every cq a test runs gets: none of the variables cq reads from
+    /// the developer's shell, and a state directory of the test's own (cq
+    /// keeps side files under it, e.g. Kafka's pull-turn locks), so that no
+    /// test writes to the real HOME.
+    fn hygiene<C: EnvSet>(&self, c: &mut C) {
+        for var in [
+            "CQ_HOST",
+            "CQ_LEASE_TTL",
+            "CQ_REDIS_CA",
+            "CQ_KAFKA_DEBUG",
+            "NO_COLOR",
+        ] {
+            c.unset(var);
+        }
+        c.set("XDG_STATE_HOME", &self.dir.path().join("xdg-state"));
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -239,11 +258,12 @@ pub fn which(prog: &str) -> Option<PathBuf> {
     })
 }
 
-/// Says why a test is skipped. Under `CQ_NO_SKIP=1` (set by .ci/run, which
-/// installs everything) a skip is a failure instead.
+/// Says why a test is skipped. Under `CQ_NO_SKIP` (any non-empty value;
+/// .ci/run sets it after installing everything) a skip is a failure
+/// instead.
 pub fn skip(test: &str, why: &str) {
-    if std::env::var_os("CQ_NO_SKIP").is_some_and(|v| v == "1") {
-        panic!("{test} would be skipped ({why}), and CQ_NO_SKIP=1 forbids skips");
+    if std::env::var_os("CQ_NO_SKIP").is_some_and(|v| !v.is_empty()) {
+        panic!("{test} would be skipped ({why}), and CQ_NO_SKIP forbids skips");
     }
     eprintln!("SKIPPED: {test}: {why}");
 }
@@ -524,5 +544,56 @@ impl Cq {
     pub fn assert(&mut self) -> assert_cmd::assert::Assert {
         use assert_cmd::assert::OutputAssertExt;
         self.output().expect("cq could not be run").assert()
+    }
+}
+
+/// The two kinds of command a test builds cq with.
+pub trait EnvSet {
+    fn set(&mut self, k: &str, v: &Path);
+    fn unset(&mut self, k: &str);
+}
+
+impl EnvSet for Command {
+    fn set(&mut self, k: &str, v: &Path) {
+        self.env(k, v);
+    }
+    fn unset(&mut self, k: &str) {
+        self.env_remove(k);
+    }
+}
+
+impl EnvSet for assert_cmd::Command {
+    fn set(&mut self, k: &str, v: &Path) {
+        self.env(k, v);
+    }
+    fn unset(&mut self, k: &str) {
+        self.env_remove(k);
+    }
+}
+
+/// The children of a process of the test's own (read before killing it:
+/// a SIGKILLed wrapper leaves its job running, and only the test that
+/// started it may end it; never `pkill` by name, other tests run alike).
+pub fn children_of(pid: u32) -> Vec<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+                .flat_map(|c| {
+                    c.split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect::<Vec<i32>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// SIGKILLs the given processes of the test's own.
+pub fn kill_all(pids: &[i32]) {
+    for &pid in pids {
+        // SAFETY: kill has no memory-safety conditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
 }

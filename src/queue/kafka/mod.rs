@@ -557,6 +557,10 @@ impl Queue for KafkaQueue {
     fn tier(&self) -> &'static str {
         "kafka"
     }
+
+    fn ack_sweeps_earlier(&self) -> bool {
+        true
+    }
 }
 
 impl KafkaQueue {
