@@ -51,7 +51,50 @@ tiered!(
     compaction_per_tier,
     compaction_racing_pushes_keeps_every_push,
     a_second_migrate_carries_what_was_pulled_since,
+    running_jobs_are_listed_in_start_order,
 );
+
+/// `list --running` orders jobs the same on every tier: by start, then id.
+fn running_jobs_are_listed_in_start_order(tier: Tier) {
+    let env = Env::tier(tier);
+    let mut wrappers = Vec::new();
+    let mut jobs = Vec::new();
+    for (i, name) in ["first", "second", "third"].iter().enumerate() {
+        let w = env
+            .cq_std()
+            .args(["wrap", "-n", name, "--", "sleep", "60"])
+            .spawn()
+            .unwrap();
+        let w = KillOnDrop(w);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = env
+                .cq()
+                .args(["list", "--running", "--count"])
+                .output()
+                .unwrap();
+            if stdout_of(&out) == format!("{}\n", i + 1) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name} never listed as running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        jobs.extend(common::children_of(w.0.id()));
+        wrappers.push(w);
+    }
+    let out = env
+        .cq()
+        .args(["list", "--running", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        names(&parse_lines(&stdout_of(&out))),
+        ["first", "second", "third"]
+    );
+    // Their jobs are ours to end; the wrappers go when dropped.
+    common::kill_all(&jobs);
+}
 
 /// Migrate, pull two records in the source, migrate again: the target
 /// marks those two pulled (never the other way), copies nothing twice, and

@@ -19,7 +19,7 @@ impl Run for ListArgs {
         let q = queue::open(loc)?;
         let stdout = io::stdout();
         if self.running {
-            let jobs = q.running()?;
+            let jobs = queue::running(&*q)?;
             let mut out = stdout.lock();
             let r = match (self.count, fmt) {
                 (true, _) => writeln!(out, "{}", jobs.len()),

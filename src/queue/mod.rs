@@ -76,8 +76,9 @@ pub trait Queue {
     fn renew(&self, id: &str) {
         let _ = id;
     }
-    /// The running jobs, after turning those whose wrapper died into
-    /// `"lost":true` failure records (each exactly once).
+    /// The running jobs, in any order (callers use [`running`]), after
+    /// turning those whose wrapper died into `"lost":true` failure records
+    /// (each exactly once).
     fn running(&self) -> Result<Vec<Job>>;
     /// Something to sleep on until the queue may have changed.
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>>;
@@ -182,6 +183,14 @@ pub fn migrate(source: &dyn Queue, target: &dyn Queue) -> Result<Migrated> {
         copied,
         marked,
     })
+}
+
+/// The running jobs, on every tier in one order: oldest start first, then
+/// by id (UUIDv7, so start order within a second).
+pub fn running(q: &dyn Queue) -> Result<Vec<Job>> {
+    let mut jobs = q.running()?;
+    jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    Ok(jobs)
 }
 
 /// Refuses an empty id before anything is looked up (`cq ack ""`).

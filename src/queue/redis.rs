@@ -769,13 +769,11 @@ impl Queue for RedisQueue {
     fn running(&self) -> Result<Vec<Job>> {
         self.reap()?;
         let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
-        let mut jobs: Vec<Job> = items(&v)
+        Ok(items(&v)
             .iter()
             .filter_map(text)
             .filter_map(|t| serde_json::from_str(&t).ok())
-            .collect();
-        jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-        Ok(jobs)
+            .collect())
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

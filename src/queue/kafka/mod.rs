@@ -528,9 +528,7 @@ impl Queue for KafkaQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        let mut jobs = self.reap()?;
-        jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-        Ok(jobs)
+        self.reap()
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
