@@ -12,6 +12,7 @@
 //! (bursts are what a queue must absorb), and checklist item 2 moves writers
 //! on several machines to a networked tier whatever their rate.
 
+use crate::queue::Tier;
 use serde::Serialize;
 
 /// What `cq stats` measured.
@@ -24,7 +25,7 @@ pub struct Load {
 
 #[derive(Debug, Serialize, Clone, PartialEq, Eq)]
 pub struct Advice {
-    pub tier: &'static str,
+    pub tier: Tier,
     pub reason: String,
     pub checklist: &'static str,
 }
@@ -45,19 +46,19 @@ pub fn advise(l: &Load) -> Advice {
     );
     let (tier, reason, checklist) = if l.peak_per_minute >= KAFKA_PER_MINUTE {
         (
-            "kafka",
+            Tier::Kafka,
             format!("{peaks}: millions per second is the rubric's Kafka row"),
             THROUGHPUT,
         )
     } else if l.peak_per_minute >= REDIS_PER_MINUTE {
         (
-            "redis",
+            Tier::Redis,
             format!("{peaks}: thousands per second is the rubric's Redis Streams row"),
             THROUGHPUT,
         )
     } else if l.hosts > 1 {
         (
-            "redis",
+            Tier::Redis,
             format!(
                 "records come from {} hosts: writers on several machines need a networked queue",
                 l.hosts
@@ -66,13 +67,13 @@ pub fn advise(l: &Load) -> Advice {
         )
     } else if l.peak_per_minute >= SQLITE_PER_MINUTE || l.peak_per_hour >= SQLITE_PER_HOUR {
         (
-            "sqlite",
+            Tier::Sqlite,
             format!("{peaks}: hundreds per minute is the rubric's SQLite row"),
             THROUGHPUT,
         )
     } else {
         (
-            "jsonl",
+            Tier::Jsonl,
             format!("{peaks}: well under hundreds per minute, so a flat JSONL file is enough"),
             THROUGHPUT,
         )
@@ -88,7 +89,7 @@ pub fn advise(l: &Load) -> Advice {
 mod tests {
     use super::*;
 
-    fn tier(peak_per_minute: u64, peak_per_hour: u64, hosts: u64) -> &'static str {
+    fn tier(peak_per_minute: u64, peak_per_hour: u64, hosts: u64) -> Tier {
         advise(&Load {
             peak_per_minute,
             peak_per_hour,
@@ -99,12 +100,12 @@ mod tests {
 
     #[test]
     fn rows() {
-        assert_eq!(tier(1, 2, 1), "jsonl");
-        assert_eq!(tier(99, 999, 1), "jsonl");
-        assert_eq!(tier(300, 300, 1), "sqlite");
-        assert_eq!(tier(20, 1200, 1), "sqlite");
-        assert_eq!(tier(1, 1, 3), "redis");
-        assert_eq!(tier(120_000, 120_000, 1), "redis");
-        assert_eq!(tier(10_000_000, 10_000_000, 1), "kafka");
+        assert_eq!(tier(1, 2, 1), Tier::Jsonl);
+        assert_eq!(tier(99, 999, 1), Tier::Jsonl);
+        assert_eq!(tier(300, 300, 1), Tier::Sqlite);
+        assert_eq!(tier(20, 1200, 1), Tier::Sqlite);
+        assert_eq!(tier(1, 1, 3), Tier::Redis);
+        assert_eq!(tier(120_000, 120_000, 1), Tier::Redis);
+        assert_eq!(tier(10_000_000, 10_000_000, 1), Tier::Kafka);
     }
 }

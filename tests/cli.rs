@@ -385,6 +385,32 @@ fn bad_kafka_urls_are_usage_errors_without_echoing_secrets() {
 }
 
 #[test]
+fn bad_redis_urls_are_usage_errors_without_echoing_secrets() {
+    let env = Env::new();
+    for bad in [
+        "redis://user:hunter2@",
+        "redis://user:hunter2@localhost:port/0",
+        "rediss://user:hunter2@localhost:6379/zero",
+        "redis://user:hunter2@localhost:6379/0?bogus=1",
+        "redis://user:hunter2@localhost:6379/0?stream=",
+    ] {
+        env.cq()
+            .env("CQ_QUEUE", bad)
+            .args(["push", "-n", "a", "-e", "0"])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(
+                predicate::str::starts_with("cq: ")
+                    .and(predicate::str::contains("hunter2").not())
+                    .and(predicate::str::contains("redis://"))
+                    .and(predicate::function(|e: &str| e.lines().count() == 1)),
+            );
+    }
+    assert_eq!(env.text(), "", "nothing written anywhere");
+}
+
+#[test]
 fn io_errors_exit_1_with_one_line() {
     let env = Env::new();
     std::fs::create_dir_all(&env.queue).unwrap();

@@ -4,7 +4,7 @@ use super::{Exit, Run};
 use crate::cli::StatsArgs;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::queue::{self, Filter, Location, Where};
+use crate::queue::{self, Filter, Location, Tier, Where};
 use crate::record::Pulled;
 use crate::rubric::{self, Load};
 use crate::time::{self, Cutoff};
@@ -29,11 +29,11 @@ struct Stats {
     writers: u64,
     hosts: u64,
     lost: u64,
-    tier: &'static str,
+    tier: Tier,
     reason: String,
     checklist: &'static str,
     /// The queue now, and when the rubric says to move: where, and how.
-    current_tier: &'static str,
+    current_tier: Tier,
     #[serde(skip_serializing_if = "Option::is_none")]
     switch_to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,15 +194,16 @@ fn report(
 }
 
 /// Where a queue of `tier` could live, next to the current one.
-fn suggest(loc: &Location, tier: &str) -> String {
+fn suggest(loc: &Location, tier: Tier) -> String {
     let base = match loc {
         Location::File(p) | Location::Sqlite(p) => p.clone(),
+        #[cfg(any(feature = "redis", feature = "kafka"))]
         _ => std::path::PathBuf::from("$XDG_STATE_HOME/cq/queue.jsonl"),
     };
     match tier {
-        "sqlite" => format!("sqlite:{}", base.with_extension("db").display()),
-        "jsonl" => base.with_extension("jsonl").display().to_string(),
-        "redis" => "redis://127.0.0.1:6379/0?stream=cq".to_string(),
-        _ => "kafka://127.0.0.1:9092/cq".to_string(),
+        Tier::Sqlite => format!("sqlite:{}", base.with_extension("db").display()),
+        Tier::Jsonl => base.with_extension("jsonl").display().to_string(),
+        Tier::Redis => "redis://127.0.0.1:6379/0?stream=cq".to_string(),
+        Tier::Kafka => "kafka://127.0.0.1:9092/cq".to_string(),
     }
 }

@@ -96,8 +96,8 @@ pub trait Queue {
     }
     /// How to name this queue in messages (never with a password).
     fn describe(&self) -> String;
-    /// The tier's name in the rubric: jsonl, sqlite, redis or kafka.
-    fn tier(&self) -> &'static str;
+    /// Which tier this is.
+    fn tier(&self) -> Tier;
     /// Pulls as an independent consumer group; only tiers with consumer
     /// groups (Redis Streams, Kafka) have them.
     fn pull_group(
@@ -224,6 +224,35 @@ pub trait Waiter {
     fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
 }
 
+/// The four kinds of store, as the rubric names them. The one list of
+/// tiers: the rubric, `cq stats` and every message name a tier through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Jsonl,
+    Sqlite,
+    Redis,
+    Kafka,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Jsonl => "jsonl",
+            Tier::Sqlite => "sqlite",
+            Tier::Redis => "redis",
+            Tier::Kafka => "kafka",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
 /// the commands that use the queue.
 pub struct Where(pub Option<OsString>);
@@ -239,8 +268,9 @@ impl Where {
 pub enum Location {
     File(PathBuf),
     Sqlite(PathBuf),
-    /// The URL as given (it may hold a password: never print it).
-    Redis(String),
+    /// The URL, parsed (its password is never printed).
+    #[cfg(feature = "redis")]
+    Redis(redis::Url),
     /// The URL, parsed (its password is never printed).
     #[cfg(feature = "kafka")]
     Kafka(kafka::Url),
@@ -268,13 +298,15 @@ impl Location {
             return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
         }
         if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
-            if !cfg!(feature = "redis") {
-                return Err(Error::usage("this cq was built without the redis feature"));
+            #[cfg(not(feature = "redis"))]
+            return Err(Error::usage("this cq was built without the redis feature"));
+            #[cfg(feature = "redis")]
+            {
+                let Some(url) = q.to_str() else {
+                    return Err(Error::usage("a redis:// queue URL must be valid UTF-8"));
+                };
+                return Ok(Location::Redis(redis::Url::parse(url)?));
             }
-            let Some(url) = q.to_str() else {
-                return Err(Error::usage("a redis:// queue URL must be valid UTF-8"));
-            };
-            return Ok(Location::Redis(url.to_string()));
         }
         if b.starts_with(b"kafka://") {
             #[cfg(not(feature = "kafka"))]
@@ -325,9 +357,7 @@ pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
         #[cfg(not(feature = "sqlite"))]
         Location::Sqlite(_) => Err(Error::usage("this cq was built without the sqlite feature")),
         #[cfg(feature = "redis")]
-        Location::Redis(u) => Ok(Box::new(redis::RedisQueue::new(u))),
-        #[cfg(not(feature = "redis"))]
-        Location::Redis(_) => Err(Error::usage("this cq was built without the redis feature")),
+        Location::Redis(u) => Ok(Box::new(redis::RedisQueue::new(u.clone()))),
         #[cfg(feature = "kafka")]
         Location::Kafka(u) => Ok(Box::new(kafka::KafkaQueue::new(u.clone()))),
     }

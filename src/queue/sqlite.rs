@@ -480,8 +480,8 @@ impl Queue for SqliteQueue {
         self.shown()
     }
 
-    fn tier(&self) -> &'static str {
-        "sqlite"
+    fn tier(&self) -> super::Tier {
+        super::Tier::Sqlite
     }
 }
 

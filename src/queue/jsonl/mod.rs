@@ -774,8 +774,8 @@ impl Queue for JsonlQueue {
         self.shown()
     }
 
-    fn tier(&self) -> &'static str {
-        "jsonl"
+    fn tier(&self) -> super::Tier {
+        super::Tier::Jsonl
     }
 }
 

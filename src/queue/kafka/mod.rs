@@ -552,8 +552,8 @@ impl Queue for KafkaQueue {
         self.shown.clone()
     }
 
-    fn tier(&self) -> &'static str {
-        "kafka"
+    fn tier(&self) -> super::Tier {
+        super::Tier::Kafka
     }
 
     fn ack_sweeps_earlier(&self) -> bool {

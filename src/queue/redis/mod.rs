@@ -14,6 +14,10 @@
 //! by the wrapper, with a TTL), `STREAM:lost:ID` (set-if-absent: which reader
 //! writes a dead job's lost record, once across all hosts).
 
+mod url;
+
+pub use url::Url;
+
 use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
 use crate::error::{Error, Result};
 use crate::record;
@@ -47,49 +51,10 @@ struct Entry {
 }
 
 pub struct RedisQueue {
-    url: String,
+    url: Url,
     shown: String,
-    password: Option<String>,
     stream: String,
     conn: RefCell<Option<Connection>>,
-}
-
-/// `redis://u:p@h:6379/0?stream=jobs` → (URL for the client, stream, password).
-fn split_url(raw: &str) -> (String, String, Option<String>) {
-    let (base, query) = raw.split_once('?').unwrap_or((raw, ""));
-    let mut stream = "cq".to_string();
-    let mut rest = Vec::new();
-    for kv in query.split('&').filter(|s| !s.is_empty()) {
-        match kv.split_once('=') {
-            Some(("stream", v)) if !v.is_empty() => stream = v.to_string(),
-            _ => rest.push(kv),
-        }
-    }
-    let url = if rest.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", rest.join("&"))
-    };
-    let password = base
-        .split_once("://")
-        .and_then(|(_, r)| r.split_once('@'))
-        .and_then(|(auth, _)| auth.split_once(':').map(|(_, p)| p.to_string()))
-        .filter(|p| !p.is_empty());
-    (url, stream, password)
-}
-
-/// The URL as it may be printed: the password replaced.
-pub fn redact(raw: &str) -> String {
-    match raw
-        .split_once("://")
-        .and_then(|(s, r)| r.split_once('@').map(|(a, h)| (s, a, h)))
-    {
-        Some((scheme, auth, host)) => match auth.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => raw.to_string(),
-        },
-        None => raw.to_string(),
-    }
 }
 
 fn bytes(v: &Value) -> Option<Vec<u8>> {
@@ -167,13 +132,11 @@ impl GroupState {
 }
 
 impl RedisQueue {
-    pub fn new(raw: &str) -> Self {
-        let (url, stream, password) = split_url(raw);
+    pub fn new(url: Url) -> Self {
         Self {
-            shown: redact(raw),
+            shown: url.shown(),
+            stream: url.stream.clone(),
             url,
-            password,
-            stream,
             conn: RefCell::new(None),
         }
     }
@@ -185,7 +148,7 @@ impl RedisQueue {
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
         let mut msg = format!("{what} {}: {e}", self.shown);
-        if let Some(p) = &self.password {
+        if let Some(p) = &self.url.password {
             msg = msg.replace(p.as_str(), "***");
         }
         Error::new(msg)
@@ -198,7 +161,7 @@ impl RedisQueue {
         // PEM file) for servers with a certificate of their own.
         let ca = std::env::var_os("CQ_REDIS_CA").filter(|v| !v.is_empty());
         let client = match ca {
-            Some(path) if self.url.starts_with("rediss://") => {
+            Some(path) if self.url.tls => {
                 let pem = std::fs::read(&path).map_err(|e| {
                     Error::io(
                         format!(
@@ -212,9 +175,9 @@ impl RedisQueue {
                     client_tls: None,
                     root_cert: Some(pem),
                 };
-                redis::Client::build_with_tls(self.url.as_str(), certs)
+                redis::Client::build_with_tls(self.url.client.as_str(), certs)
             }
-            _ => redis::Client::open(self.url.as_str()),
+            _ => redis::Client::open(self.url.client.as_str()),
         }
         .map_err(|e| self.fail("invalid queue URL", e))?;
         let conn = client
@@ -810,8 +773,8 @@ impl Queue for RedisQueue {
         self.shown.clone()
     }
 
-    fn tier(&self) -> &'static str {
-        "redis"
+    fn tier(&self) -> super::Tier {
+        super::Tier::Redis
     }
 }
 
@@ -860,16 +823,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls() {
-        let (url, stream, pw) = split_url("redis://u:s3cret@h:6379/2?stream=jobs");
-        assert_eq!(url, "redis://u:s3cret@h:6379/2");
-        assert_eq!(stream, "jobs");
-        assert_eq!(pw.as_deref(), Some("s3cret"));
-        assert_eq!(
-            redact("redis://u:s3cret@h:6379/2?stream=jobs"),
-            "redis://u:***@h:6379/2?stream=jobs"
-        );
-        assert_eq!(split_url("redis://h").1, "cq");
+    fn entry_ids_order() {
         assert!(Eid::parse("5-1").unwrap() > Eid::parse("4-9").unwrap());
     }
 }
