@@ -1,6 +1,15 @@
 //! The queue seen from the commands: the [`Queue`] trait every tier
 //! implements, the [`Filter`] readers apply, and [`open`], which turns a
 //! queue location (`--queue`, `CQ_QUEUE`, or the XDG default) into a tier.
+//!
+//! The seam, as far as it has moved: rules written once, above the tiers,
+//! on primitives each tier provides. Here: [`migrate`] (copy what the
+//! target lacks, the only de-duplication; carry pulled state forward) and
+//! the order of running jobs ([`fn@running`]). In `running.rs`: the lost-record rule
+//! ([`running::reap`]) over each tier's [`running::Registry`] (its jobs,
+//! its leases, its exactly-once claim). Still inside each tier, to move
+//! here next: the pull's print-then-mark, ack's all-or-nothing and its
+//! errors, and compaction's choice of what may go.
 
 mod files;
 pub mod jsonl;

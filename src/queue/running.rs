@@ -2,6 +2,7 @@
 //! tells that the wrapper is gone (SIGKILL, reboot) so the job becomes a
 //! `"lost":true` failure record instead of a wait that never ends.
 
+use crate::error::Result;
 use crate::record::{self, NewRecord};
 use crate::time;
 use serde::{Deserialize, Serialize};
@@ -64,12 +65,11 @@ impl Job {
     /// The networked tiers' rule: on the wrapper's own host its process
     /// decides; elsewhere a pid means nothing, and the lease decides
     /// (`lease_expired` is asked only then).
-    #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
     pub fn is_gone<E>(
         &self,
         boot: Option<&str>,
-        lease_expired: impl FnOnce() -> Result<bool, E>,
-    ) -> Result<bool, E> {
+        lease_expired: impl FnOnce() -> std::result::Result<bool, E>,
+    ) -> std::result::Result<bool, E> {
         if self.host == host() {
             Ok(self.is_dead(host(), boot))
         } else {
@@ -98,6 +98,62 @@ impl Job {
             lost: true,
         }
     }
+}
+
+/// A tier's store of running jobs, as the lost-record rule ([`reap`]) needs
+/// it: primitives only, no rule.
+pub trait Registry {
+    /// The jobs registered as running.
+    fn registered(&self) -> Result<Vec<Job>>;
+    /// Whether the lease of a job of another host expired. Tiers without
+    /// leases (a file, a database on one machine) cannot tell: false.
+    fn lease_expired(&self, job: &Job) -> Result<bool> {
+        let _ = job;
+        Ok(false)
+    }
+    /// For each of `dead`, once among every reader on every host (the
+    /// tier's exclusion: a lock, a transaction, a set-if-absent key, the
+    /// first claim in a log's order): if the job is still registered, calls
+    /// `lost` with the job and a [`Claim`] on the store, then unregisters
+    /// the job.
+    fn claim_each(
+        &self,
+        dead: Vec<Job>,
+        lost: &mut dyn FnMut(&Job, &dyn Claim) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// What the winner of a dead job's claim may do, inside the claim.
+pub trait Claim {
+    /// Whether a record with this id is stored (the wrapper appended its
+    /// record, then died before unregistering).
+    fn has_record(&self, id: &str) -> Result<bool>;
+    /// Appends a record line, durably.
+    fn append(&self, line: &str) -> Result<()>;
+}
+
+/// The lost-record rule, the same on every tier: a job whose wrapper is
+/// gone (on its own host: no such process, another start time or another
+/// boot; elsewhere: its lease expired) becomes exactly one `"lost":true`
+/// failure record, unless its real record is already there, and is no
+/// longer running.
+pub fn reap(r: &dyn Registry) -> Result<()> {
+    let boot = this_boot();
+    let mut dead = Vec::new();
+    for job in r.registered()? {
+        if job.is_gone(boot.as_deref(), || r.lease_expired(&job))? {
+            dead.push(job);
+        }
+    }
+    if dead.is_empty() {
+        return Ok(());
+    }
+    r.claim_each(dead, &mut |job, claim| {
+        if !claim.has_record(&job.id)? {
+            claim.append(&job.lost_record().to_line())?;
+        }
+        Ok(())
+    })
 }
 
 /// The host name once per process: `$CQ_HOST` when set (containers that
@@ -159,6 +215,65 @@ mod tests {
             output_dir: "/".into(),
             meta: Map::new(),
         }
+    }
+
+    /// The rule over an in-memory registry: only dead jobs are claimed,
+    /// a job whose record is stored gets no lost record, and the others
+    /// exactly one each. (Every tier's own registry runs under the same
+    /// rule in tests/tiers.rs, against real stores.)
+    #[test]
+    fn reap_writes_one_lost_record_per_dead_job_without_one() {
+        use std::cell::RefCell;
+        struct Mem {
+            jobs: RefCell<Vec<Job>>,
+            records: RefCell<Vec<String>>,
+        }
+        impl Registry for Mem {
+            fn registered(&self) -> Result<Vec<Job>> {
+                Ok(self.jobs.borrow().clone())
+            }
+            fn claim_each(
+                &self,
+                dead: Vec<Job>,
+                lost: &mut dyn FnMut(&Job, &dyn Claim) -> Result<()>,
+            ) -> Result<()> {
+                for j in dead {
+                    lost(&j, self)?;
+                    self.jobs.borrow_mut().retain(|k| k.id != j.id);
+                }
+                Ok(())
+            }
+        }
+        impl Claim for Mem {
+            fn has_record(&self, id: &str) -> Result<bool> {
+                Ok(self.records.borrow().iter().any(|r| r.contains(id)))
+            }
+            fn append(&self, line: &str) -> Result<()> {
+                self.records.borrow_mut().push(line.to_string());
+                Ok(())
+            }
+        }
+        let here = host();
+        let mut alive = job(std::process::id(), here);
+        alive.id = "alive".into();
+        let mut dead = job(u32::MAX - 1, here);
+        dead.id = "dead".into();
+        let mut recorded = job(u32::MAX - 1, here);
+        recorded.id = "recorded".into();
+        let mut remote = job(u32::MAX - 1, "another-host");
+        remote.id = "remote".into();
+        let mem = Mem {
+            jobs: RefCell::new(vec![alive, dead, recorded, remote]),
+            records: RefCell::new(vec!["{\"id\":\"recorded\"}".into()]),
+        };
+        reap(&mem).unwrap();
+        reap(&mem).unwrap();
+        let recs = mem.records.borrow();
+        assert_eq!(recs.len(), 2, "{recs:?}");
+        assert!(recs[1].contains("\"id\":\"dead\"") && recs[1].contains("\"lost\":true"));
+        let left: Vec<String> = mem.jobs.borrow().iter().map(|j| j.id.clone()).collect();
+        // Without leases another host's job cannot be judged: it stays.
+        assert_eq!(left, ["alive", "remote"]);
     }
 
     #[test]

@@ -144,50 +144,6 @@ impl SqliteQueue {
         )
     }
 
-    fn reap(&self) -> Result<()> {
-        let Some(mut db) = self.db(false)? else {
-            return Ok(());
-        };
-        let jobs = self.jobs(&db)?;
-        let boot = running::this_boot();
-        let dead: Vec<Job> = jobs
-            .into_iter()
-            .filter(|j| j.is_dead(running::host(), boot.as_deref()))
-            .collect();
-        if dead.is_empty() {
-            return Ok(());
-        }
-        let err = self.err();
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        for job in dead {
-            let still: Option<String> = tx
-                .query_row("SELECT id FROM running WHERE id = ?1", [&job.id], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(&err)?;
-            if still.is_none() {
-                continue;
-            }
-            let line = job.lost_record().to_line();
-            if let Ok(view) = record::parse_line(line.trim_end().as_bytes()) {
-                Self::insert(
-                    &tx,
-                    &Stored {
-                        line: line.trim_end().as_bytes().to_vec(),
-                        view,
-                    },
-                )
-                .map_err(&err)?;
-            }
-            tx.execute("DELETE FROM running WHERE id = ?1", [&job.id])
-                .map_err(&err)?;
-        }
-        tx.commit().map_err(&err)
-    }
-
     fn jobs(&self, db: &Connection) -> Result<Vec<Job>> {
         let err = self.err();
         let mut st = db
@@ -233,7 +189,7 @@ impl Queue for SqliteQueue {
     }
 
     fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        self.reap()?;
+        running::reap(self)?;
         let Some(mut db) = self.db(false)? else {
             return Ok(0);
         };
@@ -321,7 +277,7 @@ impl Queue for SqliteQueue {
     }
 
     fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        let _ = self.reap();
+        let _ = running::reap(self);
         let Some(db) = self.db(false)? else {
             return Ok(from.cloned().unwrap_or_default());
         };
@@ -412,7 +368,7 @@ impl Queue for SqliteQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        self.reap()?;
+        running::reap(self)?;
         match self.db(false)? {
             Some(db) => self.jobs(&db),
             None => Ok(Vec::new()),
@@ -528,5 +484,78 @@ impl Waiter for SqliteWaiter<'_> {
         self.refresh();
         // The re-check's wake-up is not the caller's deadline.
         Ok(woke || deadline.is_none_or(|d| std::time::Instant::now() < d))
+    }
+}
+/// The running jobs are a table; a dead job is claimed in one immediate
+/// transaction, and its row's presence says whether another reader was
+/// first.
+impl running::Registry for SqliteQueue {
+    fn registered(&self) -> Result<Vec<Job>> {
+        match self.db(false)? {
+            Some(db) => self.jobs(&db),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn claim_each(
+        &self,
+        dead: Vec<Job>,
+        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
+    ) -> Result<()> {
+        let Some(mut db) = self.db(false)? else {
+            return Ok(());
+        };
+        let err = self.err();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        for job in dead {
+            let still: Option<String> = tx
+                .query_row("SELECT id FROM running WHERE id = ?1", [&job.id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&err)?;
+            if still.is_none() {
+                continue;
+            }
+            lost(
+                &job,
+                &SqliteClaim {
+                    tx: &tx,
+                    path: &self.path,
+                },
+            )?;
+            tx.execute("DELETE FROM running WHERE id = ?1", [&job.id])
+                .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+}
+
+/// A claim is the reaper's transaction.
+struct SqliteClaim<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    path: &'a Path,
+}
+
+impl running::Claim for SqliteClaim<'_> {
+    fn has_record(&self, id: &str) -> Result<bool> {
+        self.tx
+            .query_row("SELECT 1 FROM records WHERE id = ?1 LIMIT 1", [id], |_| {
+                Ok(())
+            })
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(db_err(self.path))
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        let body = line.trim_end().as_bytes().to_vec();
+        let view =
+            record::parse_line(&body).map_err(|e| Error::new(format!("not a record: {e}")))?;
+        SqliteQueue::insert(self.tx, &Stored { line: body, view })
+            .map(|_| ())
+            .map_err(db_err(self.path))
     }
 }

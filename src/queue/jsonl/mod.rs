@@ -278,34 +278,6 @@ impl JsonlQueue {
         jobs
     }
 
-    /// Turns the jobs of this host whose wrapper is gone into lost records.
-    /// The exclusive lock makes each one happen once among racing readers;
-    /// the id check covers a wrapper killed between its append and its
-    /// unregistering, and a reaper killed between the same two steps.
-    fn reap(&self) -> Result<()> {
-        let boot = running::this_boot();
-        let host = running::host();
-        let dead: Vec<(PathBuf, Job)> = self
-            .jobs()
-            .into_iter()
-            .filter(|(_, j)| j.is_dead(host, boot.as_deref()))
-            .collect();
-        if dead.is_empty() {
-            return Ok(());
-        }
-        let _lock = self.lock(true, true)?;
-        for (path, job) in dead {
-            if !path.exists() {
-                continue; // another reader was first
-            }
-            if !self.has_id(&job.id)? {
-                self.append_locked(&job.lost_record().to_line(), true)?;
-            }
-            let _ = fs::remove_file(&path);
-        }
-        Ok(())
-    }
-
     fn has_id(&self, id: &str) -> Result<bool> {
         let Some(f) = self.open_read(false)? else {
             return Ok(false);
@@ -384,7 +356,7 @@ impl Queue for JsonlQueue {
         if !self.path.exists() {
             return Ok(0);
         }
-        self.reap()?;
+        running::reap(self)?;
         let _lock = self.lock(true, true)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(0);
@@ -475,7 +447,7 @@ impl Queue for JsonlQueue {
         if !self.path.exists() {
             return Ok(from.cloned().unwrap_or_default());
         }
-        let _ = self.reap();
+        let _ = running::reap(self);
         let _lock = self.lock(false, false)?;
         let Some(f) = self.open_read(false)? else {
             return Ok(Mark::default());
@@ -696,7 +668,7 @@ impl Queue for JsonlQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        self.reap()?;
+        running::reap(self)?;
         Ok(self.jobs().into_iter().map(|(_, j)| j).collect())
     }
 
@@ -830,6 +802,44 @@ fn write_line(f: &mut File, buf: &[u8]) -> io::Result<bool> {
         f.read_exact_at(&mut before, start - 1)?;
     }
     Ok(before[0] == b'\n')
+}
+
+/// The running jobs are files in `QUEUE.running/`; a dead job is claimed
+/// under the exclusive lock, and the file's existence says whether another
+/// reader was first.
+impl running::Registry for JsonlQueue {
+    fn registered(&self) -> Result<Vec<Job>> {
+        Ok(self.jobs().into_iter().map(|(_, j)| j).collect())
+    }
+
+    fn claim_each(
+        &self,
+        dead: Vec<Job>,
+        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
+    ) -> Result<()> {
+        let _lock = self.lock(true, true)?;
+        let paths: std::collections::HashMap<String, PathBuf> =
+            self.jobs().into_iter().map(|(p, j)| (j.id, p)).collect();
+        for job in dead {
+            let Some(path) = paths.get(&job.id) else {
+                continue; // another reader was first
+            };
+            lost(&job, self)?;
+            let _ = fs::remove_file(path);
+        }
+        Ok(())
+    }
+}
+
+/// Inside a claim the exclusive lock is held.
+impl running::Claim for JsonlQueue {
+    fn has_record(&self, id: &str) -> Result<bool> {
+        self.has_id(id)
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        self.append_locked(line, true).map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 
 use super::{KafkaQueue, Msg};
 use crate::error::Result;
-use crate::queue::{Job, running};
+use crate::queue::{Job, Queue, running};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One entry of the running-jobs topic.
 #[derive(Serialize, Deserialize)]
@@ -86,82 +86,6 @@ impl KafkaQueue {
         Ok(fold(msgs, stale_ms()))
     }
 
-    /// Turns jobs whose wrapper is gone into lost records, once; returns
-    /// the jobs still running.
-    pub(super) fn reap(&self) -> Result<Vec<Job>> {
-        let states = self.leases()?;
-        let now = now_ms();
-        let boot = running::this_boot();
-        let mut alive = Vec::new();
-        let mut dead: Vec<&Lease> = Vec::new();
-        for s in states.values() {
-            match s {
-                LeaseState::Running(l) => {
-                    let expired = || Ok::<_, std::convert::Infallible>(now > l.until_ms);
-                    match l.job.is_gone(boot.as_deref(), expired) {
-                        Ok(true) => dead.push(l),
-                        _ => alive.push(l.job.clone()),
-                    }
-                }
-                LeaseState::Claimed(l) if now > l.claimed_ms + stale_ms() => dead.push(l),
-                LeaseState::Claimed(_) => {}
-            }
-        }
-        if dead.is_empty() {
-            return Ok(alive);
-        }
-        let topic = self.lease_topic();
-        // A wrapper killed after writing its record only needs tidying.
-        let known: HashSet<String> = self
-            .scan(None, false)?
-            .0
-            .into_iter()
-            .filter_map(|(_, s)| s.view.id)
-            .collect();
-        let mut claims = Vec::new();
-        for l in &dead {
-            if known.contains(&l.job.id) {
-                self.produce(&topic, &[(l.job.id.as_str(), None)])?;
-                continue;
-            }
-            let claim = Lease {
-                job: l.job.clone(),
-                until_ms: l.until_ms,
-                claim: Some(self.me.clone()),
-                claimed_ms: now,
-            };
-            let body = serde_json::to_vec(&claim).expect("a lease always serialises");
-            self.produce(&topic, &[(l.job.id.as_str(), Some(&body))])?;
-            claims.push(l.job.id.clone());
-        }
-        if claims.is_empty() {
-            return Ok(alive);
-        }
-        let after = self.leases()?;
-        for id in claims {
-            let Some(LeaseState::Claimed(l)) = after.get(&id) else {
-                continue;
-            };
-            if l.claim.as_deref() != Some(self.me.as_str()) || l.claimed_ms != now {
-                continue; // another reader's claim came first
-            }
-            // A claim can come after an earlier winner's end: look again.
-            let written = self
-                .scan(None, false)?
-                .0
-                .iter()
-                .any(|(_, s)| s.view.id.as_deref() == Some(id.as_str()));
-            if !written {
-                self.ensure_topic(&self.url.topic, false)?;
-                let line = l.job.lost_record().to_line();
-                let body = line.trim_end().as_bytes();
-                self.produce(&self.url.topic, &[(l.job.name.as_str(), Some(body))])?;
-            }
-            self.produce(&topic, &[(id.as_str(), None)])?;
-        }
-        Ok(alive)
-    }
-
     pub(super) fn put_lease(&self, job: &Job) -> Result<()> {
         let l = Lease {
             job: job.clone(),
@@ -172,6 +96,90 @@ impl KafkaQueue {
         let body = serde_json::to_vec(&l).expect("a lease always serialises");
         self.produce(&self.lease_topic(), &[(job.id.as_str(), Some(&body))])
             .map(|_| ())
+    }
+}
+
+/// A dead job is claimed by producing a claim to the lease topic and
+/// reading it back: the first claim in the partition's order wins on every
+/// reader and host (see [`fold`]); the winner's tombstone unregisters it.
+impl running::Registry for KafkaQueue {
+    /// Jobs with a lease, and jobs whose claimer died before finishing
+    /// (a stale claim: theirs to take over). A job freshly claimed is
+    /// being turned into its lost record and is not listed.
+    fn registered(&self) -> Result<Vec<Job>> {
+        let now = now_ms();
+        let mut leased = self.leased.borrow_mut();
+        leased.clear();
+        let mut jobs = Vec::new();
+        for s in self.leases()?.into_values() {
+            match s {
+                LeaseState::Running(l) => {
+                    leased.insert(l.job.id.clone(), l.until_ms);
+                    jobs.push(l.job);
+                }
+                LeaseState::Claimed(l) if now > l.claimed_ms + stale_ms() => {
+                    leased.insert(l.job.id.clone(), 0);
+                    jobs.push(l.job);
+                }
+                LeaseState::Claimed(_) => {}
+            }
+        }
+        Ok(jobs)
+    }
+
+    fn lease_expired(&self, job: &Job) -> Result<bool> {
+        Ok(self
+            .leased
+            .borrow()
+            .get(&job.id)
+            .is_some_and(|&until| now_ms() > until))
+    }
+
+    fn claim_each(
+        &self,
+        dead: Vec<Job>,
+        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
+    ) -> Result<()> {
+        let topic = self.lease_topic();
+        let now = now_ms();
+        for job in &dead {
+            let claim = Lease {
+                job: job.clone(),
+                until_ms: 0,
+                claim: Some(self.me.clone()),
+                claimed_ms: now,
+            };
+            let body = serde_json::to_vec(&claim).expect("a lease always serialises");
+            self.produce(&topic, &[(job.id.as_str(), Some(&body))])?;
+        }
+        let after = self.leases()?;
+        for job in &dead {
+            let Some(LeaseState::Claimed(l)) = after.get(&job.id) else {
+                continue;
+            };
+            if l.claim.as_deref() != Some(self.me.as_str()) || l.claimed_ms != now {
+                continue; // another reader's claim came first
+            }
+            lost(job, self)?;
+            self.produce(&topic, &[(job.id.as_str(), None)])?;
+        }
+        Ok(())
+    }
+}
+
+impl running::Claim for KafkaQueue {
+    /// A claim can come after an earlier winner's end, or after the
+    /// wrapper appended and died: look at the records.
+    fn has_record(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .scan(None, false)?
+            .0
+            .iter()
+            .any(|(_, s)| s.view.id.as_deref() == Some(id)))
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        Queue::append(self, line)
     }
 }
 

@@ -88,6 +88,8 @@ pub struct KafkaQueue {
     me: String,
     /// Why the brokers could not be reached, once they could not.
     unreachable: OnceCell<String>,
+    /// The lease deadlines (ms) of the jobs last read as registered.
+    leased: RefCell<HashMap<String, u64>>,
 }
 
 impl KafkaQueue {
@@ -102,6 +104,7 @@ impl KafkaQueue {
             job: RefCell::new(None),
             me: uuid::Uuid::now_v7().to_string(),
             unreachable: OnceCell::new(),
+            leased: RefCell::new(HashMap::new()),
         }
     }
 
@@ -175,7 +178,7 @@ impl KafkaQueue {
     }
 
     fn pull_as(&self, group: &str, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        self.reap()?;
+        running::reap(self)?;
         let topic = self.url.topic.clone();
         if self.partitions(&topic)?.is_none() {
             return Ok(0);
@@ -474,7 +477,7 @@ impl Queue for KafkaQueue {
     }
 
     fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        let _ = self.reap();
+        let _ = running::reap(self);
         let (recs, ends) = self.scan(from, filter.pending)?;
         for (_, s) in recs {
             if filter.matches(&s.view) {
@@ -528,7 +531,8 @@ impl Queue for KafkaQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        self.reap()
+        running::reap(self)?;
+        running::Registry::registered(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

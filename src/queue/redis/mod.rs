@@ -317,7 +317,7 @@ impl RedisQueue {
     }
 
     fn pull_as(&self, group: &str, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        self.reap()?;
+        running::reap(self)?;
         self.ensure_group(group)?;
         let me = Self::consumer();
         let limit = limit.unwrap_or(usize::MAX);
@@ -410,52 +410,6 @@ impl RedisQueue {
             .arg(&s.view.name)
             .arg("record")
             .arg(line);
-    }
-
-    fn reap(&self) -> Result<()> {
-        let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
-        let boot = running::this_boot();
-        for j in items(&v).iter().filter_map(text) {
-            let Ok(job) = serde_json::from_str::<Job>(&j) else {
-                continue;
-            };
-            let dead = job.is_gone(boot.as_deref(), || {
-                let lease = self.key(&format!("lease:{}", job.id));
-                Ok::<_, Error>(matches!(
-                    self.cmd(redis::cmd("EXISTS").arg(lease))?,
-                    Value::Int(0)
-                ))
-            })?;
-            if !dead {
-                continue;
-            }
-            // Whoever sets the marker first writes the record; everyone
-            // else only tidies up.
-            let won = self.cmd(
-                redis::cmd("SET")
-                    .arg(self.key(&format!("lost:{}", job.id)))
-                    .arg(1)
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(7 * 86400),
-            )?;
-            if matches!(won, Value::Okay) {
-                let known = self.cmd(
-                    redis::cmd("HEXISTS")
-                        .arg(self.key("ids"))
-                        .arg(format!("id:{}", job.id)),
-                )?;
-                if matches!(known, Value::Int(0)) {
-                    let line = job.lost_record().to_line();
-                    let body = line.trim_end().as_bytes().to_vec();
-                    if let Ok(view) = record::parse_line(&body) {
-                        self.add(&[Stored { line: body, view }], false)?;
-                    }
-                }
-            }
-            self.cmd(redis::cmd("HDEL").arg(self.key("running")).arg(&job.id))?;
-        }
-        Ok(())
     }
 
     /// Adds records, returning how many; with `dedupe` (migrate only) those whose identity is
@@ -632,7 +586,7 @@ impl Queue for RedisQueue {
     }
 
     fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        let _ = self.reap();
+        let _ = running::reap(self);
         let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
         let last = self.scan(from, filter.pending, |_, s| {
             if filter.matches(&s.view) {
@@ -730,13 +684,8 @@ impl Queue for RedisQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        self.reap()?;
-        let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
-        Ok(items(&v)
-            .iter()
-            .filter_map(text)
-            .filter_map(|t| serde_json::from_str(&t).ok())
-            .collect())
+        running::reap(self)?;
+        running::Registry::registered(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
@@ -775,6 +724,66 @@ impl Queue for RedisQueue {
 
     fn tier(&self) -> super::Tier {
         super::Tier::Redis
+    }
+}
+
+/// Running jobs are a hash of their JSON (`STREAM:running`) with a lease
+/// key each (`STREAM:lease:ID`, a TTL the wrapper renews); a dead job is
+/// claimed by setting `STREAM:lost:ID` if absent: one reader on one host
+/// wins, the others only tidy up.
+impl running::Registry for RedisQueue {
+    fn registered(&self) -> Result<Vec<Job>> {
+        let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
+        Ok(items(&v)
+            .iter()
+            .filter_map(text)
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect())
+    }
+
+    fn lease_expired(&self, job: &Job) -> Result<bool> {
+        let lease = self.key(&format!("lease:{}", job.id));
+        Ok(matches!(
+            self.cmd(redis::cmd("EXISTS").arg(lease))?,
+            Value::Int(0)
+        ))
+    }
+
+    fn claim_each(
+        &self,
+        dead: Vec<Job>,
+        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
+    ) -> Result<()> {
+        for job in dead {
+            let won = self.cmd(
+                redis::cmd("SET")
+                    .arg(self.key(&format!("lost:{}", job.id)))
+                    .arg(1)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(7 * 86400),
+            )?;
+            if matches!(won, Value::Okay) {
+                lost(&job, self)?;
+            }
+            self.cmd(redis::cmd("HDEL").arg(self.key("running")).arg(&job.id))?;
+        }
+        Ok(())
+    }
+}
+
+impl running::Claim for RedisQueue {
+    fn has_record(&self, id: &str) -> Result<bool> {
+        let known = self.cmd(
+            redis::cmd("HEXISTS")
+                .arg(self.key("ids"))
+                .arg(format!("id:{id}")),
+        )?;
+        Ok(!matches!(known, Value::Int(0)))
+    }
+
+    fn append(&self, line: &str) -> Result<()> {
+        Queue::append(self, line)
     }
 }
 
