@@ -45,18 +45,35 @@ pub struct Cli {
 /// the instructions.
 #[derive(Subcommand, Debug)]
 #[command(defer = true)]
+///
+/// Each variant's one-line `about` is what `cq --help`, `cq help` and the
+/// completions list; the deferred arguments' own doc comments give the full
+/// text of `cq SUB --help`. (Without the line here the list is blank: the
+/// deferred docs are applied only to the subcommand that runs.)
 pub enum Command {
+    #[command(about = "Run a command and append its completion record when it ends")]
     Wrap(WrapArgs),
+    #[command(about = "Append the record of a job that already finished")]
     Push(PushArgs),
+    #[command(about = "Print the records not yet pulled, oldest first, and mark them pulled")]
     Pull(PullArgs),
+    #[command(about = "Mark the given records pulled")]
     Ack(AckArgs),
+    #[command(about = "Show records (or running jobs) without changing anything")]
     List(ListArgs),
+    #[command(about = "Block until every NAME has a record; exit with the first failure's status")]
     Wait(WaitArgs),
+    #[command(about = "Remove pulled records older than a given age")]
     Compact(CompactArgs),
+    #[command(about = "Measure the queue's load and say which tier of the rubric it belongs to")]
     Stats(StatsArgs),
+    #[command(about = "Copy every record to another queue, of any tier")]
     Migrate(MigrateArgs),
+    #[command(about = "Print a completion script for a shell")]
     Completions(CompletionsArgs),
+    #[command(about = "Print the cq(1) man page, or write every page to a directory")]
     Man(ManArgs),
+    #[command(about = "Print shell integration to eval in an rc file")]
     Init(InitArgs),
 }
 

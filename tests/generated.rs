@@ -274,3 +274,56 @@ fn commands_without_a_queue_need_no_queue() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("HOME"));
 }
+
+/// `cq --help`, `cq help` and the completions of zsh, fish, elvish and
+/// PowerShell describe every subcommand in a line (the deferred argument
+/// building once left them all blank).
+#[test]
+fn every_subcommand_has_a_description() {
+    let mut subs = Vec::new();
+    for args in [&["--help"][..], &["help"][..]] {
+        let out = Command::new(CQ).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let listed: Vec<(String, String)> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| {
+                let l = l.trim();
+                let (name, desc) = l.split_once(' ').unwrap_or((l, ""));
+                (name.to_string(), desc.trim().to_string())
+            })
+            .collect();
+        assert!(listed.len() >= 12, "cq {args:?} lists {listed:?}");
+        for (name, desc) in &listed {
+            assert!(!desc.is_empty(), "cq {args:?}: {name} has no description");
+        }
+        subs = listed.into_iter().map(|(n, _)| n).collect();
+    }
+    let read = |f: &str| std::fs::read_to_string(root().join("shell/completions").join(f)).unwrap();
+    let (zsh, fish, elv, ps1) = (
+        read("_cq"),
+        read("cq.fish"),
+        read("cq.elv"),
+        read("_cq.ps1"),
+    );
+    for name in subs.iter().filter(|n| *n != "help") {
+        let described = |text: &str, prefix: &str| {
+            text.lines().any(|l| {
+                l.split_once(prefix.replace("NAME", name).as_str())
+                    .is_some_and(|(_, rest)| rest.chars().take_while(|c| *c != '\'').count() > 3)
+            })
+        };
+        assert!(described(&zsh, "'NAME:"), "zsh: {name}");
+        assert!(described(&fish, "-a \"NAME\" -d '"), "fish: {name}");
+        assert!(described(&elv, "cand NAME '"), "elvish: {name}");
+        assert!(
+            described(
+                &ps1,
+                "::new('NAME', 'NAME', [CompletionResultType]::ParameterValue, '"
+            ),
+            "powershell: {name}"
+        );
+    }
+}

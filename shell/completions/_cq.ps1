@@ -224,18 +224,18 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;help' {
-            [CompletionResult]::new('wrap', 'wrap', [CompletionResultType]::ParameterValue, 'wrap')
-            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'push')
-            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'pull')
-            [CompletionResult]::new('ack', 'ack', [CompletionResultType]::ParameterValue, 'ack')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'list')
-            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'wait')
-            [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'compact')
-            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'stats')
-            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'migrate')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'completions')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'man')
-            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'init')
+            [CompletionResult]::new('wrap', 'wrap', [CompletionResultType]::ParameterValue, 'Run a command and append its completion record when it ends')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Append the record of a job that already finished')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Print the records not yet pulled, oldest first, and mark them pulled')
+            [CompletionResult]::new('ack', 'ack', [CompletionResultType]::ParameterValue, 'Mark the given records pulled')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show records (or running jobs) without changing anything')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Block until every NAME has a record; exit with the first failure''s status')
+            [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Remove pulled records older than a given age')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Measure the queue''s load and say which tier of the rubric it belongs to')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy every record to another queue, of any tier')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for a shell')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the cq(1) man page, or write every page to a directory')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }

@@ -157,16 +157,16 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wrap"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "push"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "pull"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "ack"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "list"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wait"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "compact"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "stats"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "migrate"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "completions"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "man"
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "init"
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
 complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
