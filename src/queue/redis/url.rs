@@ -34,6 +34,7 @@ impl Url {
                 "a Redis queue URL starts with redis:// or rediss://",
             ));
         };
+        let after_scheme = rest;
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (auth, hostport) = match authority.rsplit_once('@') {
@@ -96,11 +97,13 @@ impl Url {
         } else {
             format!("{base}?{}", passed.join("&"))
         };
+        // The authority is a prefix of what follows the scheme, so what
+        // follows it is cut by length: a password holding '@' or ':' never
+        // shows, not even in part.
         let shown = match (auth, auth.and_then(|a| a.split_once(':'))) {
-            (Some(_), Some((user, _))) => {
+            (Some(a), Some((user, _))) => {
                 let scheme = if tls { "rediss" } else { "redis" };
-                let after = &raw[raw.find('@').map_or(0, |i| i + 1)..];
-                format!("{scheme}://{user}:***@{after}")
+                format!("{scheme}://{user}:***@{}", &after_scheme[a.len() + 1..])
             }
             _ => raw.to_string(),
         };
@@ -131,6 +134,9 @@ mod tests {
         assert_eq!(u.password.as_deref(), Some("s3cret"));
         assert_eq!(u.shown(), "redis://u:***@h:6379/2?stream=jobs");
         assert!(!format!("{u:?}").contains("s3cret"));
+        let u = Url::parse("redis://u:p@ss:w%rd@h:1/0?stream=s").unwrap();
+        assert_eq!(u.password.as_deref(), Some("p@ss:w%rd"));
+        assert_eq!(u.shown(), "redis://u:***@h:1/0?stream=s");
         let u = Url::parse("rediss://:pw@[::1]:6380").unwrap();
         assert!(u.tls);
         assert_eq!(u.stream, "cq");
