@@ -105,7 +105,10 @@ pub fn warn(msg: &str) {
     // Unit tests capture it; the binary must not panic if stderr is gone,
     // which eprintln! would.
     #[cfg(test)]
-    eprintln!("cq: {e}");
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("cq: {e}");
+    }
     #[cfg(not(test))]
     {
         use std::io::Write;

@@ -6,6 +6,9 @@
 //! not need — finding the main thread's stack guard by parsing
 //! /proc/self/maps was a fifth of a whole `cq push`'s instructions — and
 //! `main` below does the one part it does need itself.
+// Every byte cq prints goes through code that handles a closed or full
+// stream: print!/eprintln! would panic on a write error.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 // The unit tests keep the test harness's own main.
 #![cfg_attr(not(test), no_main)]
 #![cfg_attr(test, allow(dead_code))]
@@ -34,19 +37,28 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
     // (children get SIGPIPE back at its default; std's spawn resets it).
     // SAFETY: setting a signal disposition has no memory-safety conditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let code = run();
+    let closed = process::reserve_std_fds();
+    let code = run(closed[1]);
     // Without the runtime nothing flushes stdout at exit.
     let _ = std::io::stdout().flush();
     i32::from(code)
 }
 
-fn run() -> u8 {
+fn run(stdout_closed: bool) -> u8 {
     let cli = match parse() {
         Ok(c) => c,
         Err(e) => return clap_exit(e),
     };
     output::init_color(cli.color);
-    let result = cmd::run(cli.command, &queue::Where(cli.queue));
+    let result = if stdout_closed && cmd::answers_on_stdout(&cli.command) {
+        // Its answer would go nowhere (a pull's records would be marked
+        // pulled unread): refuse before touching the queue.
+        Err(Error::new(
+            "standard output is closed: nothing to print the answer to (nothing was read or changed)",
+        ))
+    } else {
+        cmd::run(cli.command, &queue::Where(cli.queue))
+    };
     match result {
         Ok(cmd::Exit::Code(c)) => c,
         Ok(cmd::Exit::Signal(sig)) => {

@@ -263,6 +263,31 @@ pub fn die_of(sig: i32) {
     }
 }
 
+/// Gives each closed standard fd (0, 1, 2) /dev/null, opened read-only, and
+/// says which were closed. cq's own files must never take those numbers:
+/// with stdout closed, the lock file opened next became fd 1, and a pull
+/// printed its records into it and marked them pulled. Read-only, a write
+/// to the stand-in fails (EBADF) instead of landing anywhere, and CMD under
+/// `cq wrap` sees what it would have seen: an fd it cannot write to.
+/// (The Rust runtime does this too, read-write; cq skips that runtime.)
+pub fn reserve_std_fds() -> [bool; 3] {
+    let mut closed = [false; 3];
+    for (fd, c) in closed.iter_mut().enumerate() {
+        // SAFETY: F_GETFD only asks whether the fd is open.
+        let open = unsafe { libc::fcntl(fd as i32, libc::F_GETFD) } != -1;
+        if !open {
+            *c = true;
+            // The lowest free fd is this one, as 0..fd are open by now.
+            // SAFETY: a constant NUL-terminated path; the fd is kept open
+            // for the life of the process on purpose.
+            unsafe {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            }
+        }
+    }
+    closed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -587,3 +587,96 @@ fn a_queue_url_password_is_never_printed() {
         "--help shows CQ_QUEUE's value"
     );
 }
+
+/// Runs cq through sh with the given redirections (`>&-` closes stdout).
+fn cq_redirected(env: &Env, args: &str, redirect: &str) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec \"$CQ\" {args} {redirect}"))
+        .env("CQ", common::CQ)
+        .env("CQ_QUEUE", &env.location)
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap()
+}
+
+/// Closed standard streams never cost a record: cq's own files never take
+/// fds 0-2 (a pull once printed its records into the lock file, which took
+/// fd 1, and marked them pulled), a command whose answer is its output
+/// refuses to run without stdout, and wrap runs CMD with the stream as
+/// closed as it was.
+#[test]
+fn closed_standard_streams_lose_nothing() {
+    let env = Env::new();
+    env.push("kept", 0);
+    for redirect in [">&-", ">&- 2>&-", "<&- >&- 2>&-"] {
+        for args in ["pull", "pull --json", "list --pending", "wait kept --pull"] {
+            let out = cq_redirected(&env, args, redirect);
+            no_panic(&out);
+            assert_eq!(out.status.code(), Some(1), "{args} {redirect}: {out:?}");
+            if !redirect.contains("2>&-") {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("standard output is closed"), "{err}");
+            }
+        }
+    }
+    let lock = std::fs::read(env.path("state/queue.jsonl.lock")).unwrap_or_default();
+    assert!(lock.is_empty(), "nothing written into the lock file");
+    let recs = env.records();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["pulled"], false, "still pending");
+    // wrap and push work with every stream closed; CMD finds stdout closed
+    // as it would without cq.
+    let out = cq_redirected(
+        &env,
+        "wrap -n closed -- sh -c 'echo out 2>/dev/null || exit 9'",
+        "<&- >&- 2>&-",
+    );
+    assert_eq!(out.status.code(), Some(9), "{out:?}");
+    let out = cq_redirected(&env, "push -n pushed -e 0", "<&- >&- 2>&-");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        names(&env.records()),
+        ["kept", "closed", "pushed"],
+        "each record once, nothing else in the queue"
+    );
+    let out = env.cq().args(["pull", "--json"]).output().unwrap();
+    assert_eq!(
+        names(&parse_lines(&stdout_of(&out))),
+        ["kept", "closed", "pushed"]
+    );
+}
+
+/// A report that cannot be written (a full device) is one line and exit 1,
+/// never a panic; the work itself is done.
+#[test]
+fn reports_to_a_full_device_fail_in_one_line() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return skip("reports_to_a_full_device_fail_in_one_line", "no /dev/full");
+    }
+    let env = Env::new();
+    env.push("a", 0);
+    let db = env.path("copy.db");
+    for args in [
+        "compact".to_string(),
+        format!("migrate --to sqlite:{}", db.display()),
+        "stats".to_string(),
+        "list".to_string(),
+    ] {
+        let out = cq_redirected(&env, &args, ">/dev/full");
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(1), "{args}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("No space left") && err.lines().count() == 1,
+            "{args}: {err}"
+        );
+    }
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", format!("sqlite:{}", db.display()))
+        .args(["list", "--count"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "1\n", "the migrate was done");
+}

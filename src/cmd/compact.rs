@@ -12,16 +12,19 @@ impl Run for CompactArgs {
         let age = time::parse_duration(&self.older_than)?;
         let cutoff = Cutoff::new(time::before_now(age)?);
         let r = queue::open(loc)?.compact(&cutoff)?;
-        println!(
-            "removed {} pulled record{} older than {}, kept {}",
+        let mut text = format!(
+            "removed {} pulled record{} older than {}, kept {}\n",
             r.removed,
             if r.removed == 1 { "" } else { "s" },
             self.older_than,
             r.kept
         );
         if let Some(note) = r.note {
-            println!("{note}");
+            text.push_str(&note);
+            text.push('\n');
         }
-        Ok(Exit::Code(0))
+        // The queue is compacted: a report nobody reads is no error, one
+        // that could not be written is (exit 1), never a panic.
+        super::print_text(text.as_bytes())
     }
 }

@@ -31,7 +31,7 @@ impl Run for MigrateArgs {
                 m.marked
             ));
         }
-        println!("{line}");
-        Ok(Exit::Code(0))
+        line.push('\n');
+        super::print_text(line.as_bytes())
     }
 }

@@ -50,6 +50,22 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
     }
 }
 
+/// Whether the command's answer is what it prints on stdout (so that with
+/// stdout closed it must not run). wrap and push print nothing there; ack,
+/// compact and migrate do their work and only report it.
+pub fn answers_on_stdout(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Pull(_)
+            | Command::List(_)
+            | Command::Wait(_)
+            | Command::Stats(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Init(_)
+    )
+}
+
 /// Writes generated text to stdout; a closed pipe is not an error.
 fn print_text(text: &[u8]) -> Result<Exit> {
     use std::io::Write;

@@ -58,7 +58,7 @@ impl ClientContext for Ctx {
         if debug().is_some() {
             static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
             let ms = T0.get_or_init(Instant::now).elapsed().as_millis();
-            eprintln!("cq: librdkafka +{ms}ms {fac}: {msg}");
+            crate::error::warn(&format!("librdkafka +{ms}ms {fac}: {msg}"));
         }
     }
 }

@@ -168,10 +168,10 @@ impl KafkaQueue {
         match record::parse_line(&line) {
             Ok(view) => Some(Stored { line, view }),
             Err(e) => {
-                eprintln!(
-                    "cq: {} partition {} offset {}: not a record ({e}); skipped",
+                crate::error::warn(&format!(
+                    "{} partition {} offset {}: not a record ({e}); skipped",
                     self.shown, m.part, m.offset
-                );
+                ));
                 None
             }
         }
@@ -467,11 +467,11 @@ impl Queue for KafkaQueue {
         );
         self.commit(self.reader()?, &topic, &next, &what)?;
         if !swept.is_empty() {
-            eprintln!(
-                "cq: Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
+            crate::error::warn(&format!(
+                "Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
                 swept.len(),
                 swept.join(", ")
-            );
+            ));
         }
         Ok(marked.len())
     }
