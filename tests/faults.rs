@@ -680,3 +680,57 @@ fn reports_to_a_full_device_fail_in_one_line() {
         .unwrap();
     assert_eq!(stdout_of(&out), "1\n", "the migrate was done");
 }
+
+/// Only a queue that does not exist reads as empty. A symlink loop, a path
+/// through a file, or a directory nobody may search is an error on every
+/// reading command (it used to be an empty answer that hid the records).
+#[test]
+fn an_unreadable_queue_is_an_error_not_an_empty_answer() {
+    let env = Env::new();
+    std::os::unix::fs::symlink(env.path("loop-b"), env.path("loop-a")).unwrap();
+    std::os::unix::fs::symlink(env.path("loop-a"), env.path("loop-b")).unwrap();
+    std::fs::write(env.path("a-file"), b"").unwrap();
+    let reads: [&[&str]; 7] = [
+        &["list"],
+        &["list", "--count"],
+        &["list", "--running"],
+        &["pull"],
+        &["stats"],
+        &["compact"],
+        &["wait", "x", "--timeout", "1s"],
+    ];
+    for (q, why) in [
+        (env.path("loop-a").display().to_string(), "symbolic links"),
+        (
+            env.path("a-file/q.jsonl").display().to_string(),
+            "Not a directory",
+        ),
+        (
+            format!("sqlite:{}", env.path("loop-a").display()),
+            "symbolic links",
+        ),
+    ] {
+        for args in reads {
+            let out = env.cq().env("CQ_QUEUE", &q).args(args).output().unwrap();
+            no_panic(&out);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{q} {args:?}: {out:?}");
+            assert!(
+                err.to_lowercase().contains(&why.to_lowercase()) && err.lines().count() == 1,
+                "{q} {args:?}: {err}"
+            );
+        }
+    }
+    // A queue that does not exist yet is empty, without an error.
+    let none = env.path("not-yet/q.jsonl").display().to_string();
+    for args in [
+        &["list"][..],
+        &["pull"],
+        &["list", "--running"],
+        &["compact"],
+    ] {
+        let out = env.cq().env("CQ_QUEUE", &none).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: {out:?}");
+    }
+}

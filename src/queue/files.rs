@@ -15,6 +15,17 @@ pub fn parent(path: &Path) -> PathBuf {
     }
 }
 
+/// Whether the queue at `path` exists. Only "no such file" means no queue
+/// (an empty answer); a symlink loop, a path component that is a file, a
+/// directory nobody may search is an error, never an empty queue.
+pub fn present(path: &Path) -> Result<bool> {
+    match fs::metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
 /// Creates `dir` and its missing parents, mode 0700 whatever the umask.
 pub fn ensure_dir(dir: &Path, queue: &str) -> Result<()> {
     if dir.is_dir() {

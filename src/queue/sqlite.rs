@@ -63,7 +63,7 @@ impl SqliteQueue {
     /// The connection; `None` for a reader when there is no database yet.
     fn db(&self, create: bool) -> Result<Option<std::cell::RefMut<'_, Connection>>> {
         if self.conn.borrow().is_none() {
-            let exists = self.path.exists();
+            let exists = files::present(&self.path)?;
             if !exists && !create {
                 return Ok(None);
             }

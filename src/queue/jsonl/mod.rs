@@ -257,9 +257,18 @@ impl JsonlQueue {
 
     // ---- running jobs ----------------------------------------------------
 
-    fn jobs(&self) -> Vec<(PathBuf, Job)> {
-        let Ok(rd) = fs::read_dir(&self.running_dir) else {
-            return Vec::new();
+    /// The running jobs' files. No directory means no job; a directory
+    /// that cannot be read is an error, never "nothing runs".
+    fn jobs(&self) -> Result<Vec<(PathBuf, Job)>> {
+        let rd = match fs::read_dir(&self.running_dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot read {}", self.running_dir.display()),
+                    e,
+                ));
+            }
         };
         let mut jobs: Vec<(PathBuf, Job)> = rd
             .filter_map(|e| e.ok())
@@ -275,7 +284,7 @@ impl JsonlQueue {
                 .cmp(&b.1.started_at)
                 .then(a.1.id.cmp(&b.1.id))
         });
-        jobs
+        Ok(jobs)
     }
 
     fn has_id(&self, id: &str) -> Result<bool> {
@@ -353,7 +362,7 @@ impl Queue for JsonlQueue {
     }
 
     fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        if !self.path.exists() {
+        if !files::present(&self.path)? {
             return Ok(0);
         }
         running::reap(self)?;
@@ -402,7 +411,7 @@ impl Queue for JsonlQueue {
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let missing_all =
             || Error::new(format!("no record with id {} in {}", ids[0], self.shown()));
-        if !self.path.exists() {
+        if !files::present(&self.path)? {
             return Err(missing_all());
         }
         let _lock = self.lock(true, true)?;
@@ -444,7 +453,7 @@ impl Queue for JsonlQueue {
     }
 
     fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        if !self.path.exists() {
+        if !files::present(&self.path)? {
             return Ok(from.cloned().unwrap_or_default());
         }
         let _ = running::reap(self);
@@ -525,7 +534,7 @@ impl Queue for JsonlQueue {
     }
 
     fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
-        if !self.path.exists() {
+        if !files::present(&self.path)? {
             return Ok(CompactReport {
                 removed: 0,
                 kept: 0,
@@ -668,8 +677,11 @@ impl Queue for JsonlQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
+        // A queue path that cannot be resolved is an error here too, not
+        // "nothing runs" (jobs can run before the queue file exists).
+        files::present(&self.path)?;
         running::reap(self)?;
-        Ok(self.jobs().into_iter().map(|(_, j)| j).collect())
+        Ok(self.jobs()?.into_iter().map(|(_, j)| j).collect())
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
@@ -765,9 +777,11 @@ impl JsonlWaiter<'_> {
             self.watching_running = self.watch.add_dir(&self.q.running_dir, None).is_ok();
         }
         let host = running::host();
+        // Unreadable now: the next command that lists jobs says so.
         let pids: Vec<u32> = self
             .q
             .jobs()
+            .unwrap_or_default()
             .into_iter()
             .filter(|(_, j)| j.host == host)
             .map(|(_, j)| j.pid)
@@ -809,7 +823,7 @@ fn write_line(f: &mut File, buf: &[u8]) -> io::Result<bool> {
 /// reader was first.
 impl running::Registry for JsonlQueue {
     fn registered(&self) -> Result<Vec<Job>> {
-        Ok(self.jobs().into_iter().map(|(_, j)| j).collect())
+        Ok(self.jobs()?.into_iter().map(|(_, j)| j).collect())
     }
 
     fn claim_each(
@@ -819,7 +833,7 @@ impl running::Registry for JsonlQueue {
     ) -> Result<()> {
         let _lock = self.lock(true, true)?;
         let paths: std::collections::HashMap<String, PathBuf> =
-            self.jobs().into_iter().map(|(p, j)| (j.id, p)).collect();
+            self.jobs()?.into_iter().map(|(p, j)| (j.id, p)).collect();
         for job in dead {
             let Some(path) = paths.get(&job.id) else {
                 continue; // another reader was first
