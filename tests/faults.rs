@@ -734,3 +734,73 @@ fn an_unreadable_queue_is_an_error_not_an_empty_answer() {
         assert!(out.stderr.is_empty(), "{args:?}: {out:?}");
     }
 }
+
+/// A mis-spelt or unknown scheme is a usage error, never a file name: a
+/// push once created directories named after `Redis://host`.
+#[test]
+fn unknown_queue_schemes_are_usage_errors() {
+    let env = Env::new();
+    for q in [
+        "Redis://u:hunter2@h:6379/0",
+        "reddis://h/0",
+        "ftp://h/q",
+        "KAFKA://h:9092/t",
+    ] {
+        let out = env
+            .cq()
+            .env("CQ_QUEUE", q)
+            .args(["push", "-n", "a", "-e", "0"])
+            .output()
+            .unwrap();
+        no_panic(&out);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{q}: {out:?}");
+        assert!(
+            err.contains("unknown queue scheme") && !err.contains("hunter2"),
+            "{q}: {err}"
+        );
+    }
+    let made: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(made.is_empty(), "nothing created: {made:?}");
+}
+
+/// cq never appends JSON to a SQLite database named without `sqlite:`:
+/// it is refused with a message naming the right form, wrap exits 125
+/// without running CMD, and not a byte changes. (Other odd bytes are
+/// appended after: a crash can leave NULs in a real queue.)
+#[test]
+fn a_file_that_is_no_queue_is_never_appended_to() {
+    let env = Env::new();
+    let db = env.path("jobs.db");
+    env.cq()
+        .env("CQ_QUEUE", format!("sqlite:{}", db.display()))
+        .args(["push", "-n", "in-sqlite", "-e", "0"])
+        .assert()
+        .success();
+    let (path, want) = (&db, "sqlite:");
+    let before = std::fs::read(path).unwrap();
+    let q = path.display().to_string();
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &q)
+        .args(["push", "-n", "a", "-e", "0"])
+        .output()
+        .unwrap();
+    no_panic(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{q}: {out:?}");
+    assert!(err.contains(want) && err.lines().count() == 1, "{q}: {err}");
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &q)
+        .args(["wrap", "--", "sh", "-c", "echo ran"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{q}: {out:?}");
+    assert_eq!(stdout_of(&out), "", "CMD did not run");
+    assert_eq!(std::fs::read(path).unwrap(), before, "{q} unchanged");
+}

@@ -285,6 +285,17 @@ pub enum Location {
     Kafka(kafka::Url),
 }
 
+/// The scheme of `SCHEME://…` (letters, digits, `+`, `-`, `.`, starting
+/// with a letter, as RFC 3986 has it), if `q` has one.
+fn scheme_of(q: &[u8]) -> Option<String> {
+    let end = q.windows(3).position(|w| w == b"://")?;
+    let s = &q[..end];
+    let ok = s.first().is_some_and(u8::is_ascii_alphabetic)
+        && s.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    ok.then(|| String::from_utf8_lossy(s).into_owned())
+}
+
 impl Location {
     pub fn parse(q: &OsStr) -> Result<Location> {
         let b = q.as_bytes();
@@ -328,6 +339,20 @@ impl Location {
                 // Parsed here so a bad URL is a usage error before anything runs.
                 return Ok(Location::Kafka(kafka::Url::parse(url)?));
             }
+        }
+        // Anything else with a scheme is a mistake, not a file name: a
+        // push to `Redis://h/0` once created directories named after it.
+        if let Some(scheme) = scheme_of(b) {
+            let known = ["file:", "sqlite:", "redis://", "rediss://", "kafka://"];
+            let lower = scheme.to_ascii_lowercase();
+            let hint = known
+                .iter()
+                .find(|k| k.trim_end_matches([':', '/']) == lower)
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            return Err(Error::usage(format!(
+                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka://"
+            )));
         }
         Ok(Location::File(PathBuf::from(q)))
     }
@@ -470,6 +495,17 @@ mod tests {
             Location::parse(OsStr::new("q.jsonl")).unwrap(),
             Location::File("q.jsonl".into())
         );
+        for bad in ["Redis://h/0", "reddis://h", "ftp://h/q", "KAFKA://h:1/t"] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+        }
+        let e = Location::parse(OsStr::new("Redis://h/0")).unwrap_err();
+        assert!(e.msg.contains("did you mean redis://"), "{}", e.msg);
+        // A relative path with "://" further in is still a path.
+        assert!(matches!(
+            Location::parse(OsStr::new("./a://b")).unwrap(),
+            Location::File(_)
+        ));
         let e = Location::parse(OsStr::new("kafka://u:hunter2@h/0")).unwrap_err();
         assert!(!e.msg.contains("hunter2"));
         #[cfg(feature = "kafka")]

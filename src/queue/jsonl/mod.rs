@@ -132,6 +132,27 @@ impl JsonlQueue {
         Ok((f, len, created))
     }
 
+    /// Refuses to append to a SQLite database named without `sqlite:`,
+    /// naming the right form. (Not every file with odd bytes: a machine
+    /// crash can leave NULs where an append was in flight, and that queue
+    /// must stay writable; readers skip the bad line.)
+    fn refuse_foreign(&self, f: &File, len: u64) -> Result<()> {
+        if len < 16 {
+            return Ok(());
+        }
+        let mut head = [0u8; 16];
+        f.read_exact_at(&mut head, 0)
+            .map_err(|e| Error::io(format!("cannot read {}", self.shown()), e))?;
+        if head.starts_with(b"SQLite format 3\0") {
+            return Err(Error::new(format!(
+                "{} is a SQLite database, not a JSONL queue: use --queue sqlite:{}",
+                self.shown(),
+                self.shown()
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses a queue that is not a regular file; returns its length.
     fn check_regular(&self, f: &File) -> Result<u64> {
         let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
@@ -215,6 +236,7 @@ impl JsonlQueue {
         let mut buf = Vec::with_capacity(line.len() + 1);
         if len > 0 {
             let mut last = [0u8];
+            self.refuse_foreign(&f, len)?;
             f.read_exact_at(&mut last, len - 1).map_err(fail)?;
             if last[0] != b'\n' {
                 if !exclusive {
@@ -345,7 +367,8 @@ impl Queue for JsonlQueue {
     fn check_writable(&self) -> Result<()> {
         self.ensure_dir()?;
         let _lock = self.lock(false, true)?;
-        self.open_append().map(|_| ())
+        let (f, len, _) = self.open_append()?;
+        self.refuse_foreign(&f, len)
     }
 
     fn append(&self, line: &str) -> Result<()> {
