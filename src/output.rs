@@ -224,6 +224,15 @@ pub fn sparkline(counts: &[u64]) -> String {
         .collect()
 }
 
+/// A word on the terminal about what cq is waiting for: on stderr, and
+/// only when stderr is a terminal (scripts get no noise).
+pub fn status_line(msg: &str) {
+    let err = io::stderr();
+    if err.is_terminal() {
+        let _ = writeln!(err.lock(), "cq: {msg}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

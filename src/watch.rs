@@ -92,8 +92,8 @@ impl Watch {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     // Round up, so a deadline is never reported early.
-                    left.as_millis().min(i32::MAX as u128) as i32
-                        + i32::from(left.subsec_nanos() % 1_000_000 != 0)
+                    let ms = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 != 0);
+                    ms.min(i32::MAX as u128) as i32
                 }
             };
             // SAFETY: fds is a valid array of pollfd for its length.
@@ -154,5 +154,19 @@ impl Watch {
 
 /// `now + d`, for deadlines from `--timeout`.
 pub fn deadline(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.map(|d| Instant::now() + d)
+    // A timeout too long for the clock (`--timeout 999999999d`) is none.
+    let d = timeout.and_then(|d| Instant::now().checked_add(d));
+    if let Some(d) = d {
+        let _ = WAIT_DEADLINE.set(d);
+    }
+    d
+}
+
+/// The command's `--timeout` as a bound on every wait inside the queue
+/// too (a lock held by a stopped process), set once per process.
+static WAIT_DEADLINE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Whether the command's `--timeout` has passed.
+pub fn waits_expired() -> bool {
+    WAIT_DEADLINE.get().is_some_and(|d| Instant::now() >= *d)
 }

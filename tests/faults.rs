@@ -804,3 +804,70 @@ fn a_file_that_is_no_queue_is_never_appended_to() {
     assert_eq!(stdout_of(&out), "", "CMD did not run");
     assert_eq!(std::fs::read(path).unwrap(), before, "{q} unchanged");
 }
+
+/// A lock held by another process (a stopped puller, `flock` in another
+/// tool; here the test itself) never stops a job from starting, and
+/// `--timeout` bounds the wait for it.
+#[test]
+fn a_held_lock_neither_stops_jobs_nor_outlasts_a_timeout() {
+    use std::io::BufRead;
+    let env = Env::new();
+    env.push("before", 0);
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(env.path("state/queue.jsonl.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut wrap = env
+        .cq_std()
+        .args(["wrap", "-n", "started", "--", "sh", "-c", "echo ran"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(wrap.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ran\n", "CMD ran while the lock was held");
+    for args in [
+        &["pull", "--wait", "--timeout", "1s"][..],
+        &["wait", "before", "--timeout", "1s"],
+    ] {
+        let out = env.cq().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(124), "{args:?}: {out:?}");
+        assert!(err.contains("lock") && err.lines().count() == 1, "{err}");
+    }
+    drop(lock);
+    assert!(wrap.wait().unwrap().success());
+    assert_eq!(names(&env.records()), ["before", "started"]);
+}
+
+/// A `--timeout` longer than the clock can count waits (it once overflowed
+/// into a panic): the waiter is still waiting after a moment.
+#[test]
+fn a_huge_timeout_waits_instead_of_panicking() {
+    let env = Env::new();
+    for args in [
+        &["wait", "never", "--timeout", "99999999999d"][..],
+        &["pull", "--wait", "--timeout", "5000000000000d"],
+    ] {
+        let mut child = env
+            .cq_std()
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let still = child.try_wait().unwrap().is_none();
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        assert!(still, "{args:?} ended: {out:?}");
+        no_panic_text(&out.stderr);
+    }
+}
+
+fn no_panic_text(stderr: &[u8]) {
+    let err = String::from_utf8_lossy(stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -94,10 +94,48 @@ impl JsonlQueue {
             Err(_) => File::open(&self.lock_path).ok(),
         };
         if let Some(f) = &file {
-            let r = if exclusive { f.lock() } else { f.lock_shared() };
-            r.map_err(fail)?;
+            self.take_lock(f, exclusive)?;
         }
         Ok(Lock(file))
+    }
+
+    /// Takes the lock, waiting while another process holds it: on a
+    /// terminal it says so (as cargo's "Blocking waiting for file lock"),
+    /// and a command's `--timeout` bounds the wait (exit 124). A holder
+    /// that was stopped (SIGSTOP, Ctrl-Z) holds it until it resumes.
+    fn take_lock(&self, f: &File, exclusive: bool) -> Result<()> {
+        use std::fs::TryLockError;
+        let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
+        let mut pause = std::time::Duration::from_millis(1);
+        let mut said = false;
+        loop {
+            let r = if exclusive {
+                f.try_lock()
+            } else {
+                f.try_lock_shared()
+            };
+            match r {
+                Ok(()) => return Ok(()),
+                Err(TryLockError::Error(e)) => return Err(fail(e)),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            if crate::watch::waits_expired() {
+                return Err(Error::new(format!(
+                    "timed out waiting for the lock on {} (another process holds it)",
+                    self.shown()
+                ))
+                .with_code(crate::error::code::TIMEOUT));
+            }
+            if !said && pause >= std::time::Duration::from_millis(100) {
+                said = true;
+                crate::output::status_line(&format!(
+                    "waiting for the lock on {} (another process holds it; a stopped one holds it until it resumes)",
+                    self.shown()
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(100));
+        }
     }
 
     /// The queue file for reading, or `None` when there is no queue yet.
@@ -365,8 +403,10 @@ fn false_at(line: &Line, buf: &[u8]) -> Option<u64> {
 
 impl Queue for JsonlQueue {
     fn check_writable(&self) -> Result<()> {
+        // Never waits for the lock: CMD starts at once even while another
+        // process holds it (a stopped puller). Opening, or creating, the
+        // file for appending without it changes nothing a holder relies on.
         self.ensure_dir()?;
-        let _lock = self.lock(false, true)?;
         let (f, len, _) = self.open_append()?;
         self.refuse_foreign(&f, len)
     }
