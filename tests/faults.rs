@@ -871,3 +871,76 @@ fn no_panic_text(stderr: &[u8]) {
     let err = String::from_utf8_lossy(stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Runs cq and fails the test if it does not end within 20 s (a reader
+/// that hangs on a FIFO), killing it.
+fn bounded(mut c: std::process::Command) -> std::process::Output {
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("cq hung: {:?}", child.wait_with_output());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Side files are untrusted input: a FIFO, a symlink to /dev/zero or a
+/// huge sparse file among the running jobs is skipped with a warning (one
+/// hung, one swelled every reader), and a path that is no queue file gets
+/// no side files next to it.
+#[test]
+fn hostile_side_files_are_skipped_with_a_warning() {
+    let env = Env::new();
+    env.push("a", 0);
+    let running = env.path("state/queue.jsonl.running");
+    std::fs::create_dir_all(&running).unwrap();
+    let fifo = running.join("fifo.json");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    std::os::unix::fs::symlink("/dev/zero", running.join("zero.json")).unwrap();
+    let sparse = std::fs::File::create(running.join("sparse.json")).unwrap();
+    sparse.set_len(1 << 30).unwrap();
+    for args in [
+        &["list", "--running"][..],
+        &["list", "--running", "--count"],
+        &["pull", "--json"],
+        &["list"],
+    ] {
+        let mut c = env.cq_std();
+        c.args(args);
+        let out = bounded(c);
+        no_panic(&out);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for bad in ["fifo.json", "zero.json", "sparse.json"] {
+            assert!(
+                err.contains(bad) && err.contains("skipped"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    // /dev/null is no queue: refused, and no /dev/null.lock is left.
+    let had_lock = std::path::Path::new("/dev/null.lock").exists();
+    for args in [&["list"][..], &["pull"], &["push", "-n", "x", "-e", "0"]] {
+        let out = env
+            .cq()
+            .env("CQ_QUEUE", "/dev/null")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+    }
+    if !had_lock {
+        assert!(
+            !std::path::Path::new("/dev/null.lock").exists(),
+            "a lock file was left next to /dev/null"
+        );
+    }
+}

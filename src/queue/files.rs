@@ -26,6 +26,43 @@ pub fn present(path: &Path) -> Result<bool> {
     }
 }
 
+/// Reads a side file (a running job, the cursor) as untrusted input: only
+/// a regular file, not through a symlink, of at most `max` bytes; opened
+/// without blocking (a FIFO must not hang a reader). `Ok(None)` when it is
+/// gone; `Err` with why it was skipped otherwise.
+pub fn read_side_file(path: &Path, max: u64) -> std::result::Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    let mut o = OpenOptions::new();
+    o.read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    let f = match o.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err("a symlink, not a file cq wrote".to_string());
+        }
+        Err(e) => return Err(crate::error::describe_io(&e)),
+    };
+    let m = f.metadata().map_err(|e| crate::error::describe_io(&e))?;
+    if !m.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    if m.len() > max {
+        return Err(format!(
+            "{} bytes, more than the {max} a side file may hold",
+            m.len()
+        ));
+    }
+    let mut buf = Vec::with_capacity(m.len() as usize);
+    f.take(max + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| crate::error::describe_io(&e))?;
+    if buf.len() as u64 > max {
+        return Err(format!("more than the {max} bytes a side file may hold"));
+    }
+    Ok(Some(buf))
+}
+
 /// Creates `dir` and its missing parents, mode 0700 whatever the umask.
 pub fn ensure_dir(dir: &Path, queue: &str) -> Result<()> {
     if dir.is_dir() {

@@ -33,7 +33,12 @@ fn tail_hex(f: &File, offset: u64) -> Option<String> {
 /// Where pulling may start: the stored cursor if it still describes this
 /// file, else the beginning.
 pub fn load(cursor: &Path, f: &File) -> Pos {
-    let Ok(text) = fs::read_to_string(cursor) else {
+    // Untrusted like every side file: a wrong cursor costs a full scan,
+    // never a record, and a FIFO or a huge file here costs nothing.
+    let Ok(Some(bytes)) = crate::queue::files::read_side_file(cursor, 4096) else {
+        return Pos::default();
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
         return Pos::default();
     };
     let Ok(m) = f.metadata() else {

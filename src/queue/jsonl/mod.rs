@@ -52,6 +52,10 @@ pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
 /// Held for as long as it lives; the kernel drops the flock with the fd.
 struct Lock(#[allow(dead_code)] Option<File>);
 
+/// A running job's file holds one job's JSON: its command line, at most
+/// what the kernel lets a command line be (2 MiB), and a little more.
+const JOB_FILE_MAX: u64 = 4 << 20;
+
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
         // A queue that is a symlink is the file it points to: compaction
@@ -88,10 +92,23 @@ impl JsonlQueue {
         let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
         let mut o = OpenOptions::new();
         o.read(true).write(true);
-        let file = match open_or_create(&self.lock_path, &o) {
-            Ok((f, _)) => Some(f),
-            Err(e) if write => return Err(fail(e)),
-            Err(_) => File::open(&self.lock_path).ok(),
+        let file = if write {
+            match o.open(&self.lock_path) {
+                Ok(f) => Some(f),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // The first lock of this queue: make sure it is one
+                    // before leaving a side file next to it (`--queue
+                    // /dev/null` once created /dev/null.lock).
+                    if let Ok(m) = fs::metadata(&self.path) {
+                        self.regular(&m)?;
+                    }
+                    Some(open_or_create(&self.lock_path, &o).map_err(fail)?.0)
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        } else {
+            // Readers never create it: no lock file means no writer yet.
+            File::open(&self.lock_path).ok()
         };
         if let Some(f) = &file {
             self.take_lock(f, exclusive)?;
@@ -194,6 +211,12 @@ impl JsonlQueue {
     /// Refuses a queue that is not a regular file; returns its length.
     fn check_regular(&self, f: &File) -> Result<u64> {
         let m = f.metadata().map_err(|e| Error::io(self.shown(), e))?;
+        self.regular(&m)?;
+        Ok(m.len())
+    }
+
+    /// Refuses what is not a regular file: the one wording for it.
+    fn regular(&self, m: &fs::Metadata) -> Result<()> {
         if m.is_dir() {
             return Err(Error::new(format!(
                 "{}: is a directory, not a queue file",
@@ -203,7 +226,7 @@ impl JsonlQueue {
         if !m.is_file() {
             return Err(Error::new(format!("{}: not a regular file", self.shown())));
         }
-        Ok(m.len())
+        Ok(())
     }
 
     /// Reads from `start`, reporting bad lines, until `f` says stop or the
@@ -335,7 +358,16 @@ impl JsonlQueue {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter_map(|p| {
-                let job = serde_json::from_slice::<Job>(&fs::read(&p).ok()?).ok()?;
+                // Untrusted: a FIFO, a symlink to /dev/zero or a huge file
+                // here once hung or swelled every reader.
+                let text = match files::read_side_file(&p, JOB_FILE_MAX) {
+                    Ok(t) => t?,
+                    Err(why) => {
+                        crate::error::warn(&format!("{}: {why}; skipped", p.display()));
+                        return None;
+                    }
+                };
+                let job = serde_json::from_slice::<Job>(&text).ok()?;
                 Some((p, job))
             })
             .collect();
