@@ -16,7 +16,12 @@
 # lock when flock(1) exists.
 #
 # It never fails and never aborts the runner, also under `set -euo
-# pipefail`: whatever goes wrong, the source returns 0.
+# pipefail`: whatever goes wrong, the source returns 0. It leaves set what
+# the block left set, with the same values: QUEUE_ENABLE ("true" unless it
+# was set), and when enabled QUEUE (the queue file) and status ("success"
+# or "failure").
+#
+# The same text is in cq itself: eval "$(cq init phase-g)".
 
 __cq_phase_g_json() {
     # A JSON string for $1: backslash, quote and control characters escaped.
@@ -54,6 +59,9 @@ __cq_phase_g() {
         numeric=$((10#$code))
         ((numeric == 0)) && status=success
     fi
+    # What the block leaves for later phases of the runner.
+    # shellcheck disable=SC2034
+    \builtin declare -g QUEUE="$queue" status="$status"
 
     if \command -v cq >/dev/null 2>&1; then
         \builtin local -a args
@@ -94,4 +102,5 @@ __cq_phase_g() {
     )
 } 2>/dev/null
 
+: "${QUEUE_ENABLE:=true}"
 __cq_phase_g || :

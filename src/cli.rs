@@ -338,6 +338,10 @@ pub enum InitShell {
     Zsh,
     /// The friendly interactive shell
     Fish,
+    /// Not a shell: the drop-in for the seed's Phase G block (bash), to
+    /// `eval "$(cq init phase-g)"` in its place
+    #[value(name = "phase-g")]
+    PhaseG,
 }
 
 #[derive(Args, Debug, Clone, Copy)]

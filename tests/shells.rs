@@ -318,3 +318,52 @@ fn phase_g_never_aborts_the_runner() {
         assert_eq!(stdout_of(&out), "survived\n", "{out:?}");
     }
 }
+
+/// The drop-in ships in the binary: `cq init phase-g` prints
+/// shell/phase-g.bash byte for byte, and `eval "$(cq init phase-g)"` in a
+/// runner under `set -euo pipefail` appends the record and leaves the
+/// variables the seed's block left, with its values.
+#[test]
+fn phase_g_ships_in_the_binary_and_leaves_the_blocks_variables() {
+    let shipped =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("shell/phase-g.bash")).unwrap();
+    let out = Command::new(CQ).args(["init", "phase-g"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        out.stdout, shipped,
+        "cq init phase-g differs from shell/phase-g.bash"
+    );
+    let cq_dir = Path::new(CQ).parent().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    for (code, want) in [("0", "success"), ("3", "failure")] {
+        let out = Command::new("/bin/bash")
+            .args(BASH)
+            .arg(
+                "eval \"$(cq init phase-g)\"; \
+                 echo \"rc=$? QUEUE=$QUEUE status=$status QUEUE_ENABLE=$QUEUE_ENABLE\"",
+            )
+            .env("PATH", format!("{}:/usr/bin:/bin", cq_dir.display()))
+            .env("HOME", home.path())
+            .env("ORIG_HOME", home.path())
+            .env("TASK_NAME", format!("job-{code}"))
+            .env("CLAUDE_EXIT", code)
+            .env_remove("QUEUE_ENABLE")
+            .env_remove("CQ_QUEUE")
+            .output()
+            .unwrap();
+        let q = home.path().join("cc-remote-output/.completion-queue.jsonl");
+        assert_eq!(
+            stdout_of(&out),
+            format!(
+                "rc=0 QUEUE={} status={want} QUEUE_ENABLE=true\n",
+                q.display()
+            ),
+            "{out:?}"
+        );
+        let recs = parse_lines(&std::fs::read_to_string(&q).unwrap());
+        let last = recs.last().unwrap();
+        assert_eq!(last["name"], format!("job-{code}"));
+        assert_eq!(last["status"], want);
+        assert!(last["id"].is_string(), "written by cq push: {last}");
+    }
+}

@@ -13,9 +13,16 @@ use std::path::PathBuf;
 const BASH: &str = include_str!("../../shell/cq.bash");
 const ZSH: &str = include_str!("../../shell/cq.zsh");
 const FISH: &str = include_str!("../../shell/cq.fish");
+/// The Phase G drop-in, as shipped in shell/ (a test compares the two).
+const PHASE_G: &str = include_str!("../../shell/phase-g.bash");
 
 impl Run for InitArgs {
     fn run(self, _: &Where) -> Result<Exit> {
+        if self.shell == InitShell::PhaseG && !self.wrap.is_empty() {
+            return Err(Error::usage(
+                "--wrap defines shell functions: give a shell (bash, zsh or fish), not phase-g",
+            ));
+        }
         for w in &self.wrap {
             check_wrap_name(w)?;
         }
@@ -60,6 +67,8 @@ fn fish_quote(s: &str) -> String {
 pub fn render(shell: InitShell, wraps: &[String], cq: Option<&str>) -> String {
     let mut s = String::new();
     match shell {
+        // As it is: it finds cq on PATH itself and works without it.
+        InitShell::PhaseG => s.push_str(PHASE_G),
         InitShell::Bash | InitShell::Zsh => {
             let run = cq.map_or_else(|| r"\command cq".to_string(), sh_quote);
             s.push_str(&format!("__cq_bin() {{\n    {run} \"$@\"\n}}\n\n"));
