@@ -318,7 +318,9 @@ pub struct ManArgs {
 /// number of pending records; __cq_prompt prints "cq:N " for a prompt when N
 /// records wait), and for each --wrap CMD a function named CMD that runs
 /// `cq wrap -- CMD ARGS...`, so the command is recorded without typing cq.
-/// Sourcing it twice defines everything once.
+/// Sourcing it twice defines everything once. A queue given with --queue (or
+/// CQ_QUEUE) when init runs is pinned into the wrappers and helpers.
+/// `cq init phase-g` prints the drop-in for the seed's Phase G block.
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// The shell to integrate with

@@ -367,3 +367,73 @@ fn phase_g_ships_in_the_binary_and_leaves_the_blocks_variables() {
         assert!(last["id"].is_string(), "written by cq push: {last}");
     }
 }
+
+/// `cq --queue Q init SHELL` pins Q into what it generates: the wrappers
+/// and `__cq_pending` use Q even when CQ_QUEUE says otherwise later (the
+/// seed's runner changes HOME, and with it the default queue).
+#[test]
+fn init_pins_the_queue_it_was_given() {
+    let scripts = [
+        (
+            "bash",
+            BASH.to_vec(),
+            r#"eval "$(cq --queue "$PINNED" init bash --wrap mytool)"
+               export CQ_QUEUE="$PWD/elsewhere.jsonl"
+               set +e; mytool a 'b c'; rc=$?; set -e
+               echo "rc=$rc pending=$(__cq_pending)""#,
+        ),
+        (
+            "zsh",
+            vec!["-f", "-c"],
+            r#"set -e
+               eval "$(cq --queue "$PINNED" init zsh --wrap mytool)"
+               export CQ_QUEUE="$PWD/elsewhere.jsonl"
+               set +e; mytool a 'b c'; rc=$?; set -e
+               print -r -- "rc=$rc pending=$(__cq_pending)""#,
+        ),
+        (
+            "fish",
+            vec!["--no-config", "-c"],
+            r#"cq --queue "$PINNED" init fish --wrap mytool | source
+               set -gx CQ_QUEUE "$PWD/elsewhere.jsonl"
+               mytool a 'b c'; set rc $status
+               echo "rc=$rc pending="(__cq_pending)"#,
+        ),
+    ];
+    for (shell, args, script) in scripts {
+        if !have(shell) {
+            skip(
+                "init_pins_the_queue_it_was_given",
+                &format!("{shell} is not installed"),
+            );
+            continue;
+        }
+        let env = Env::new();
+        let bin = tool_dir(&env);
+        let out = Command::new(shell)
+            .args(&args)
+            .arg(script)
+            .env("PATH", path_with_cq(&bin))
+            .env("PINNED", &env.queue)
+            .env_remove("CQ_QUEUE")
+            .env("HOME", env.dir.path())
+            .env_remove("CQ_NAME")
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout_of(&out),
+            "out:a b c\nrc=3 pending=1\n",
+            "{shell}: {out:?}"
+        );
+        check_wrapped_record(&env);
+        assert!(!env.path("elsewhere.jsonl").exists(), "{shell}: not pinned");
+    }
+    // A queue init cannot parse is refused when init runs, not at every
+    // prompt.
+    let out = Command::new(CQ)
+        .args(["--queue", "kafka://", "init", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -17,7 +17,7 @@ const FISH: &str = include_str!("../../shell/cq.fish");
 const PHASE_G: &str = include_str!("../../shell/phase-g.bash");
 
 impl Run for InitArgs {
-    fn run(self, _: &Where) -> Result<Exit> {
+    fn run(self, at: &Where) -> Result<Exit> {
         if self.shell == InitShell::PhaseG && !self.wrap.is_empty() {
             return Err(Error::usage(
                 "--wrap defines shell functions: give a shell (bash, zsh or fish), not phase-g",
@@ -26,7 +26,22 @@ impl Run for InitArgs {
         for w in &self.wrap {
             check_wrap_name(w)?;
         }
-        print_text(render(self.shell, &self.wrap, cq_path().as_deref()).as_bytes())
+        // A queue given to init (-q, or CQ_QUEUE when init runs) is pinned
+        // into what it generates; without one the helpers follow CQ_QUEUE
+        // as it is when they run. Checked now: a typo fails here, not at
+        // every prompt.
+        let pinned =
+            match &at.0 {
+                Some(q) => {
+                    crate::queue::Location::parse(q)?;
+                    Some(q.to_str().map(str::to_string).ok_or_else(|| {
+                        Error::usage("a queue pinned by cq init must be valid UTF-8")
+                    })?)
+                }
+                None => None,
+            };
+        let run = cq_path();
+        print_text(render(self.shell, &self.wrap, run.as_deref(), pinned.as_deref()).as_bytes())
     }
 }
 
@@ -64,13 +79,16 @@ fn fish_quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
-pub fn render(shell: InitShell, wraps: &[String], cq: Option<&str>) -> String {
+pub fn render(shell: InitShell, wraps: &[String], cq: Option<&str>, queue: Option<&str>) -> String {
     let mut s = String::new();
     match shell {
         // As it is: it finds cq on PATH itself and works without it.
         InitShell::PhaseG => s.push_str(PHASE_G),
         InitShell::Bash | InitShell::Zsh => {
-            let run = cq.map_or_else(|| r"\command cq".to_string(), sh_quote);
+            let mut run = cq.map_or_else(|| r"\command cq".to_string(), sh_quote);
+            if let Some(q) = queue {
+                run.push_str(&format!(" --queue {}", sh_quote(q)));
+            }
             s.push_str(&format!("__cq_bin() {{\n    {run} \"$@\"\n}}\n\n"));
             s.push_str(if shell == InitShell::Bash { BASH } else { ZSH });
             s.push('\n');
@@ -96,7 +114,10 @@ pub fn render(shell: InitShell, wraps: &[String], cq: Option<&str>) -> String {
             }
         }
         InitShell::Fish => {
-            let run = cq.map_or_else(|| "command cq".to_string(), fish_quote);
+            let mut run = cq.map_or_else(|| "command cq".to_string(), fish_quote);
+            if let Some(q) = queue {
+                run.push_str(&format!(" --queue {}", fish_quote(q)));
+            }
             s.push_str(&format!("function __cq_bin\n    {run} $argv\nend\n\n"));
             s.push_str(FISH);
             s.push_str("\ncomplete --erase --command cq\n");
