@@ -250,8 +250,8 @@ pub struct WaitArgs {
 
 /// Measure the queue's load and say which tier of the rubric it belongs to.
 ///
-/// Counts, failure rate, observed throughput (mean and peak per minute and
-/// per hour), distinct writers and hosts, and the tier of the article's
+/// Counts, failure rate, observed throughput (mean; peak per second, minute
+/// and hour), distinct writers and hosts, and the tier of the article's
 /// rubric (single-digit per hour: jsonl; hundreds per minute: sqlite;
 /// thousands per second: redis; millions per second: kafka) with the
 /// checklist item behind the advice.

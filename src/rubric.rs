@@ -18,6 +18,7 @@ use serde::Serialize;
 /// What `cq stats` measured.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Load {
+    pub peak_per_second: u64,
     pub peak_per_minute: u64,
     pub peak_per_hour: u64,
     pub hosts: u64,
@@ -37,6 +38,9 @@ const WRITERS: &str = "Do you have multiple concurrent writers? For distributed 
 pub const SQLITE_PER_MINUTE: u64 = 100;
 pub const SQLITE_PER_HOUR: u64 = 1_000;
 pub const REDIS_PER_MINUTE: u64 = 60_000;
+/// "Thousands per second", seen in one second (a burst a minute's count
+/// would average away).
+pub const REDIS_PER_SECOND: u64 = 1_000;
 pub const KAFKA_PER_MINUTE: u64 = 6_000_000;
 
 pub fn advise(l: &Load) -> Advice {
@@ -50,10 +54,13 @@ pub fn advise(l: &Load) -> Advice {
             format!("{peaks}: millions per second is the rubric's Kafka row"),
             THROUGHPUT,
         )
-    } else if l.peak_per_minute >= REDIS_PER_MINUTE {
+    } else if l.peak_per_minute >= REDIS_PER_MINUTE || l.peak_per_second >= REDIS_PER_SECOND {
         (
             Tier::Redis,
-            format!("{peaks}: thousands per second is the rubric's Redis Streams row"),
+            format!(
+                "{peaks}, busiest second {}: thousands per second is the rubric's Redis Streams row",
+                l.peak_per_second
+            ),
             THROUGHPUT,
         )
     } else if l.hosts > 1 {
@@ -91,6 +98,8 @@ mod tests {
 
     fn tier(peak_per_minute: u64, peak_per_hour: u64, hosts: u64) -> Tier {
         advise(&Load {
+            // As if spread evenly over the minute.
+            peak_per_second: peak_per_minute.div_ceil(60),
             peak_per_minute,
             peak_per_hour,
             hosts,
@@ -107,5 +116,15 @@ mod tests {
         assert_eq!(tier(1, 1, 3), Tier::Redis);
         assert_eq!(tier(120_000, 120_000, 1), Tier::Redis);
         assert_eq!(tier(10_000_000, 10_000_000, 1), Tier::Kafka);
+        // 3,000 records in one second, nothing else that minute: the
+        // busiest second is the Redis row although the minute is not.
+        let burst = Load {
+            peak_per_second: 3_000,
+            peak_per_minute: 3_000,
+            peak_per_hour: 3_000,
+            hosts: 1,
+        };
+        assert_eq!(advise(&burst).tier, Tier::Redis);
+        assert!(advise(&burst).reason.contains("busiest second 3000"));
     }
 }

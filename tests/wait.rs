@@ -369,3 +369,71 @@ fn stats_sends_several_hosts_to_a_networked_tier() {
         .success()
         .stdout(predicate::str::contains("tier        redis"));
 }
+
+/// 3,000 records in one second are the rubric's Redis row although no
+/// minute reaches it, and the advised move pastes into bash, zsh and fish
+/// (the Redis URL's `?` is a glob to zsh and fish unless quoted).
+#[test]
+fn stats_sees_the_busiest_second_and_its_move_line_pastes_into_every_shell() {
+    let env = Env::new();
+    let t = jiff::Timestamp::now().as_second() / 60 * 60 - 120;
+    let ts = jiff::Timestamp::from_second(t)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "{{\"name\":\"b{i}\",\"completed_at\":\"{ts}\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":true}}\n"
+        ));
+    }
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    std::fs::write(&env.queue, &text).unwrap();
+    let s = stats(&env);
+    assert_eq!(s["peak_per_second"], 3000);
+    assert_eq!(s["tier"], "redis", "{s}");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("busiest second 3000")
+    );
+    let report = env.cq().arg("stats").output().unwrap();
+    let report = stdout_of(&report);
+    let line = report
+        .lines()
+        .find_map(|l| l.strip_prefix("move"))
+        .expect("a move line")
+        .trim()
+        .to_string();
+    let url = "redis://127.0.0.1:6379/0?stream=cq";
+    let want = format!("migrate\n--to\n{url}\n{url}\n");
+    for (shell, args, fake) in [
+        (
+            "bash",
+            vec!["--norc", "-c"],
+            "cq() { printf '%s\\n' \"$@\"; }",
+        ),
+        ("zsh", vec!["-f", "-c"], "cq() { printf '%s\\n' \"$@\"; }"),
+        (
+            "fish",
+            vec!["--no-config", "-c"],
+            "function cq; printf '%s\\n' $argv; end",
+        ),
+    ] {
+        if !common::have(shell) {
+            common::skip(
+                "stats_sees_the_busiest_second_and_its_move_line_pastes_into_every_shell",
+                &format!("{shell} is not installed"),
+            );
+            continue;
+        }
+        let out = std::process::Command::new(shell)
+            .args(&args)
+            .arg(format!("{fake}; {line}; echo $CQ_QUEUE"))
+            .env_remove("CQ_QUEUE")
+            .output()
+            .unwrap();
+        assert_eq!(stdout_of(&out), want, "{shell}: {line}: {out:?}");
+    }
+}

@@ -24,6 +24,7 @@ struct Stats {
     window_seconds: i64,
     mean_per_hour: f64,
     mean_per_minute: f64,
+    peak_per_second: u64,
     peak_per_minute: u64,
     peak_per_hour: u64,
     writers: u64,
@@ -40,6 +41,8 @@ struct Stats {
     migrate: Option<String>,
     #[serde(skip)]
     per_minute: HashMap<i64, u64>,
+    #[serde(skip)]
+    per_second: HashMap<i64, u64>,
 }
 
 impl Run for StatsArgs {
@@ -73,6 +76,9 @@ impl Run for StatsArgs {
                 *st.per_minute
                     .entry(ts.as_second().div_euclid(60))
                     .or_default() += 1;
+                // Records have second precision: the busiest second is
+                // measured, and thousands in one is the Redis row.
+                *st.per_second.entry(ts.as_second()).or_default() += 1;
                 first = Some(first.map_or(ts, |f| f.min(ts)));
                 last = Some(last.map_or(ts, |l| l.max(ts)));
             }
@@ -96,6 +102,7 @@ impl Run for StatsArgs {
         st.mean_per_hour = st.records as f64 * 3600.0 / window as f64;
         st.mean_per_minute = st.records as f64 * 60.0 / window as f64;
         st.peak_per_minute = st.per_minute.values().copied().max().unwrap_or(0);
+        st.peak_per_second = st.per_second.values().copied().max().unwrap_or(0);
         let mut per_hour: HashMap<i64, u64> = HashMap::new();
         for (m, c) in &st.per_minute {
             *per_hour.entry(m.div_euclid(60)).or_default() += c;
@@ -104,6 +111,7 @@ impl Run for StatsArgs {
         st.writers = writers.len() as u64;
         st.hosts = hosts.len() as u64;
         let advice = rubric::advise(&Load {
+            peak_per_second: st.peak_per_second,
             peak_per_minute: st.peak_per_minute,
             peak_per_hour: st.peak_per_hour,
             hosts: st.hosts,
@@ -117,7 +125,9 @@ impl Run for StatsArgs {
         st.checklist = advice.checklist;
         st.current_tier = q.tier();
         if st.records > 0 && st.tier != st.current_tier {
-            let to = suggest(loc, st.tier);
+            // Quoted, so that the line pastes into bash, zsh and fish alike
+            // (a Redis URL's `?` is a glob to zsh and fish).
+            let to = shell_quote(&suggest(loc, st.tier));
             st.migrate = Some(format!("cq migrate --to {to}"));
             st.switch_to = Some(format!("CQ_QUEUE={to}"));
         }
@@ -161,8 +171,12 @@ fn report(
     }
     writeln!(
         out,
-        "throughput  mean {:.2}/hour ({:.3}/minute); peak {}/hour, {}/minute",
-        st.mean_per_hour, st.mean_per_minute, st.peak_per_hour, st.peak_per_minute
+        "throughput  mean {:.2}/hour ({:.3}/minute); peak {}/hour, {}/minute, {}/second",
+        st.mean_per_hour,
+        st.mean_per_minute,
+        st.peak_per_hour,
+        st.peak_per_minute,
+        st.peak_per_second
     )?;
     writeln!(
         out,
@@ -191,6 +205,17 @@ fn report(
         writeln!(out, "activity    |{}|", output::sparkline(&buckets))?;
     }
     Ok(())
+}
+
+/// `'…'` with each `'` as `'\''`: one word, literally, in bash, zsh and
+/// fish alike.
+fn shell_quote(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Where a queue of `tier` could live, next to the current one.
