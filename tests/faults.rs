@@ -944,3 +944,29 @@ fn hostile_side_files_are_skipped_with_a_warning() {
         );
     }
 }
+
+/// The cursor keeps its promise when another program rewrites the queue in
+/// place: restoring a backup taken before a pull (`cat bak > Q`, same
+/// inode, same tail bytes) makes the restored pending records deliverable
+/// again instead of hiding them behind the cursor.
+#[test]
+fn a_queue_rewritten_in_place_from_a_backup_loses_no_pending_record() {
+    let env = Env::new();
+    for n in ["a", "b", "c"] {
+        env.push(n, 0);
+    }
+    let backup = std::fs::read(&env.queue).unwrap();
+    let out = env.cq().args(["pull", "--json"]).output().unwrap();
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a", "b", "c"]);
+    env.push("d", 0);
+    // In place, as `cat bak > Q` does: truncate and write the same inode.
+    std::fs::write(&env.queue, &backup).unwrap();
+    let out = env.cq().args(["pull", "--json"]).output().unwrap();
+    assert_eq!(
+        names(&parse_lines(&stdout_of(&out))),
+        ["a", "b", "c"],
+        "the restored file's pending records are delivered"
+    );
+    let cursor = std::fs::read_to_string(env.path("state/queue.jsonl.cursor")).unwrap();
+    assert!(cursor.starts_with("cq-cursor 2 "), "{cursor}");
+}

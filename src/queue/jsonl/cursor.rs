@@ -31,24 +31,28 @@ fn tail_hex(f: &File, offset: u64) -> Option<String> {
 }
 
 /// Where pulling may start: the stored cursor if it still describes this
-/// file, else the beginning.
-pub fn load(cursor: &Path, f: &File) -> Pos {
+/// file, else the beginning; and the cursor's witness (see [`store`]).
+pub fn load(cursor: &Path, f: &File) -> (Pos, Option<u64>) {
     // Untrusted like every side file: a wrong cursor costs a full scan,
     // never a record, and a FIFO or a huge file here costs nothing.
     let Ok(Some(bytes)) = crate::queue::files::read_side_file(cursor, 4096) else {
-        return Pos::default();
+        return (Pos::default(), None);
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        return Pos::default();
+        return (Pos::default(), None);
     };
     let Ok(m) = f.metadata() else {
-        return Pos::default();
+        return (Pos::default(), None);
     };
     let parts: Vec<&str> = text.split_whitespace().collect();
-    let valid = || -> Option<Pos> {
-        if parts.len() != 8 || parts[0] != "cq-cursor" || parts[1] != "1" {
-            return None;
-        }
+    let valid = || -> Option<(Pos, Option<u64>)> {
+        // Version 1 had no witness; version 2 adds it.
+        let witness = match (parts.first(), parts.get(1), parts.len()) {
+            (Some(&"cq-cursor"), Some(&"1"), 8) => None,
+            (Some(&"cq-cursor"), Some(&"2"), 9) if parts[8] == "-" => None,
+            (Some(&"cq-cursor"), Some(&"2"), 9) => Some(parts[8].parse::<u64>().ok()?),
+            _ => return None,
+        };
         let (dev, ino, born) = identity(&m);
         let pos = Pos {
             offset: parts[5].parse().ok()?,
@@ -59,14 +63,25 @@ pub fn load(cursor: &Path, f: &File) -> Pos {
             && parts[4].parse::<i64>().ok()? == born
             && pos.offset <= m.len()
             && (pos.offset == 0 || tail_hex(f, pos.offset)? == parts[7]);
-        same.then_some(pos)
+        // A file rewritten in place from a copy taken before that flip
+        // (`cat backup > Q`) reads `false` there: not this file's past.
+        let witnessed = witness.is_none_or(|w| {
+            let mut flag = [0u8; 5];
+            w < pos.offset
+                && f.read_exact_at(&mut flag, w).is_ok()
+                && &flag == crate::record::PULLED_TRUE
+        });
+        (same && witnessed).then_some((pos, witness))
     };
     valid().unwrap_or_default()
 }
 
 /// Best effort: a lost or stale cursor costs a full scan, never a record.
-/// The caller holds the exclusive lock.
-pub fn store(cursor: &Path, f: &File, pos: Pos) {
+/// The caller holds the exclusive lock. `witness` is the offset of the
+/// last `"pulled":true ` flag a pull wrote below `pos`: a reader trusts the
+/// cursor only while it still reads `true `, since every record before
+/// `pos` was pulled once that flip was made.
+pub fn store(cursor: &Path, f: &File, pos: Pos, witness: Option<u64>) {
     let Ok(m) = f.metadata() else { return };
     let (dev, ino, born) = identity(&m);
     let tail = if pos.offset == 0 {
@@ -77,8 +92,11 @@ pub fn store(cursor: &Path, f: &File, pos: Pos) {
             None => return,
         }
     };
+    let witness = witness
+        .filter(|&w| w < pos.offset)
+        .map_or_else(|| "-".to_string(), |w| w.to_string());
     let text = format!(
-        "cq-cursor 1 {dev} {ino} {born} {} {} {tail}\n",
+        "cq-cursor 2 {dev} {ino} {born} {} {} {tail} {witness}\n",
         pos.offset, pos.lines
     );
     let tmp = side_path(cursor, ".tmp");

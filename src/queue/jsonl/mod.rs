@@ -466,7 +466,7 @@ impl Queue for JsonlQueue {
             return Ok(0);
         };
         let limit = limit.unwrap_or(usize::MAX);
-        let start = cursor::load(&self.cursor_path, &f);
+        let (start, witness) = cursor::load(&self.cursor_path, &f);
         let mut batch = Vec::new();
         let mut spans = Vec::new();
         // The cursor may move past a line only when it is not pending once
@@ -497,7 +497,15 @@ impl Queue for JsonlQueue {
             }
             self.flip(&f, &spans)?;
         }
-        cursor::store(&self.cursor_path, &f, stop_at.unwrap_or(end));
+        let stop = stop_at.unwrap_or(end);
+        // The newest flip below the new cursor, else the one before.
+        let newest = spans
+            .iter()
+            .copied()
+            .filter(|&at| at < stop.offset)
+            .max()
+            .or(witness);
+        cursor::store(&self.cursor_path, &f, stop, newest);
         Ok(batch.len())
     }
 
@@ -517,7 +525,7 @@ impl Queue for JsonlQueue {
         let mut found: HashSet<String> = HashSet::new();
         // Pending ones can only be past the cursor; the others are searched
         // from the start, to tell "already pulled" from "no such record".
-        for start in [cursor::load(&self.cursor_path, &f), Pos::default()] {
+        for start in [cursor::load(&self.cursor_path, &f).0, Pos::default()] {
             self.scan(&f, start, |line, raw, parsed| {
                 if let Parsed::Record(s) = parsed
                     && let Some(id) = s.view.id.as_deref()
@@ -559,7 +567,7 @@ impl Queue for JsonlQueue {
         // Where to start, and which already-seen records to skip when the
         // file was rewritten (compaction) since the mark was taken.
         let mut start = if filter.pending && from.is_none() {
-            cursor::load(&self.cursor_path, &f)
+            cursor::load(&self.cursor_path, &f).0
         } else {
             Pos::default()
         };
@@ -733,7 +741,12 @@ impl Queue for JsonlQueue {
         tmp.as_file().sync_all().map_err(fail)?;
         let new = tmp.persist(&self.path).map_err(|e| fail(e.error))?;
         sync_dir(&dir).map_err(fail)?;
-        cursor::store(&self.cursor_path, &new, first_pending.unwrap_or(written));
+        cursor::store(
+            &self.cursor_path,
+            &new,
+            first_pending.unwrap_or(written),
+            None,
+        );
         Ok(CompactReport {
             removed,
             kept,
