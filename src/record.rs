@@ -45,6 +45,47 @@ pub struct NewRecord {
     /// Only on the record a reader writes for a job whose wrapper died.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lost: bool,
+    /// Only when `command` or `meta` were cut to fit [`RECORD_MAX`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// The longest record line cq writes, so that every reader reads every
+/// record cq wrote: the file tier reads lines up to 16 MiB, and Kafka's
+/// default message limit is 1 MB. Only a command line or `--meta` values
+/// of hundreds of KiB come near it (the kernel takes 128 KiB per argument,
+/// and any number of them under `ulimit -s unlimited`).
+pub const RECORD_MAX: usize = 512 << 10;
+
+/// A command line kept to `budget` bytes, each argument to `piece`, saying
+/// what was cut. (The running job's file keeps one too: readers skip side
+/// files over 4 MiB.)
+pub fn cut_args(cmd: &[String], budget: usize, piece: usize) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut used = 0;
+    for (i, a) in cmd.iter().enumerate() {
+        let a = cut(a, piece);
+        if used + a.len() > budget {
+            kept.push(format!("…[cq: {} more arguments]", cmd.len() - i));
+            break;
+        }
+        used += a.len();
+        kept.push(a);
+    }
+    kept
+}
+
+/// Keeps at most `max` bytes of `s`, on a character boundary, saying how
+/// much was cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[cq: {} more bytes]", &s[..end], s.len() - end)
 }
 
 pub fn status_for(exit_code: i32) -> &'static str {
@@ -56,9 +97,50 @@ pub fn new_id() -> String {
 }
 
 impl NewRecord {
-    /// The stored form: one line of JSON, `\n`-terminated.
+    /// This record with `command` and `meta` kept to `budget` bytes each,
+    /// every piece to `piece` bytes, marked `"truncated":true`.
+    fn cut_to(&self, budget: usize, piece: usize) -> NewRecord {
+        let mut r = self.clone();
+        r.truncated = true;
+        if let Some(cmd) = &self.command {
+            r.command = Some(cut_args(cmd, budget, piece));
+        }
+        let mut meta = Map::new();
+        let mut used = 0;
+        for (k, v) in &self.meta {
+            let k = cut(k, piece);
+            let v = match v {
+                Value::String(v) => Value::String(cut(v, piece)),
+                other => other.clone(),
+            };
+            used += k.len() + v.to_string().len();
+            if used > budget {
+                break;
+            }
+            meta.insert(k, v);
+        }
+        r.meta = meta;
+        r
+    }
+
+    /// The stored form: one line of JSON, `\n`-terminated, at most
+    /// [`RECORD_MAX`] bytes: a record that would be longer keeps its
+    /// command's and meta's first parts (each piece cut to 4 KiB, 256 KiB of
+    /// each in all, less if escaping swells them) and says
+    /// `"truncated":true`.
     pub fn to_line(&self) -> String {
         let mut s = serde_json::to_string(self).expect("a record always serialises");
+        // Escaping can make the JSON of a piece up to six times its bytes:
+        // shrink the budgets until the line fits.
+        let mut budget = 256 << 10;
+        while s.len() > RECORD_MAX {
+            let r = self.cut_to(budget, (4 << 10).min(budget));
+            s = serde_json::to_string(&r).expect("a record always serialises");
+            if budget == 0 {
+                break;
+            }
+            budget /= 4;
+        }
         s.push('\n');
         s
     }
@@ -507,11 +589,63 @@ mod tests {
             pid: 1,
             meta: Map::new(),
             lost: false,
+            truncated: false,
         };
         assert!(r.to_line().starts_with(
             r#"{"name":"n","completed_at":"t","output_dir":"/o","status":"success","pulled":false,"id":"i","exit_code":0,"cwd""#
         ));
         assert!(r.to_line().ends_with("}\n"));
+    }
+
+    /// A record of any size comes out at most RECORD_MAX long and reads
+    /// back, control characters (six bytes each escaped) included.
+    #[test]
+    fn huge_records_are_cut_to_what_readers_read() {
+        let control = "\u{1}".repeat(100 << 10);
+        let mut meta = Map::new();
+        for i in 0..40 {
+            meta.insert(format!("k{i}"), Value::String(control.clone()));
+        }
+        let r = NewRecord {
+            name: "big".into(),
+            completed_at: "t".into(),
+            output_dir: "/o".into(),
+            status: "success",
+            pulled: false,
+            id: "i".into(),
+            exit_code: Some(0),
+            signal: None,
+            started_at: None,
+            duration_ms: None,
+            command: Some(vec![control.clone(); 60]),
+            cwd: "/".into(),
+            host: "h".into(),
+            pid: 1,
+            meta,
+            lost: false,
+            truncated: false,
+        };
+        let line = r.to_line();
+        assert!(line.len() <= RECORD_MAX + 1, "{}", line.len());
+        let v = parse_line(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(v.name, "big");
+        let json: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(json["truncated"], true);
+        assert!(
+            json["command"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .contains("more")
+        );
+        // A small record is left alone.
+        let mut small = r.clone();
+        small.command = Some(vec!["true".into()]);
+        small.meta = Map::new();
+        assert!(!small.to_line().contains("truncated"));
     }
 
     #[test]

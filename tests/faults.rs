@@ -970,3 +970,35 @@ fn a_queue_rewritten_in_place_from_a_backup_loses_no_pending_record() {
     let cursor = std::fs::read_to_string(env.path("state/queue.jsonl.cursor")).unwrap();
     assert!(cursor.starts_with("cq-cursor 2 "), "{cursor}");
 }
+
+/// Every record cq writes, cq reads: a command line of megabytes of control
+/// characters (each escaped to six bytes of JSON, past the readers' 16 MiB
+/// line limit) is kept to its first parts, marked `"truncated":true`.
+#[test]
+fn a_huge_command_line_makes_a_record_readers_read() {
+    let env = Env::new();
+    let script = r#"ulimit -s unlimited 2>/dev/null || exit 77
+        big=$(head -c 100000 /dev/zero | tr '\0' '\001')
+        args=(); for i in $(seq 50); do args+=("$big"); done
+        exec "$CQ" wrap -n huge -- true "${args[@]}""#;
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-c", script])
+        .env("CQ", common::CQ)
+        .env("CQ_QUEUE", &env.location)
+        .output()
+        .unwrap();
+    if out.status.code() == Some(77) {
+        return skip(
+            "a_huge_command_line_makes_a_record_readers_read",
+            "the stack limit cannot be raised for a 5 MB command line",
+        );
+    }
+    no_panic(&out);
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&env.queue).unwrap();
+    assert!(text.len() <= (512 << 10) + 1, "{} bytes", text.len());
+    let recs = env.listed();
+    assert_eq!(names(&recs), ["huge"]);
+    assert_eq!(recs[0]["truncated"], true);
+    assert_eq!(recs[0]["command"][0], "true");
+}

@@ -46,6 +46,7 @@ impl Run for PushArgs {
             pid: std::process::id(),
             meta,
             lost: false,
+            truncated: false,
         };
         queue::open(loc)?.append(&rec.to_line())?;
         Ok(Exit::Code(0))

@@ -52,7 +52,9 @@ impl Run for WrapArgs {
             pid_start: running::proc_start(me),
             boot_id: running::this_boot(),
             started_at: time::format(started),
-            command: command.clone(),
+            // Bounded like the record (its JSON well under the 4 MiB a
+            // reader reads of a side file, whatever escaping does).
+            command: crate::record::cut_args(&command, 256 << 10, 4 << 10),
             cwd: cwd.to_string_lossy().into_owned(),
             output_dir: output_dir.clone(),
             meta: meta.clone(),
@@ -110,6 +112,7 @@ impl Run for WrapArgs {
             pid: std::process::id(),
             meta,
             lost: false,
+            truncated: false,
         };
         let line = rec.to_line();
         match q.append(&line) {

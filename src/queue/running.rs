@@ -96,6 +96,7 @@ impl Job {
             pid: self.pid,
             meta: self.meta.clone(),
             lost: true,
+            truncated: false,
         }
     }
 }
