@@ -140,7 +140,7 @@ pub struct PushArgs {
 /// between delivers them again (at-least-once, never lost).
 #[derive(Args, Debug)]
 pub struct PullArgs {
-    /// Pull at most N records
+    /// Pull at most N records (with --follow: N in all, then exit 0)
     #[arg(long, short = 'l', value_name = "N")]
     pub limit: Option<usize>,
 

@@ -437,3 +437,32 @@ fn stats_sees_the_busiest_second_and_its_move_line_pastes_into_every_shell() {
         assert_eq!(stdout_of(&out), want, "{shell}: {line}: {out:?}");
     }
 }
+
+/// `pull --follow --limit N` does what its help says: N records in all,
+/// then exit 0, the rest left pending (it once pulled everything).
+#[test]
+fn follow_with_a_limit_stops_after_that_many() {
+    let env = Env::new();
+    for n in ["a", "b", "c"] {
+        env.push(n, 0);
+    }
+    let out = env
+        .cq()
+        .args([
+            "pull",
+            "--follow",
+            "--limit",
+            "2",
+            "--json",
+            "--timeout",
+            "20s",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a", "b"]);
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("1\n");
+}

@@ -69,7 +69,7 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a p
 complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
-complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at most N records' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at most N records (with --follow: N in all, then exit 0)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --wait or --follow: give up after DUR (exit 124)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s g -l group -d 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'

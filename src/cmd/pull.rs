@@ -22,24 +22,33 @@ impl Run for PullArgs {
         let fmt = output::format(self.format);
         let q = queue::open(loc)?;
         let stdout = io::stdout();
-        let pull = || {
+        let pull = |limit: Option<usize>| {
             let mut deliver =
                 |recs: &[crate::queue::Stored]| output::print(&mut stdout.lock(), fmt, recs, false);
             match &self.group {
-                Some(g) => q.pull_group(g, self.limit, &mut deliver),
-                None => q.pull(self.limit, &mut deliver),
+                Some(g) => q.pull_group(g, limit, &mut deliver),
+                None => q.pull(limit, &mut deliver),
             }
         };
         if !self.wait && !self.follow {
-            pull()?;
+            pull(self.limit)?;
             return Ok(Exit::Code(0));
         }
         // Watch before looking, so a record appended in between wakes us.
         let mut waiter = q.waiter()?;
+        // With --follow, --limit counts every record pulled: N in all, then
+        // done (exit 0).
+        let mut left = self.limit;
         loop {
-            let n = pull()?;
+            let n = pull(left)?;
             if n > 0 && self.wait {
                 return Ok(Exit::Code(0));
+            }
+            if let Some(l) = &mut left {
+                *l = l.saturating_sub(n);
+                if *l == 0 {
+                    return Ok(Exit::Code(0));
+                }
             }
             let expired = until.is_some_and(|d| Instant::now() >= d);
             if expired || !waiter.wait(until)? {
