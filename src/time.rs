@@ -29,17 +29,40 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 
 /// An RFC 3339 timestamp such as `2026-04-07T17:58:52Z`.
 pub fn parse_timestamp(s: &str) -> Result<Timestamp> {
-    s.trim().parse::<Timestamp>().map_err(|_| {
+    rfc3339(s).ok_or_else(|| {
         Error::usage(format!(
             "invalid timestamp '{s}' (use RFC 3339, e.g. 2026-04-07T17:58:52Z)"
         ))
     })
 }
 
+/// An RFC 3339 timestamp, its UTC offset within RFC 3339's range (jiff
+/// alone takes offsets up to ±25:59).
+fn rfc3339(s: &str) -> Option<Timestamp> {
+    let t = s.trim();
+    let ts = t.parse::<Timestamp>().ok()?;
+    let b = t.as_bytes();
+    let n = b.len();
+    if !t.ends_with(['Z', 'z']) && n >= 6 && matches!(b[n - 6], b'+' | b'-') && b[n - 3] == b':'
+    {
+        let hh: u32 = t.get(n - 5..n - 3)?.parse().ok()?;
+        let mm: u32 = t.get(n - 2..)?.parse().ok()?;
+        if hh > 23 || mm > 59 {
+            return None;
+        }
+    }
+    Some(ts)
+}
+
 /// `--since`: a duration back from now, or an absolute timestamp.
 pub fn parse_since(s: &str) -> Result<Timestamp> {
-    if let Ok(ts) = s.trim().parse::<Timestamp>() {
+    if let Some(ts) = rfc3339(s) {
         return Ok(ts);
+    }
+    if s.trim().parse::<Timestamp>().is_ok() {
+        return Err(Error::usage(format!(
+            "invalid --since '{s}': its UTC offset is out of range (at most ±23:59)"
+        )));
     }
     let d = parse_duration(s).map_err(|_| {
         Error::usage(format!(
@@ -131,6 +154,26 @@ mod tests {
     fn formats_like_the_seed() {
         let ts: Timestamp = "2026-04-07T17:58:52.734Z".parse().unwrap();
         assert_eq!(format(ts), "2026-04-07T17:58:52Z");
+    }
+
+    #[test]
+    fn offsets_stay_in_rfc3339s_range() {
+        for ok in [
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00+23:59",
+            "2026-01-01T00:00:00-12:00",
+            "2026-01-01T00:00:00.5+05:30",
+        ] {
+            assert!(parse_timestamp(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00-25:00",
+            "2026-01-01T00:00:00+05:60",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
