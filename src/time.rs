@@ -43,8 +43,7 @@ fn rfc3339(s: &str) -> Option<Timestamp> {
     let ts = t.parse::<Timestamp>().ok()?;
     let b = t.as_bytes();
     let n = b.len();
-    if !t.ends_with(['Z', 'z']) && n >= 6 && matches!(b[n - 6], b'+' | b'-') && b[n - 3] == b':'
-    {
+    if !t.ends_with(['Z', 'z']) && n >= 6 && matches!(b[n - 6], b'+' | b'-') && b[n - 3] == b':' {
         let hh: u32 = t.get(n - 5..n - 3)?.parse().ok()?;
         let mm: u32 = t.get(n - 2..)?.parse().ok()?;
         if hh > 23 || mm > 59 {

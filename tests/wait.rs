@@ -466,3 +466,31 @@ fn follow_with_a_limit_stops_after_that_many() {
         .assert()
         .stdout("1\n");
 }
+
+/// Records without `completed_at` (a legacy writer's) are counted and
+/// said, but in no throughput: ten of them and one dated record make a
+/// mean of one record, not eleven.
+#[test]
+fn stats_counts_undated_records_apart() {
+    let env = Env::new();
+    let mut text = String::new();
+    for i in 0..10 {
+        text.push_str(&format!(
+            "{{\"name\":\"old{i}\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":true}}\n"
+        ));
+    }
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    std::fs::write(&env.queue, &text).unwrap();
+    env.push("dated", 0);
+    let s = stats(&env);
+    assert_eq!(s["records"], 11);
+    assert_eq!(s["undated"], 10);
+    assert_eq!(s["peak_per_minute"], 1);
+    // One record over the minimum window of a minute.
+    assert_eq!(s["mean_per_minute"].as_f64().unwrap(), 1.0, "{s}");
+    let out = env.cq().arg("stats").output().unwrap();
+    assert!(
+        stdout_of(&out).contains("10 without completed_at"),
+        "{out:?}"
+    );
+}

@@ -30,6 +30,9 @@ struct Stats {
     writers: u64,
     hosts: u64,
     lost: u64,
+    /// Records without a `completed_at` (a legacy writer's): counted, but
+    /// in no throughput.
+    undated: u64,
     tier: Tier,
     reason: String,
     checklist: &'static str,
@@ -81,6 +84,8 @@ impl Run for StatsArgs {
                 *st.per_second.entry(ts.as_second()).or_default() += 1;
                 first = Some(first.map_or(ts, |f| f.min(ts)));
                 last = Some(last.map_or(ts, |l| l.max(ts)));
+            } else {
+                st.undated += 1;
             }
             Ok(())
         })?;
@@ -99,8 +104,10 @@ impl Run for StatsArgs {
         } else {
             st.failures as f64 / st.records as f64
         };
-        st.mean_per_hour = st.records as f64 * 3600.0 / window as f64;
-        st.mean_per_minute = st.records as f64 * 60.0 / window as f64;
+        // Throughput is of the records that say when they completed.
+        let dated = (st.records - st.undated) as f64;
+        st.mean_per_hour = dated * 3600.0 / window as f64;
+        st.mean_per_minute = dated * 60.0 / window as f64;
         st.peak_per_minute = st.per_minute.values().copied().max().unwrap_or(0);
         st.peak_per_second = st.per_second.values().copied().max().unwrap_or(0);
         let mut per_hour: HashMap<i64, u64> = HashMap::new();
@@ -162,6 +169,10 @@ fn report(
         st.failure_rate * 100.0,
         if st.lost > 0 {
             format!(", {} lost", st.lost)
+        } else {
+            String::new()
+        } + &if st.undated > 0 {
+            format!(", {} without completed_at", st.undated)
         } else {
             String::new()
         }
