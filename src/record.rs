@@ -570,9 +570,8 @@ mod tests {
         assert_eq!(span_text(l), Some("false"));
     }
 
-    #[test]
-    fn new_record_key_order() {
-        let r = NewRecord {
+    fn sample() -> NewRecord {
+        NewRecord {
             name: "n".into(),
             completed_at: "t".into(),
             output_dir: "/o".into(),
@@ -590,7 +589,12 @@ mod tests {
             meta: Map::new(),
             lost: false,
             truncated: false,
-        };
+        }
+    }
+
+    #[test]
+    fn new_record_key_order() {
+        let r = sample();
         assert!(r.to_line().starts_with(
             r#"{"name":"n","completed_at":"t","output_dir":"/o","status":"success","pulled":false,"id":"i","exit_code":0,"cwd""#
         ));
@@ -608,22 +612,9 @@ mod tests {
         }
         let r = NewRecord {
             name: "big".into(),
-            completed_at: "t".into(),
-            output_dir: "/o".into(),
-            status: "success",
-            pulled: false,
-            id: "i".into(),
-            exit_code: Some(0),
-            signal: None,
-            started_at: None,
-            duration_ms: None,
             command: Some(vec![control.clone(); 60]),
-            cwd: "/".into(),
-            host: "h".into(),
-            pid: 1,
             meta,
-            lost: false,
-            truncated: false,
+            ..sample()
         };
         let line = r.to_line();
         assert!(line.len() <= RECORD_MAX + 1, "{}", line.len());

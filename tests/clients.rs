@@ -11,14 +11,6 @@ mod common;
 use common::{Env, Tier, names, parse_lines, stdout_of};
 use std::os::unix::process::ExitStatusExt;
 
-fn scale() -> usize {
-    std::env::var("CQ_STRESS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1)
-}
-
 /// Runs `cq ARGS` and fails on a death by any signal; returns its output.
 fn run(env: &Env, queue: &str, extra_env: Vars, args: &[&str]) -> std::process::Output {
     let mut c = env.cq();
@@ -85,20 +77,18 @@ fn kafka_tls_clients_never_crash() {
         }
     }
     let env = Env::new();
-    let (cert, key, ca) = common::test_certificates(env.dir.path());
-    let tls_port = common::free_port().unwrap();
-    let kafka =
-        common::KafkaServer::start_advertising(Some(tls_port)).expect("tansu did not start");
-    let _tunnel = common::stunnel(env.dir.path(), tls_port, kafka.port, &cert, &key)
-        .expect("stunnel did not start");
-    let good = format!("kafka://127.0.0.1:{tls_port}/stress?tls=true&ca={ca}");
-    let untrusted = format!("kafka://127.0.0.1:{tls_port}/stress?tls=true");
+    let tls = common::KafkaTls::start(env.dir.path());
+    let good = format!(
+        "kafka://127.0.0.1:{}/stress?tls=true&ca={}",
+        tls.port, tls.ca
+    );
+    let untrusted = format!("kafka://127.0.0.1:{}/stress?tls=true", tls.port);
     let runs = cycle(
         &env,
         &good,
         &[],
         Some((&untrusted, &[], "certificate")),
-        13 * scale(),
+        13 * common::stress(),
     );
     assert!(runs >= 52, "{runs} TLS runs");
     eprintln!("{test}: {runs} runs of cq over TLS, none died of a signal");
@@ -111,13 +101,13 @@ fn kafka_clients_never_crash() {
         return common::skip("kafka_clients_never_crash", "tansu is not installed");
     }
     let env = Env::tier(Tier::Kafka);
-    cycle(&env, &env.location, &[], None, 10 * scale());
+    cycle(&env, &env.location, &[], None, 10 * common::stress());
 }
 
 #[test]
 fn sqlite_clients_never_crash() {
     let env = Env::tier(Tier::Sqlite);
-    cycle(&env, &env.location, &[], None, 10 * scale());
+    cycle(&env, &env.location, &[], None, 10 * common::stress());
 }
 
 #[test]
@@ -127,7 +117,7 @@ fn redis_clients_never_crash() {
         return common::skip(test, "redis-server or openssl is not installed");
     }
     let env = Env::tier(Tier::Redis);
-    cycle(&env, &env.location, &[], None, 10 * scale());
+    cycle(&env, &env.location, &[], None, 10 * common::stress());
     let (cert, key, ca) = common::test_certificates(env.dir.path());
     let server = common::RedisServer::start_with(
         &[
@@ -151,7 +141,7 @@ fn redis_clients_never_crash() {
         &q,
         &[("CQ_REDIS_CA", &ca)],
         Some((&q, &[("CQ_REDIS_CA", &bad_ca)], "CQ_REDIS_CA")),
-        10 * scale(),
+        10 * common::stress(),
     );
 }
 

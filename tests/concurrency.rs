@@ -15,14 +15,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn scale() -> usize {
-    std::env::var("CQ_STRESS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1)
-}
-
 struct Rng(u64);
 impl Rng {
     fn new() -> Rng {
@@ -43,7 +35,7 @@ impl Rng {
 fn writers_pullers_and_compaction_lose_nothing() {
     let env = Arc::new(Env::new());
     let writers = 8;
-    let per = 100 * scale();
+    let per = 100 * common::stress();
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
 

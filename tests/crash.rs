@@ -43,6 +43,19 @@ fn run(
     odds: u64,
     kills: &Mutex<u64>,
 ) -> (bool, Vec<u8>, bool) {
+    let (killed, out) = spawn_maybe_killed(env, args, rng, odds, kills);
+    (killed, out.stdout, out.status.success())
+}
+
+/// Runs `cq ARGS`, SIGKILLed at a random moment once in `odds` runs;
+/// whether the kill landed, and what cq left.
+fn spawn_maybe_killed(
+    env: &Env,
+    args: &[&str],
+    rng: &mut Rng,
+    odds: u64,
+    kills: &Mutex<u64>,
+) -> (bool, std::process::Output) {
     let child = env
         .cq_std()
         .args(args)
@@ -60,7 +73,7 @@ fn run(
         *kills.lock().unwrap() += 1;
     }
     common::no_crash(&format!("cq {}", args.join(" ")), out.status, &out.stderr);
-    (killed, out.stdout, out.status.success())
+    (killed, out)
 }
 
 /// Like [`run`], for commands that must succeed unless killed; `allowed`
@@ -73,20 +86,8 @@ fn run_checked(
     kills: &Mutex<u64>,
     allowed: Option<&str>,
 ) {
-    let child = env
-        .cq_std()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if rng.below(odds) == 0 {
-        thread::sleep(Duration::from_micros(rng.below(3000)));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-    }
-    let out = child.wait_with_output().unwrap();
-    if out.status.signal() == Some(libc::SIGKILL) {
-        *kills.lock().unwrap() += 1;
+    let (killed, out) = spawn_maybe_killed(env, args, rng, odds, kills);
+    if killed {
         return;
     }
     let err = String::from_utf8_lossy(&out.stderr);
@@ -109,11 +110,7 @@ struct Seen {
 
 #[test]
 fn sigkill_at_any_moment_loses_nothing() {
-    let scale: u32 = std::env::var("CQ_STRESS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-        .max(1);
+    let scale = common::stress() as u32;
     let env = Arc::new(Env::new());
     let deadline = Instant::now() + Duration::from_secs(8) * scale;
     let seen = Arc::new(Mutex::new(Seen::default()));

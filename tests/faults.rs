@@ -478,10 +478,7 @@ fn odd_files_are_read_without_changing_a_byte() {
 #[test]
 fn a_big_file_is_streamed() {
     // 64 MiB by default; CQ_STRESS=16 makes it 1 GiB.
-    let scale: u64 = std::env::var("CQ_STRESS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let scale = common::stress() as u64;
     let env = Env::new();
     std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
     let line = format!(

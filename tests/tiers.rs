@@ -155,7 +155,7 @@ fn a_second_migrate_carries_what_was_pulled_since(tier: Tier) {
 /// the rule on every tier, the trim's `MINID` bound is the fix.)
 fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
     let env = Env::tier(tier);
-    let n = 40 * common_scale();
+    let n = 40 * common::stress();
     let done = std::sync::atomic::AtomicBool::new(false);
     let (delivered, compactions) = std::thread::scope(|s| {
         let pusher = s.spawn(|| {
@@ -199,14 +199,6 @@ fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
     got.sort_by_key(|s| s[1..].parse::<usize>().unwrap());
     assert_eq!(got, want, "every push delivered exactly once");
     assert!(compactions >= 2, "compaction ran {compactions} times");
-}
-
-fn common_scale() -> usize {
-    std::env::var("CQ_STRESS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .max(1)
 }
 
 fn core_commands_behave_the_same(tier: Tier) {
@@ -447,7 +439,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let env = Arc::new(Env::tier(tier));
-    let (writers, per) = (8, 125 * common_scale());
+    let (writers, per) = (8, 125 * common::stress());
     let stop = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..writers)
         .map(|w| {
@@ -983,14 +975,9 @@ fn kafka_tls_from_the_url() {
         }
     }
     let env = Env::new();
-    let (cert, key, ca) = common::test_certificates(env.dir.path());
-    let tls_port = common::free_port().unwrap();
-    let kafka =
-        common::KafkaServer::start_advertising(Some(tls_port)).expect("tansu did not start");
-    let _tunnel = common::stunnel(env.dir.path(), tls_port, kafka.port, &cert, &key)
-        .expect("stunnel did not start");
-    let url = |query: &str| format!("kafka://127.0.0.1:{tls_port}/secure?{query}");
-    let good = url(&format!("tls=true&ca={ca}"));
+    let tls = common::KafkaTls::start(env.dir.path());
+    let url = |query: &str| format!("kafka://127.0.0.1:{}/secure?{query}", tls.port);
+    let good = url(&format!("tls=true&ca={}", tls.ca));
     env.cq()
         .env("CQ_QUEUE", &good)
         .args(["push", "-n", "over-tls", "-e", "0"])

@@ -268,6 +268,16 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED: {test}: {why}");
 }
 
+/// `CQ_STRESS=N`: how many times longer or bigger the long loops run
+/// (default 1).
+pub fn stress() -> usize {
+    std::env::var("CQ_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// A loopback port nobody listens on (yet).
 pub fn free_port() -> Option<u16> {
     Some(
@@ -595,5 +605,30 @@ pub fn kill_all(pids: &[i32]) {
     for &pid in pids {
         // SAFETY: kill has no memory-safety conditions.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Kafka over TLS: tansu behind stunnel, tansu advertising stunnel's port
+/// so that every connection cq makes is TLS. Stopped when dropped.
+pub struct KafkaTls {
+    _kafka: KafkaServer,
+    _tunnel: Daemon,
+    pub port: u16,
+    /// The CA that signed the tunnel's certificate.
+    pub ca: String,
+}
+
+impl KafkaTls {
+    pub fn start(dir: &Path) -> KafkaTls {
+        let (cert, key, ca) = test_certificates(dir);
+        let port = free_port().unwrap();
+        let kafka = KafkaServer::start_advertising(Some(port)).expect("tansu did not start");
+        let tunnel = stunnel(dir, port, kafka.port, &cert, &key).expect("stunnel did not start");
+        KafkaTls {
+            _kafka: kafka,
+            _tunnel: tunnel,
+            port,
+            ca,
+        }
     }
 }
