@@ -118,21 +118,8 @@ fn redis_clients_never_crash() {
     }
     let env = Env::tier(Tier::Redis);
     cycle(&env, &env.location, &[], None, 10 * common::stress());
-    let (cert, key, ca) = common::test_certificates(env.dir.path());
-    let server = common::RedisServer::start_with(
-        &[
-            "--tls-cert-file",
-            &cert,
-            "--tls-key-file",
-            &key,
-            "--tls-ca-cert-file",
-            &ca,
-            "--tls-auth-clients",
-            "no",
-        ],
-        true,
-    )
-    .expect("redis-server with TLS did not start");
+    let (server, ca) = common::RedisServer::start_tls(env.dir.path(), &[])
+        .expect("redis-server with TLS did not start");
     let q = format!("rediss://127.0.0.1:{}/0?stream=stress", server.port);
     let bad_ca = env.path("no-such-ca.pem");
     let bad_ca = bad_ca.display().to_string();

@@ -909,23 +909,9 @@ fn redis_tls_and_password_from_the_url() {
         return common::skip(test, "redis-server or openssl is not installed");
     }
     let env = Env::new();
-    let (cert, key, ca) = common::test_certificates(env.dir.path());
-    let server = common::RedisServer::start_with(
-        &[
-            "--tls-cert-file",
-            &cert,
-            "--tls-key-file",
-            &key,
-            "--tls-ca-cert-file",
-            &ca,
-            "--tls-auth-clients",
-            "no",
-            "--requirepass",
-            "tls-pw-s3cret",
-        ],
-        true,
-    )
-    .expect("redis-server with TLS did not start");
+    let (server, ca) =
+        common::RedisServer::start_tls(env.dir.path(), &["--requirepass", "tls-pw-s3cret"])
+            .expect("redis-server with TLS did not start");
     let url = |pw: &str| format!("rediss://:{pw}@127.0.0.1:{}/0?stream=tls", server.port);
     env.cq()
         .env("CQ_QUEUE", url("tls-pw-s3cret"))

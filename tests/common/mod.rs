@@ -390,6 +390,26 @@ impl RedisServer {
     pub fn stop(&mut self) {
         self.daemon.stop();
     }
+
+    /// A redis-server speaking only TLS, with a certificate from a CA of
+    /// the test's own (made in `dir`), and `extra` arguments; with the CA's
+    /// path.
+    pub fn start_tls(dir: &Path, extra: &[&str]) -> Option<(RedisServer, String)> {
+        let (cert, key, ca) = test_certificates(dir);
+        let mut args = vec![
+            "--tls-cert-file",
+            &cert,
+            "--tls-key-file",
+            &key,
+            "--tls-ca-cert-file",
+            &ca,
+            "--tls-auth-clients",
+            "no",
+        ];
+        args.extend_from_slice(extra);
+        let server = Self::start_with(&args, true)?;
+        Some((server, ca))
+    }
 }
 
 /// A Kafka-protocol broker of the test's own: tansu, in memory, on a free
