@@ -437,3 +437,58 @@ fn init_pins_the_queue_it_was_given() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// The seed's set-up end to end: the runner changes HOME (why the seed
+/// carries ORIG_HOME) and dispatches a `cq wrap`-ed job; the main session,
+/// with the real HOME, pulls its record. The one line that makes it work:
+/// the runner exports XDG_STATE_HOME before it changes HOME, so cq's
+/// default queue stays where the session reads.
+#[test]
+fn a_runner_that_changes_home_records_where_the_session_reads() {
+    let env = Env::new();
+    let home = env.path("home");
+    let runner_home = env.path("runner-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&runner_home).unwrap();
+    let runner = env.path("runner.sh");
+    std::fs::write(
+        &runner,
+        r#"#!/usr/bin/env bash
+set -euo pipefail
+export XDG_STATE_HOME="${XDG_STATE_HOME:-$HOME/.local/state}"   # the one line
+ORIG_HOME=$HOME
+export HOME="$RUNNER_HOME"
+TASK_NAME=build-claim-registry
+cq wrap -n "$TASK_NAME" -o "$ORIG_HOME/cc-remote-output/$TASK_NAME" -- sh -c 'exit 0'
+"#,
+    )
+    .unwrap();
+    let cq_dir = Path::new(CQ).parent().unwrap();
+    let path = format!("{}:/usr/bin:/bin", cq_dir.display());
+    let st = Command::new("bash")
+        .arg(&runner)
+        .env("PATH", &path)
+        .env("HOME", &home)
+        .env("RUNNER_HOME", &runner_home)
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("CQ_QUEUE")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // The main session: the real HOME, no CQ_QUEUE, no XDG_STATE_HOME.
+    let out = Command::new(CQ)
+        .args(["pull", "--json"])
+        .env("HOME", &home)
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("CQ_QUEUE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let recs = parse_lines(&stdout_of(&out));
+    assert_eq!(recs.len(), 1, "{out:?}");
+    assert_eq!(recs[0]["name"], "build-claim-registry");
+    assert!(
+        !runner_home.join(".local").exists(),
+        "nothing went under the runner's HOME"
+    );
+}
