@@ -10,12 +10,20 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// A watched directory: its path, and the file names that matter in it
+/// (None: all). Our own lock file's open/close must not wake us, or we
+/// would spin.
+type Dir = (std::path::PathBuf, Option<Vec<Vec<u8>>>);
+
 pub struct Watch {
     inotify: OwnedFd,
     pids: HashMap<u32, OwnedFd>,
-    /// Per watch descriptor, the file names that matter (None: all). Our
-    /// own lock file's open/close must not wake us, or we would spin.
-    names: HashMap<i32, Option<Vec<Vec<u8>>>>,
+    /// Per watch descriptor, its directory.
+    dirs: HashMap<i32, Dir>,
+    /// Directories removed while watched (`rm -r` of the queue's): looked
+    /// for again every second, and watched again once they are back, so a
+    /// waiter keeps hearing pushes that create them anew.
+    lost: Vec<Dir>,
 }
 
 fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
@@ -34,7 +42,8 @@ impl Watch {
             // SAFETY: fd was just returned to us and is open.
             inotify: unsafe { OwnedFd::from_raw_fd(fd) },
             pids: HashMap::new(),
-            names: HashMap::new(),
+            dirs: HashMap::new(),
+            lost: Vec::new(),
         })
     }
 
@@ -53,7 +62,7 @@ impl Watch {
         // SAFETY: c is a valid NUL-terminated path for the call's duration.
         let wd =
             cvt(unsafe { libc::inotify_add_watch(self.inotify.as_raw_fd(), c.as_ptr(), mask) })?;
-        self.names.insert(wd, names);
+        self.dirs.insert(wd, (dir.to_path_buf(), names));
         Ok(())
     }
 
@@ -77,6 +86,22 @@ impl Watch {
     /// Sleeps until a relevant event or `deadline`; false on the deadline.
     pub fn wait(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
         loop {
+            // A removed directory that is back: watch it, and wake (what
+            // made it again may have written the queue already).
+            if !self.lost.is_empty() {
+                let lost = std::mem::take(&mut self.lost);
+                let mut back = false;
+                for (dir, names) in lost {
+                    if self.add_dir(&dir, names.clone()).is_ok() {
+                        back = true;
+                    } else {
+                        self.lost.push((dir, names));
+                    }
+                }
+                if back {
+                    return Ok(true);
+                }
+            }
             let mut fds = vec![libc::pollfd {
                 fd: self.inotify.as_raw_fd(),
                 events: libc::POLLIN,
@@ -87,7 +112,7 @@ impl Watch {
                 events: libc::POLLIN,
                 revents: 0,
             }));
-            let timeout = match deadline {
+            let mut timeout = match deadline {
                 None => -1,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
@@ -96,6 +121,10 @@ impl Watch {
                     ms.min(i32::MAX as u128) as i32
                 }
             };
+            // Nothing tells us when a removed directory is made again.
+            if !self.lost.is_empty() && !(0..=1000).contains(&timeout) {
+                timeout = 1000;
+            }
             // SAFETY: fds is a valid array of pollfd for its length.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
             if n < 0 {
@@ -106,6 +135,9 @@ impl Watch {
                 return Err(e);
             }
             if n == 0 {
+                if !self.lost.is_empty() && deadline.is_none_or(|d| Instant::now() < d) {
+                    continue;
+                }
                 return Ok(false);
             }
             // A pidfd stays readable once its process is gone: forget it.
@@ -121,7 +153,7 @@ impl Watch {
 
     /// Reads the pending inotify events; true if one concerns a file we
     /// care about (or the kernel's queue overflowed: assume it did).
-    fn drain(&self) -> bool {
+    fn drain(&mut self) -> bool {
         let mut relevant = false;
         let mut buf = [0u8; 8192];
         let head = std::mem::size_of::<libc::inotify_event>();
@@ -140,9 +172,16 @@ impl Watch {
                     unsafe { std::ptr::read_unaligned(buf.as_ptr().add(i).cast()) };
                 let name_bytes = &buf[i + head..(i + head + ev.len as usize).min(r as usize)];
                 let name: &[u8] = name_bytes.split(|&b| b == 0).next().unwrap_or(&[]);
+                if ev.mask & libc::IN_IGNORED != 0 {
+                    // The directory is gone: wake, and look for it again.
+                    if let Some(d) = self.dirs.remove(&ev.wd) {
+                        self.lost.push(d);
+                    }
+                    relevant = true;
+                }
                 relevant |= ev.mask & libc::IN_Q_OVERFLOW != 0
-                    || match self.names.get(&ev.wd) {
-                        Some(Some(names)) => names.iter().any(|n| n == name),
+                    || match self.dirs.get(&ev.wd) {
+                        Some((_, Some(names))) => names.iter().any(|n| n == name),
                         _ => true,
                     };
                 i += head + ev.len as usize;

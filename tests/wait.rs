@@ -494,3 +494,33 @@ fn stats_counts_undated_records_apart() {
         "{out:?}"
     );
 }
+
+/// A waiter keeps hearing pushes after the queue's directory is removed
+/// and made again (`rm -r` of the state directory): it used to sleep on a
+/// watch of a directory that no longer existed, until its timeout.
+#[test]
+fn waiters_hear_pushes_after_the_queue_directory_is_made_again() {
+    let env = Env::new();
+    env.push("first", 0);
+    let waiter = env
+        .cq_std()
+        .args(["wait", "late", "--timeout", "30s", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_dir_all(env.path("state")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pushed = Instant::now();
+    env.push("late", 0);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["late"]);
+    // Woken by the push (a second's look for the directory), not by the
+    // 30 s timeout.
+    assert!(
+        pushed.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        pushed.elapsed()
+    );
+}
