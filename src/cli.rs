@@ -363,6 +363,9 @@ pub enum Format {
     Table,
     /// The record lines as stored, one per line
     Jsonl,
+    /// One plain sentence per record (name, status, exit code, when,
+    /// duration, output directory): for agent sessions and notifications
+    Brief,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -103,8 +103,37 @@ pub fn print(out: &mut impl Write, fmt: Format, recs: &[Stored], state: bool) ->
             }
         }
         Format::Table => table(out, recs, state)?,
+        Format::Brief => {
+            for r in recs {
+                writeln!(out, "{}", brief(r))?;
+            }
+        }
     }
     out.flush()
+}
+
+/// `build: failure (exit 2), completed 2026-04-07T17:58:52Z after 7m 42s,
+/// output /home/u/out/build`: the record as one plain line, its text
+/// escaped (an agent's context or a terminal gets no control characters).
+pub fn brief(r: &Stored) -> String {
+    let v = &r.view;
+    let exit = match (&v.exit_code, &v.signal) {
+        (Some(c), Some(sig)) => format!(" (exit {c}, {})", escape(sig)),
+        (Some(c), None) => format!(" (exit {c})"),
+        _ if v.lost => " (lost: its wrapper died)".to_string(),
+        _ => String::new(),
+    };
+    let mut s = format!("{}: {}{exit}", escape(&v.name), escape(&v.status));
+    if let Some(t) = &v.completed_at {
+        s.push_str(&format!(", completed {}", escape(t)));
+    }
+    if let Some(ms) = v.duration_ms {
+        s.push_str(&format!(" after {}", time::human_ms(ms)));
+    }
+    if let Some(d) = &v.output_dir {
+        s.push_str(&format!(", output {}", escape(d)));
+    }
+    s
 }
 
 fn table(out: &mut impl Write, recs: &[Stored], state: bool) -> io::Result<()> {

@@ -701,3 +701,56 @@ fn missing_queue_reads_as_empty_and_creates_nothing() {
     }
     assert!(!env.queue.parent().unwrap().exists());
 }
+
+/// `--format brief`: one plain line per record (name, status, exit code,
+/// when, duration, output directory), text escaped, and nothing at all
+/// when nothing is pending: what an agent session's hook prints.
+#[test]
+fn brief_format_is_one_plain_line_per_record() {
+    let env = Env::new();
+    env.cq()
+        .args(["wrap", "-n", "build", "--", "sh", "-c", "exit 2"])
+        .assert()
+        .code(2);
+    env.push("ok", 0);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&env.queue)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(b"{\"name\":\"legacy\\u001b[31m\",\"completed_at\":\"2026-01-01T00:00:00Z\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":false}\n")
+        })
+        .unwrap();
+    let out = env
+        .cq()
+        .args(["pull", "--format", "brief"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("build: failure (exit 2), completed "),
+        "{text}"
+    );
+    assert!(
+        lines[0].contains(" after ")
+            && lines[0].ends_with(&format!(", output {}", env.dir.path().display()))
+    );
+    assert!(
+        lines[1].starts_with("ok: success (exit 0), completed "),
+        "{text}"
+    );
+    assert_eq!(
+        lines[2],
+        "legacy\\u{1b}[31m: success, completed 2026-01-01T00:00:00Z, output /o"
+    );
+    assert!(!text.contains('\u{1b}'), "no raw control characters");
+    // Nothing pending: nothing printed.
+    env.cq()
+        .args(["pull", "--format", "brief"])
+        .assert()
+        .success()
+        .stdout("");
+}

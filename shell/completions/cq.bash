@@ -487,7 +487,7 @@ _cq() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table jsonl brief" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -605,7 +605,7 @@ _cq() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table jsonl brief" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -743,7 +743,7 @@ _cq() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table jsonl" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table jsonl brief" -- "${cur}"))
                     return 0
                     ;;
                 *)

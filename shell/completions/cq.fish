@@ -73,7 +73,8 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at mo
 complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --wait or --follow: give up after DUR (exit 124)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s g -l group -d 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
-jsonl\t'The record lines as stored, one per line'"
+jsonl\t'The record lines as stored, one per line'
+brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
 complete -c cq -n "__fish_cq_using_subcommand pull" -s w -l wait -d 'Block until at least one record is pending, then pull'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s f -l follow -d 'Keep pulling records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand pull" -l json -d 'Short for --format jsonl'
@@ -95,7 +96,8 @@ failure\t'Any other exit code'"
 complete -c cq -n "__fish_cq_using_subcommand list" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N most recent matching records (still printed oldest first)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
-jsonl\t'The record lines as stored, one per line'"
+jsonl\t'The record lines as stored, one per line'
+brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
 complete -c cq -n "__fish_cq_using_subcommand list" -s r -l running -d 'Show running jobs (name, pid, host, start, command) instead of records'
 complete -c cq -n "__fish_cq_using_subcommand list" -s f -l follow -d 'Keep printing matching records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand list" -l pending -d 'Only records not yet pulled'
@@ -110,7 +112,8 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand wait" -s t -l timeout -d 'Give up after DUR (90s, 10m, 2h): exit 124' -r
 complete -c cq -n "__fish_cq_using_subcommand wait" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
-jsonl\t'The record lines as stored, one per line'"
+jsonl\t'The record lines as stored, one per line'
+brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
 complete -c cq -n "__fish_cq_using_subcommand wait" -s p -l pull -d 'Mark the records printed as pulled'
 complete -c cq -n "__fish_cq_using_subcommand wait" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -23,7 +23,7 @@ impl Run for ListArgs {
             let mut out = stdout.lock();
             let r = match (self.count, fmt) {
                 (true, _) => writeln!(out, "{}", jobs.len()),
-                (false, Format::Table) => output::jobs_table(&mut out, &jobs),
+                (false, Format::Table | Format::Brief) => output::jobs_table(&mut out, &jobs),
                 (false, Format::Jsonl) => jobs.iter().try_for_each(|j| {
                     writeln!(
                         out,
