@@ -320,7 +320,9 @@ pub struct ManArgs {
 /// `cq wrap -- CMD ARGS...`, so the command is recorded without typing cq.
 /// Sourcing it twice defines everything once. A queue given with --queue (or
 /// CQ_QUEUE) when init runs is pinned into the wrappers and helpers.
-/// `cq init phase-g` prints the drop-in for the seed's Phase G block.
+/// `cq init phase-g` prints the drop-in for the seed's Phase G block;
+/// `cq init claude` prints Claude Code settings whose hooks pull finished
+/// jobs into the session (`cq pull --format brief`).
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// The shell to integrate with
@@ -344,6 +346,9 @@ pub enum InitShell {
     /// `eval "$(cq init phase-g)"` in its place
     #[value(name = "phase-g")]
     PhaseG,
+    /// Not a shell: Claude Code settings (JSON) whose hooks bring finished
+    /// jobs into the session at its start and at each prompt
+    Claude,
 }
 
 #[derive(Args, Debug, Clone, Copy)]

@@ -492,3 +492,78 @@ cq wrap -n "$TASK_NAME" -o "$ORIG_HOME/cc-remote-output/$TASK_NAME" -- sh -c 'ex
         "nothing went under the runner's HOME"
     );
 }
+
+/// `cq init claude`: Claude Code settings (valid JSON) with SessionStart and
+/// UserPromptSubmit hooks whose command, run as Claude Code runs it (bash,
+/// the event's JSON on stdin, another working directory, a HOME), prints
+/// each finished job once as one plain line, nothing when nothing is
+/// pending, and exits 0 even when the queue cannot be read.
+#[test]
+fn claude_hooks_bring_each_finished_job_once() {
+    let env = Env::new();
+    env.push("build-claim-registry", 0);
+    let settings_for = |queue: &str| -> Value {
+        let out = Command::new(CQ)
+            .args(["--queue", queue, "init", "claude"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).expect("valid JSON")
+    };
+    let settings = settings_for(&env.queue.display().to_string());
+    let command = |s: &Value, event: &str| -> String {
+        let hooks = &s["hooks"][event][0]["hooks"][0];
+        assert_eq!(hooks["type"], "command", "{s}");
+        hooks["command"].as_str().unwrap().to_string()
+    };
+    let start = command(&settings, "SessionStart");
+    let prompt = command(&settings, "UserPromptSubmit");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |cmd: &str| {
+        use std::io::Write;
+        let mut child = Command::new("bash")
+            .args(["-c", cmd])
+            .current_dir(elsewhere.path())
+            .env("HOME", elsewhere.path())
+            .env_remove("CQ_QUEUE")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"session_id":"s","hook_event_name":"UserPromptSubmit","prompt":"hi"}"#)
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&start);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout_of(&out);
+    assert!(
+        text.starts_with("build-claim-registry: success (exit 0), completed "),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1);
+    let out = run(&prompt);
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    env.push("later", 3);
+    let out = run(&prompt);
+    assert!(
+        stdout_of(&out).starts_with("later: failure (exit 3)"),
+        "{out:?}"
+    );
+    // A queue that cannot be read: one line on stderr, exit 0.
+    let broken = settings_for(&env.path("a-dir/").display().to_string());
+    std::fs::create_dir_all(env.path("a-dir")).unwrap();
+    let out = run(&command(&broken, "UserPromptSubmit"));
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().count(),
+        1,
+        "{out:?}"
+    );
+}

@@ -406,7 +406,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__init)
-            opts="-q -w -h -V --queue --color --wrap --help --version bash zsh fish phase-g"
+            opts="-q -w -h -V --queue --color --wrap --help --version bash zsh fish phase-g claude"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -18,9 +18,9 @@ const PHASE_G: &str = include_str!("../../shell/phase-g.bash");
 
 impl Run for InitArgs {
     fn run(self, at: &Where) -> Result<Exit> {
-        if self.shell == InitShell::PhaseG && !self.wrap.is_empty() {
+        if matches!(self.shell, InitShell::PhaseG | InitShell::Claude) && !self.wrap.is_empty() {
             return Err(Error::usage(
-                "--wrap defines shell functions: give a shell (bash, zsh or fish), not phase-g",
+                "--wrap defines shell functions: give a shell (bash, zsh or fish)",
             ));
         }
         for w in &self.wrap {
@@ -40,9 +40,44 @@ impl Run for InitArgs {
                 }
                 None => None,
             };
+        if self.shell == InitShell::Claude {
+            return print_text(claude_settings(pinned.as_deref())?.as_bytes());
+        }
         let run = cq_path();
         print_text(render(self.shell, &self.wrap, run.as_deref(), pinned.as_deref()).as_bytes())
     }
+}
+
+/// Claude Code settings whose hooks pull finished jobs into the session:
+/// at SessionStart and at each UserPromptSubmit, a command's stdout (exit
+/// 0) is added to the model's context. Format and events as documented at
+/// https://docs.claude.com/en/docs/claude-code/hooks (settings.json,
+/// "hooks" → event → [{"matcher", "hooks": [{"type": "command", ...}]}]).
+///
+/// The command pulls (each record reaches the session once), prints one
+/// plain line per record (`--format brief`) and nothing when nothing is
+/// pending, and never fails the hook: an unreachable queue is one line on
+/// stderr and exit 0. It names this cq by its absolute path (a hook's PATH
+/// may not have it) and the queue when one was given to init.
+fn claude_settings(queue: Option<&str>) -> Result<String> {
+    let me = std::env::current_exe()
+        .and_then(|p| p.canonicalize())
+        .map_err(|e| Error::io("cannot find this cq's own path", e))?;
+    let mut cmd = sh_quote(&me.to_string_lossy());
+    if let Some(q) = queue {
+        cmd.push_str(&format!(" --queue {}", sh_quote(q)));
+    }
+    cmd.push_str(" pull --format brief </dev/null || true");
+    let hook = serde_json::json!([{
+        "matcher": "",
+        "hooks": [{ "type": "command", "command": cmd, "timeout": 30 }]
+    }]);
+    let settings = serde_json::json!({
+        "hooks": { "SessionStart": hook, "UserPromptSubmit": hook }
+    });
+    let mut text = serde_json::to_string_pretty(&settings).expect("settings serialise");
+    text.push('\n');
+    Ok(text)
 }
 
 /// A function name every shell accepts and that needs no quoting.
@@ -84,6 +119,8 @@ pub fn render(shell: InitShell, wraps: &[String], cq: Option<&str>, queue: Optio
     match shell {
         // As it is: it finds cq on PATH itself and works without it.
         InitShell::PhaseG => s.push_str(PHASE_G),
+        // JSON, not a snippet (see claude_settings).
+        InitShell::Claude => {}
         InitShell::Bash | InitShell::Zsh => {
             let mut run = cq.map_or_else(|| r"\command cq".to_string(), sh_quote);
             if let Some(q) = queue {
