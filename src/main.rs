@@ -37,8 +37,8 @@ extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> lib
     // (children get SIGPIPE back at its default; std's spawn resets it).
     // SAFETY: setting a signal disposition has no memory-safety conditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let closed = process::reserve_std_fds();
-    let code = run(closed[1]);
+    let stdout_closed = process::reserve_std_fds();
+    let code = run(stdout_closed);
     // Without the runtime nothing flushes stdout at exit.
     let _ = std::io::stdout().flush();
     i32::from(code)

@@ -263,20 +263,19 @@ pub fn die_of(sig: i32) {
     }
 }
 
-/// Gives each closed standard fd (0, 1, 2) /dev/null, opened read-only, and
-/// says which were closed. cq's own files must never take those numbers:
-/// with stdout closed, the lock file opened next became fd 1, and a pull
-/// printed its records into it and marked them pulled. Read-only, a write
-/// to the stand-in fails (EBADF) instead of landing anywhere, and CMD under
-/// `cq wrap` sees what it would have seen: an fd it cannot write to.
+/// Gives each closed standard fd (0, 1, 2) /dev/null, opened read-only;
+/// says whether stdout was closed. cq's own files must never take those
+/// numbers: with stdout closed, the lock file opened next became fd 1, and
+/// a pull printed its records into it and marked them pulled. Read-only,
+/// a write to the stand-in fails (EBADF) instead of landing anywhere, and
+/// close-on-exec, so CMD under `cq wrap` finds the fd closed as it was.
 /// (The Rust runtime does this too, read-write; cq skips that runtime.)
-pub fn reserve_std_fds() -> [bool; 3] {
-    let mut closed = [false; 3];
-    for (fd, c) in closed.iter_mut().enumerate() {
+pub fn reserve_std_fds() -> bool {
+    let mut stdout_closed = false;
+    for fd in 0..=2 {
         // SAFETY: F_GETFD only asks whether the fd is open.
-        let open = unsafe { libc::fcntl(fd as i32, libc::F_GETFD) } != -1;
-        if !open {
-            *c = true;
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            stdout_closed |= fd == 1;
             // The lowest free fd is this one, as 0..fd are open by now.
             // SAFETY: a constant NUL-terminated path; the fd is kept open
             // for the life of the process on purpose.
@@ -285,7 +284,7 @@ pub fn reserve_std_fds() -> [bool; 3] {
             }
         }
     }
-    closed
+    stdout_closed
 }
 
 #[cfg(test)]

@@ -137,24 +137,27 @@ pub trait Claim {
 /// gone (on its own host: no such process, another start time or another
 /// boot; elsewhere: its lease expired) becomes exactly one `"lost":true`
 /// failure record, unless its real record is already there, and is no
-/// longer running.
-pub fn reap(r: &dyn Registry) -> Result<()> {
+/// longer running. Returns the jobs still running (one read of the
+/// registry serves both).
+pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
     let boot = this_boot();
-    let mut dead = Vec::new();
+    let (mut dead, mut alive) = (Vec::new(), Vec::new());
     for job in r.registered()? {
         if job.is_gone(boot.as_deref(), || r.lease_expired(&job))? {
             dead.push(job);
+        } else {
+            alive.push(job);
         }
     }
-    if dead.is_empty() {
-        return Ok(());
+    if !dead.is_empty() {
+        r.claim_each(dead, &mut |job, claim| {
+            if !claim.has_record(&job.id)? {
+                claim.append(&job.lost_record().to_line())?;
+            }
+            Ok(())
+        })?;
     }
-    r.claim_each(dead, &mut |job, claim| {
-        if !claim.has_record(&job.id)? {
-            claim.append(&job.lost_record().to_line())?;
-        }
-        Ok(())
-    })
+    Ok(alive)
 }
 
 /// The host name once per process: `$CQ_HOST` when set (containers that
@@ -267,7 +270,8 @@ mod tests {
             jobs: RefCell::new(vec![alive, dead, recorded, remote]),
             records: RefCell::new(vec!["{\"id\":\"recorded\"}".into()]),
         };
-        reap(&mem).unwrap();
+        let alive: Vec<String> = reap(&mem).unwrap().into_iter().map(|j| j.id).collect();
+        assert_eq!(alive, ["alive", "remote"]);
         reap(&mem).unwrap();
         let recs = mem.records.borrow();
         assert_eq!(recs.len(), 2, "{recs:?}");

@@ -368,11 +368,7 @@ impl Queue for SqliteQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        running::reap(self)?;
-        match self.db(false)? {
-            Some(db) => self.jobs(&db),
-            None => Ok(Vec::new()),
-        }
+        running::reap(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

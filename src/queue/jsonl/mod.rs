@@ -353,7 +353,8 @@ impl JsonlQueue {
                 ));
             }
         };
-        let mut jobs: Vec<(PathBuf, Job)> = rd
+        // In no order: `queue::running` orders jobs, for every tier.
+        let jobs: Vec<(PathBuf, Job)> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -371,11 +372,6 @@ impl JsonlQueue {
                 Some((p, job))
             })
             .collect();
-        jobs.sort_by(|a, b| {
-            a.1.started_at
-                .cmp(&b.1.started_at)
-                .then(a.1.id.cmp(&b.1.id))
-        });
         Ok(jobs)
     }
 
@@ -788,8 +784,7 @@ impl Queue for JsonlQueue {
         // A queue path that cannot be resolved is an error here too, not
         // "nothing runs" (jobs can run before the queue file exists).
         files::present(&self.path)?;
-        running::reap(self)?;
-        Ok(self.jobs()?.into_iter().map(|(_, j)| j).collect())
+        running::reap(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

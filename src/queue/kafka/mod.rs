@@ -531,8 +531,7 @@ impl Queue for KafkaQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        running::reap(self)?;
-        running::Registry::registered(self)
+        running::reap(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

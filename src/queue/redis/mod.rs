@@ -684,8 +684,7 @@ impl Queue for RedisQueue {
     }
 
     fn running(&self) -> Result<Vec<Job>> {
-        running::reap(self)?;
-        running::Registry::registered(self)
+        running::reap(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
