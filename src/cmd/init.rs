@@ -3,7 +3,7 @@
 //! function per --wrap CMD.
 
 use super::completions;
-use super::{Exit, Run, print_text};
+use super::{Exit, Run, print_text, sh_quote};
 use crate::cli::{InitArgs, InitShell};
 use crate::error::{Error, Result};
 use crate::queue::Where;
@@ -102,11 +102,6 @@ fn cq_path() -> Option<String> {
     let me = std::env::current_exe().ok()?.canonicalize().ok()?;
     let on_path: Option<PathBuf> = which::which("cq").ok().and_then(|p| p.canonicalize().ok());
     (on_path.as_ref() != Some(&me)).then(|| me.to_string_lossy().into_owned())
-}
-
-/// `'it'\''s'` for bash and zsh.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// `'it\'s'` for fish.

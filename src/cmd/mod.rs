@@ -66,6 +66,11 @@ pub fn answers_on_stdout(cmd: &Command) -> bool {
     )
 }
 
+/// `'it'\''s`: one word, literally, in bash, zsh and fish alike.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
 /// Writes generated text to stdout; a closed pipe is not an error.
 fn print_text(text: &[u8]) -> Result<Exit> {
     use std::io::Write;

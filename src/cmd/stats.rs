@@ -134,7 +134,7 @@ impl Run for StatsArgs {
         if st.records > 0 && st.tier != st.current_tier {
             // Quoted, so that the line pastes into bash, zsh and fish alike
             // (a Redis URL's `?` is a glob to zsh and fish).
-            let to = shell_quote(&suggest(loc, st.tier));
+            let to = shell_word(&suggest(loc, st.tier));
             st.migrate = Some(format!("cq migrate --to {to}"));
             st.switch_to = Some(format!("CQ_QUEUE={to}"));
         }
@@ -218,15 +218,16 @@ fn report(
     Ok(())
 }
 
-/// `'…'` with each `'` as `'\''`: one word, literally, in bash, zsh and
-/// fish alike.
-fn shell_quote(s: &str) -> String {
+/// `s` as one word for bash, zsh and fish: as it is when that is safe
+/// (a plain path), else quoted.
+fn shell_word(s: &str) -> String {
     if s.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b))
     {
-        return s.to_string();
+        s.to_string()
+    } else {
+        super::sh_quote(s)
     }
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Where a queue of `tier` could live, next to the current one.
