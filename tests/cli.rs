@@ -361,6 +361,23 @@ fn a_bad_lease_ttl_is_a_usage_error() {
     assert_eq!(env.text(), "");
 }
 
+/// `cq ARGS` with a queue URL it must refuse: exit 2, one line naming the
+/// scheme, never the password.
+fn refuses_url(env: &Env, bad: &str, args: &[&str], scheme: &str) {
+    env.cq()
+        .env("CQ_QUEUE", bad)
+        .args(args)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::starts_with("cq: ")
+                .and(predicate::str::contains("hunter2").not())
+                .and(predicate::str::contains(scheme))
+                .and(predicate::function(|e: &str| e.lines().count() == 1)),
+        );
+}
+
 #[test]
 fn bad_kafka_urls_are_usage_errors_without_echoing_secrets() {
     let env = Env::new();
@@ -370,17 +387,7 @@ fn bad_kafka_urls_are_usage_errors_without_echoing_secrets() {
         "kafka://user:hunter2@localhost:9092/jobs?bogus=1",
         "kafka://user:hunter2@localhost:9092/no spaces",
     ] {
-        env.cq()
-            .env("CQ_QUEUE", bad)
-            .args(["list"])
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(
-                predicate::str::starts_with("cq: ")
-                    .and(predicate::str::contains("hunter2").not())
-                    .and(predicate::str::contains("kafka://")),
-            );
+        refuses_url(&env, bad, &["list"], "kafka://");
     }
 }
 
@@ -394,18 +401,7 @@ fn bad_redis_urls_are_usage_errors_without_echoing_secrets() {
         "redis://user:hunter2@localhost:6379/0?bogus=1",
         "redis://user:hunter2@localhost:6379/0?stream=",
     ] {
-        env.cq()
-            .env("CQ_QUEUE", bad)
-            .args(["push", "-n", "a", "-e", "0"])
-            .assert()
-            .code(2)
-            .stdout("")
-            .stderr(
-                predicate::str::starts_with("cq: ")
-                    .and(predicate::str::contains("hunter2").not())
-                    .and(predicate::str::contains("redis://"))
-                    .and(predicate::function(|e: &str| e.lines().count() == 1)),
-            );
+        refuses_url(&env, bad, &["push", "-n", "a", "-e", "0"], "redis://");
     }
     assert_eq!(env.text(), "", "nothing written anywhere");
 }
