@@ -2,6 +2,7 @@
 //! `--help`, the completion scripts and the man pages. Depends on nothing
 //! else in the crate.
 
+pub use crate::record::Status;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -381,23 +382,6 @@ pub enum ColorChoice {
     Always,
     /// Never colour
     Never,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Exit code 0
-    Success,
-    /// Any other exit code
-    Failure,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::Failure => "failure",
-        }
-    }
 }
 
 #[cfg(test)]

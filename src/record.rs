@@ -24,7 +24,7 @@ pub struct NewRecord {
     pub name: String,
     pub completed_at: String,
     pub output_dir: String,
-    pub status: &'static str,
+    pub status: Status,
     pub pulled: bool,
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,8 +88,146 @@ fn cut(s: &str, max: usize) -> String {
     format!("{}…[cq: {} more bytes]", &s[..end], s.len() - end)
 }
 
-pub fn status_for(exit_code: i32) -> &'static str {
-    if exit_code == 0 { "success" } else { "failure" }
+/// A record's outcome: the seed's two values.
+#[derive(clap::ValueEnum, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Exit code 0
+    Success,
+    /// Any other exit code
+    Failure,
+}
+
+impl Status {
+    /// Exit code 0 is success, anything else (a signal's 128+N too) failure.
+    pub fn of_exit(exit_code: i32) -> Status {
+        if exit_code == 0 {
+            Status::Success
+        } else {
+            Status::Failure
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Failure => "failure",
+        }
+    }
+}
+
+/// A job whose wrapper is running (or was, if it died): what `cq wrap`
+/// registers while CMD runs, and what its record is built from.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Job {
+    /// The id its completion record will have.
+    pub id: String,
+    pub name: String,
+    pub host: String,
+    /// The wrapper's pid, its start time in clock ticks since boot, and the
+    /// boot it ran in: together they survive pid reuse and reboots.
+    pub pid: u32,
+    #[serde(default)]
+    pub pid_start: Option<u64>,
+    #[serde(default)]
+    pub boot_id: Option<String>,
+    pub started_at: String,
+    pub command: Vec<String>,
+    pub cwd: String,
+    pub output_dir: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Map<String, Value>,
+}
+
+/// How a wrapped command ended, for its record.
+pub struct Ended {
+    pub exit_code: i32,
+    /// The signal's name (`TERM`) when CMD died of one.
+    pub signal: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// What `cq push` says of a job that already finished.
+pub struct Pushed {
+    pub name: String,
+    pub output_dir: String,
+    pub cwd: String,
+    pub status: Status,
+    pub exit_code: Option<i32>,
+    pub started_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub meta: Map<String, Value>,
+}
+
+impl NewRecord {
+    /// The record of `job`, completed now: the fields every builder shares.
+    fn of_job(job: &Job, status: Status) -> NewRecord {
+        NewRecord {
+            name: job.name.clone(),
+            completed_at: crate::time::format(crate::time::now()),
+            output_dir: job.output_dir.clone(),
+            status,
+            pulled: false,
+            id: job.id.clone(),
+            exit_code: None,
+            signal: None,
+            started_at: Some(job.started_at.clone()),
+            duration_ms: None,
+            command: Some(job.command.clone()),
+            cwd: job.cwd.clone(),
+            host: job.host.clone(),
+            pid: job.pid,
+            meta: job.meta.clone(),
+            lost: false,
+            truncated: false,
+        }
+    }
+
+    /// `cq wrap`'s record: `job` ran `command` (given whole: [`to_line`]
+    /// cuts it and says so) and ended so.
+    ///
+    /// [`to_line`]: NewRecord::to_line
+    pub fn wrapped(job: &Job, command: Vec<String>, end: Ended) -> NewRecord {
+        NewRecord {
+            exit_code: Some(end.exit_code),
+            signal: end.signal,
+            duration_ms: Some(end.duration_ms),
+            command: Some(command),
+            ..NewRecord::of_job(job, Status::of_exit(end.exit_code))
+        }
+    }
+
+    /// `cq push`'s record: a fresh id, this process as its writer.
+    pub fn pushed(p: Pushed) -> NewRecord {
+        NewRecord {
+            name: p.name,
+            completed_at: crate::time::format(crate::time::now()),
+            output_dir: p.output_dir,
+            status: p.status,
+            pulled: false,
+            id: new_id(),
+            exit_code: p.exit_code,
+            signal: None,
+            started_at: p.started_at,
+            duration_ms: p.duration_ms,
+            command: None,
+            cwd: p.cwd,
+            host: crate::queue::running::host().to_string(),
+            pid: std::process::id(),
+            meta: p.meta,
+            lost: false,
+            truncated: false,
+        }
+    }
+
+    /// The failure record a reader writes for a job whose wrapper died:
+    /// no exit code, `"lost":true`, the job's own host and pid.
+    pub fn lost(job: &Job) -> NewRecord {
+        NewRecord {
+            lost: true,
+            ..NewRecord::of_job(job, Status::Failure)
+        }
+    }
 }
 
 pub fn new_id() -> String {
@@ -575,7 +713,7 @@ mod tests {
             name: "n".into(),
             completed_at: "t".into(),
             output_dir: "/o".into(),
-            status: "success",
+            status: Status::Success,
             pulled: false,
             id: "i".into(),
             exit_code: Some(0),

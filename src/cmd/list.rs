@@ -19,7 +19,7 @@ impl Run for ListArgs {
         let q = queue::open(loc)?;
         let stdout = io::stdout();
         if self.running {
-            let jobs = queue::running(&*q)?;
+            let jobs = q.running()?;
             let mut out = stdout.lock();
             let r = match (self.count, fmt) {
                 (true, _) => writeln!(out, "{}", jobs.len()),
@@ -42,7 +42,7 @@ impl Run for ListArgs {
             pulled: self.pulled,
             name: self.name,
             names: Vec::new(),
-            status: self.status.map(|s| s.as_str()),
+            status: self.status,
             since: self
                 .since
                 .as_deref()

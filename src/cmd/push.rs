@@ -4,7 +4,7 @@ use super::{Exit, Run, cwd, output_dir};
 use crate::cli::PushArgs;
 use crate::error::{Error, Result};
 use crate::queue::{self, Where};
-use crate::record::{self, NewRecord};
+use crate::record::{self, NewRecord, Pushed, Status};
 use crate::time;
 
 impl Run for PushArgs {
@@ -24,30 +24,21 @@ impl Run for PushArgs {
             None => (None, None),
         };
         let status = match (self.exit_code, self.status) {
-            (Some(c), _) => record::status_for(c),
-            (None, Some(s)) => s.as_str(),
+            (Some(c), _) => Status::of_exit(c),
+            (None, Some(s)) => s,
             (None, None) => unreachable!("clap requires --exit-code or --status"),
         };
         let cwd = cwd()?;
-        let rec = NewRecord {
+        let rec = NewRecord::pushed(Pushed {
             name: self.name,
-            completed_at: time::format(now),
             output_dir: output_dir(self.output_dir.as_deref(), &cwd),
+            cwd: cwd.to_string_lossy().into_owned(),
             status,
-            pulled: false,
-            id: record::new_id(),
             exit_code: self.exit_code,
-            signal: None,
             started_at,
             duration_ms,
-            command: None,
-            cwd: cwd.to_string_lossy().into_owned(),
-            host: crate::queue::running::host().to_string(),
-            pid: std::process::id(),
             meta,
-            lost: false,
-            truncated: false,
-        };
+        });
         queue::open(loc)?.append(&rec.to_line())?;
         Ok(Exit::Code(0))
     }

@@ -46,7 +46,7 @@ impl Run for WaitArgs {
             })?;
             if self.names.iter().all(|n| found.contains_key(n)) {
                 status.clear();
-                return self.finish(&*q, fmt, found);
+                return self.finish(&q, fmt, found);
             }
             let waiting: Vec<&str> = self
                 .names
@@ -73,7 +73,7 @@ impl Run for WaitArgs {
 impl WaitArgs {
     fn finish(
         &self,
-        q: &dyn queue::Queue,
+        q: &queue::Queue,
         fmt: crate::cli::Format,
         mut found: HashMap<String, Stored>,
     ) -> Result<Exit> {

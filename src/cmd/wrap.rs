@@ -5,7 +5,7 @@ use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
 use crate::queue::{self, Job, Where, running};
-use crate::record::{self, NewRecord};
+use crate::record::{self, Ended, NewRecord};
 use crate::time;
 use std::path::Path;
 use std::time::Instant;
@@ -44,7 +44,7 @@ impl Run for WrapArgs {
         let me = std::process::id();
         // Visible to `cq list --running` while CMD runs; if cq is killed the
         // entry stays, and a reader turns it into a lost record.
-        q.start(&Job {
+        let job = Job {
             id: id.clone(),
             name: name.clone(),
             host: running::host().to_string(),
@@ -56,10 +56,10 @@ impl Run for WrapArgs {
             // reader reads of a side file, whatever escaping does).
             command: crate::record::cut_args(&command, 256 << 10, 4 << 10),
             cwd: cwd.to_string_lossy().into_owned(),
-            output_dir: output_dir.clone(),
-            meta: meta.clone(),
-        })
-        .map_err(wrap_failed)?;
+            output_dir,
+            meta,
+        };
+        q.start(&job).map_err(wrap_failed)?;
         let outcome = match process::resolve(&self.cmd[0]) {
             Ok(program) => {
                 // On networked tiers the job is a lease kept alive while CMD
@@ -90,30 +90,15 @@ impl Run for WrapArgs {
         };
         let duration_ms = clock.elapsed().as_millis() as u64;
 
-        let rec = NewRecord {
-            name,
-            completed_at: time::format(time::now()),
-            output_dir,
-            status: record::status_for(outcome.exit_code),
-            pulled: false,
-            id,
-            exit_code: Some(outcome.exit_code),
-            signal: outcome.signal.map(process::signal_name),
-            started_at: Some(time::format(started)),
-            duration_ms: Some(duration_ms),
-            command: Some(
-                self.cmd
-                    .iter()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect(),
-            ),
-            cwd: cwd.to_string_lossy().into_owned(),
-            host: running::host().to_string(),
-            pid: std::process::id(),
-            meta,
-            lost: false,
-            truncated: false,
-        };
+        let rec = NewRecord::wrapped(
+            &job,
+            command,
+            Ended {
+                exit_code: outcome.exit_code,
+                signal: outcome.signal.map(process::signal_name),
+                duration_ms,
+            },
+        );
         let line = rec.to_line();
         match q.append(&line) {
             Ok(()) => q.finish(&rec.id),

@@ -1,15 +1,20 @@
-//! The queue seen from the commands: the [`Queue`] trait every tier
-//! implements, the [`Filter`] readers apply, and [`open`], which turns a
-//! queue location (`--queue`, `CQ_QUEUE`, or the XDG default) into a tier.
+//! The queue seen from the commands: [`Queue`], the one type that owns
+//! every rule of the queue, over the [`Store`] primitives each tier provides
+//! (see store.rs for the seam). [`Filter`] is what readers select, and
+//! [`open`] turns a location (`--queue`, `CQ_QUEUE`, or the XDG default)
+//! into a queue.
 //!
-//! The seam, as far as it has moved: rules written once, above the tiers,
-//! on primitives each tier provides. Here: [`migrate`] (copy what the
-//! target lacks, the only de-duplication; carry pulled state forward) and
-//! the order of running jobs ([`fn@running`]). In `running.rs`: the lost-record rule
-//! ([`running::reap`]) over each tier's [`running::Registry`] (its jobs,
-//! its leases, its exactly-once claim). Still inside each tier, to move
-//! here next: the pull's print-then-mark, ack's all-or-nothing and its
-//! errors, and compaction's choice of what may go.
+//! The rules, each decided here once for all tiers:
+//! - a record is built in record.rs only; appends never de-duplicate;
+//! - a pull prints before it marks ([`Queue::pull`]);
+//! - an acknowledgement is all or nothing ([`Queue::ack`]);
+//! - compaction removes only pulled records completed before the cut-off
+//!   ([`removable`]);
+//! - a dead wrapper becomes exactly one lost record (`running::reap`,
+//!   run before every pull, listing and wait);
+//! - running jobs have one order ([`Queue::running`]);
+//! - migration is the only de-duplication, and carries pulled state
+//!   forward ([`migrate`]).
 
 mod files;
 pub mod jsonl;
@@ -20,9 +25,10 @@ pub mod redis;
 pub mod running;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod store;
 
 use crate::error::{Error, Result};
-use crate::record::View;
+use crate::record::{Pulled, View};
 use crate::time::{self, Cutoff};
 pub use running::Job;
 use std::ffi::{OsStr, OsString};
@@ -30,6 +36,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::Instant;
+pub use store::Store;
 
 /// One stored record as a reader sees it.
 #[derive(Debug, Clone)]
@@ -37,6 +44,31 @@ pub struct Stored {
     /// The line as stored, without its newline, BOM or trailing `\r`.
     pub line: Vec<u8>,
     pub view: View,
+}
+
+impl Stored {
+    /// A record line as cq wrote it (with or without its newline).
+    pub fn parse(line: &str) -> Result<Stored> {
+        let line = line.trim_end_matches('\n').as_bytes().to_vec();
+        let view = crate::record::parse_line(&line)
+            .map_err(|e| Error::new(format!("not a record: {e}")))?;
+        Ok(Stored { line, view })
+    }
+
+    /// A record as a store keeps it (its line with `"pulled":false`), in
+    /// the state the store says it is in.
+    pub fn from_store(
+        line: Vec<u8>,
+        pulled: bool,
+    ) -> std::result::Result<Stored, crate::record::LineError> {
+        let line = if pulled {
+            crate::record::pulled_form(&line)
+        } else {
+            line
+        };
+        let view = crate::record::parse_line(&line)?;
+        Ok(Stored { line, view })
+    }
 }
 
 /// Called with the records a pull selected; it must print and flush them.
@@ -54,72 +86,199 @@ pub struct CompactReport {
     pub note: Option<String>,
 }
 
-pub trait Queue {
+/// Whether compaction may remove a record: only a pulled one, completed
+/// (by a time that parses) before the cut-off.
+pub fn removable(v: &View, cutoff: &Cutoff) -> bool {
+    v.pulled() == Pulled::Yes
+        && v.completed_at
+            .as_deref()
+            .and_then(|t| time::at_or_after(t, cutoff))
+            == Some(false)
+}
+
+/// The queue: one store, and every rule over it.
+pub struct Queue {
+    store: Box<dyn Store>,
+}
+
+impl Queue {
+    pub fn new(store: Box<dyn Store>) -> Queue {
+        Queue { store }
+    }
+
     /// Fails unless a record could be appended now (wrap checks this before
     /// running CMD). Creates the queue when it does not exist.
-    fn check_writable(&self) -> Result<()>;
-    /// Appends one record line (`\n`-terminated), durably.
-    fn append(&self, line: &str) -> Result<()>;
+    pub fn check_writable(&self) -> Result<()> {
+        self.store.check_writable()
+    }
+
+    /// Appends one record line (as record.rs built it), durably. Never
+    /// de-duplicates: a returning wrapper's real record follows its lost
+    /// one, with the same id, and both are delivered.
+    pub fn append(&self, line: &str) -> Result<()> {
+        self.store.append(&[Stored::parse(line)?])
+    }
+
     /// Selects up to `limit` pending records, oldest first, hands them to
-    /// `deliver`, and marks them pulled once it returned `Ok`.
-    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize>;
-    /// Marks the records with these ids pulled, all or nothing; returns how
-    /// many were pending (acknowledging twice is not an error).
-    fn ack(&self, ids: &[String]) -> Result<usize>;
-    /// Streams the records matching `filter`, oldest first: all of them when
-    /// `from` is `None`, else those appended since the listing that returned
-    /// `from`. Returns the mark to continue from (for `--follow`).
-    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark>;
-    /// Removes pulled records completed before `cutoff`.
-    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport>;
-    /// Registers a job whose wrapper is about to run CMD.
-    fn start(&self, job: &Job) -> Result<()>;
-    /// Forgets a running job once its record is appended (best effort).
-    fn finish(&self, id: &str);
-    /// How often a running job's wrapper must renew its lease, on tiers
-    /// where a pid means nothing to readers on other hosts.
-    fn lease_interval(&self) -> Option<std::time::Duration> {
-        None
+    /// `deliver`, and marks them pulled only once it returned `Ok`: a
+    /// reader that went away, or a puller killed before the mark, leaves
+    /// them pending (at least once, never lost).
+    pub fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
+        self.pull_as(None, limit, deliver)
     }
-    /// Renews a running job's lease (best effort).
-    fn renew(&self, id: &str) {
-        let _ = id;
-    }
-    /// The running jobs, in any order (callers use [`running`]), after
-    /// turning those whose wrapper died into `"lost":true` failure records
-    /// (each exactly once).
-    fn running(&self) -> Result<Vec<Job>>;
-    /// Something to sleep on until the queue may have changed.
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>>;
-    /// Every record as stored (pulled ones with `"pulled":true `), oldest
-    /// first, changing nothing: the source side of `cq migrate`.
-    fn export(&self, each: &mut Each) -> Result<()>;
-    /// Adds records from another queue, ids and pulled state kept, skipping
-    /// any already here (by id; records without one by their text).
-    /// Returns how many were added.
-    fn import(&self, recs: &[Stored]) -> Result<usize>;
-    /// Whether acknowledging a record also acknowledges every earlier one
-    /// of its partition (Kafka's offsets).
-    fn ack_sweeps_earlier(&self) -> bool {
-        false
-    }
-    /// How to name this queue in messages (never with a password).
-    fn describe(&self) -> String;
-    /// Which tier this is.
-    fn tier(&self) -> Tier;
-    /// Pulls as an independent consumer group; only tiers with consumer
-    /// groups (Redis Streams, Kafka) have them.
-    fn pull_group(
+
+    /// [`pull`](Queue::pull) as an independent consumer group.
+    pub fn pull_group(
         &self,
         group: &str,
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
-        let _ = (limit, deliver);
-        Err(Error::usage(format!(
-            "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
-            self.tier()
-        )))
+        if !self.store.has_groups() {
+            return Err(Error::usage(format!(
+                "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
+                self.store.tier()
+            )));
+        }
+        self.pull_as(Some(group), limit, deliver)
+    }
+
+    fn pull_as(
+        &self,
+        group: Option<&str>,
+        limit: Option<usize>,
+        deliver: &mut Deliver,
+    ) -> Result<usize> {
+        running::reap(&*self.store)?;
+        let taken = self.store.take(group, limit.unwrap_or(usize::MAX))?;
+        let n = taken.records().len();
+        if n > 0 {
+            deliver(taken.records()).map_err(Error::output)?;
+        }
+        taken.mark().map_err(|e| {
+            if n == 0 {
+                return e;
+            }
+            let msg = format!(
+                "printed {n} record(s) but could not mark them pulled (they will be delivered again): {}",
+                e.msg
+            );
+            Error { msg, ..e }
+        })?;
+        Ok(n)
+    }
+
+    /// Marks the records with these ids pulled, all or nothing: one unknown
+    /// id marks nothing and fails. Returns how many were pending
+    /// (acknowledging twice is not an error). Of records sharing an id, the
+    /// oldest pending one is marked.
+    pub fn ack(&self, ids: &[String]) -> Result<usize> {
+        check_ids(ids)?;
+        let found = self.store.find(ids)?;
+        let mut pending = std::collections::HashSet::new();
+        for id in ids {
+            match found.pending(id) {
+                None => {
+                    return Err(Error::new(format!(
+                        "no record with id {id} in {}; nothing marked",
+                        self.store.describe()
+                    )));
+                }
+                Some(true) => {
+                    pending.insert(id.as_str());
+                }
+                Some(false) => {}
+            }
+        }
+        found.mark()?;
+        Ok(pending.len())
+    }
+
+    /// Streams the records matching `filter`, oldest first: all of them when
+    /// `from` is `None`, else those appended since the listing that returned
+    /// `from`. Returns the mark to continue from (for `--follow`).
+    pub fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
+        // A listing still answers when the lost records cannot be written.
+        let _ = running::reap(&*self.store);
+        self.store.scan(from, filter.pending, &mut |s| {
+            if filter.matches(&s.view) {
+                each(s).map_err(Error::output)?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Removes pulled records completed before `cutoff` ([`removable`]).
+    pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+        self.store.remove(&|v| removable(v, cutoff))
+    }
+
+    /// Registers a job whose wrapper is about to run CMD.
+    pub fn start(&self, job: &Job) -> Result<()> {
+        self.store.start(job)
+    }
+
+    /// Forgets a running job once its record is appended (best effort).
+    pub fn finish(&self, id: &str) {
+        self.store.finish(id)
+    }
+
+    pub fn lease_interval(&self) -> Option<std::time::Duration> {
+        self.store.lease_interval()
+    }
+
+    pub fn renew(&self, id: &str) {
+        self.store.renew(id)
+    }
+
+    /// The running jobs, after turning those whose wrapper died into
+    /// `"lost":true` failure records (each exactly once), on every tier in
+    /// one order: oldest start first, then by id (UUIDv7, so start order
+    /// within a second).
+    pub fn running(&self) -> Result<Vec<Job>> {
+        let mut jobs = running::reap(&*self.store)?;
+        jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+        Ok(jobs)
+    }
+
+    /// Something to sleep on until the queue may have changed.
+    pub fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+        self.store.waiter()
+    }
+
+    /// How to name this queue in messages (never with a password).
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    pub fn tier(&self) -> Tier {
+        self.store.tier()
+    }
+
+    /// Every record as stored, oldest first, changing nothing.
+    fn export(&self) -> Result<Vec<Stored>> {
+        let mut recs = Vec::new();
+        self.store.scan(None, false, &mut |s| {
+            recs.push(s);
+            Ok(true)
+        })?;
+        Ok(recs)
+    }
+
+    /// Adds the records this queue lacks, ids and pulled state kept: the
+    /// only de-duplication there is (by [`identity`]). Returns how many.
+    fn import(&self, recs: &[Stored]) -> Result<usize> {
+        let mut have: std::collections::HashSet<String> =
+            self.export()?.iter().map(identity).collect();
+        let fresh: Vec<Stored> = recs
+            .iter()
+            .filter(|s| have.insert(identity(s)))
+            .cloned()
+            .collect();
+        if !fresh.is_empty() {
+            self.store.append(&fresh)?;
+        }
+        Ok(fresh.len())
     }
 }
 
@@ -143,15 +302,9 @@ pub struct Migrated {
 /// offsets), only records before the first one that must stay pending are
 /// marked, so no record nobody pulled is swept along. Records without an
 /// id (a legacy writer's) keep the state of their first copy.
-pub fn migrate(source: &dyn Queue, target: &dyn Queue) -> Result<Migrated> {
-    use crate::record::Pulled;
+pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
     use std::collections::{HashMap, HashSet};
-    // One import: the target checks what it already has once.
-    let mut recs = Vec::new();
-    source.export(&mut |s| {
-        recs.push(s);
-        Ok(())
-    })?;
+    let recs = source.export()?;
     let copied = target.import(&recs)?;
     // The exact records pulled in the source (their text with `pulled`
     // unset): a returning wrapper's real record shares its lost record's id,
@@ -163,24 +316,19 @@ pub fn migrate(source: &dyn Queue, target: &dyn Queue) -> Result<Migrated> {
         .collect();
     // Per id: whether every pending copy of it here was pulled there.
     let mut by_id: HashMap<String, bool> = HashMap::new();
-    let mut stop = false;
-    let pending = Filter {
-        pending: true,
-        ..Filter::default()
-    };
-    target.list(&pending, None, &mut |s| {
-        if stop {
-            return Ok(());
+    let sweeps = target.store.ack_sweeps_earlier();
+    target.store.scan(None, true, &mut |s| {
+        if s.view.pulled() != Pulled::No {
+            return Ok(true);
         }
         let was_pulled = pulled.contains(&crate::record::pending_form(&s.line));
-        if !was_pulled && target.ack_sweeps_earlier() {
-            stop = true;
-            return Ok(());
+        if !was_pulled && sweeps {
+            return Ok(false);
         }
         if let Some(id) = &s.view.id {
             *by_id.entry(id.clone()).or_insert(true) &= was_pulled;
         }
-        Ok(())
+        Ok(true)
     })?;
     let ids: Vec<String> = by_id
         .into_iter()
@@ -192,14 +340,6 @@ pub fn migrate(source: &dyn Queue, target: &dyn Queue) -> Result<Migrated> {
         copied,
         marked,
     })
-}
-
-/// The running jobs, on every tier in one order: oldest start first, then
-/// by id (UUIDv7, so start order within a second).
-pub fn running(q: &dyn Queue) -> Result<Vec<Job>> {
-    let mut jobs = q.running()?;
-    jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-    Ok(jobs)
 }
 
 /// Refuses an empty id before anything is looked up (`cq ack ""`).
@@ -382,19 +522,22 @@ impl Location {
     }
 }
 
-pub fn open(loc: &Location) -> Result<Box<dyn Queue>> {
+pub fn open(loc: &Location) -> Result<Queue> {
     running::check_lease_ttl()?;
-    match loc {
-        Location::File(p) => Ok(Box::new(jsonl::JsonlQueue::new(p.clone()))),
+    let store: Box<dyn Store> = match loc {
+        Location::File(p) => Box::new(jsonl::JsonlQueue::new(p.clone())),
         #[cfg(feature = "sqlite")]
-        Location::Sqlite(p) => Ok(Box::new(sqlite::SqliteQueue::new(p.clone()))),
+        Location::Sqlite(p) => Box::new(sqlite::SqliteQueue::new(p.clone())),
         #[cfg(not(feature = "sqlite"))]
-        Location::Sqlite(_) => Err(Error::usage("this cq was built without the sqlite feature")),
+        Location::Sqlite(_) => {
+            return Err(Error::usage("this cq was built without the sqlite feature"));
+        }
         #[cfg(feature = "redis")]
-        Location::Redis(u) => Ok(Box::new(redis::RedisQueue::new(u.clone()))),
+        Location::Redis(u) => Box::new(redis::RedisQueue::new(u.clone())),
         #[cfg(feature = "kafka")]
-        Location::Kafka(u) => Ok(Box::new(kafka::KafkaQueue::new(u.clone()))),
-    }
+        Location::Kafka(u) => Box::new(kafka::KafkaQueue::new(u.clone())),
+    };
+    Ok(Queue::new(store))
 }
 
 /// What `cq list` selects; shared by every tier.
@@ -405,7 +548,7 @@ pub struct Filter {
     pub name: Option<String>,
     /// Exact names (for `cq wait`); empty means any.
     pub names: Vec<String>,
-    pub status: Option<&'static str>,
+    pub status: Option<crate::record::Status>,
     pub since: Option<Cutoff>,
 }
 
@@ -418,7 +561,7 @@ impl Filter {
         if self.pulled && v.pulled() == Pulled::No {
             return false;
         }
-        if self.status.is_some_and(|s| v.status != s) {
+        if self.status.is_some_and(|s| v.status != s.as_str()) {
             return false;
         }
         if let Some(p) = &self.name
@@ -474,6 +617,54 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rules over the local stores, each real (a file, a database):
+    /// two records with one id (a lost record, then the returning
+    /// wrapper's real one) are both kept and delivered in order, and an
+    /// acknowledgement marks the oldest pending one.
+    #[test]
+    fn records_sharing_an_id_are_both_kept_on_every_local_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stores: Vec<Box<dyn Store>> =
+            vec![Box::new(jsonl::JsonlQueue::new(dir.path().join("q.jsonl")))];
+        #[cfg(feature = "sqlite")]
+        stores.push(Box::new(sqlite::SqliteQueue::new(dir.path().join("q.db"))));
+        for store in stores {
+            let q = Queue::new(store);
+            let tier = q.tier();
+            let rec = |name: &str, lost: bool| {
+                format!(
+                    "{{\"name\":\"{name}\",\"status\":\"failure\",\"pulled\":false,\"id\":\"J\",\"lost\":{lost}}}\n"
+                )
+            };
+            q.append(&rec("job", true)).unwrap();
+            q.append(&rec("job", false)).unwrap();
+            q.append(&rec("other", false).replace("\"J\"", "\"K\""))
+                .unwrap();
+            assert_eq!(q.ack(&["J".into()]).unwrap(), 1, "{tier}");
+            let mut got = Vec::new();
+            q.pull(None, &mut |recs| {
+                got.extend(recs.iter().map(|r| r.view.name.clone()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, ["job", "other"], "{tier}: the real record is left");
+            assert_eq!(q.ack(&["J".into(), "K".into()]).unwrap(), 0, "{tier}");
+            let e = q.ack(&["K".into(), "nope".into()]).unwrap_err();
+            assert!(
+                e.msg.contains("no record with id nope"),
+                "{tier}: {}",
+                e.msg
+            );
+            let mut n = 0;
+            q.list(&Filter::default(), None, &mut |_| {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(n, 3, "{tier}: nothing dropped");
+        }
+    }
 
     #[test]
     fn globs() {

@@ -3,32 +3,9 @@
 //! `"lost":true` failure record instead of a wait that never ends.
 
 use crate::error::Result;
+pub use crate::record::Job;
 use crate::record::{self, NewRecord};
 use crate::time;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
-/// A job whose wrapper is running (or was, if it died).
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct Job {
-    /// The id its completion record will have.
-    pub id: String,
-    pub name: String,
-    pub host: String,
-    /// The wrapper's pid, its start time in clock ticks since boot, and the
-    /// boot it ran in: together they survive pid reuse and reboots.
-    pub pid: u32,
-    #[serde(default)]
-    pub pid_start: Option<u64>,
-    #[serde(default)]
-    pub boot_id: Option<String>,
-    pub started_at: String,
-    pub command: Vec<String>,
-    pub cwd: String,
-    pub output_dir: String,
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub meta: Map<String, Value>,
-}
 
 pub fn this_boot() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
@@ -74,29 +51,6 @@ impl Job {
             Ok(self.is_dead(host(), boot))
         } else {
             lease_expired()
-        }
-    }
-
-    /// The failure record that stands for a job whose wrapper died.
-    pub fn lost_record(&self) -> NewRecord {
-        NewRecord {
-            name: self.name.clone(),
-            completed_at: time::format(time::now()),
-            output_dir: self.output_dir.clone(),
-            status: "failure",
-            pulled: false,
-            id: self.id.clone(),
-            exit_code: None,
-            signal: None,
-            started_at: Some(self.started_at.clone()),
-            duration_ms: None,
-            command: Some(self.command.clone()),
-            cwd: self.cwd.clone(),
-            host: self.host.clone(),
-            pid: self.pid,
-            meta: self.meta.clone(),
-            lost: true,
-            truncated: false,
         }
     }
 }
@@ -152,7 +106,7 @@ pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
     if !dead.is_empty() {
         r.claim_each(dead, &mut |job, claim| {
             if !claim.has_record(&job.id)? {
-                claim.append(&job.lost_record().to_line())?;
+                claim.append(&NewRecord::lost(job).to_line())?;
             }
             Ok(())
         })?;
@@ -217,7 +171,7 @@ mod tests {
             command: vec![],
             cwd: "/".into(),
             output_dir: "/".into(),
-            meta: Map::new(),
+            meta: serde_json::Map::new(),
         }
     }
 

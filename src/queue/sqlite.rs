@@ -11,14 +11,13 @@
 //! (`synchronous=FULL`); a busy timeout makes concurrent writers wait their
 //! turn instead of failing.
 
-use super::{
-    CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, files, running,
-};
+use super::store::{Found, Nothing, Scan, Store, Taken};
+use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, files, running};
 use crate::error::{Error, Result};
-use crate::record::{self, Pulled};
-use crate::time::Cutoff;
+use crate::record::{self, Pulled, View};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -115,25 +114,16 @@ impl SqliteQueue {
         db_err(&self.path)
     }
 
-    /// A row as readers see it: the stored line, flipped if pulled.
-    fn stored(line: String, pulled: bool) -> Option<Stored> {
-        let bytes = if pulled {
-            record::pulled_form(line.as_bytes())
-        } else {
-            line.into_bytes()
-        };
-        let view = record::parse_line(&bytes).ok()?;
-        Some(Stored { line: bytes, view })
-    }
-
     fn insert(tx: &rusqlite::Transaction, s: &Stored) -> rusqlite::Result<usize> {
         let pulled = s.view.pulled() == Pulled::Yes;
         let line = record::pending_form(&s.line);
         tx.execute(
-            "INSERT OR IGNORE INTO records (uid, id, name, status, completed_at, pulled, line)
+            "INSERT INTO records (uid, id, name, status, completed_at, pulled, line)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                super::identity(s),
+                // A row's own key, never the record's id: two records may
+                // share an id (a returning wrapper's), and both are kept.
+                record::new_id(),
                 s.view.id,
                 s.view.name,
                 s.view.status,
@@ -160,7 +150,15 @@ impl SqliteQueue {
     }
 }
 
-impl Queue for SqliteQueue {
+impl Store for SqliteQueue {
+    fn tier(&self) -> Tier {
+        Tier::Sqlite
+    }
+
+    fn describe(&self) -> String {
+        self.shown()
+    }
+
     fn check_writable(&self) -> Result<()> {
         let mut db = self.db(true)?.expect("created");
         let tx = db
@@ -169,115 +167,18 @@ impl Queue for SqliteQueue {
         tx.commit().map_err(self.err())
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        let body = line.trim_end_matches('\n');
-        let view = record::parse_line(body.as_bytes())
-            .map_err(|e| Error::new(format!("not a record: {e}")))?;
+    fn append(&self, recs: &[Stored]) -> Result<()> {
         let mut db = self.db(true)?.expect("created");
         let tx = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(self.err())?;
-        Self::insert(
-            &tx,
-            &Stored {
-                line: body.as_bytes().to_vec(),
-                view,
-            },
-        )
-        .map_err(self.err())?;
+        for r in recs {
+            Self::insert(&tx, r).map_err(self.err())?;
+        }
         tx.commit().map_err(self.err())
     }
 
-    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        running::reap(self)?;
-        let Some(mut db) = self.db(false)? else {
-            return Ok(0);
-        };
-        let err = self.err();
-        let limit = limit.map_or(i64::MAX, |l| l.min(i64::MAX as usize) as i64);
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let mut batch = Vec::new();
-        let (mut first, mut last) = (i64::MAX, i64::MIN);
-        {
-            let mut st = tx
-                .prepare("SELECT seq, line FROM records WHERE pulled = 0 ORDER BY seq LIMIT ?1")
-                .map_err(&err)?;
-            let rows = st
-                .query_map([limit], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(&err)?;
-            for row in rows {
-                let (seq, line) = row.map_err(&err)?;
-                first = first.min(seq);
-                last = last.max(seq);
-                if let Some(s) = Self::stored(line, false) {
-                    batch.push(s);
-                }
-            }
-        }
-        if first > last {
-            return Ok(0);
-        }
-        if !batch.is_empty()
-            && let Err(e) = deliver(&batch)
-        {
-            // Dropping the transaction rolls back: nothing is marked.
-            return Err(Error::output(e));
-        }
-        // We hold the write lock: the pending rows in [first, last] are
-        // exactly the ones just printed.
-        tx.execute(
-            "UPDATE records SET pulled = 1 WHERE pulled = 0 AND seq BETWEEN ?1 AND ?2",
-            params![first, last],
-        )
-        .map_err(&err)?;
-        tx.commit().map_err(&err)?;
-        Ok(batch.len())
-    }
-
-    fn ack(&self, ids: &[String]) -> Result<usize> {
-        super::check_ids(ids)?;
-        let Some(mut db) = self.db(false)? else {
-            return Err(Error::new(format!(
-                "no record with id {} in {}",
-                ids[0],
-                self.shown()
-            )));
-        };
-        let err = self.err();
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        for id in ids {
-            let found: Option<i64> = tx
-                .query_row("SELECT seq FROM records WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map_err(&err)?;
-            if found.is_none() {
-                return Err(Error::new(format!(
-                    "no record with id {id} in {}; nothing marked",
-                    self.shown()
-                )));
-            }
-        }
-        let mut marked = 0;
-        for id in ids {
-            marked += tx
-                .execute(
-                    "UPDATE records SET pulled = 1 WHERE id = ?1 AND pulled = 0",
-                    [id],
-                )
-                .map_err(&err)?;
-        }
-        tx.commit().map_err(&err)?;
-        Ok(marked)
-    }
-
-    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        let _ = running::reap(self);
+    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
         let Some(db) = self.db(false)? else {
             return Ok(from.cloned().unwrap_or_default());
         };
@@ -286,7 +187,7 @@ impl Queue for SqliteQueue {
         // The first listing of pending records uses the index; its mark is
         // the newest row at that moment (taken before the query), so a
         // follow-up listing starts after everything this one could see.
-        let pending_only = filter.pending && from.is_none();
+        let pending_only = pending_hint && from.is_none();
         let mut last = after;
         if pending_only {
             let max: Option<i64> = db
@@ -312,17 +213,74 @@ impl Queue for SqliteQueue {
         for row in rows {
             let (seq, line, pulled) = row.map_err(&err)?;
             last = last.max(seq);
-            if let Some(s) = Self::stored(line, pulled)
-                && filter.matches(&s.view)
-                && let Err(e) = each(s)
+            if let Some(s) = Stored::from_store(line.into_bytes(), pulled).ok()
+                && !each(s)?
             {
-                return Err(Error::output(e));
+                break;
             }
         }
         Ok(Mark(last.to_string()))
     }
 
-    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+    fn take(&self, _group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        let Some(db) = self.db(false)? else {
+            return Ok(Box::new(Nothing));
+        };
+        let err = self.err();
+        let limit = limit.min(i64::MAX as usize) as i64;
+        // The write lock until the mark (or the rollback when dropped).
+        let mut t = SqliteTurn::begin(self, db)?;
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        {
+            let mut st = t
+                .db
+                .prepare("SELECT seq, line FROM records WHERE pulled = 0 ORDER BY seq LIMIT ?1")
+                .map_err(&err)?;
+            let rows = st
+                .query_map([limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(&err)?;
+            for row in rows {
+                let (seq, line) = row.map_err(&err)?;
+                first = first.min(seq);
+                last = last.max(seq);
+                t.batch.extend(Stored::from_store(line.into_bytes(), false));
+            }
+        }
+        t.range = (first <= last).then_some((first, last));
+        Ok(Box::new(t))
+    }
+
+    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let Some(db) = self.db(false)? else {
+            return Ok(Box::new(SqliteFound {
+                turn: None,
+                state: HashMap::new(),
+            }));
+        };
+        let err = self.err();
+        let t = SqliteTurn::begin(self, db)?;
+        let mut state = HashMap::new();
+        for id in ids {
+            let (n, pulled): (i64, Option<bool>) =
+                t.db.query_row(
+                    "SELECT count(*), min(pulled) FROM records WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(&err)?;
+            if n > 0 {
+                state.insert(id.clone(), pulled == Some(false));
+            }
+        }
+        Ok(Box::new(SqliteFound {
+            turn: Some(t),
+            state,
+        }))
+    }
+
+    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
         let Some(db) = self.db(false)? else {
             return Ok(CompactReport {
                 removed: 0,
@@ -331,20 +289,36 @@ impl Queue for SqliteQueue {
             });
         };
         let err = self.err();
-        let cut = crate::time::format(cutoff.ts);
-        // Times cq writes compare as text; others are kept, as in the file tier.
-        let removed = db
-            .execute(
-                "DELETE FROM records WHERE pulled = 1 AND length(completed_at) = 20
-                 AND substr(completed_at, 20, 1) = 'Z' AND completed_at < ?1",
-                [cut],
-            )
-            .map_err(&err)?;
-        let kept: i64 = db
-            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-            .map_err(&err)?;
+        let mut t = SqliteTurn::begin(self, db)?;
+        let mut gone = Vec::new();
+        {
+            let mut st =
+                t.db.prepare("SELECT seq, line FROM records WHERE pulled = 1 ORDER BY seq")
+                    .map_err(&err)?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(&err)?;
+            for row in rows {
+                let (seq, line) = row.map_err(&err)?;
+                if Stored::from_store(line.into_bytes(), true).is_ok_and(|s| may_go(&s.view)) {
+                    gone.push(seq);
+                }
+            }
+        }
+        {
+            let mut del =
+                t.db.prepare("DELETE FROM records WHERE seq = ?1")
+                    .map_err(&err)?;
+            for seq in &gone {
+                del.execute([seq]).map_err(&err)?;
+            }
+        }
+        let kept: i64 =
+            t.db.query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+                .map_err(&err)?;
+        t.commit()?;
         Ok(CompactReport {
-            removed,
+            removed: gone.len(),
             kept: kept as usize,
             note: None,
         })
@@ -365,10 +339,6 @@ impl Queue for SqliteQueue {
         if let Ok(Some(db)) = self.db(false) {
             let _ = db.execute("DELETE FROM running WHERE id = ?1", [id]);
         }
-    }
-
-    fn running(&self) -> Result<Vec<Job>> {
-        running::reap(self)
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
@@ -393,47 +363,89 @@ impl Queue for SqliteQueue {
         w.refresh();
         Ok(Box::new(w))
     }
+}
 
-    fn export(&self, each: &mut Each) -> Result<()> {
-        let Some(db) = self.db(false)? else {
-            return Ok(());
-        };
-        let err = self.err();
-        let mut st = db
-            .prepare("SELECT line, pulled FROM records ORDER BY seq")
-            .map_err(&err)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
-            .map_err(&err)?;
-        for row in rows {
-            let (line, pulled) = row.map_err(&err)?;
-            if let Some(s) = Self::stored(line, pulled) {
-                each(s).map_err(|e| Error::io("cannot export", e))?;
-            }
-        }
+/// The write lock (`BEGIN IMMEDIATE`) until committed; rolled back when
+/// dropped uncommitted, so a pull whose printing failed marks nothing.
+struct SqliteTurn<'a> {
+    q: &'a SqliteQueue,
+    db: std::cell::RefMut<'a, Connection>,
+    open: bool,
+    batch: Vec<Stored>,
+    /// The pending rows a pull selected, first and last.
+    range: Option<(i64, i64)>,
+}
+
+impl<'a> SqliteTurn<'a> {
+    fn begin(q: &'a SqliteQueue, db: std::cell::RefMut<'a, Connection>) -> Result<Self> {
+        db.execute_batch("BEGIN IMMEDIATE").map_err(q.err())?;
+        Ok(SqliteTurn {
+            q,
+            db,
+            open: true,
+            batch: Vec::new(),
+            range: None,
+        })
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.db.execute_batch("COMMIT").map_err(self.q.err())?;
+        self.open = false;
         Ok(())
     }
+}
 
-    fn import(&self, recs: &[Stored]) -> Result<usize> {
-        let mut db = self.db(true)?.expect("created");
-        let err = self.err();
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let mut added = 0;
-        for r in recs {
-            added += Self::insert(&tx, r).map_err(&err)?;
+impl Drop for SqliteTurn<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.db.execute_batch("ROLLBACK");
         }
-        tx.commit().map_err(&err)?;
-        Ok(added)
+    }
+}
+
+impl Taken for SqliteTurn<'_> {
+    fn records(&self) -> &[Stored] {
+        &self.batch
     }
 
-    fn describe(&self) -> String {
-        self.shown()
+    fn mark(mut self: Box<Self>) -> Result<()> {
+        if let Some((first, last)) = self.range {
+            // We hold the write lock: the pending rows in [first, last] are
+            // exactly the ones selected.
+            self.db
+                .execute(
+                    "UPDATE records SET pulled = 1 WHERE pulled = 0 AND seq BETWEEN ?1 AND ?2",
+                    params![first, last],
+                )
+                .map_err(self.q.err())?;
+        }
+        self.commit()
+    }
+}
+
+struct SqliteFound<'a> {
+    turn: Option<SqliteTurn<'a>>,
+    state: HashMap<String, bool>,
+}
+
+impl Found for SqliteFound<'_> {
+    fn pending(&self, id: &str) -> Option<bool> {
+        self.state.get(id).copied()
     }
 
-    fn tier(&self) -> super::Tier {
-        super::Tier::Sqlite
+    fn mark(self: Box<Self>) -> Result<()> {
+        let Some(mut t) = self.turn else {
+            return Ok(());
+        };
+        for (id, _) in self.state.iter().filter(|(_, p)| **p) {
+            t.db.execute(
+                "UPDATE records SET pulled = 1 WHERE seq =
+                   (SELECT min(seq) FROM records WHERE id = ?1 AND pulled = 0)",
+                [id],
+            )
+            .map_err(t.q.err())?;
+        }
+        t.commit()
     }
 }
 

@@ -19,11 +19,11 @@
 //!   lock, once, and removes the file.
 
 use super::files::{self, open_or_create, sync_dir};
-use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
+use super::store::{Found, Nothing, Scan, Store, Taken};
+use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result, warn};
-use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled};
-use crate::time::{self, Cutoff};
-use std::collections::HashSet;
+use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, Write};
 use std::os::fd::AsRawFd;
@@ -231,7 +231,7 @@ impl JsonlQueue {
 
     /// Reads from `start`, reporting bad lines, until `f` says stop or the
     /// last complete line. Returns the position after the last line seen.
-    fn scan(
+    fn read_lines(
         &self,
         file: &File,
         start: Pos,
@@ -380,7 +380,7 @@ impl JsonlQueue {
             return Ok(false);
         };
         let mut found = false;
-        self.scan(&f, Pos::default(), |_, _, parsed| {
+        self.read_lines(&f, Pos::default(), |_, _, parsed| {
             if let Parsed::Record(s) = parsed
                 && s.view.id.as_deref() == Some(id)
             {
@@ -429,7 +429,15 @@ fn false_at(line: &Line, buf: &[u8]) -> Option<u64> {
     (&buf[a..b] == PULLED_FALSE).then_some(line.offset + a as u64)
 }
 
-impl Queue for JsonlQueue {
+impl Store for JsonlQueue {
+    fn tier(&self) -> Tier {
+        Tier::Jsonl
+    }
+
+    fn describe(&self) -> String {
+        self.shown()
+    }
+
     fn check_writable(&self) -> Result<()> {
         // Never waits for the lock: CMD starts at once even while another
         // process holds it (a stopped puller). Opening, or creating, the
@@ -439,130 +447,35 @@ impl Queue for JsonlQueue {
         self.refuse_foreign(&f, len)
     }
 
-    fn append(&self, line: &str) -> Result<()> {
+    fn append(&self, recs: &[Stored]) -> Result<()> {
+        let mut buf = String::new();
+        for r in recs {
+            buf.push_str(&String::from_utf8_lossy(&r.line));
+            buf.push('\n');
+        }
         self.ensure_dir()?;
         {
             let _shared = self.lock(false, true)?;
-            if self.append_locked(line, false)? {
+            if self.append_locked(&buf, false)? {
                 return Ok(());
             }
         }
         // The last line looked unterminated: settle it alone.
         let _exclusive = self.lock(true, true)?;
-        self.append_locked(line, true).map(|_| ())
+        self.append_locked(&buf, true).map(|_| ())
     }
 
-    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        if !files::present(&self.path)? {
-            return Ok(0);
-        }
-        running::reap(self)?;
-        let _lock = self.lock(true, true)?;
-        let Some(f) = self.open_read(true)? else {
-            return Ok(0);
-        };
-        let limit = limit.unwrap_or(usize::MAX);
-        let (start, witness) = cursor::load(&self.cursor_path, &f);
-        let mut batch = Vec::new();
-        let mut spans = Vec::new();
-        // The cursor may move past a line only when it is not pending once
-        // this pull is done; it stops at the first pending line left behind.
-        let mut stop_at: Option<Pos> = None;
-        let end = self.scan(&f, start, |line, raw, parsed| {
-            if let Parsed::Record(s) = parsed
-                && s.view.pulled() == Pulled::No
-            {
-                if batch.len() >= limit {
-                    stop_at = Some(Pos {
-                        offset: line.offset,
-                        lines: line.lineno - 1,
-                    });
-                    return Ok(false);
-                }
-                // Only a literal `false` can be flipped in place.
-                if let Some(at) = false_at(line, raw) {
-                    spans.push(at);
-                    batch.push(s);
-                }
-            }
-            Ok(true)
-        })?;
-        if !batch.is_empty() {
-            if let Err(e) = deliver(&batch) {
-                return Err(Error::output(e));
-            }
-            self.flip(&f, &spans)?;
-        }
-        let stop = stop_at.unwrap_or(end);
-        // The newest flip below the new cursor, else the one before.
-        let newest = spans
-            .iter()
-            .copied()
-            .filter(|&at| at < stop.offset)
-            .max()
-            .or(witness);
-        cursor::store(&self.cursor_path, &f, stop, newest);
-        Ok(batch.len())
-    }
-
-    fn ack(&self, ids: &[String]) -> Result<usize> {
-        super::check_ids(ids)?;
-        let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let missing_all =
-            || Error::new(format!("no record with id {} in {}", ids[0], self.shown()));
-        if !files::present(&self.path)? {
-            return Err(missing_all());
-        }
-        let _lock = self.lock(true, true)?;
-        let Some(f) = self.open_read(true)? else {
-            return Err(missing_all());
-        };
-        let mut spans = Vec::new();
-        let mut found: HashSet<String> = HashSet::new();
-        // Pending ones can only be past the cursor; the others are searched
-        // from the start, to tell "already pulled" from "no such record".
-        for start in [cursor::load(&self.cursor_path, &f).0, Pos::default()] {
-            self.scan(&f, start, |line, raw, parsed| {
-                if let Parsed::Record(s) = parsed
-                    && let Some(id) = s.view.id.as_deref()
-                    && want.contains(id)
-                    && !found.contains(id)
-                {
-                    if s.view.pulled() == Pulled::No
-                        && let Some(at) = false_at(line, raw)
-                    {
-                        spans.push(at);
-                    }
-                    found.insert(id.to_string());
-                }
-                Ok(found.len() < want.len())
-            })?;
-            if found.len() == want.len() {
-                break;
-            }
-        }
-        if let Some(id) = ids.iter().find(|i| !found.contains(i.as_str())) {
-            return Err(Error::new(format!(
-                "no record with id {id} in {}; nothing marked",
-                self.shown()
-            )));
-        }
-        self.flip(&f, &spans)?;
-        Ok(spans.len())
-    }
-
-    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
+    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
         if !files::present(&self.path)? {
             return Ok(from.cloned().unwrap_or_default());
         }
-        let _ = running::reap(self);
         let _lock = self.lock(false, false)?;
         let Some(f) = self.open_read(false)? else {
             return Ok(Mark::default());
         };
         // Where to start, and which already-seen records to skip when the
         // file was rewritten (compaction) since the mark was taken.
-        let mut start = if filter.pending && from.is_none() {
+        let mut start = if pending_hint && from.is_none() {
             cursor::load(&self.cursor_path, &f).0
         } else {
             Pos::default()
@@ -590,7 +503,6 @@ impl Queue for JsonlQueue {
                 skip_until = Some((opt(p[5]), opt(p[6])));
             }
         }
-        let mut out_err = None;
         let mut last = from.and_then(|Mark(m)| {
             let p: Vec<&str> = m.split(' ').collect();
             let opt = |s: &str| (s != "-").then(|| s.to_string());
@@ -604,7 +516,7 @@ impl Queue for JsonlQueue {
             None => false,
         };
         let mut passed_seen = !seen_present;
-        let end = self.scan(&f, start, |_, _, parsed| {
+        let end = self.read_lines(&f, start, |_, _, parsed| {
             let Parsed::Record(s) = parsed else {
                 return Ok(true);
             };
@@ -618,21 +530,99 @@ impl Queue for JsonlQueue {
                 }
             }
             last = Some((s.view.id.clone(), s.view.completed_at.clone()));
-            if filter.matches(&s.view)
-                && let Err(e) = each(s)
+            each(s)
+        })?;
+        Ok(self.mark(&f, end, &last))
+    }
+
+    fn take(&self, _group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        if !files::present(&self.path)? {
+            return Ok(Box::new(Nothing));
+        }
+        let lock = self.lock(true, true)?;
+        let Some(f) = self.open_read(true)? else {
+            return Ok(Box::new(Nothing));
+        };
+        let (start, witness) = cursor::load(&self.cursor_path, &f);
+        let mut batch = Vec::new();
+        let mut spans = Vec::new();
+        // The cursor may move past a line only when it is not pending once
+        // this pull is done; it stops at the first pending line left behind.
+        let mut stop_at: Option<Pos> = None;
+        let end = self.read_lines(&f, start, |line, raw, parsed| {
+            if let Parsed::Record(s) = parsed
+                && s.view.pulled() == Pulled::No
             {
-                out_err = Some(e);
-                return Ok(false);
+                if batch.len() >= limit {
+                    stop_at = Some(Pos {
+                        offset: line.offset,
+                        lines: line.lineno - 1,
+                    });
+                    return Ok(false);
+                }
+                // Only a literal `false` can be flipped in place.
+                if let Some(at) = false_at(line, raw) {
+                    spans.push(at);
+                    batch.push(s);
+                }
             }
             Ok(true)
         })?;
-        match out_err {
-            Some(e) => Err(Error::output(e)),
-            None => Ok(self.mark(&f, end, &last)),
-        }
+        let stop = stop_at.unwrap_or(end);
+        Ok(Box::new(JsonlTaken {
+            q: self,
+            _lock: lock,
+            f,
+            batch,
+            spans,
+            stop,
+            witness,
+        }))
     }
 
-    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let mut found = JsonlFound {
+            q: self,
+            _lock: None,
+            f: None,
+            state: HashMap::new(),
+            spans: Vec::new(),
+        };
+        if !files::present(&self.path)? {
+            return Ok(Box::new(found));
+        }
+        found._lock = Some(self.lock(true, true)?);
+        let Some(f) = self.open_read(true)? else {
+            return Ok(Box::new(found));
+        };
+        let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let (state, spans) = (&mut found.state, &mut found.spans);
+        // Pending ones can only be past the cursor; the others are searched
+        // from the start, to tell "already pulled" from "no such record".
+        for start in [cursor::load(&self.cursor_path, &f).0, Pos::default()] {
+            self.read_lines(&f, start, |line, raw, parsed| {
+                if let Parsed::Record(s) = parsed
+                    && let Some(id) = s.view.id.as_deref()
+                    && want.contains(id)
+                    && state.get(id) != Some(&true)
+                {
+                    let at = (s.view.pulled() == Pulled::No)
+                        .then(|| false_at(line, raw))
+                        .flatten();
+                    spans.extend(at);
+                    state.insert(id.to_string(), at.is_some());
+                }
+                Ok(!want.iter().all(|i| state.get(*i) == Some(&true)))
+            })?;
+            if want.iter().all(|i| state.contains_key(*i)) {
+                break;
+            }
+        }
+        found.f = Some(f);
+        Ok(Box::new(found))
+    }
+
+    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
         if !files::present(&self.path)? {
             return Ok(CompactReport {
                 removed: 0,
@@ -684,14 +674,7 @@ impl Queue for JsonlQueue {
                 None
             };
             let drop = match &parsed {
-                Some(Parsed::Record(s)) => {
-                    s.view.pulled() == Pulled::Yes
-                        && s.view
-                            .completed_at
-                            .as_deref()
-                            .and_then(|t| time::at_or_after(t, cutoff))
-                            == Some(false)
-                }
+                Some(Parsed::Record(s)) => may_go(&s.view),
                 Some(Parsed::Bad(why)) => {
                     warn(&format!("{}:{}: {why}; kept", self.shown(), line.lineno));
                     false
@@ -780,13 +763,6 @@ impl Queue for JsonlQueue {
         let _ = fs::remove_file(self.running_dir.join(format!("{id}.json")));
     }
 
-    fn running(&self) -> Result<Vec<Job>> {
-        // A queue path that cannot be resolved is an error here too, not
-        // "nothing runs" (jobs can run before the queue file exists).
-        files::present(&self.path)?;
-        running::reap(self)
-    }
-
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
         self.ensure_dir()?;
         let fail = |e| Error::io(format!("cannot watch {}", self.dir().display()), e);
@@ -811,58 +787,60 @@ impl Queue for JsonlQueue {
         jw.refresh();
         Ok(Box::new(jw))
     }
+}
 
-    fn export(&self, each: &mut Each) -> Result<()> {
-        let Some(f) = self.open_read(false)? else {
-            return Ok(());
-        };
-        let _lock = self.lock(false, false)?;
-        let mut out_err = None;
-        self.scan(&f, Pos::default(), |_, _, parsed| {
-            if let Parsed::Record(s) = parsed
-                && let Err(e) = each(s)
-            {
-                out_err = Some(e);
-                return Ok(false);
-            }
-            Ok(true)
-        })?;
-        out_err.map_or(Ok(()), |e| Err(Error::io("cannot export", e)))
+/// A pull's selection, holding the exclusive lock.
+struct JsonlTaken<'a> {
+    q: &'a JsonlQueue,
+    _lock: Lock,
+    f: File,
+    batch: Vec<Stored>,
+    spans: Vec<u64>,
+    /// Where the cursor may go: before the first pending line left.
+    stop: Pos,
+    witness: Option<u64>,
+}
+
+impl Taken for JsonlTaken<'_> {
+    fn records(&self) -> &[Stored] {
+        &self.batch
     }
 
-    fn import(&self, recs: &[Stored]) -> Result<usize> {
-        self.ensure_dir()?;
-        let _lock = self.lock(true, true)?;
-        let mut have: HashSet<String> = HashSet::new();
-        if let Some(f) = self.open_read(false)? {
-            self.scan(&f, Pos::default(), |_, _, parsed| {
-                if let Parsed::Record(s) = parsed {
-                    have.insert(super::identity(&s));
-                }
-                Ok(true)
-            })?;
-        }
-        let mut added = 0;
-        let mut buf = String::new();
-        for r in recs {
-            if have.insert(super::identity(r)) {
-                buf.push_str(&String::from_utf8_lossy(&r.line));
-                buf.push('\n');
-                added += 1;
-            }
-        }
-        if added > 0 {
-            self.append_locked(&buf, true)?;
-        }
-        Ok(added)
+    fn mark(self: Box<Self>) -> Result<()> {
+        self.q.flip(&self.f, &self.spans)?;
+        // The newest flip below the new cursor, else the one before.
+        let newest = self
+            .spans
+            .iter()
+            .copied()
+            .filter(|&at| at < self.stop.offset)
+            .max()
+            .or(self.witness);
+        cursor::store(&self.q.cursor_path, &self.f, self.stop, newest);
+        Ok(())
+    }
+}
+
+/// An acknowledgement's records, holding the exclusive lock.
+struct JsonlFound<'a> {
+    q: &'a JsonlQueue,
+    _lock: Option<Lock>,
+    f: Option<File>,
+    /// Per id found: whether a pending record of it will be flipped.
+    state: HashMap<String, bool>,
+    spans: Vec<u64>,
+}
+
+impl Found for JsonlFound<'_> {
+    fn pending(&self, id: &str) -> Option<bool> {
+        self.state.get(id).copied()
     }
 
-    fn describe(&self) -> String {
-        self.shown()
-    }
-
-    fn tier(&self) -> super::Tier {
-        super::Tier::Jsonl
+    fn mark(self: Box<Self>) -> Result<()> {
+        match &self.f {
+            Some(f) => self.q.flip(f, &self.spans),
+            None => Ok(()),
+        }
     }
 }
 
@@ -926,6 +904,9 @@ fn write_line(f: &mut File, buf: &[u8]) -> io::Result<bool> {
 /// reader was first.
 impl running::Registry for JsonlQueue {
     fn registered(&self) -> Result<Vec<Job>> {
+        // A queue path that cannot be resolved is an error here too, not
+        // "nothing runs" (jobs can run before the queue file exists).
+        files::present(&self.path)?;
         Ok(self.jobs()?.into_iter().map(|(_, j)| j).collect())
     }
 
@@ -967,7 +948,7 @@ mod tests {
     fn a_line_written_after_a_torn_one_is_seen_glued_and_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.jsonl");
-        let q = JsonlQueue::new(path.clone());
+        let q = crate::queue::Queue::new(Box::new(JsonlQueue::new(path.clone())));
         q.append("{\"name\":\"a\",\"status\":\"success\",\"pulled\":false}\n")
             .unwrap();
         let mut f = OpenOptions::new()
@@ -1033,7 +1014,7 @@ mod fuzz {
             }
             text.extend_from_slice(&torn_tail);
             fs::write(&path, &text).unwrap();
-            let q = JsonlQueue::new(path.clone());
+            let q = crate::queue::Queue::new(Box::new(JsonlQueue::new(path.clone())));
             let mut got = Vec::new();
             q.pull(None, &mut |recs| {
                 got.extend(recs.iter().map(|r| r.view.name.clone()));

@@ -4,7 +4,7 @@
 
 use super::{KafkaQueue, Msg};
 use crate::error::Result;
-use crate::queue::{Job, Queue, running};
+use crate::queue::{Job, Stored, running};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -172,14 +172,14 @@ impl running::Claim for KafkaQueue {
     /// wrapper appended and died: look at the records.
     fn has_record(&self, id: &str) -> Result<bool> {
         Ok(self
-            .scan(None, false)?
+            .records_from(None, false)?
             .0
             .iter()
             .any(|(_, s)| s.view.id.as_deref() == Some(id)))
     }
 
     fn append(&self, line: &str) -> Result<()> {
-        Queue::append(self, line)
+        self.add(&[Stored::parse(line)?])
     }
 }
 

@@ -32,10 +32,10 @@ use client::{Ctx, block_on, leave, why};
 use url::valid_name;
 use waiter::KafkaWaiter;
 
-use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
+use super::store::{Found, Nothing, Scan, Store, Taken};
+use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result};
-use crate::record;
-use crate::time::Cutoff;
+use crate::record::{self, View};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -123,7 +123,7 @@ impl KafkaQueue {
 
     /// Every record of the main topic from `starts`, oldest first, with its
     /// pulled state, and the next offsets.
-    fn scan(&self, from: Option<&Mark>, pending_only: bool) -> Result<Scanned> {
+    fn records_from(&self, from: Option<&Mark>, pending_only: bool) -> Result<Scanned> {
         let Some(parts) = self.partitions(&self.url.topic)? else {
             return Ok((Vec::new(), HashMap::new()));
         };
@@ -159,31 +159,22 @@ impl KafkaQueue {
     }
 
     fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
-        let v = m.value.as_deref()?;
-        let line = if pulled {
-            record::pulled_form(v)
-        } else {
-            v.to_vec()
-        };
-        match record::parse_line(&line) {
-            Ok(view) => Some(Stored { line, view }),
-            Err(e) => {
+        Stored::from_store(m.value.clone()?, pulled)
+            .map_err(|e| {
                 crate::error::warn(&format!(
                     "{} partition {} offset {}: not a record ({e}); skipped",
                     self.shown, m.part, m.offset
-                ));
-                None
-            }
-        }
+                ))
+            })
+            .ok()
     }
 
-    fn pull_as(&self, group: &str, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        running::reap(self)?;
+    fn select(&self, group: &str, limit: usize) -> Result<Box<dyn Taken + '_>> {
         let topic = self.url.topic.clone();
         if self.partitions(&topic)?.is_none() {
-            return Ok(0);
+            return Ok(Box::new(Nothing));
         }
-        let _turn = self.local_turn(group)?;
+        let turn = self.local_turn(group)?;
         let c = self.consumer(group, true)?;
         c.subscribe(&[&topic])
             .map_err(|e| self.fail("cannot join the consumer group on", e))?;
@@ -217,7 +208,7 @@ impl KafkaQueue {
             // a moment before reporting nothing.
             if empty_since.is_some_and(|t| t.elapsed() > EMPTY_GRACE) {
                 leave(c);
-                return Ok(0);
+                return Ok(Box::new(Nothing));
             }
             if Instant::now() > deadline {
                 let why = why(&ctx.last_error, "timed out");
@@ -240,7 +231,6 @@ impl KafkaQueue {
         // Oldest first across partitions, each partition in offset order,
         // so that what is committed is always a prefix of each partition;
         // a message that is not a record is passed over, and committed.
-        let limit = limit.unwrap_or(usize::MAX);
         let read = got
             .into_values()
             .flatten()
@@ -258,36 +248,27 @@ impl KafkaQueue {
             next.insert(m.part, m.offset + 1);
             batch.extend(s);
         }
-        if !batch.is_empty()
-            && let Err(e) = deliver(&batch)
-        {
-            return Err(Error::output(e));
-        }
-        let what = format!(
-            "printed {} record(s) but could not mark them pulled (they will be delivered again) on",
-            batch.len()
-        );
-        self.commit(&c, &topic, &next, &what)?;
-        leave(c);
-        Ok(batch.len())
+        Ok(Box::new(KafkaTaken {
+            q: self,
+            _turn: turn,
+            c,
+            group: group.to_string(),
+            next,
+            batch,
+        }))
     }
 
-    /// Adds records not already here; returns how many were added.
-    fn add(&self, recs: &[Stored]) -> Result<usize> {
+    /// Appends records, none skipped; those given as pulled are marked
+    /// where they extend the committed prefix of their partition.
+    fn add(&self, fresh: &[Stored]) -> Result<()> {
         let parts = self.ensure_topic(&self.url.topic, false)?;
-        let (have, ends) = self.scan(None, false)?;
-        let known: HashSet<String> = have.iter().map(|(_, s)| super::identity(s)).collect();
-        let mut seen = HashSet::new();
-        let fresh: Vec<&Stored> = recs
-            .iter()
-            .filter(|s| {
-                let id = super::identity(s);
-                !known.contains(&id) && seen.insert(id)
-            })
-            .collect();
-        if fresh.is_empty() {
-            return Ok(0);
-        }
+        let any_pulled = fresh.iter().any(|s| s.view.pulled() == record::Pulled::Yes);
+        // Each partition's end before these, when marking needs it.
+        let ends = if any_pulled {
+            self.records_from(None, false)?.1
+        } else {
+            HashMap::new()
+        };
         let lines: Vec<Vec<u8>> = fresh
             .iter()
             .map(|s| record::pending_form(&s.line))
@@ -300,13 +281,11 @@ impl KafkaQueue {
         let placed = self.produce(&self.url.topic, &msgs)?;
         // Kafka marks by offset: records arriving pulled are marked only
         // where they extend the committed prefix of their partition.
-        if fresh.iter().any(|s| s.view.pulled() == record::Pulled::Yes)
-            && placed.len() == fresh.len()
-        {
+        if any_pulled && placed.len() == fresh.len() {
             let c = self.reader()?;
             let committed = self.committed(c, &self.url.topic, &parts)?;
             let mut by_part: BTreeMap<i32, Vec<(i64, bool)>> = BTreeMap::new();
-            for ((p, o), s) in placed.iter().zip(&fresh) {
+            for ((p, o), s) in placed.iter().zip(fresh) {
                 by_part
                     .entry(*p)
                     .or_default()
@@ -333,7 +312,7 @@ impl KafkaQueue {
             let what = "cannot mark imported records pulled on";
             self.commit(c, &self.url.topic, &advanced, what)?;
         }
-        Ok(fresh.len())
+        Ok(())
     }
 }
 
@@ -384,104 +363,28 @@ fn mark_of(next: &HashMap<i32, i64>) -> Mark {
     )
 }
 
-impl Queue for KafkaQueue {
+impl Store for KafkaQueue {
+    fn tier(&self) -> Tier {
+        Tier::Kafka
+    }
+
+    fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
     fn check_writable(&self) -> Result<()> {
         self.ensure_topic(&self.url.topic, false).map(|_| ())
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        let body = line.trim_end_matches('\n').as_bytes();
-        let view =
-            record::parse_line(body).map_err(|e| Error::new(format!("not a record: {e}")))?;
-        self.ensure_topic(&self.url.topic, false)?;
-        self.produce(&self.url.topic, &[(view.name.as_str(), Some(body))])
-            .map(|_| ())
+    fn append(&self, recs: &[Stored]) -> Result<()> {
+        self.add(recs)
     }
 
-    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        let group = self.url.group.clone();
-        self.pull_as(&group, limit, deliver)
-    }
-
-    fn pull_group(
-        &self,
-        group: &str,
-        limit: Option<usize>,
-        deliver: &mut Deliver,
-    ) -> Result<usize> {
-        if !valid_name(group) {
-            return Err(Error::usage(
-                "a group name is letters, digits, '.', '_' or '-'",
-            ));
-        }
-        self.pull_as(group, limit, deliver)
-    }
-
-    fn ack(&self, ids: &[String]) -> Result<usize> {
-        super::check_ids(ids)?;
-        let topic = self.url.topic.clone();
-        let (all, _) = self.scan(None, false)?;
-        let mut at: HashMap<&str, (i32, i64, bool)> = HashMap::new();
-        for (m, s) in &all {
-            if let Some(id) = &s.view.id {
-                at.entry(id.as_str()).or_insert((
-                    m.part,
-                    m.offset,
-                    s.view.pulled() == record::Pulled::Yes,
-                ));
-            }
-        }
-        if let Some(missing) = ids.iter().find(|i| !at.contains_key(i.as_str())) {
-            return Err(Error::new(format!(
-                "no record with id {missing} in {}; nothing marked",
-                self.shown
-            )));
-        }
-        let mut next: HashMap<i32, i64> = HashMap::new();
-        let mut marked = HashSet::new();
-        for id in ids {
-            let (p, o, pulled) = at[id.as_str()];
-            if pulled {
-                continue;
-            }
-            marked.insert(id.as_str());
-            let n = next.entry(p).or_insert(0);
-            *n = (*n).max(o + 1);
-        }
-        if next.is_empty() {
-            return Ok(0);
-        }
-        // Everything pending before the acknowledged offset goes with it.
-        let swept: Vec<&str> = all
-            .iter()
-            .filter(|(m, s)| {
-                s.view.pulled() == record::Pulled::No
-                    && next.get(&m.part).is_some_and(|&n| m.offset < n)
-                    && !s.view.id.as_deref().is_some_and(|i| marked.contains(i))
-            })
-            .map(|(_, s)| s.view.name.as_str())
-            .collect();
-        let what = format!(
-            "cannot commit the offsets of group {} (while a pull of the group is in progress this fails: run it again) on",
-            self.url.group
-        );
-        self.commit(self.reader()?, &topic, &next, &what)?;
-        if !swept.is_empty() {
-            crate::error::warn(&format!(
-                "Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
-                swept.len(),
-                swept.join(", ")
-            ));
-        }
-        Ok(marked.len())
-    }
-
-    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        let _ = running::reap(self);
-        let (recs, ends) = self.scan(from, filter.pending)?;
+    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
+        let (recs, ends) = self.records_from(from, pending_hint)?;
         for (_, s) in recs {
-            if filter.matches(&s.view) {
-                each(s).map_err(Error::output)?;
+            if !each(s)? {
+                break;
             }
         }
         match (ends.is_empty(), from) {
@@ -490,8 +393,40 @@ impl Queue for KafkaQueue {
         }
     }
 
-    fn compact(&self, _: &Cutoff) -> Result<CompactReport> {
-        let (recs, _) = self.scan(None, false)?;
+    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        let group = match group {
+            None => self.url.group.clone(),
+            Some(g) if valid_name(g) => g.to_string(),
+            Some(_) => {
+                return Err(Error::usage(
+                    "a group name is letters, digits, '.', '_' or '-'",
+                ));
+            }
+        };
+        self.select(&group, limit)
+    }
+
+    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let (all, _) = self.records_from(None, false)?;
+        let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        // Per id: its oldest pending record's place, else that it is pulled.
+        let mut at: HashMap<String, Option<(i32, i64)>> = HashMap::new();
+        for (m, s) in &all {
+            if let Some(id) = s.view.id.as_deref()
+                && want.contains(id)
+            {
+                let pending = s.view.pulled() == record::Pulled::No;
+                let e = at.entry(id.to_string()).or_insert(None);
+                if pending && e.is_none() {
+                    *e = Some((m.part, m.offset));
+                }
+            }
+        }
+        Ok(Box::new(KafkaFound { q: self, all, at }))
+    }
+
+    fn remove(&self, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        let (recs, _) = self.records_from(None, false)?;
         let retention = self
             .retention()
             .unwrap_or_else(|| "the broker's default".into());
@@ -530,37 +465,94 @@ impl Queue for KafkaQueue {
         }
     }
 
-    fn running(&self) -> Result<Vec<Job>> {
-        running::reap(self)
-    }
-
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
         let mut w = KafkaWaiter { q: self, c: None };
         w.attach()?;
         Ok(Box::new(w))
     }
 
-    fn export(&self, each: &mut Each) -> Result<()> {
-        for (_, s) in self.scan(None, false)?.0 {
-            each(s).map_err(|e| Error::io("cannot export", e))?;
-        }
-        Ok(())
-    }
-
-    fn import(&self, recs: &[Stored]) -> Result<usize> {
-        self.add(recs)
-    }
-
-    fn describe(&self) -> String {
-        self.shown.clone()
-    }
-
-    fn tier(&self) -> super::Tier {
-        super::Tier::Kafka
-    }
-
     fn ack_sweeps_earlier(&self) -> bool {
         true
+    }
+
+    fn has_groups(&self) -> bool {
+        true
+    }
+}
+
+/// A pull's messages, read as a member of the group: the mark commits
+/// past them and leaves the group.
+struct KafkaTaken<'a> {
+    q: &'a KafkaQueue,
+    /// This machine's turn at the group (see turn.rs), held until then.
+    _turn: std::fs::File,
+    c: BaseConsumer<Ctx>,
+    group: String,
+    next: HashMap<i32, i64>,
+    batch: Vec<Stored>,
+}
+
+impl Taken for KafkaTaken<'_> {
+    fn records(&self) -> &[Stored] {
+        &self.batch
+    }
+
+    fn mark(self: Box<Self>) -> Result<()> {
+        let what = format!("cannot commit the offsets of group {} on", self.group);
+        let t = *self;
+        t.q.commit(&t.c, &t.q.url.topic, &t.next, &what)?;
+        leave(t.c);
+        Ok(())
+    }
+}
+
+/// An acknowledgement: Kafka marks by offset, so committing past a record
+/// also marks every earlier one of its partition (said on stderr).
+struct KafkaFound<'a> {
+    q: &'a KafkaQueue,
+    all: Vec<(Msg, Stored)>,
+    at: HashMap<String, Option<(i32, i64)>>,
+}
+
+impl Found for KafkaFound<'_> {
+    fn pending(&self, id: &str) -> Option<bool> {
+        self.at.get(id).map(Option::is_some)
+    }
+
+    fn mark(self: Box<Self>) -> Result<()> {
+        let mut next: HashMap<i32, i64> = HashMap::new();
+        for &(p, o) in self.at.values().flatten() {
+            let n = next.entry(p).or_insert(0);
+            *n = (*n).max(o + 1);
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
+        let marked: HashSet<(i32, i64)> = self.at.values().flatten().copied().collect();
+        let swept: Vec<&str> = self
+            .all
+            .iter()
+            .filter(|(m, s)| {
+                s.view.pulled() == record::Pulled::No
+                    && next.get(&m.part).is_some_and(|&n| m.offset < n)
+                    && !marked.contains(&(m.part, m.offset))
+            })
+            .map(|(_, s)| s.view.name.as_str())
+            .collect();
+        let q = self.q;
+        let what = format!(
+            "cannot commit the offsets of group {} (while a pull of the group is in progress this fails: run it again) on",
+            q.url.group
+        );
+        q.commit(q.reader()?, &q.url.topic, &next, &what)?;
+        if !swept.is_empty() {
+            crate::error::warn(&format!(
+                "Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
+                swept.len(),
+                swept.join(", ")
+            ));
+        }
+        Ok(())
     }
 }
 

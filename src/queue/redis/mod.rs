@@ -18,10 +18,10 @@ mod url;
 
 pub use url::Url;
 
-use super::{CompactReport, Deliver, Each, Filter, Job, Mark, Queue, Stored, Waiter, running};
+use super::store::{Found, Scan, Store, Taken};
+use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result};
-use crate::record;
-use crate::time::Cutoff;
+use crate::record::{self, View};
 use redis::{Connection, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -306,21 +306,9 @@ impl RedisQueue {
         }
     }
 
-    fn stored(&self, e: &Entry, pulled: bool) -> Option<Stored> {
-        let line = if pulled {
-            record::pulled_form(&e.line)
-        } else {
-            e.line.clone()
-        };
-        let view = record::parse_line(&line).ok()?;
-        Some(Stored { line, view })
-    }
-
-    fn pull_as(&self, group: &str, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        running::reap(self)?;
+    fn select(&self, group: &str, limit: usize) -> Result<RedisTaken<'_>> {
         self.ensure_group(group)?;
         let me = Self::consumer();
-        let limit = limit.unwrap_or(usize::MAX);
         // Entries a dead puller left pending come first: they are older.
         let mut got: Vec<Entry> = Vec::new();
         let mut orphans = Vec::new();
@@ -375,28 +363,14 @@ impl RedisQueue {
         let batch: Vec<Stored> = got
             .iter()
             .filter(|e| !acked.contains(&e.eid))
-            .filter_map(|e| self.stored(e, false))
+            .filter_map(|e| Stored::from_store(e.line.clone(), false).ok())
             .collect();
-        if !batch.is_empty()
-            && let Err(e) = deliver(&batch)
-        {
-            return Err(Error::output(e));
-        }
-        if !got.is_empty() {
-            let ids: Vec<String> = got.iter().map(|e| e.eid.text()).collect();
-            let mut p = redis::pipe();
-            p.atomic()
-                .cmd("XACK")
-                .arg(&self.stream)
-                .arg(group)
-                .arg(&ids)
-                .ignore();
-            if group == GROUP {
-                p.cmd("SREM").arg(self.key("acked")).arg(&ids).ignore();
-            }
-            self.run(|c| p.query::<()>(c))?;
-        }
-        Ok(batch.len())
+        Ok(RedisTaken {
+            q: self,
+            group: group.to_string(),
+            eids: got.iter().map(|e| e.eid.text()).collect(),
+            batch,
+        })
     }
 
     fn xadd(&self, p: &mut redis::Pipeline, s: &Stored) {
@@ -412,58 +386,37 @@ impl RedisQueue {
             .arg(line);
     }
 
-    /// Adds records, returning how many; with `dedupe` (migrate only) those whose identity is
-    /// already here are skipped. An append never is: a wrapper whose lease
-    /// expired appends its job's real record after the lost one, with the
-    /// same id, and both are delivered. `STREAM:ids` keeps an id's first
-    /// entry (set-if-absent), so `cq ack ID` after seeing the lost record
+    /// Appends records, none skipped: a wrapper whose lease expired
+    /// appends its job's real record after the lost one, with the same id,
+    /// and both are delivered. `STREAM:ids` keeps an id's first entry
+    /// (set-if-absent), so `cq ack ID` after seeing the lost record
     /// acknowledges that one and leaves the real one to be delivered.
-    fn add(&self, recs: &[Stored], dedupe: bool) -> Result<usize> {
-        let mut added = 0;
+    fn add(&self, recs: &[Stored]) -> Result<()> {
         for chunk in recs.chunks(500) {
-            let keys: Vec<String> = chunk.iter().map(super::identity).collect();
-            let have: Vec<bool> = if dedupe {
-                let have = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
-                items(&have)
-                    .iter()
-                    .map(|v| !matches!(v, Value::Nil))
-                    .collect()
-            } else {
-                Vec::new()
-            };
             let mut p = redis::pipe();
-            let mut fresh = Vec::new();
-            for (i, s) in chunk.iter().enumerate() {
-                if have.get(i) == Some(&true) {
-                    continue;
-                }
+            for s in chunk {
                 self.xadd(&mut p, s);
-                fresh.push(i);
-            }
-            if fresh.is_empty() {
-                continue;
             }
             let v = self.run(|c| p.query::<Value>(c))?;
             let eids: Vec<String> = items(&v).iter().filter_map(text).collect();
             let mut p = redis::pipe();
             p.atomic();
-            for (&i, eid) in fresh.iter().zip(&eids) {
+            for (s, eid) in chunk.iter().zip(&eids) {
                 p.cmd("HSETNX")
                     .arg(self.key("ids"))
-                    .arg(&keys[i])
+                    .arg(super::identity(s))
                     .arg(eid)
                     .ignore();
-                if chunk[i].view.pulled() == record::Pulled::Yes {
+                if s.view.pulled() == record::Pulled::Yes {
                     p.cmd("SADD").arg(self.key("acked")).arg(eid).ignore();
                 }
             }
             self.run(|c| p.query::<()>(c))?;
-            added += fresh.len();
         }
-        Ok(added)
+        Ok(())
     }
 
-    fn scan(
+    fn entries_from(
         &self,
         from: Eid,
         pending_only: bool,
@@ -506,7 +459,7 @@ impl RedisQueue {
                 if pending_only && pulled {
                     continue;
                 }
-                if let Some(s) = self.stored(e, pulled)
+                if let Ok(s) = Stored::from_store(e.line.clone(), pulled)
                     && !f(e.eid, s)?
                 {
                     return Ok(last);
@@ -517,7 +470,15 @@ impl RedisQueue {
     }
 }
 
-impl Queue for RedisQueue {
+impl Store for RedisQueue {
+    fn tier(&self) -> Tier {
+        Tier::Redis
+    }
+
+    fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
     fn check_writable(&self) -> Result<()> {
         match self.cmd(&mut redis::cmd("PING"))? {
             Value::SimpleString(_) | Value::Okay | Value::BulkString(_) => Ok(()),
@@ -525,92 +486,62 @@ impl Queue for RedisQueue {
         }
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        let body = line.trim_end_matches('\n').as_bytes().to_vec();
-        let view =
-            record::parse_line(&body).map_err(|e| Error::new(format!("not a record: {e}")))?;
-        self.add(&[Stored { line: body, view }], false).map(|_| ())
+    fn append(&self, recs: &[Stored]) -> Result<()> {
+        self.add(recs)
     }
 
-    fn pull(&self, limit: Option<usize>, deliver: &mut Deliver) -> Result<usize> {
-        self.pull_as(GROUP, limit, deliver)
+    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
+        let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
+        let last = self.entries_from(from, pending_hint, |_, s| each(s))?;
+        Ok(Mark(last.text()))
     }
 
-    fn pull_group(
-        &self,
-        group: &str,
-        limit: Option<usize>,
-        deliver: &mut Deliver,
-    ) -> Result<usize> {
-        if group.is_empty() {
-            return Err(Error::usage("a group name must not be empty"));
-        }
-        self.pull_as(group, limit, deliver)
+    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        let group = match group {
+            None => GROUP,
+            Some("") => return Err(Error::usage("a group name must not be empty")),
+            Some(g) => g,
+        };
+        Ok(Box::new(self.select(group, limit)?))
     }
 
-    fn ack(&self, ids: &[String]) -> Result<usize> {
-        super::check_ids(ids)?;
+    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
         let v = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
         let eids: Vec<Option<Eid>> = items(&v)
             .iter()
             .map(|v| text(v).and_then(|t| Eid::parse(&t)))
             .collect();
-        if let Some((i, _)) = eids.iter().enumerate().find(|(_, e)| e.is_none()) {
-            return Err(Error::new(format!(
-                "no record with id {} in {}; nothing marked",
-                ids[i], self.shown
-            )));
-        }
         let st = self.group_state(GROUP)?;
-        let mut p = redis::pipe();
-        p.atomic();
-        let mut marked = 0;
-        for e in eids.into_iter().flatten() {
-            if st.pulled(e) {
-                continue;
+        let mut found = RedisFound {
+            q: self,
+            state: HashMap::new(),
+            acks: Vec::new(),
+            notes: Vec::new(),
+        };
+        for (id, e) in ids.iter().zip(eids) {
+            let Some(e) = e else { continue };
+            let pending = !st.pulled(e);
+            if pending && found.state.insert(id.clone(), true).is_none() {
+                if st.pel.contains_key(&e) {
+                    found.acks.push(e.text());
+                } else {
+                    found.notes.push(e.text());
+                }
             }
-            marked += 1;
-            if st.pel.contains_key(&e) {
-                p.cmd("XACK")
-                    .arg(&self.stream)
-                    .arg(GROUP)
-                    .arg(e.text())
-                    .ignore();
-            } else {
-                p.cmd("SADD").arg(self.key("acked")).arg(e.text()).ignore();
-            }
+            found.state.entry(id.clone()).or_insert(pending);
         }
-        self.run(|c| p.query::<()>(c))?;
-        Ok(marked)
+        Ok(Box::new(found))
     }
 
-    fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
-        let _ = running::reap(self);
-        let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
-        let last = self.scan(from, filter.pending, |_, s| {
-            if filter.matches(&s.view) {
-                each(s).map_err(Error::output)?;
-            }
-            Ok(true)
-        })?;
-        Ok(Mark(last.text()))
-    }
-
-    fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
-        let cut = crate::time::format(cutoff.ts);
+    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
         let mut removable: Vec<String> = Vec::new();
         let mut acked: Vec<String> = Vec::new();
         let mut last_removed: Option<Eid> = None;
         // A stream is trimmed from its head: remove the pulled entries older
         // than the cut-off up to the first one that must stay.
-        self.scan(Eid::default(), false, |eid, s| {
-            let old = s
-                .view
-                .completed_at
-                .as_deref()
-                .is_some_and(|t| t.len() == 20 && t < cut.as_str());
-            if s.view.pulled() == record::Pulled::Yes && old {
+        self.entries_from(Eid::default(), false, |eid, s| {
+            if may_go(&s.view) {
                 removable.push(super::identity(&s));
                 acked.push(eid.text());
                 last_removed = Some(eid);
@@ -683,10 +614,6 @@ impl Queue for RedisQueue {
         let _ = self.cmd(redis::cmd("DEL").arg(self.key(&format!("lease:{id}"))));
     }
 
-    fn running(&self) -> Result<Vec<Job>> {
-        running::reap(self)
-    }
-
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
         let mut conn = self.connect()?;
         let last = redis::cmd("XREVRANGE")
@@ -705,24 +632,70 @@ impl Queue for RedisQueue {
         }))
     }
 
-    fn export(&self, each: &mut Each) -> Result<()> {
-        self.scan(Eid::default(), false, |_, s| {
-            each(s).map_err(|e| Error::io("cannot export", e))?;
-            Ok(true)
-        })
-        .map(|_| ())
+    fn has_groups(&self) -> bool {
+        true
+    }
+}
+
+/// A pull's entries: read into the group, acknowledged by the mark.
+struct RedisTaken<'a> {
+    q: &'a RedisQueue,
+    group: String,
+    /// Every entry read, records or not: all are acknowledged.
+    eids: Vec<String>,
+    batch: Vec<Stored>,
+}
+
+impl Taken for RedisTaken<'_> {
+    fn records(&self) -> &[Stored] {
+        &self.batch
     }
 
-    fn import(&self, recs: &[Stored]) -> Result<usize> {
-        self.add(recs, true)
+    fn mark(self: Box<Self>) -> Result<()> {
+        if self.eids.is_empty() {
+            return Ok(());
+        }
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("XACK")
+            .arg(&self.q.stream)
+            .arg(&self.group)
+            .arg(&self.eids)
+            .ignore();
+        if self.group == GROUP {
+            p.cmd("SREM")
+                .arg(self.q.key("acked"))
+                .arg(&self.eids)
+                .ignore();
+        }
+        self.q.run(|c| p.query::<()>(c))
+    }
+}
+
+/// An acknowledgement: entries delivered to the group are acknowledged
+/// (`XACK`), the others noted in `STREAM:acked` for pulls to pass over.
+struct RedisFound<'a> {
+    q: &'a RedisQueue,
+    state: HashMap<String, bool>,
+    acks: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Found for RedisFound<'_> {
+    fn pending(&self, id: &str) -> Option<bool> {
+        self.state.get(id).copied()
     }
 
-    fn describe(&self) -> String {
-        self.shown.clone()
-    }
-
-    fn tier(&self) -> super::Tier {
-        super::Tier::Redis
+    fn mark(self: Box<Self>) -> Result<()> {
+        let mut p = redis::pipe();
+        p.atomic();
+        for e in &self.acks {
+            p.cmd("XACK").arg(&self.q.stream).arg(GROUP).arg(e).ignore();
+        }
+        for e in &self.notes {
+            p.cmd("SADD").arg(self.q.key("acked")).arg(e).ignore();
+        }
+        self.q.run(|c| p.query::<()>(c))
     }
 }
 
@@ -782,7 +755,7 @@ impl running::Claim for RedisQueue {
     }
 
     fn append(&self, line: &str) -> Result<()> {
-        Queue::append(self, line)
+        self.add(&[Stored::parse(line)?])
     }
 }
 

@@ -1,0 +1,102 @@
+//! The seam between the rules and the tiers: [`Store`], the primitives one
+//! tier provides. No rule lives behind it. What a record is, when one is
+//! marked pulled, what an acknowledgement may fail on, which records a
+//! compaction may remove, when a dead wrapper becomes a lost record, what a
+//! migration copies: all of that is decided once, in `queue/mod.rs` (and
+//! `running.rs`), and every tier inherits it.
+//!
+//! A fifth tier is one file implementing [`Store`] (with
+//! [`running::Registry`](super::running::Registry) for its running jobs),
+//! one [`Tier`] arm and one [`Location`](super::Location) arm; the
+//! conformance suite in tests/tiers.rs then proves it keeps the rules.
+
+use super::running::Registry;
+use super::{CompactReport, Job, Mark, Stored, Tier, Waiter};
+use crate::error::Result;
+use crate::record::View;
+
+/// Called for each stored record a scan meets, oldest first; `Ok(false)`
+/// stops the scan.
+pub type Scan<'a> = dyn FnMut(Stored) -> Result<bool> + 'a;
+
+pub trait Store: Registry {
+    fn tier(&self) -> Tier;
+    /// How to name this queue in messages (never with a password).
+    fn describe(&self) -> String;
+    /// Fails unless a record could be appended now; creates the queue when
+    /// it does not exist. Never waits for a lock.
+    fn check_writable(&self) -> Result<()>;
+    /// Appends the records in order, durably, each as given: never skips
+    /// one (two records may share an id). A record given as pulled is
+    /// stored pulled (where marking goes by position, as far as the
+    /// position allows: see [`ack_sweeps_earlier`](Store::ack_sweeps_earlier)).
+    fn append(&self, recs: &[Stored]) -> Result<()>;
+    /// Every record oldest first, pulled ones in their pulled form, from
+    /// the start or from where the scan that returned `from` stopped.
+    /// `pending_hint` lets the store skip what it knows to be pulled.
+    /// Returns the mark to continue from.
+    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark>;
+    /// Takes the pull turn of `group` (the default consumer when `None`):
+    /// a lock, a transaction, a consumer-group member; and selects up to
+    /// `limit` pending records, oldest first. Nothing is marked until
+    /// [`Taken::mark`]; dropping the [`Taken`] gives the turn back.
+    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>>;
+    /// Finds the records with these ids, holding what marking them needs.
+    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>>;
+    /// Removes records `may_go` allows; a store that can only cut its head
+    /// (a stream) stops at the first record that must stay.
+    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport>;
+    /// Registers a job whose wrapper is about to run CMD.
+    fn start(&self, job: &Job) -> Result<()>;
+    /// Forgets a running job (best effort).
+    fn finish(&self, id: &str);
+    /// How often a wrapper renews its job's lease, where readers on other
+    /// hosts cannot judge a pid.
+    fn lease_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Renews a running job's lease (best effort).
+    fn renew(&self, id: &str) {
+        let _ = id;
+    }
+    /// Something to sleep on until the queue may have changed.
+    fn waiter(&self) -> Result<Box<dyn Waiter + '_>>;
+    /// Whether marking a record pulled also marks every earlier record of
+    /// its partition (Kafka's offsets).
+    fn ack_sweeps_earlier(&self) -> bool {
+        false
+    }
+    /// Whether independent consumer groups exist here.
+    fn has_groups(&self) -> bool {
+        false
+    }
+}
+
+/// Pending records selected by a pull, and the turn that holds them.
+pub trait Taken {
+    fn records(&self) -> &[Stored];
+    /// Marks what was selected pulled (also what was passed over, such as
+    /// a message that is not a record) and gives the turn back.
+    fn mark(self: Box<Self>) -> Result<()>;
+}
+
+/// Records found by id for an acknowledgement.
+pub trait Found {
+    /// Whether a record with this id is pending: `None` when there is no
+    /// record with it at all.
+    fn pending(&self, id: &str) -> Option<bool>;
+    /// Marks the oldest pending record of each id pulled, all or nothing.
+    fn mark(self: Box<Self>) -> Result<()>;
+}
+
+/// A pull that found nothing to select.
+pub struct Nothing;
+
+impl Taken for Nothing {
+    fn records(&self) -> &[Stored] {
+        &[]
+    }
+    fn mark(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
