@@ -70,6 +70,8 @@ pub enum Command {
     Stats(StatsArgs),
     #[command(about = "Copy every record to another queue, of any tier")]
     Migrate(MigrateArgs),
+    #[command(about = "Add KEY=VALUE to the record of the wrapped job this runs in")]
+    Meta(MetaArgs),
     #[command(about = "Print a completion script for a shell")]
     Completions(CompletionsArgs),
     #[command(about = "Print the cq(1) man page, or write every page to a directory")]
@@ -98,9 +100,41 @@ pub struct WrapArgs {
     #[arg(long, short = 'm', value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
 
+    /// Run CMD in the background, in a session of its own; print the job id once it is registered as running
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+
+    /// With --detach: CMD's stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]
+    #[arg(long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
+
+    /// The detached wrapper's job id (set by --detach)
+    #[arg(long, hide = true, value_name = "ID", requires = "ready_fd")]
+    pub detached_id: Option<String>,
+
+    /// Where the detached wrapper says it registered the job (set by --detach)
+    #[arg(long, hide = true, value_name = "FD", requires = "detached_id")]
+    pub ready_fd: Option<i32>,
+
     /// The command to run, and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub cmd: Vec<OsString>,
+}
+
+/// Add KEY=VALUE pairs to the record of the job this runs in.
+///
+/// Inside `cq wrap` a job (or anything it starts) records results as it
+/// goes: a session id, a summary line, a cost. The wrapper adds them to the
+/// record's meta object when CMD ends; a later value of a key replaces an
+/// earlier one, and wrap's own --meta comes first. A key is at most 64
+/// bytes, a value 4 KiB, and one job's pairs 64 KiB in all: beyond that,
+/// or outside a wrapped job (no CQ_META_FILE), cq meta fails and adds
+/// nothing.
+#[derive(Args, Debug)]
+pub struct MetaArgs {
+    /// The pairs to add
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub pairs: Vec<String>,
 }
 
 /// Append the record of a job that already finished.
@@ -229,11 +263,14 @@ pub struct ListArgs {
 ///
 /// A record counts when it is pending or when it completed after the wait
 /// began (the same second included), so a consumer that pulls in between
-/// cannot make the wait last forever. A job whose wrapper dies while waited
-/// for becomes a lost failure record, which ends the wait.
+/// cannot make the wait last forever. A NAME may also be a job id (what
+/// `cq wrap --detach` prints): any record with that id counts, pulled or
+/// not, old or new; of several (a lost record and a returning wrapper's
+/// real one), the newest. A job whose wrapper dies while waited for becomes
+/// a lost failure record, which ends the wait.
 #[derive(Args, Debug)]
 pub struct WaitArgs {
-    /// Job names to wait for
+    /// Job names (or job ids) to wait for
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 

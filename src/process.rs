@@ -111,6 +111,30 @@ fn send(pid: i32, sig: i32) {
 
 /// Runs `program` (found by [`resolve`]) with argv[0] as the user typed it,
 /// and waits for it.
+/// No job outlives its wrapper unrecorded: when the wrapper dies (SIGKILL,
+/// the OOM killer), CMD gets SIGTERM (PR_SET_PDEATHSIG), so the job's
+/// `"lost":true` record tells the truth: it ended with its wrapper. A CMD
+/// that ignores SIGTERM is on its own, and so is anything it started in a
+/// session of its own.
+fn orphan_guard(c: &mut Command) {
+    // SAFETY: getpid cannot fail.
+    let wrapper = unsafe { libc::getpid() };
+    // SAFETY: prctl, getppid and raise are async-signal-safe, and nothing
+    // here allocates.
+    unsafe {
+        c.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The wrapper died before the prctl: act as if it had come after.
+            if libc::getppid() != wrapper {
+                libc::raise(libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+}
+
 pub fn run(
     program: &Path,
     argv: &[OsString],
@@ -123,6 +147,7 @@ pub fn run(
     for (k, v) in env {
         c.env(k, v);
     }
+    orphan_guard(&mut c);
     let mut child = c.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
     let pid = child.id() as i32;
     fwd.forward(pid);

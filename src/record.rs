@@ -42,6 +42,9 @@ pub struct NewRecord {
     pub pid: u32,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub meta: Map<String, Value>,
+    /// A detached job's log file (`cq wrap --detach`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
     /// Only on the record a reader writes for a job whose wrapper died.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lost: bool,
@@ -137,6 +140,9 @@ pub struct Job {
     pub output_dir: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub meta: Map<String, Value>,
+    /// A detached job's log file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
 }
 
 /// How a wrapped command ended, for its record.
@@ -178,6 +184,7 @@ impl NewRecord {
             host: job.host.clone(),
             pid: job.pid,
             meta: job.meta.clone(),
+            log: job.log.clone(),
             lost: false,
             truncated: false,
         }
@@ -215,6 +222,7 @@ impl NewRecord {
             host: crate::queue::running::host().to_string(),
             pid: std::process::id(),
             meta: p.meta,
+            log: None,
             lost: false,
             truncated: false,
         }
@@ -725,6 +733,7 @@ mod tests {
             host: "h".into(),
             pid: 1,
             meta: Map::new(),
+            log: None,
             lost: false,
             truncated: false,
         }

@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Remove pulled records older than a given age')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Measure the queue''s load and say which tier of the rubric it belongs to')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy every record to another queue, of any tier')
+            [CompletionResult]::new('meta', 'meta', [CompletionResultType]::ParameterValue, 'Add KEY=VALUE pairs to the record of the job this runs in')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for a shell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the cq(1) man page, or write every page to a directory')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
@@ -53,6 +54,11 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]')
+            [CompletionResult]::new('--detached-id', '--detached-id', [CompletionResultType]::ParameterName, 'The detached wrapper''s job id (set by --detach)')
+            [CompletionResult]::new('--ready-fd', '--ready-fd', [CompletionResultType]::ParameterName, 'Where the detached wrapper says it registered the job (set by --detach)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run CMD in the background, in a session of its own; print the job id once it is registered as running')
+            [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Run CMD in the background, in a session of its own; print the job id once it is registered as running')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -189,6 +195,16 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cq;meta' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cq;completions' {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
@@ -233,6 +249,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Remove pulled records older than a given age')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Measure the queue''s load and say which tier of the rubric it belongs to')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy every record to another queue, of any tier')
+            [CompletionResult]::new('meta', 'meta', [CompletionResultType]::ParameterValue, 'Add KEY=VALUE to the record of the wrapped job this runs in')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for a shell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the cq(1) man page, or write every page to a directory')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
@@ -264,6 +281,9 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;help;migrate' {
+            break
+        }
+        'cq;help;meta' {
             break
         }
         'cq;help;completions' {

@@ -38,6 +38,9 @@ _cq() {
             cq,man)
                 cmd="cq__subcmd__man"
                 ;;
+            cq,meta)
+                cmd="cq__subcmd__meta"
+                ;;
             cq,migrate)
                 cmd="cq__subcmd__migrate"
                 ;;
@@ -77,6 +80,9 @@ _cq() {
             cq__subcmd__help,man)
                 cmd="cq__subcmd__help__subcmd__man"
                 ;;
+            cq__subcmd__help,meta)
+                cmd="cq__subcmd__help__subcmd__meta"
+                ;;
             cq__subcmd__help,migrate)
                 cmd="cq__subcmd__help__subcmd__migrate"
                 ;;
@@ -102,7 +108,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate completions man init help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,7 +216,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack list wait compact stats migrate completions man init help"
+            opts="wrap push pull ack list wait compact stats migrate meta completions man init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,6 +314,20 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__help__subcmd__meta)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -522,6 +542,32 @@ _cq() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__meta)
+            opts="-q -h -V --queue --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -754,7 +800,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__wrap)
-            opts="-q -n -o -m -h -V --queue --color --name --output-dir --meta --help --version"
+            opts="-q -n -o -m -d -h -V --queue --color --name --output-dir --meta --detach --log --detached-id --ready-fd --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -793,6 +839,18 @@ _cq() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --detached-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ready-fd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand compact 'Remove pulled records older than a given age'
             cand stats 'Measure the queue''s load and say which tier of the rubric it belongs to'
             cand migrate 'Copy every record to another queue, of any tier'
+            cand meta 'Add KEY=VALUE pairs to the record of the job this runs in'
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
@@ -49,6 +50,11 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --output-dir 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
+            cand --log 'With --detach: CMD''s stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]'
+            cand --detached-id 'The detached wrapper''s job id (set by --detach)'
+            cand --ready-fd 'Where the detached wrapper says it registered the job (set by --detach)'
+            cand -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
+            cand --detach 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -176,6 +182,15 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;meta'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;completions'= {
             cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
@@ -217,6 +232,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand compact 'Remove pulled records older than a given age'
             cand stats 'Measure the queue''s load and say which tier of the rubric it belongs to'
             cand migrate 'Copy every record to another queue, of any tier'
+            cand meta 'Add KEY=VALUE to the record of the wrapped job this runs in'
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
@@ -239,6 +255,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;stats'= {
         }
         &'cq;help;migrate'= {
+        }
+        &'cq;help;meta'= {
         }
         &'cq;help;completions'= {
         }

@@ -39,6 +39,7 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "wait" -d 'Block until every N
 complete -c cq -n "__fish_cq_needs_command" -f -a "compact" -d 'Remove pulled records older than a given age'
 complete -c cq -n "__fish_cq_needs_command" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
 complete -c cq -n "__fish_cq_needs_command" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
+complete -c cq -n "__fish_cq_needs_command" -f -a "meta" -d 'Add KEY=VALUE pairs to the record of the job this runs in'
 complete -c cq -n "__fish_cq_needs_command" -f -a "completions" -d 'Print a completion script for a shell'
 complete -c cq -n "__fish_cq_needs_command" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
 complete -c cq -n "__fish_cq_needs_command" -f -a "init" -d 'Print shell integration to eval in an rc file'
@@ -50,6 +51,10 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -l log -d 'With --detach: CMD\'s stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand wrap" -l detached-id -d 'The detached wrapper\'s job id (set by --detach)' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -l ready-fd -d 'Where the detached wrapper says it registered the job (set by --detach)' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s d -l detach -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
@@ -140,6 +145,12 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand migrate" -l to -d 'The queue to copy to, of any tier (as for --queue)' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand meta" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand meta" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand meta" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand meta" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand completions" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
@@ -160,16 +171,17 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "ack" -d 'Mark the given records pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "meta" -d 'Add KEY=VALUE to the record of the wrapped job this runs in'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -73,7 +73,7 @@ fn exit_status(sub: &str) -> &'static str {
             ".TP\n128+N\nCMD was killed by signal N, and \\fBcq wrap\\fR died of it too\n",
         ),
         "wrap" => concat!(
-            "CMD's exit status. Otherwise:\n",
+            "CMD's exit status (with \\fB\\-\\-detach\\fR: 0 once the job is registered). Otherwise:\n",
             ".TP\n2\nusage error; CMD did not run\n",
             ".TP\n125\nthe queue is not writable (or another failure before CMD ran); CMD did not run\n",
             ".TP\n126\nCMD was found but is not executable; recorded as a failure\n",
@@ -145,8 +145,12 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
         "The output directory when \\fB\\-o\\fR is not given.",
     );
     let child = (
-        "CQ_ID, CQ_NAME (set for CMD)",
-        "CMD sees its record's id and its job name.",
+        "CQ_ID, CQ_NAME, CQ_META_FILE (set for CMD)",
+        "CMD sees its record's id and its job name, and where \\fBcq meta\\fR adds to its record.",
+    );
+    let meta_file = (
+        "CQ_META_FILE",
+        "Set by \\fBcq wrap\\fR for CMD: where the pairs go; without it cq meta refuses.",
     );
     let no_color = (
         "NO_COLOR",
@@ -157,6 +161,7 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
         "list" | "pull" | "wait" => [&queue[..], &[no_color]].concat(),
         "wrap" => [&queue[..], &[name, out_dir, child]].concat(),
         "push" => [&queue[..], &[out_dir]].concat(),
+        "meta" => vec![meta_file],
         "completions" | "man" | "init" => vec![],
         _ => queue.to_vec(),
     }
@@ -185,10 +190,18 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
                 "cq wrap \\-\\-meta ticket=42 \\-\\- claude \\-p \\(dqfix the flaky test\\(dq",
             ),
             (
+                "In the background, surviving the terminal; wait for it by id:",
+                "id=$(cq wrap \\-d \\-n nightly \\-o ~/out \\-\\- make all)\ncq wait \\(dq$id\\(dq",
+            ),
+            (
                 "In a loop, Ctrl\\-C stops the loop as without cq:",
                 "for f in *.mp4; do cq wrap \\-\\- ffmpeg \\-i \\(dq$f\\(dq \\(dq${f%.mp4}.webm\\(dq; done",
             ),
         ],
+        "meta" => &[(
+            "A job records its result as it goes:",
+            "cq wrap \\-n review \\-\\- sh \\-c \\(aqclaude \\-p review > out.md; cq meta summary=\\(dq$(head \\-n1 out.md)\\(dq\\(aq",
+        )],
         "push" => &[
             (
                 "The seed's Phase G block, in one line:",

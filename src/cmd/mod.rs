@@ -1,12 +1,14 @@
 //! One file per subcommand. Each reads its options, talks to the queue
-//! through the [`Queue`](crate::queue::Queue) trait, and prints.
+//! through [`Queue`](crate::queue::Queue), and prints.
 
 mod ack;
 mod compact;
 mod completions;
+mod detach;
 mod init;
 mod list;
 mod man;
+mod meta;
 mod migrate;
 mod pull;
 mod push;
@@ -44,6 +46,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Wait(a) => a.run(queue),
         Command::Stats(a) => a.run(queue),
         Command::Migrate(a) => a.run(queue),
+        Command::Meta(a) => a.run(queue),
         Command::Completions(a) => a.run(queue),
         Command::Man(a) => a.run(queue),
         Command::Init(a) => a.run(queue),
@@ -63,7 +66,7 @@ pub fn answers_on_stdout(cmd: &Command) -> bool {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Init(_)
-    )
+    ) || matches!(cmd, Command::Wrap(a) if a.detach)
 }
 
 /// `'it'\''s`: one word, literally, in bash, zsh and fish alike.

@@ -25,12 +25,11 @@ impl Run for WaitArgs {
         let fmt = output::format(self.format);
         let q = queue::open(loc)?;
         let mut waiter = q.waiter()?;
-        let filter = Filter {
-            names: self.names.clone(),
-            ..Filter::default()
-        };
+        let filter = Filter::default();
         let status = Status::new(&self.names);
         loop {
+            // Keyed by the argument: a name, or a job id (`cq wrap --detach`
+            // prints one), which any record of that job answers.
             let mut found: HashMap<String, Stored> = HashMap::new();
             q.list(&filter, None, &mut |s| {
                 let new = s
@@ -39,7 +38,12 @@ impl Run for WaitArgs {
                     .as_deref()
                     .and_then(|t| time::at_or_after(t, &began))
                     == Some(true);
-                if new || s.view.pulled() == Pulled::No {
+                if let Some(id) = &s.view.id
+                    && self.names.contains(id)
+                {
+                    found.insert(id.clone(), s.clone());
+                }
+                if (new || s.view.pulled() == Pulled::No) && self.names.contains(&s.view.name) {
                     found.insert(s.view.name.clone(), s);
                 }
                 Ok(())

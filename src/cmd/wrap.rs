@@ -1,6 +1,7 @@
-//! `cq wrap`: run CMD invisibly, then append its record.
+//! `cq wrap`: run CMD invisibly, then append its record; with `--detach`,
+//! do that in a session of its own and return once the job is registered.
 
-use super::{Exit, Run, cwd, env_nonempty, output_dir};
+use super::{Exit, Run, cwd, detach, env_nonempty, output_dir};
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
@@ -15,7 +16,10 @@ impl Run for WrapArgs {
         let loc = &at.resolve()?;
         let wrap_failed = |e: Error| e.with_code(code::WRAP_FAILED);
         let meta = record::parse_meta(&self.meta).map_err(Error::usage)?;
-        let name = match self.name.or_else(|| env_nonempty("CQ_NAME")) {
+        if self.log.is_some() && !self.detach && self.detached_id.is_none() {
+            return Err(Error::usage("--log goes with --detach"));
+        }
+        let name = match self.name.clone().or_else(|| env_nonempty("CQ_NAME")) {
             Some(n) if n.is_empty() => return Err(Error::usage("the job name must not be empty")),
             Some(n) => n,
             None => Path::new(&self.cmd[0])
@@ -28,14 +32,18 @@ impl Run for WrapArgs {
         // Before CMD runs, not after: a job whose completion cannot be
         // recorded should not start.
         q.check_writable().map_err(wrap_failed)?;
+        let output_dir = output_dir(self.output_dir.as_deref(), &cwd);
+        if self.detach {
+            return detach::start(&self, at, &name, &output_dir).map_err(wrap_failed);
+        }
+        let mut ready = self.ready_fd.and_then(detach::Ready::from_fd);
         let mut fwd = Forwarder::install().map_err(|e| {
             Error::io("cannot install signal handlers", e).with_code(code::WRAP_FAILED)
         })?;
 
-        let id = record::new_id();
+        let id = self.detached_id.clone().unwrap_or_else(record::new_id);
         let started = time::now();
         let clock = Instant::now();
-        let output_dir = output_dir(self.output_dir.as_deref(), &cwd);
         let command: Vec<String> = self
             .cmd
             .iter()
@@ -58,8 +66,24 @@ impl Run for WrapArgs {
             cwd: cwd.to_string_lossy().into_owned(),
             output_dir,
             meta,
+            log: self
+                .log
+                .as_ref()
+                .filter(|_| self.detached_id.is_some())
+                .map(|l| l.to_string_lossy().into_owned()),
         };
-        q.start(&job).map_err(wrap_failed)?;
+        if let Err(e) = q.start(&job) {
+            if let Some(r) = ready.take() {
+                r.failed(&e.msg);
+            }
+            return Err(wrap_failed(e));
+        }
+        // `cq wrap --detach` returns now: the job is visible as running.
+        if let Some(r) = ready.take() {
+            r.registered();
+        }
+        let meta_file = super::meta::file_for(&id);
+        let meta_env = meta_file.to_string_lossy().into_owned();
         let outcome = match process::resolve(&self.cmd[0]) {
             Ok(program) => {
                 // On networked tiers the job is a lease kept alive while CMD
@@ -71,7 +95,11 @@ impl Run for WrapArgs {
                 process::run(
                     &program,
                     &self.cmd,
-                    &[("CQ_ID", &id), ("CQ_NAME", &name)],
+                    &[
+                        ("CQ_ID", &id),
+                        ("CQ_NAME", &name),
+                        ("CQ_META_FILE", &meta_env),
+                    ],
                     &mut fwd,
                     tick,
                 )
@@ -90,6 +118,8 @@ impl Run for WrapArgs {
         };
         let duration_ms = clock.elapsed().as_millis() as u64;
 
+        let mut job = job;
+        super::meta::collect(&meta_file, &mut job.meta);
         let rec = NewRecord::wrapped(
             &job,
             command,

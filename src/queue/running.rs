@@ -172,6 +172,7 @@ mod tests {
             cwd: "/".into(),
             output_dir: "/".into(),
             meta: serde_json::Map::new(),
+            log: None,
         }
     }
 

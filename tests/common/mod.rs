@@ -116,11 +116,14 @@ impl Env {
             "CQ_LEASE_TTL",
             "CQ_REDIS_CA",
             "CQ_KAFKA_DEBUG",
+            "CQ_META_FILE",
             "NO_COLOR",
         ] {
             c.unset(var);
         }
         c.set("XDG_STATE_HOME", &self.dir.path().join("xdg-state"));
+        // Where `cq meta` files go: the test's own directory.
+        c.set("TMPDIR", self.dir.path());
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {

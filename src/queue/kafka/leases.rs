@@ -200,6 +200,7 @@ mod tests {
             cwd: "/".into(),
             output_dir: "/".into(),
             meta: Default::default(),
+            log: None,
         }
     }
 

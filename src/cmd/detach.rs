@@ -1,0 +1,164 @@
+//! `cq wrap --detach`: the wrapper itself runs in the background.
+//!
+//! cq starts itself again (`/proc/self/exe wrap --detached-id ID
+//! --ready-fd N ...`) in a new session (setsid: no controlling terminal, so
+//! closing the terminal sends it no SIGHUP), with stdin from /dev/null and
+//! stdout and stderr appended to the log. That second cq is an ordinary
+//! wrapper (registration, signals, lease, record, lost-job detection); it
+//! writes `ok` to the pipe N once the job is registered as running, or why
+//! it could not. The first cq waits for that word, prints the id and exits
+//! 0, so an immediate `cq wait ID` or `cq list --running` sees the job.
+//! Re-executing rather than forking: a fork of a process with threads
+//! (a Kafka client's) may not run Rust code.
+
+use super::Exit;
+use crate::cli::WrapArgs;
+use crate::error::{Error, Result};
+use crate::queue::Where;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// How long the first cq waits for the job to be registered.
+const REGISTER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `OUTPUT_DIR/NAME.ID.log`, the name made one path component.
+fn default_log(output_dir: &str, name: &str, id: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    let mut file = format!("{safe}.{id}.log");
+    // NAME_MAX is 255 bytes; the id and suffix take 41.
+    while file.len() > 255 {
+        let cut = file.floor_char_boundary(file.len() - 41 - 1);
+        file = format!("{}.{id}.log", &file[..cut]);
+    }
+    PathBuf::from(output_dir).join(file)
+}
+
+pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Result<Exit> {
+    let id = crate::record::new_id();
+    let log = match &args.log {
+        Some(l) => std::path::absolute(l)
+            .map_err(|e| Error::io(format!("cannot use the log {}", l.display()), e))?,
+        None => default_log(output_dir, name, &id),
+    };
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| Error::io(format!("cannot open the log {}", log.display()), e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::io("cannot duplicate the log's descriptor", e))?;
+    let (mut rx, tx) = std::io::pipe().map_err(|e| Error::io("cannot make a pipe", e))?;
+    let fd = tx.as_raw_fd();
+    let exe =
+        std::env::current_exe().map_err(|e| Error::io("cannot find cq's own executable", e))?;
+    let mut c = Command::new(exe);
+    if let Some(q) = &at.0 {
+        c.arg("--queue").arg(q);
+    }
+    c.args(["wrap", "--detached-id", &id, "--ready-fd", &fd.to_string()]);
+    c.arg("--name")
+        .arg(name)
+        .arg("--output-dir")
+        .arg(output_dir);
+    c.arg("--log").arg(&log);
+    for m in &args.meta {
+        c.arg("--meta").arg(m);
+    }
+    c.arg("--").args(&args.cmd);
+    c.stdin(Stdio::null()).stdout(out).stderr(err);
+    // SAFETY: setsid and fcntl are async-signal-safe and allocate nothing.
+    unsafe {
+        c.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The pipe's write end stays open across exec, for the word.
+            if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = c
+        .spawn()
+        .map_err(|e| Error::io("cannot start the detached wrapper", e))?;
+    drop(tx);
+    drop(c);
+    // The word, or the end of the pipe when the wrapper died first; bounded
+    // in case a queue server stops answering mid-registration.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut word = String::new();
+        let _ = rx.read_to_string(&mut word);
+        let _ = done_tx.send(word);
+    });
+    let word = done_rx.recv_timeout(REGISTER_WITHIN).map_err(|_| {
+        Error::new(format!(
+            "the detached job was not registered within {}s; it may still start (see {})",
+            REGISTER_WITHIN.as_secs(),
+            log.display()
+        ))
+    })?;
+    match word.strip_prefix("ok") {
+        Some(_) => {
+            let mut o = std::io::stdout().lock();
+            writeln!(o, "{id}")
+                .and_then(|()| o.flush())
+                .map_err(Error::output)?;
+            Ok(Exit::Code(0))
+        }
+        None => {
+            // Reap it: it ended without registering the job.
+            let _ = child.wait();
+            let why = word.trim();
+            Err(Error::new(if why.is_empty() {
+                format!(
+                    "the detached wrapper ended before registering the job (see {})",
+                    log.display()
+                )
+            } else {
+                why.to_string()
+            }))
+        }
+    }
+}
+
+/// The detached wrapper's end of the pipe.
+pub struct Ready(File);
+
+impl Ready {
+    /// The pipe `--ready-fd` names; anything else is ignored.
+    pub fn from_fd(fd: i32) -> Option<Ready> {
+        // SAFETY: fstat on any integer is harmless; only a pipe is taken.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if fd < 3 || unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return None;
+        }
+        // SAFETY: the fd is open; from here on this File owns it.
+        let f = unsafe { File::from_raw_fd(fd) };
+        match f.metadata() {
+            Ok(m) if m.file_type().is_fifo() => Some(Ready(f)),
+            _ => {
+                std::mem::forget(f);
+                None
+            }
+        }
+    }
+
+    pub fn registered(mut self) {
+        let _ = self.0.write_all(b"ok\n");
+    }
+
+    pub fn failed(mut self, why: &str) {
+        let _ = self.0.write_all(why.as_bytes());
+    }
+}
