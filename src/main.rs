@@ -1,119 +1,14 @@
-//! cq: a completion queue for background jobs. This file only parses the
-//! command line, dispatches, and turns the result into an exit status.
+//! `cq`: see the library (src/lib.rs). This file is only the entry point.
 //!
 //! `cq push` and `cq wrap` run once per job, so cq's own start-up is on every
 //! job's path. `no_main` skips the Rust runtime's start-up work that cq does
 //! not need — finding the main thread's stack guard by parsing
-//! /proc/self/maps was a fifth of a whole `cq push`'s instructions — and
-//! `main` below does the one part it does need itself.
-// Every byte cq prints goes through code that handles a closed or full
-// stream: print!/eprintln! would panic on a write error.
-#![warn(clippy::print_stdout, clippy::print_stderr)]
-// The unit tests keep the test harness's own main.
-#![cfg_attr(not(test), no_main)]
-#![cfg_attr(test, allow(dead_code))]
+//! /proc/self/maps was a fifth of a whole `cq push`'s instructions.
+#![no_main]
 
-mod cli;
-mod cmd;
-mod error;
-mod output;
-mod process;
-mod queue;
-mod record;
-mod rubric;
-mod time;
-mod watch;
-
-use clap::error::ErrorKind;
-use error::{Error, code};
-use std::io::Write;
-
-/// The C entry point (see the module comment). Arguments and environment
-/// reach std through glibc as usual.
-#[cfg(not(test))]
+/// The C entry point. Arguments and environment reach std through glibc
+/// as usual.
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    // As the runtime would: a closed pipe is an EPIPE error, not a death
-    // (children get SIGPIPE back at its default; std's spawn resets it).
-    // SAFETY: setting a signal disposition has no memory-safety conditions.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let stdout_closed = process::reserve_std_fds();
-    let code = run(stdout_closed);
-    // Without the runtime nothing flushes stdout at exit.
-    let _ = std::io::stdout().flush();
-    i32::from(code)
-}
-
-fn run(stdout_closed: bool) -> u8 {
-    let cli = match parse() {
-        Ok(c) => c,
-        Err(e) => return clap_exit(e),
-    };
-    output::init_color(cli.color);
-    let result = if stdout_closed && cmd::answers_on_stdout(&cli.command) {
-        // Its answer would go nowhere (a pull's records would be marked
-        // pulled unread): refuse before touching the queue.
-        Err(Error::new(
-            "standard output is closed: nothing to print the answer to (nothing was read or changed)",
-        ))
-    } else {
-        cmd::run(cli.command, &queue::Where(cli.queue))
-    };
-    match result {
-        Ok(cmd::Exit::Code(c)) => c,
-        Ok(cmd::Exit::Signal(sig)) => {
-            let _ = std::io::stdout().flush();
-            process::die_of(sig);
-            (128 + sig).clamp(0, 255) as u8
-        }
-        Err(e) => {
-            if !e.msg.is_empty() {
-                let _ = writeln!(std::io::stderr().lock(), "cq: {e}");
-            }
-            e.code
-        }
-    }
-}
-
-/// Parses argv with the derive definitions of cli.rs. The clap command
-/// tree and the matches are deliberately leaked: freeing them was a tenth of
-/// the instructions of a whole `cq push`, which runs once per job.
-fn parse() -> Result<cli::Cli, clap::Error> {
-    use clap::{CommandFactory, FromArgMatches};
-    let cmd = Box::leak(Box::new(cli::Cli::command()));
-    let matches = Box::leak(Box::new(cmd.try_get_matches_from_mut(std::env::args_os())?));
-    cli::Cli::from_arg_matches(matches).map_err(|e| e.format(cmd))
-}
-
-/// Help and version go to stdout as clap prints them; a usage error is one
-/// line on stderr (clap's first line, plus where to find help), exit 2.
-fn clap_exit(e: clap::Error) -> u8 {
-    match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            0
-        }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            code::USAGE
-        }
-        _ => {
-            // clap's first paragraph, joined: "required arguments were not
-            // provided:" is followed by the arguments on their own lines.
-            let text = e.render().to_string();
-            let para: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(str::trim)
-                .collect();
-            let joined = para.join(" ");
-            let first = joined.strip_prefix("error: ").unwrap_or(&joined);
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "cq: {} (see cq --help)",
-                Error::usage(first)
-            );
-            code::USAGE
-        }
-    }
+    cq::entry()
 }

@@ -137,15 +137,69 @@ fn redis_clients_never_crash() {
 /// What `readelf -h` calls `DYN`, and an interpreter (`PT_INTERP`).
 #[test]
 fn cq_is_a_dynamically_linked_pie() {
-    let elf = std::fs::read(common::CQ).unwrap();
-    assert_eq!(&elf[..4], b"\x7fELF");
-    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
-    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
-    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
-    const ET_DYN: u16 = 3;
-    const PT_INTERP: u32 = 3;
-    assert_eq!(u16_at(16), ET_DYN, "cq is not position-independent");
-    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
-    let interp = (0..phnum as usize).any(|i| u32_at(phoff + i * phentsize) == PT_INTERP);
-    assert!(interp, "cq is linked statically (no program interpreter)");
+    let mut programs = vec![common::CQ];
+    programs.extend(option_env!("CARGO_BIN_EXE_cq-kafka"));
+    for program in programs {
+        let elf = std::fs::read(program).unwrap();
+        assert_eq!(&elf[..4], b"\x7fELF");
+        let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
+        let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
+        let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+        const ET_DYN: u16 = 3;
+        const PT_INTERP: u32 = 3;
+        assert_eq!(u16_at(16), ET_DYN, "{program} is not position-independent");
+        let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
+        let interp = (0..phnum as usize).any(|i| u32_at(phoff + i * phentsize) == PT_INTERP);
+        assert!(
+            interp,
+            "{program} is linked statically (no program interpreter)"
+        );
+    }
+}
+
+/// `cq` does not link the Kafka client: a kafka:// queue runs in
+/// `cq-kafka`, next to it, with the same arguments; without it, one line
+/// says so.
+#[test]
+fn kafka_queues_run_in_cq_kafka_next_to_cq() {
+    let Some(helper) = option_env!("CARGO_BIN_EXE_cq-kafka") else {
+        return common::skip(
+            "kafka_queues_run_in_cq_kafka_next_to_cq",
+            "built without the kafka feature",
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let alone = dir.path().join("cq");
+    std::fs::copy(common::CQ, &alone).unwrap();
+    let out = std::process::Command::new(&alone)
+        .args(["--queue", "kafka://127.0.0.1:1/t", "list", "--count"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("runs in cq-kafka") && err.lines().count() == 1,
+        "{err}"
+    );
+    // With it next to cq, cq becomes it: the error is the Kafka client's.
+    std::fs::copy(helper, dir.path().join("cq-kafka")).unwrap();
+    let out = std::process::Command::new(&alone)
+        .args(["--queue", "kafka://127.0.0.1:1/t", "list", "--count"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach Kafka"), "{err}");
+    // Other tiers never need it.
+    std::fs::remove_file(dir.path().join("cq-kafka")).unwrap();
+    let q = dir.path().join("q.jsonl");
+    let st = std::process::Command::new(&alone)
+        .arg("--queue")
+        .arg(&q)
+        .args(["push", "-n", "x", "-e", "0"])
+        .status()
+        .unwrap();
+    assert!(st.success());
 }

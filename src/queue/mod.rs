@@ -535,9 +535,49 @@ pub fn open(loc: &Location) -> Result<Queue> {
         #[cfg(feature = "redis")]
         Location::Redis(u) => Box::new(redis::RedisQueue::new(u.clone())),
         #[cfg(feature = "kafka")]
-        Location::Kafka(u) => Box::new(kafka::KafkaQueue::new(u.clone())),
+        Location::Kafka(u) => match KAFKA.get() {
+            Some(open) => open(u),
+            None => return Err(exec_kafka()),
+        },
     };
     Ok(Queue::new(store))
+}
+
+/// How `cq-kafka` opens a Kafka queue; unset in `cq`, which must not link
+/// the Kafka client at all (a reference here would).
+#[cfg(feature = "kafka")]
+static KAFKA: std::sync::OnceLock<OpenKafka> = std::sync::OnceLock::new();
+#[cfg(feature = "kafka")]
+type OpenKafka = fn(&kafka::Url) -> Box<dyn Store>;
+
+/// Called by `cq-kafka` before anything else.
+#[cfg(feature = "kafka")]
+pub fn kafka_in_process() {
+    let _ = KAFKA.set(|u| Box::new(kafka::KafkaQueue::new(u.clone())));
+}
+
+/// `cq` with a `kafka://` queue: becomes `cq-kafka`, next to it, with the
+/// same arguments and environment (nothing was read, written or printed
+/// yet). Returns only when that fails.
+#[cfg(feature = "kafka")]
+fn exec_kafka() -> Error {
+    use std::os::unix::process::CommandExt;
+    let me = std::env::current_exe().ok();
+    let helper = me
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(|d| d.join("cq-kafka"));
+    let Some(helper) = helper else {
+        return Error::new("cannot find cq's own executable, next to which cq-kafka is");
+    };
+    let e = std::process::Command::new(&helper)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Error::new(format!(
+        "the kafka tier runs in cq-kafka, installed next to cq: cannot run {}: {}",
+        helper.display(),
+        crate::error::describe_io(&e)
+    ))
 }
 
 /// What `cq list` selects; shared by every tier.
