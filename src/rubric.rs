@@ -29,6 +29,42 @@ pub struct Advice {
     pub tier: Tier,
     pub reason: String,
     pub checklist: &'static str,
+    /// The article's other checklist items, as the advised tier answers
+    /// them: consumer groups and replay, durability, reading by hand.
+    pub also: Vec<&'static str>,
+}
+
+const GROUPS: &str = "Do you need consumer groups or replay? If several independent consumers must read the same records, or you must replay from an offset, Redis Streams is the right call (cq pull --group NAME there).";
+
+/// The checklist's durability and "read it by hand" items for `tier`, and
+/// the groups item where the tier has no groups.
+pub fn also(tier: Tier) -> Vec<&'static str> {
+    let durability = match tier {
+        Tier::Jsonl => {
+            "What's your tolerance for data loss? A JSONL file on a local disk is as durable as the disk (cq fdatasyncs every append)."
+        }
+        Tier::Sqlite => {
+            "What's your tolerance for data loss? SQLite commits each record durably (WAL, synchronous=FULL), as durable as the disk."
+        }
+        Tier::Redis => {
+            "What's your tolerance for data loss? Redis is in-memory by default: run it with appendonly yes and appendfsync always to keep every push that returned."
+        }
+        Tier::Kafka => {
+            "What's your tolerance for data loss? Kafka with acks=all (what cq asks for) gives replicated durability on a replicated topic."
+        }
+    };
+    let by_hand = match tier {
+        Tier::Jsonl => "Can you read the queue state in a text editor? Yes: cat the file.",
+        _ => {
+            "Can you read the queue state in a text editor? Not on this tier: cq list shows it; make sure that cost is justified."
+        }
+    };
+    let mut v = Vec::new();
+    if matches!(tier, Tier::Jsonl | Tier::Sqlite) {
+        v.push(GROUPS);
+    }
+    v.extend([durability, by_hand]);
+    v
 }
 
 const THROUGHPUT: &str = "What is your actual throughput? Count events per unit time in the real system, not the theoretical max. Single-digit per hour → flat file. Hundreds per minute → SQLite. Thousands per second → Redis. Millions per second → Kafka.";
@@ -89,6 +125,7 @@ pub fn advise(l: &Load) -> Advice {
         tier,
         reason,
         checklist,
+        also: also(tier),
     }
 }
 

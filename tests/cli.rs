@@ -361,6 +361,26 @@ fn a_bad_lease_ttl_is_a_usage_error() {
     assert_eq!(env.text(), "");
 }
 
+#[test]
+fn a_bad_append_retry_is_refused_before_cmd_runs() {
+    let env = Env::new();
+    let marker = env.path("ran");
+    env.cq()
+        .env("CQ_APPEND_RETRY", "forever")
+        .args(["wrap", "--", "touch"])
+        .arg(&marker)
+        .assert()
+        .code(125)
+        .stderr(predicate::str::starts_with("cq: CQ_APPEND_RETRY"));
+    assert!(!marker.exists(), "CMD did not run");
+    env.cq()
+        .env("CQ_APPEND_RETRY", "forever")
+        .args(["push", "-n", "a", "-e", "0"])
+        .assert()
+        .code(2);
+    assert_eq!(env.text(), "");
+}
+
 /// `cq ARGS` with a queue URL it must refuse: exit 2, one line naming the
 /// scheme, never the password.
 fn refuses_url(env: &Env, bad: &str, args: &[&str], scheme: &str) {
@@ -749,4 +769,51 @@ fn brief_format_is_one_plain_line_per_record() {
         .assert()
         .success()
         .stdout("");
+}
+
+/// Long work says how far it got on a terminal (`script` gives cq one),
+/// and prints nothing extra when piped.
+#[test]
+fn compact_and_migrate_show_progress_on_a_terminal_only() {
+    if !common::have("script") {
+        return common::skip(
+            "compact_and_migrate_show_progress_on_a_terminal_only",
+            "script (util-linux) is not installed",
+        );
+    }
+    let env = Env::new();
+    std::fs::create_dir_all(env.queue.parent().unwrap()).unwrap();
+    let mut text = String::new();
+    for i in 0..100_000 {
+        text.push_str(&format!(
+            "{{\"name\":\"j{i}\",\"completed_at\":\"2020-01-01T00:00:00Z\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":true ,\"id\":\"id-{i}\"}}\n"
+        ));
+    }
+    std::fs::write(&env.queue, &text).unwrap();
+    let db = env.path("copy.db");
+    // Piped: the summary on stdout, nothing on stderr.
+    env.cq()
+        .args(["migrate", "--to"])
+        .arg(format!("sqlite:{}", db.display()))
+        .assert()
+        .success()
+        .stderr("");
+    let on_tty = |args: &str| {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &format!("'{}' {args}", common::CQ), "/dev/null"])
+            .env("CQ_QUEUE", &env.location)
+            .env("XDG_STATE_HOME", env.path("xdg"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = on_tty(&format!(
+        "migrate --to sqlite:{}",
+        env.path("tty.db").display()
+    ));
+    assert!(shown.contains("cq: migrating: "), "{shown}");
+    let shown = on_tty("compact --older-than 1d");
+    assert!(shown.contains("cq: compacting: "), "{shown}");
+    assert!(shown.contains("removed 100000"), "{shown}");
 }

@@ -302,6 +302,24 @@ fn stats_places_ten_a_day_in_jsonl() {
     assert_eq!(s["tier"], "jsonl");
     assert!(s["reason"].as_str().unwrap().contains("busiest minute 1"));
     assert!(s.get("migrate").is_none(), "no move advised: {s}");
+    // The other checklist items, as the file answers them.
+    let also: Vec<&str> = s["also"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(also.len(), 3, "{also:?}");
+    assert!(also[0].contains("consumer groups or replay"), "{also:?}");
+    assert!(also[1].contains("as durable as the disk"), "{also:?}");
+    assert!(also[2].contains("Yes: cat the file"), "{also:?}");
+    env.cq()
+        .arg("stats")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "            Can you read the queue state",
+        ));
 }
 
 #[test]
@@ -362,6 +380,12 @@ fn stats_sends_several_hosts_to_a_networked_tier() {
     assert_eq!(s["hosts"], 3);
     assert_eq!(s["tier"], "redis");
     assert!(s["checklist"].as_str().unwrap().contains("writers"));
+    // On Redis: no groups item (it has them), its durability and the cost
+    // of not reading it by hand.
+    let also = s["also"].to_string();
+    assert!(!also.contains("consumer groups"), "{also}");
+    assert!(also.contains("appendfsync always"), "{also}");
+    assert!(also.contains("cq list shows it"), "{also}");
     // The report for people says the same.
     env.cq()
         .arg("stats")

@@ -148,6 +148,10 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
         "CQ_ID, CQ_NAME, CQ_META_FILE (set for CMD)",
         "CMD sees its record's id and its job name, and where \\fBcq meta\\fR adds to its record.",
     );
+    let append_retry = (
+        "CQ_APPEND_RETRY",
+        "On the redis and kafka tiers: how long a wrapper whose job ended keeps trying to append its record when the server cannot be reached (a duration; default 60s). Each attempt takes at most 10 s, so the wait is at most this plus 10 s; then the record is printed on standard error and cq exits with CMD's status.",
+    );
     let meta_file = (
         "CQ_META_FILE",
         "Set by \\fBcq wrap\\fR for CMD: where the pairs go; without it cq meta refuses.",
@@ -159,7 +163,7 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
     match sub {
         "" => [&queue[..], &[name, out_dir, child, no_color]].concat(),
         "list" | "pull" | "wait" => [&queue[..], &[no_color]].concat(),
-        "wrap" => [&queue[..], &[name, out_dir, child]].concat(),
+        "wrap" => [&queue[..], &[name, out_dir, child, append_retry]].concat(),
         "push" => [&queue[..], &[out_dir]].concat(),
         "meta" => vec![meta_file],
         "completions" | "man" | "init" => vec![],
@@ -326,7 +330,7 @@ fn tiers(sub: &str) -> &'static str {
             ".TP\nRedis\nPulled means acknowledged by the consumer group \\fBcq\\fR. ",
             "\\fB\\-\\-group\\fR \\fINAME\\fR reads as an independent group that starts from the oldest record; ",
             "pullers of one group split the records. Records a killed puller left unacknowledged are ",
-            "delivered again as soon as its process is known to be gone (same host), else after a minute.\n",
+            "delivered again as soon as its process is known to be gone (same host), else after four lease TTLs (\\fBCQ_LEASE_TTL\\fR; a minute by default).\n",
             ".TP\nKafka\nPulled means below the committed offset of the consumer group (\\fBcq\\fR, or ",
             "\\fB?group=\\fR in the URL). A pull joins the group, reads the partitions it is assigned to their ",
             "ends, prints and flushes, commits, and leaves. Pulls of one group on one machine take turns (a lock ",

@@ -36,6 +36,8 @@ struct Stats {
     tier: Tier,
     reason: String,
     checklist: &'static str,
+    /// The checklist's other items, as the advised tier answers them.
+    also: Vec<&'static str>,
     /// The queue now, and when the rubric says to move: where, and how.
     current_tier: Tier,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +132,7 @@ impl Run for StatsArgs {
             advice.reason
         };
         st.checklist = advice.checklist;
+        st.also = advice.also;
         st.current_tier = q.tier();
         if st.records > 0 && st.tier != st.current_tier {
             // Quoted, so that the line pastes into bash, zsh and fish alike
@@ -198,6 +201,9 @@ fn report(
     )?;
     writeln!(out, "tier        {}: {}", st.tier, st.reason)?;
     writeln!(out, "checklist   {}", st.checklist)?;
+    for item in &st.also {
+        writeln!(out, "            {item}")?;
+    }
     if let (Some(m), Some(sw)) = (&st.migrate, &st.switch_to) {
         writeln!(out, "move        {m} && export {sw}")?;
     }

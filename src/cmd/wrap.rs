@@ -130,7 +130,14 @@ impl Run for WrapArgs {
             },
         );
         let line = rec.to_line();
-        match q.append(&line) {
+        let mut retrying = |e: &Error, window: std::time::Duration| {
+            crate::error::warn(&format!(
+                "{e}; trying again for up to {}",
+                time::human_ms(window.as_millis() as u64)
+            ));
+        };
+        let (q, appended) = queue::append_retrying(loc, q, &line, &mut retrying);
+        match appended {
             Ok(()) => q.finish(&rec.id),
             Err(e) => {
                 // CMD's status wins; the record goes where a person will see

@@ -210,7 +210,13 @@ impl Queue {
 
     /// Removes pulled records completed before `cutoff` ([`removable`]).
     pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
-        self.store.remove(&|v| removable(v, cutoff))
+        let p = crate::output::Progress::new("compacting");
+        let r = self.store.remove(&|v| {
+            p.tick();
+            removable(v, cutoff)
+        });
+        p.finish();
+        r
     }
 
     /// Registers a job whose wrapper is about to run CMD.
@@ -256,9 +262,10 @@ impl Queue {
     }
 
     /// Every record as stored, oldest first, changing nothing.
-    fn export(&self) -> Result<Vec<Stored>> {
+    fn export(&self, p: &crate::output::Progress) -> Result<Vec<Stored>> {
         let mut recs = Vec::new();
         self.store.scan(None, false, &mut |s| {
+            p.tick();
             recs.push(s);
             Ok(true)
         })?;
@@ -267,19 +274,77 @@ impl Queue {
 
     /// Adds the records this queue lacks, ids and pulled state kept: the
     /// only de-duplication there is (by [`identity`]). Returns how many.
-    fn import(&self, recs: &[Stored]) -> Result<usize> {
+    fn import(&self, recs: &[Stored], p: &crate::output::Progress) -> Result<usize> {
         let mut have: std::collections::HashSet<String> =
-            self.export()?.iter().map(identity).collect();
+            self.export(p)?.iter().map(identity).collect();
         let fresh: Vec<Stored> = recs
             .iter()
             .filter(|s| have.insert(identity(s)))
             .cloned()
             .collect();
-        if !fresh.is_empty() {
-            self.store.append(&fresh)?;
+        // In slices, so that progress shows; each slice is durable before
+        // the next (a migrate cut short is completed by running it again).
+        for slice in fresh.chunks(1000) {
+            self.store.append(slice)?;
+            for _ in slice {
+                p.tick();
+            }
         }
         Ok(fresh.len())
     }
+}
+
+/// [`Queue::append`], for a wrapper whose job already ran: where the queue
+/// is on the network (a lease tier), a failed append is tried again, with
+/// pauses of up to 2 s, for `CQ_APPEND_RETRY` (a duration; default 60s)
+/// after the first failure, so a broker that restarts or a partition that
+/// heals costs a delay, not the record. Each retry opens the queue afresh
+/// (a new connection; a new Kafka producer, as an idempotent one whose
+/// send timed out cannot send again), and each attempt has the tier's own
+/// bound (10 s), so the whole wait is at most the window plus one attempt.
+/// `retrying` is told once, with the first error and the window. A local
+/// queue is tried once. Returns the queue that answered last.
+pub fn append_retrying(
+    loc: &Location,
+    mut q: Queue,
+    line: &str,
+    retrying: &mut dyn FnMut(&Error, std::time::Duration),
+) -> (Queue, Result<()>) {
+    let window = match q.lease_interval() {
+        None => std::time::Duration::ZERO,
+        Some(_) => append_retry(),
+    };
+    let mut first: Option<Instant> = None;
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        let e = match q.append(line) {
+            Ok(()) => return (q, Ok(())),
+            Err(e) => e,
+        };
+        let since = *first.get_or_insert_with(Instant::now);
+        let left = window.saturating_sub(since.elapsed());
+        if left.is_zero() || e.code == crate::error::code::USAGE {
+            return (q, Err(e));
+        }
+        if pause == std::time::Duration::from_millis(100) {
+            retrying(&e, window);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+        match open(loc) {
+            Ok(fresh) => q = fresh,
+            Err(e) => return (q, Err(e)),
+        }
+    }
+}
+
+/// `CQ_APPEND_RETRY`: how long a wrapper keeps trying to append its record
+/// to a networked queue it cannot reach (default 60s; `0` tries once).
+fn append_retry() -> std::time::Duration {
+    std::env::var("CQ_APPEND_RETRY")
+        .ok()
+        .and_then(|v| time::parse_duration(&v).ok())
+        .unwrap_or(std::time::Duration::from_secs(60))
 }
 
 /// What `cq migrate` did.
@@ -304,8 +369,11 @@ pub struct Migrated {
 /// id (a legacy writer's) keep the state of their first copy.
 pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
     use std::collections::{HashMap, HashSet};
-    let recs = source.export()?;
-    let copied = target.import(&recs)?;
+    let p = crate::output::Progress::new("migrating");
+    let recs = source.export(&p)?;
+    let copied = target.import(&recs, &p);
+    p.finish();
+    let copied = copied?;
     // The exact records pulled in the source (their text with `pulled`
     // unset): a returning wrapper's real record shares its lost record's id,
     // and one of them may be pulled while the other is not.
@@ -524,6 +592,11 @@ impl Location {
 
 pub fn open(loc: &Location) -> Result<Queue> {
     running::check_lease_ttl()?;
+    if let Ok(v) = std::env::var("CQ_APPEND_RETRY")
+        && let Err(e) = time::parse_duration(&v)
+    {
+        return Err(Error::usage(format!("CQ_APPEND_RETRY: {}", e.msg)));
+    }
     let store: Box<dyn Store> = match loc {
         Location::File(p) => Box::new(jsonl::JsonlQueue::new(p.clone())),
         #[cfg(feature = "sqlite")]

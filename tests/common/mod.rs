@@ -2,6 +2,8 @@
 //! real cq binary, and reading the queue file back.
 #![allow(dead_code)]
 
+pub mod hosts;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -134,14 +134,29 @@ pub(super) fn why(last: &Mutex<Option<String>>, e: impl std::fmt::Display) -> St
     }
 }
 
-/// Leaves the consumer group at once. (Dropping the consumer does too, but
-/// waits in 100 ms polls that a finished close does not cut short.)
+/// Leaves the consumer group at once, and destroys the consumer, its
+/// threads joined (issue 12: none may outlive cq's exit). Dropping it would
+/// do both, but waits in 100 ms polls, and forever when the group's
+/// coordinator cannot be reached (a puller cut off from the network hung
+/// so): after `TIMEOUT`, the client is destroyed without the group close.
 pub(super) fn leave(c: BaseConsumer<Ctx>) {
     if c.close_queue().is_ok() {
         let deadline = Instant::now() + TIMEOUT;
         while !c.closed() && Instant::now() < deadline {
             c.poll(Duration::from_millis(2));
         }
+    }
+    if !c.closed() {
+        let rk = c.client().native_ptr();
+        // SAFETY: `rk` is `c`'s live client; `c` is forgotten right after,
+        // so nothing destroys it twice or uses it again.
+        unsafe {
+            rdkafka::bindings::rd_kafka_destroy_flags(
+                rk,
+                rdkafka::bindings::RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
+            );
+        }
+        std::mem::forget(c);
     }
 }
 
@@ -464,7 +479,36 @@ impl KafkaQueue {
             tpl.add_partition_offset(topic, *p, Offset::Offset(*o))
                 .map_err(|e| self.fail(what, e))?;
         }
-        c.commit(&tpl, rdkafka::consumer::CommitMode::Sync)
-            .map_err(|e| self.fail(what, e))
+        // The result on a queue of its own, waited for with a bound: a
+        // synchronous commit waits forever for a broker that cannot be
+        // reached (a puller cut off after printing hung so).
+        use rdkafka::bindings as rd;
+        let rk = c.client().native_ptr();
+        let wait = TIMEOUT * 2;
+        // SAFETY: `rk` is `c`'s live client and `tpl` outlives the call (the
+        // list is copied); the queue and the event are destroyed here, once.
+        let (err, why) = unsafe {
+            let q = rd::rd_kafka_queue_new(rk);
+            let mut err = rd::rd_kafka_commit_queue(rk, tpl.ptr(), q, None, std::ptr::null_mut());
+            let mut why = None;
+            if err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                let ev = rd::rd_kafka_queue_poll(q, wait.as_millis() as i32);
+                if ev.is_null() {
+                    why = Some(format!("no answer within {}s", wait.as_secs()));
+                } else {
+                    err = rd::rd_kafka_event_error(ev);
+                    rd::rd_kafka_event_destroy(ev);
+                }
+            }
+            rd::rd_kafka_queue_destroy(q);
+            (err, why)
+        };
+        if let Some(why) = why {
+            return Err(self.fail(what, why));
+        }
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(self.fail(what, KafkaError::ConsumerCommit(err.into())));
+        }
+        Ok(())
     }
 }

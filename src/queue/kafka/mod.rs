@@ -50,8 +50,9 @@ use std::time::{Duration, Instant};
 const GROUP: &str = "cq";
 /// How long a broker may take to answer a metadata or offset request.
 const TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a produce may take before it counts as failed.
-const DELIVERY: Duration = Duration::from_secs(30);
+/// How long a produce may take before it counts as failed (one attempt;
+/// a wrapper retries its record's append, see `Queue::append_retrying`).
+const DELIVERY: Duration = Duration::from_secs(10);
 /// A member that stops heartbeating leaves the group after this long; a
 /// pull that finds a SIGKILLed puller's partitions waits at most this.
 const SESSION_MS: u64 = 10_000;
@@ -251,7 +252,7 @@ impl KafkaQueue {
         Ok(Box::new(KafkaTaken {
             q: self,
             _turn: turn,
-            c,
+            c: Some(c),
             group: group.to_string(),
             next,
             batch,
@@ -481,12 +482,12 @@ impl Store for KafkaQueue {
 }
 
 /// A pull's messages, read as a member of the group: the mark commits
-/// past them and leaves the group.
+/// past them; the group is left when this goes, marked or not.
 struct KafkaTaken<'a> {
     q: &'a KafkaQueue,
     /// This machine's turn at the group (see turn.rs), held until then.
     _turn: std::fs::File,
-    c: BaseConsumer<Ctx>,
+    c: Option<BaseConsumer<Ctx>>,
     group: String,
     next: HashMap<i32, i64>,
     batch: Vec<Stored>,
@@ -499,10 +500,18 @@ impl Taken for KafkaTaken<'_> {
 
     fn mark(self: Box<Self>) -> Result<()> {
         let what = format!("cannot commit the offsets of group {} on", self.group);
-        let t = *self;
-        t.q.commit(&t.c, &t.q.url.topic, &t.next, &what)?;
-        leave(t.c);
-        Ok(())
+        match &self.c {
+            Some(c) => self.q.commit(c, &self.q.url.topic, &self.next, &what),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for KafkaTaken<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.c.take() {
+            leave(c);
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! acknowledged by the default consumer group, `cq`: a pull is
 //! `XREADGROUP` + print + `XACK` (at-least-once), and entries a killed
 //! puller left pending are claimed back (`XCLAIM`) as soon as its process is
-//! known dead (same host) or after a minute (another host). `cq ack ID` of an
+//! known dead (same host) or after four lease TTLs (another host). `cq ack ID` of an
 //! entry not yet delivered notes it in `STREAM:acked`, which pulls honour.
 //! `--group NAME` reads as an independent group. Side keys: `STREAM:ids`
 //! (record id → entry id, also what makes `cq migrate` idempotent),
@@ -28,8 +28,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 const GROUP: &str = "cq";
-/// Entries a consumer on another host holds this long are claimed back.
-const FOREIGN_CLAIM: Duration = Duration::from_secs(60);
+
+/// Entries a consumer on another host has held this long (idle) are
+/// claimed back: four lease TTLs (`CQ_LEASE_TTL`), a minute by default. A
+/// pid of another host means nothing here, so only time can tell.
+fn foreign_claim() -> Duration {
+    running::lease_ttl() * 4
+}
 
 /// A stream entry id, ordered as Redis orders them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -183,8 +188,10 @@ impl RedisQueue {
         let conn = client
             .get_connection_with_timeout(Duration::from_secs(5))
             .map_err(|e| self.fail("cannot connect to", e))?;
-        let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
-        let _ = conn.set_write_timeout(Some(Duration::from_secs(30)));
+        // One attempt's bound (a wrapper retries its record's append, see
+        // `Queue::append_retrying`).
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(10)));
         Ok(conn)
     }
 
@@ -194,7 +201,14 @@ impl RedisQueue {
             *slot = Some(self.connect()?);
         }
         let conn = slot.as_mut().expect("connected above");
-        f(conn).map_err(|e| self.fail("redis error on", e))
+        f(conn).map_err(|e| {
+            // A connection that failed (a timeout, a reset) is not reused:
+            // the next command connects again.
+            if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
+                *slot = None;
+            }
+            self.fail("redis error on", e)
+        })
     }
 
     fn cmd(&self, c: &mut redis::Cmd) -> Result<Value> {
@@ -302,7 +316,7 @@ impl RedisQueue {
                 },
                 Err(_) => true,
             },
-            _ => idle_ms >= FOREIGN_CLAIM.as_millis() as u64,
+            _ => idle_ms >= foreign_claim().as_millis() as u64,
         }
     }
 
