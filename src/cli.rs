@@ -141,12 +141,29 @@ pub struct MetaArgs {
 ///
 /// The drop-in for the seed's Phase G block: give the job's name and either
 /// its exit code or its status.
+///
+/// With --batch, the records come from standard input, one per line: `NAME
+/// EXIT_CODE`, or a JSON object with "name" and "exit_code" or "status"
+/// (and, if wanted, "output_dir", "started_at" and "meta", an object of
+/// strings); -o and --meta apply to every line. Lines are appended in
+/// groups, each group durable (one fdatasync) before cq reads on once the
+/// input pauses. A bad line is reported with its number and skipped, the
+/// good ones are kept, and cq then exits 1.
 #[derive(Args, Debug)]
-#[command(group(ArgGroup::new("outcome").required(true).args(["exit_code", "status"])))]
+#[command(group(ArgGroup::new("outcome").required(true).args(["exit_code", "status", "batch"])))]
 pub struct PushArgs {
     /// Job name
-    #[arg(long, short = 'n', value_name = "NAME")]
-    pub name: String,
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NAME",
+        required_unless_present = "batch"
+    )]
+    pub name: Option<String>,
+
+    /// Read many records from standard input, one per line (see above)
+    #[arg(long, conflicts_with_all = ["name", "started_at"])]
+    pub batch: bool,
 
     /// The job's exit code (0 is success, anything else failure)
     #[arg(long, short = 'e', value_name = "N", value_parser = clap::value_parser!(i32).range(0..=255))]

@@ -817,3 +817,70 @@ fn compact_and_migrate_show_progress_on_a_terminal_only() {
     assert!(shown.contains("cq: compacting: "), "{shown}");
     assert!(shown.contains("removed 100000"), "{shown}");
 }
+
+/// `cq push --batch`: one record per good line, the bad ones named by
+/// their line number and skipped, exit 1 when any was bad.
+#[test]
+fn push_batch_keeps_the_good_lines_and_names_the_bad_ones() {
+    let env = Env::new();
+    let input = "a 0\nb 3\n{\"name\":\"c\",\"status\":\"success\",\"meta\":{\"k\":\"v\"},\"output_dir\":\"out\"}\nbad line here\n{\"name\":\"d\"}\n\ne 256\n";
+    let out = env
+        .cq()
+        .args(["push", "--batch", "-m", "x=1"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for n in [4, 5, 7] {
+        assert!(err.contains(&format!("standard input line {n}: ")), "{err}");
+    }
+    assert_eq!(err.lines().count(), 3, "{err}");
+    let recs = env.records();
+    let names: Vec<&str> = recs.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(recs[1]["status"], "failure");
+    assert_eq!(recs[1]["exit_code"], 3);
+    assert_eq!(recs[2]["meta"]["x"], "1");
+    assert_eq!(recs[2]["meta"]["k"], "v");
+    assert!(recs[2]["output_dir"].as_str().unwrap().ends_with("/out"));
+    assert_ne!(recs[0]["id"], recs[1]["id"], "each its own id");
+    // All good: exit 0. --batch does not go with -n.
+    env.cq()
+        .args(["push", "--batch"])
+        .write_stdin("f 0\n")
+        .assert()
+        .success();
+    env.cq()
+        .args(["push", "--batch", "-n", "x"])
+        .assert()
+        .code(2);
+}
+
+/// A producer that writes one line at a time gets each record into the
+/// queue before it writes the next: a group is written whenever the input
+/// read so far is used up.
+#[test]
+fn push_batch_writes_what_it_has_before_waiting_for_more() {
+    use std::io::Write;
+    let env = Env::new();
+    let mut child = env
+        .cq_std()
+        .args(["push", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for name in ["first", "second"] {
+        writeln!(stdin, "{name} 0").unwrap();
+        stdin.flush().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read_to_string(&env.queue).is_ok_and(|t| t.contains(name)) {
+            assert!(std::time::Instant::now() < deadline, "{name} never written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(env.records().len(), 2);
+}

@@ -171,26 +171,24 @@ fn kafka_queues_run_in_cq_kafka_next_to_cq() {
     let dir = tempfile::tempdir().unwrap();
     let alone = dir.path().join("cq");
     std::fs::copy(common::CQ, &alone).unwrap();
-    let out = std::process::Command::new(&alone)
-        .args(["--queue", "kafka://127.0.0.1:1/t", "list", "--count"])
-        .env("XDG_STATE_HOME", dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
+    // `cq list --count` of a Kafka queue nobody serves: exit 1, and why.
+    let kafka_error = || {
+        let out = std::process::Command::new(&alone)
+            .args(["--queue", "kafka://127.0.0.1:1/t", "list", "--count"])
+            .env("XDG_STATE_HOME", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = kafka_error();
     assert!(
         err.contains("runs in cq-kafka") && err.lines().count() == 1,
         "{err}"
     );
     // With it next to cq, cq becomes it: the error is the Kafka client's.
     std::fs::copy(helper, dir.path().join("cq-kafka")).unwrap();
-    let out = std::process::Command::new(&alone)
-        .args(["--queue", "kafka://127.0.0.1:1/t", "list", "--count"])
-        .env("XDG_STATE_HOME", dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = kafka_error();
     assert!(err.contains("cannot reach Kafka"), "{err}");
     // Other tiers never need it.
     std::fs::remove_file(dir.path().join("cq-kafka")).unwrap();

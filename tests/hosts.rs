@@ -153,6 +153,38 @@ impl Drop for Reaped {
     }
 }
 
+/// `cq wrap -n NAME -- sh -c SCRIPT` on b, its stderr kept, once c sees
+/// the job running.
+fn wrapper_on_b(
+    net: &Net,
+    loc: &str,
+    dir: &tempfile::TempDir,
+    env: &[(&str, &str)],
+    name: &str,
+    script: &str,
+) -> Reaped {
+    let mut c = cq(net, "b", loc, dir);
+    c.envs(env.iter().copied())
+        .args(["wrap", "-n", name, "--", "sh", "-c", script])
+        .stderr(Stdio::piped());
+    let wrapper = Reaped(c.spawn().unwrap());
+    eventually(30, "c sees the job running", || {
+        running(net, "c", loc, dir) == "1\n"
+    });
+    wrapper
+}
+
+/// Waits for a wrapper: its exit code and what it said on stderr.
+fn ended(wrapper: &mut Reaped) -> (Option<i32>, String) {
+    use std::io::Read;
+    let st = wrapper.0.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = wrapper.0.stderr.take() {
+        e.read_to_string(&mut err).unwrap();
+    }
+    (st.code(), err)
+}
+
 /// Runs a scenario on Redis and on Kafka.
 macro_rules! on_both {
     ($($test:ident),* $(,)?) => {
@@ -233,39 +265,14 @@ fn a_partitioned_wrappers_real_record_follows_its_lost_one_after_the_partition_h
     let Some((net, loc, dir, _server)) = network(test, tier, &["a", "b", "c"]) else {
         return;
     };
-    let wrapper = cq(&net, "b", &loc, &dir)
-        .args([
-            "wrap",
-            "-n",
-            "cut-off",
-            "--",
-            "sh",
-            "-c",
-            "sleep 12; exit 3",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut wrapper = Reaped(wrapper);
-    eventually(30, "c sees the job running", || {
-        running(&net, "c", &loc, &dir) == "1\n"
-    });
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &[], "cut-off", "sleep 12; exit 3");
     net.cut("b");
     let lost_after = eventually(10, "c finds the lease expired", || {
         running(&net, "c", &loc, &dir) == "0\n"
     });
     net.heal("b");
-    let st = wrapper.0.wait().unwrap();
-    let mut err = String::new();
-    use std::io::Read;
-    wrapper
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(st.code(), Some(3), "the job's own status: {err}");
+    let (code, err) = ended(&mut wrapper);
+    assert_eq!(code, Some(3), "the job's own status: {err}");
     assert!(
         !err.contains("unsaved record"),
         "the record was written: {err}"
@@ -294,33 +301,16 @@ fn a_wrapper_cut_off_at_its_end_retries_until_the_network_heals(test: &str, tier
     let Some((net, loc, dir, _server)) = network(test, tier, &["a", "b", "c"]) else {
         return;
     };
-    let wrapper = cq(&net, "b", &loc, &dir)
-        .env("CQ_APPEND_RETRY", "60s")
-        .args(["wrap", "-n", "late", "--", "sh", "-c", "sleep 2; exit 4"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut wrapper = Reaped(wrapper);
-    eventually(30, "c sees the job running", || {
-        running(&net, "c", &loc, &dir) == "1\n"
-    });
+    let retry = [("CQ_APPEND_RETRY", "60s")];
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "late", "sleep 2; exit 4");
     net.cut("b");
     // Longer than one attempt may take (10 s): the first one fails.
     std::thread::sleep(Duration::from_secs(14));
     net.heal("b");
     let healed = Instant::now();
-    let st = wrapper.0.wait().unwrap();
+    let (code, err) = ended(&mut wrapper);
     let waited = healed.elapsed();
-    let mut err = String::new();
-    use std::io::Read;
-    wrapper
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(st.code(), Some(4), "{err}");
+    assert_eq!(code, Some(4), "{err}");
     assert!(
         err.contains("trying again for up to 1m"),
         "said it retries: {err}"
@@ -345,38 +335,13 @@ fn a_wrapper_cut_off_for_good_keeps_its_status_and_prints_the_record(test: &str,
     let Some((net, loc, dir, _server)) = network(test, tier, &["a", "b", "c"]) else {
         return;
     };
-    let wrapper = cq(&net, "b", &loc, &dir)
-        .env("CQ_APPEND_RETRY", "2s")
-        .args([
-            "wrap",
-            "-n",
-            "stranded",
-            "--",
-            "sh",
-            "-c",
-            "sleep 2; exit 5",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut wrapper = Reaped(wrapper);
-    eventually(30, "c sees the job running", || {
-        running(&net, "c", &loc, &dir) == "1\n"
-    });
+    let retry = [("CQ_APPEND_RETRY", "2s")];
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "stranded", "sleep 2; exit 5");
     net.cut("b");
     let cut = Instant::now();
-    let st = wrapper.0.wait().unwrap();
+    let (code, err) = ended(&mut wrapper);
     let took = cut.elapsed();
-    let mut err = String::new();
-    use std::io::Read;
-    wrapper
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(st.code(), Some(5), "{err}");
+    assert_eq!(code, Some(5), "{err}");
     let unsaved = err
         .lines()
         .find_map(|l| l.strip_prefix("cq: unsaved record: "))
@@ -470,16 +435,8 @@ fn a_puller_cut_off_between_printing_and_marking_costs_a_redelivery_not_a_record
     let mut rest = Vec::new();
     rx.read_to_end(&mut rest).unwrap();
     let printed = String::from_utf8([first_kib, rest].concat()).unwrap();
-    let st = puller.0.wait().unwrap();
-    let mut err = String::new();
-    puller
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(st.code(), Some(1), "{err}");
+    let (code, err) = ended(&mut puller);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("could not mark them pulled"), "{err}");
     assert_eq!(parse_lines(&printed).len(), 60, "b printed everything");
     let (got, first) = pull_until(&net, "c", &loc, &dir, 60, 60);

@@ -80,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--started-at', '--started-at', [CompletionResultType]::ParameterName, 'When the job started (RFC 3339); adds started_at and duration_ms')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
+            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Read many records from standard input, one per line (see above)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -662,7 +662,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__push)
-            opts="-q -n -e -s -o -m -h -V --queue --color --name --exit-code --status --output-dir --started-at --meta --help --version"
+            opts="-q -n -e -s -o -m -h -V --queue --color --name --batch --exit-code --status --output-dir --started-at --meta --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

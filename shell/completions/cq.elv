@@ -75,6 +75,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --started-at 'When the job started (RFC 3339); adds started_at and duration_ms'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
+            cand --batch 'Read many records from standard input, one per line (see above)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

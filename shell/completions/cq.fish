@@ -68,6 +68,7 @@ failure\t'Any other exit code'"
 complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand push" -l started-at -d 'When the job started (RFC 3339); adds started_at and duration_ms' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -l batch -d 'Read many records from standard input, one per line (see above)'
 complete -c cq -n "__fish_cq_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand push" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r

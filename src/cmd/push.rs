@@ -1,4 +1,5 @@
-//! `cq push`: the record of a job that already finished.
+//! `cq push`: the record of a job that already finished; with `--batch`,
+//! of many, read from standard input.
 
 use super::{Exit, Run, cwd, output_dir};
 use crate::cli::PushArgs;
@@ -10,19 +11,15 @@ use crate::time;
 impl Run for PushArgs {
     fn run(self, at: &Where) -> Result<Exit> {
         let loc = &at.resolve()?;
-        if self.name.is_empty() {
+        let meta = record::parse_meta(&self.meta).map_err(Error::usage)?;
+        if self.batch {
+            return batch(&self, loc, meta);
+        }
+        let name = self.name.clone().unwrap_or_default();
+        if name.is_empty() {
             return Err(Error::usage("the job name must not be empty"));
         }
-        let meta = record::parse_meta(&self.meta).map_err(Error::usage)?;
-        let now = time::now();
-        let (started_at, duration_ms) = match &self.started_at {
-            Some(s) => {
-                let ts = time::parse_timestamp(s)?;
-                let ms = now.duration_since(ts).as_millis().max(0) as u64;
-                (Some(time::format(ts)), Some(ms))
-            }
-            None => (None, None),
-        };
+        let (started_at, duration_ms) = started(self.started_at.as_deref())?;
         let status = match (self.exit_code, self.status) {
             (Some(c), _) => Status::of_exit(c),
             (None, Some(s)) => s,
@@ -30,7 +27,7 @@ impl Run for PushArgs {
         };
         let cwd = cwd()?;
         let rec = NewRecord::pushed(Pushed {
-            name: self.name,
+            name,
             output_dir: output_dir(self.output_dir.as_deref(), &cwd),
             cwd: cwd.to_string_lossy().into_owned(),
             status,
@@ -42,4 +39,155 @@ impl Run for PushArgs {
         queue::open(loc)?.append(&rec.to_line())?;
         Ok(Exit::Code(0))
     }
+}
+
+/// `--started-at TS` as the record's `started_at` and `duration_ms`.
+fn started(ts: Option<&str>) -> Result<(Option<String>, Option<u64>)> {
+    match ts {
+        Some(s) => {
+            let ts = time::parse_timestamp(s)?;
+            let ms = time::now().duration_since(ts).as_millis().max(0) as u64;
+            Ok((Some(time::format(ts)), Some(ms)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
+/// One line of `--batch` input as a record, or why it is not one.
+fn batch_record(
+    line: &str,
+    cwd: &std::path::Path,
+    dir: &str,
+    meta: &serde_json::Map<String, serde_json::Value>,
+) -> std::result::Result<NewRecord, String> {
+    use serde_json::Value;
+    let (name, exit_code, status, out, started_at, mut extra) = if line.starts_with('{') {
+        let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+        let name = v["name"].as_str().ok_or("no \"name\" string")?.to_string();
+        let exit_code = match &v["exit_code"] {
+            Value::Null => None,
+            c => Some(
+                c.as_i64()
+                    .filter(|c| (0..=255).contains(c))
+                    .ok_or("\"exit_code\" is not a number from 0 to 255")? as i32,
+            ),
+        };
+        let status = match v["status"].as_str() {
+            None => None,
+            Some("success") => Some(Status::Success),
+            Some("failure") => Some(Status::Failure),
+            Some(other) => return Err(format!("unknown status '{other}'")),
+        };
+        let extra = match &v["meta"] {
+            Value::Null => serde_json::Map::new(),
+            Value::Object(m) if m.values().all(Value::is_string) => m.clone(),
+            _ => return Err("\"meta\" is not an object of strings".into()),
+        };
+        (
+            name,
+            exit_code,
+            status,
+            v["output_dir"].as_str().map(str::to_string),
+            v["started_at"].as_str().map(str::to_string),
+            extra,
+        )
+    } else {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(code), None) = (words.next(), words.next(), words.next()) else {
+            return Err("expected NAME EXIT_CODE or a JSON object".into());
+        };
+        let code: i32 = code
+            .parse()
+            .ok()
+            .filter(|c| (0..=255).contains(c))
+            .ok_or("the exit code is not a number from 0 to 255")?;
+        (
+            name.to_string(),
+            Some(code),
+            None,
+            None,
+            None,
+            serde_json::Map::new(),
+        )
+    };
+    if name.is_empty() {
+        return Err("the job name must not be empty".into());
+    }
+    let status = match (exit_code, status) {
+        (Some(c), _) => Status::of_exit(c),
+        (None, Some(s)) => s,
+        (None, None) => return Err("neither \"exit_code\" nor \"status\"".into()),
+    };
+    let (started_at, duration_ms) = started(started_at.as_deref()).map_err(|e| e.msg)?;
+    let mut all = meta.clone();
+    all.append(&mut extra);
+    Ok(NewRecord::pushed(Pushed {
+        name,
+        output_dir: match out {
+            Some(o) => output_dir(Some(std::path::Path::new(&o)), cwd),
+            None => dir.to_string(),
+        },
+        cwd: cwd.to_string_lossy().into_owned(),
+        status,
+        exit_code,
+        started_at,
+        duration_ms,
+        meta: all,
+    }))
+}
+
+/// `cq push --batch`: lines from stdin, appended in groups. A group is
+/// written (durably, one sync) whenever the input read so far is used up,
+/// or at 1,000 records: a producer that writes a line at a time gets each
+/// record durable before cq waits for the next; a file or a fast pipe gets
+/// few syncs.
+fn batch(
+    args: &PushArgs,
+    loc: &queue::Location,
+    meta: serde_json::Map<String, serde_json::Value>,
+) -> Result<Exit> {
+    use std::io::BufRead;
+    let cwd = cwd()?;
+    let dir = output_dir(args.output_dir.as_deref(), &cwd);
+    let q = queue::open(loc)?;
+    // Our own buffer over fd 0, so that "nothing left in it" is known.
+    let fd = std::os::fd::AsFd::as_fd(&std::io::stdin())
+        .try_clone_to_owned()
+        .map_err(|e| Error::io("cannot read standard input", e))?;
+    let mut input = std::io::BufReader::with_capacity(64 << 10, std::fs::File::from(fd));
+    let mut group: Vec<String> = Vec::new();
+    let (mut n, mut bad) = (0usize, 0usize);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = input
+            .read_line(&mut line)
+            .map_err(|e| Error::io(format!("cannot read standard input (line {})", n + 1), e))?;
+        if read > 0 {
+            n += 1;
+            let text = line.trim();
+            if !text.is_empty() {
+                match batch_record(text, &cwd, &dir, &meta) {
+                    Ok(rec) => group.push(rec.to_line()),
+                    Err(why) => {
+                        bad += 1;
+                        crate::error::warn(&format!("standard input line {n}: {why}; skipped"));
+                    }
+                }
+            }
+        }
+        let drained = read == 0 || input.buffer().is_empty();
+        if !group.is_empty() && (drained || group.len() >= 1000) {
+            q.append_many(&group)?;
+            group.clear();
+        }
+        if read == 0 {
+            break;
+        }
+    }
+    Ok(Exit::Code(if bad > 0 {
+        crate::error::code::ERROR
+    } else {
+        0
+    }))
 }

@@ -119,6 +119,16 @@ impl Queue {
         self.store.append(&[Stored::parse(line)?])
     }
 
+    /// Appends record lines (as record.rs built them) in one go, durably:
+    /// `cq push --batch`.
+    pub fn append_many(&self, lines: &[String]) -> Result<()> {
+        let recs = lines
+            .iter()
+            .map(|l| Stored::parse(l))
+            .collect::<Result<Vec<_>>>()?;
+        self.store.append(&recs)
+    }
+
     /// Selects up to `limit` pending records, oldest first, hands them to
     /// `deliver`, and marks them pulled only once it returned `Ok`: a
     /// reader that went away, or a puller killed before the mark, leaves
