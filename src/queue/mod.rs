@@ -153,6 +153,9 @@ impl Queue {
         self.pull_as(Some(group), limit, deliver)
     }
 
+    /// Slice by slice (`Store::pull_slice` records at a time), each
+    /// printed before it is marked: memory stays flat however many records
+    /// are pending, and a pull cut short has marked only what it printed.
     fn pull_as(
         &self,
         group: Option<&str>,
@@ -160,22 +163,32 @@ impl Queue {
         deliver: &mut Deliver,
     ) -> Result<usize> {
         running::reap(&*self.store)?;
-        let taken = self.store.take(group, limit.unwrap_or(usize::MAX))?;
-        let n = taken.records().len();
-        if n > 0 {
-            deliver(taken.records()).map_err(Error::output)?;
-        }
-        taken.mark().map_err(|e| {
-            if n == 0 {
-                return e;
+        let mut left = limit.unwrap_or(usize::MAX);
+        let mut total = 0;
+        while left > 0 {
+            let want = left.min(self.store.pull_slice());
+            let taken = self.store.take(group, want)?;
+            let n = taken.records().len();
+            if n > 0 {
+                deliver(taken.records()).map_err(Error::output)?;
             }
-            let msg = format!(
-                "printed {n} record(s) but could not mark them pulled (they will be delivered again): {}",
-                e.msg
-            );
-            Error { msg, ..e }
-        })?;
-        Ok(n)
+            taken.mark().map_err(|e| {
+                if n == 0 {
+                    return e;
+                }
+                let msg = format!(
+                    "printed {n} record(s) but could not mark them pulled (they will be delivered again): {}",
+                    e.msg
+                );
+                Error { msg, ..e }
+            })?;
+            total += n;
+            left -= n;
+            if n < want {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     /// Marks the records with these ids pulled, all or nothing: one unknown
@@ -787,6 +800,40 @@ mod tests {
             .unwrap();
             assert_eq!(n, 3, "{tier}: nothing dropped");
         }
+    }
+
+    /// A pull of many records goes slice by slice (each printed, then
+    /// marked), honours its limit across slices, and delivers each once.
+    #[test]
+    fn a_big_pull_goes_in_slices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.jsonl");
+        let mut text = String::new();
+        for i in 0..25_000 {
+            text.push_str(&format!(
+                "{{\"name\":\"j{i}\",\"status\":\"success\",\"pulled\":false}}\n"
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+        let q = Queue::new(Box::new(jsonl::JsonlQueue::new(path)));
+        let mut calls = Vec::new();
+        let n = q
+            .pull(Some(12_000), &mut |recs| {
+                calls.push(recs.len());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((n, calls.clone()), (12_000, vec![10_000, 2_000]));
+        calls.clear();
+        let n = q
+            .pull(None, &mut |recs| {
+                calls.push(recs.len());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((n, calls.clone()), (13_000, vec![10_000, 3_000]));
+        let again = q.pull(None, &mut |_| Ok(())).unwrap();
+        assert_eq!(again, 0, "nothing twice");
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub trait Store: Registry {
     /// `limit` pending records, oldest first. Nothing is marked until
     /// [`Taken::mark`]; dropping the [`Taken`] gives the turn back.
     fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>>;
+    /// How many records a pull takes at a time (see `Queue::pull`).
+    fn pull_slice(&self) -> usize {
+        10_000
+    }
     /// Finds the records with these ids, holding what marking them needs.
     fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>>;
     /// Removes records `may_go` allows; a store that can only cut its head

@@ -479,6 +479,12 @@ impl Store for KafkaQueue {
     fn has_groups(&self) -> bool {
         true
     }
+
+    /// One take: each one joins the group and reads its partitions to
+    /// their ends, so slicing would read everything again per slice.
+    fn pull_slice(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// A pull's messages, read as a member of the group: the mark commits
