@@ -283,38 +283,6 @@ impl Queue {
     pub fn tier(&self) -> Tier {
         self.store.tier()
     }
-
-    /// Every record as stored, oldest first, changing nothing.
-    fn export(&self, p: &crate::output::Progress) -> Result<Vec<Stored>> {
-        let mut recs = Vec::new();
-        self.store.scan(None, false, &mut |s| {
-            p.tick();
-            recs.push(s);
-            Ok(true)
-        })?;
-        Ok(recs)
-    }
-
-    /// Adds the records this queue lacks, ids and pulled state kept: the
-    /// only de-duplication there is (by [`identity`]). Returns how many.
-    fn import(&self, recs: &[Stored], p: &crate::output::Progress) -> Result<usize> {
-        let mut have: std::collections::HashSet<String> =
-            self.export(p)?.iter().map(identity).collect();
-        let fresh: Vec<Stored> = recs
-            .iter()
-            .filter(|s| have.insert(identity(s)))
-            .cloned()
-            .collect();
-        // In slices, so that progress shows; each slice is durable before
-        // the next (a migrate cut short is completed by running it again).
-        for slice in fresh.chunks(1000) {
-            self.store.append(slice)?;
-            for _ in slice {
-                p.tick();
-            }
-        }
-        Ok(fresh.len())
-    }
 }
 
 /// [`Queue::append`], for a wrapper whose job already ran: where the queue
@@ -391,46 +359,104 @@ pub struct Migrated {
 /// marked, so no record nobody pulled is swept along. Records without an
 /// id (a legacy writer's) keep the state of their first copy.
 pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     let p = crate::output::Progress::new("migrating");
-    let recs = source.export(&p)?;
-    let copied = target.import(&recs, &p);
+    let r = copy_missing(source, target, &p);
     p.finish();
-    let copied = copied?;
-    // The exact records pulled in the source (their text with `pulled`
-    // unset): a returning wrapper's real record shares its lost record's id,
-    // and one of them may be pulled while the other is not.
-    let pulled: HashSet<Vec<u8>> = recs
-        .iter()
-        .filter(|s| s.view.pulled() == Pulled::Yes)
-        .map(|s| crate::record::pending_form(&s.line))
-        .collect();
-    // Per id: whether every pending copy of it here was pulled there.
-    let mut by_id: HashMap<String, bool> = HashMap::new();
+    let (total, copied, pulled) = r?;
+    // Per id (by digest): whether every pending copy of it here was pulled
+    // there, and the ids themselves only for those, so memory follows what
+    // was pulled since, not the queue's size.
+    let mut all_pulled: HashMap<u128, bool> = HashMap::new();
+    let mut names: HashMap<u128, String> = HashMap::new();
     let sweeps = target.store.ack_sweeps_earlier();
     target.store.scan(None, true, &mut |s| {
         if s.view.pulled() != Pulled::No {
             return Ok(true);
         }
-        let was_pulled = pulled.contains(&crate::record::pending_form(&s.line));
+        let was_pulled = pulled.contains(&digest(&crate::record::pending_form(&s.line)));
         if !was_pulled && sweeps {
             return Ok(false);
         }
         if let Some(id) = &s.view.id {
-            *by_id.entry(id.clone()).or_insert(true) &= was_pulled;
+            let key = digest(id.as_bytes());
+            *all_pulled.entry(key).or_insert(true) &= was_pulled;
+            if was_pulled {
+                names.entry(key).or_insert_with(|| id.clone());
+            }
         }
         Ok(true)
     })?;
-    let ids: Vec<String> = by_id
+    let ids: Vec<String> = names
         .into_iter()
-        .filter_map(|(id, all)| all.then_some(id))
+        .filter(|(k, _)| all_pulled.get(k) == Some(&true))
+        .map(|(_, id)| id)
         .collect();
     let marked = if ids.is_empty() { 0 } else { target.ack(&ids)? };
     Ok(Migrated {
-        total: recs.len(),
+        total,
         copied,
         marked,
     })
+}
+
+/// The first half of [`migrate`], streamed: reads what `target` holds (as
+/// digests of [`identity`]), then the source record by record, appending
+/// what the target lacks in slices of 1,000 (each durable before the next;
+/// a migrate cut short is completed by running it again). Memory follows
+/// the number of records (16 bytes each), not their size. Returns the
+/// source's count, how many were copied, and digests of the exact records
+/// pulled in the source (their text with `pulled` unset: a returning
+/// wrapper's real record shares its lost record's id, and one of them may
+/// be pulled while the other is not).
+fn copy_missing(
+    source: &Queue,
+    target: &Queue,
+    p: &crate::output::Progress,
+) -> Result<(usize, usize, std::collections::HashSet<u128>)> {
+    let mut have = std::collections::HashSet::new();
+    target.store.scan(None, false, &mut |s| {
+        p.tick();
+        have.insert(digest(identity(&s).as_bytes()));
+        Ok(true)
+    })?;
+    let mut pulled = std::collections::HashSet::new();
+    let (mut total, mut copied) = (0, 0);
+    let mut slice = Vec::new();
+    source.store.scan(None, false, &mut |s| {
+        p.tick();
+        total += 1;
+        if s.view.pulled() == Pulled::Yes {
+            pulled.insert(digest(&crate::record::pending_form(&s.line)));
+        }
+        if have.insert(digest(identity(&s).as_bytes())) {
+            slice.push(s);
+        }
+        if slice.len() >= 1000 {
+            target.store.append(&slice)?;
+            copied += slice.len();
+            slice.clear();
+        }
+        Ok(true)
+    })?;
+    if !slice.is_empty() {
+        target.store.append(&slice)?;
+        copied += slice.len();
+    }
+    Ok((total, copied, pulled))
+}
+
+/// A 128-bit digest (two SipHashes) standing for a record's identity or
+/// text in migrate's sets: a collision is as likely as guessing a UUID.
+fn digest(bytes: &[u8]) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        bytes.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 /// Refuses an empty id before anything is looked up (`cq ack ""`).
