@@ -363,7 +363,7 @@ pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
     let p = crate::output::Progress::new("migrating");
     let r = copy_missing(source, target, &p);
     p.finish();
-    let (total, copied, pulled) = r?;
+    let (total, copied, pulled, pulled_ids) = r?;
     // Per id (by digest): whether every pending copy of it here was pulled
     // there, and the ids themselves only for those, so memory follows what
     // was pulled since, not the queue's size.
@@ -380,6 +380,10 @@ pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
         }
         if let Some(id) = &s.view.id {
             let key = digest(id.as_bytes());
+            // Only ids pulled in the source can be marked here.
+            if !pulled_ids.contains(&key) {
+                return Ok(true);
+            }
             *all_pulled.entry(key).or_insert(true) &= was_pulled;
             if was_pulled {
                 names.entry(key).or_insert_with(|| id.clone());
@@ -405,22 +409,22 @@ pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
 /// what the target lacks in slices of 1,000 (each durable before the next;
 /// a migrate cut short is completed by running it again). Memory follows
 /// the number of records (16 bytes each), not their size. Returns the
-/// source's count, how many were copied, and digests of the exact records
+/// source's count, how many were copied, digests of the exact records
 /// pulled in the source (their text with `pulled` unset: a returning
 /// wrapper's real record shares its lost record's id, and one of them may
-/// be pulled while the other is not).
+/// be pulled while the other is not), and of their ids.
 fn copy_missing(
     source: &Queue,
     target: &Queue,
     p: &crate::output::Progress,
-) -> Result<(usize, usize, std::collections::HashSet<u128>)> {
+) -> Result<(usize, usize, Digests, Digests)> {
     let mut have = std::collections::HashSet::new();
     target.store.scan(None, false, &mut |s| {
         p.tick();
         have.insert(digest(identity(&s).as_bytes()));
         Ok(true)
     })?;
-    let mut pulled = std::collections::HashSet::new();
+    let (mut pulled, mut pulled_ids) = (Digests::new(), Digests::new());
     let (mut total, mut copied) = (0, 0);
     let mut slice = Vec::new();
     source.store.scan(None, false, &mut |s| {
@@ -428,6 +432,9 @@ fn copy_missing(
         total += 1;
         if s.view.pulled() == Pulled::Yes {
             pulled.insert(digest(&crate::record::pending_form(&s.line)));
+            if let Some(id) = &s.view.id {
+                pulled_ids.insert(digest(id.as_bytes()));
+            }
         }
         if have.insert(digest(identity(&s).as_bytes())) {
             slice.push(s);
@@ -443,8 +450,10 @@ fn copy_missing(
         target.store.append(&slice)?;
         copied += slice.len();
     }
-    Ok((total, copied, pulled))
+    Ok((total, copied, pulled, pulled_ids))
 }
+
+type Digests = std::collections::HashSet<u128>;
 
 /// A 128-bit digest (two SipHashes) standing for a record's identity or
 /// text in migrate's sets: a collision is as likely as guessing a UUID.
