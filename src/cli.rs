@@ -82,10 +82,12 @@ pub enum Command {
 
 /// Run a command and append its completion record when it ends.
 ///
-/// CMD runs with cq's stdio, environment (plus CQ_ID and CQ_NAME) and working
+/// CMD runs with cq's stdio, environment (plus CQ_ID, CQ_NAME and
+/// CQ_META_FILE) and working
 /// directory; cq exits with CMD's exit status, or dies of the signal that
 /// killed CMD. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to
-/// cq are forwarded to CMD. cq prints nothing of its own on stdout.
+/// cq are forwarded to CMD. cq prints nothing of its own on stdout
+/// (with --detach, only the job id).
 #[derive(Args, Debug)]
 pub struct WrapArgs {
     /// Job name [default: $CQ_NAME, else the basename of CMD]

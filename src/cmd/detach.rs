@@ -18,7 +18,6 @@ use crate::queue::Where;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -140,18 +139,14 @@ impl Ready {
     pub fn from_fd(fd: i32) -> Option<Ready> {
         // SAFETY: fstat on any integer is harmless; only a pipe is taken.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if fd < 3 || unsafe { libc::fstat(fd, &mut st) } != 0 {
+        if fd < 3
+            || unsafe { libc::fstat(fd, &mut st) } != 0
+            || st.st_mode & libc::S_IFMT != libc::S_IFIFO
+        {
             return None;
         }
-        // SAFETY: the fd is open; from here on this File owns it.
-        let f = unsafe { File::from_raw_fd(fd) };
-        match f.metadata() {
-            Ok(m) if m.file_type().is_fifo() => Some(Ready(f)),
-            _ => {
-                std::mem::forget(f);
-                None
-            }
-        }
+        // SAFETY: an open pipe nothing else in cq owns; this File does now.
+        Some(Ready(unsafe { File::from_raw_fd(fd) }))
     }
 
     pub fn registered(mut self) {

@@ -50,9 +50,7 @@ impl Stored {
     /// A record line as cq wrote it (with or without its newline).
     pub fn parse(line: &str) -> Result<Stored> {
         let line = line.trim_end_matches('\n').as_bytes().to_vec();
-        let view = crate::record::parse_line(&line)
-            .map_err(|e| Error::new(format!("not a record: {e}")))?;
-        Ok(Stored { line, view })
+        Stored::from_store(line, false).map_err(|e| Error::new(format!("not a record: {e}")))
     }
 
     /// A record as a store keeps it (its line with `"pulled":false`), in

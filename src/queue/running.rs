@@ -83,8 +83,8 @@ pub trait Claim {
     /// Whether a record with this id is stored (the wrapper appended its
     /// record, then died before unregistering).
     fn has_record(&self, id: &str) -> Result<bool>;
-    /// Appends a record line, durably.
-    fn append(&self, line: &str) -> Result<()>;
+    /// Appends a record, durably.
+    fn append(&self, rec: &super::Stored) -> Result<()>;
 }
 
 /// The lost-record rule, the same on every tier: a job whose wrapper is
@@ -106,7 +106,7 @@ pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
     if !dead.is_empty() {
         r.claim_each(dead, &mut |job, claim| {
             if !claim.has_record(&job.id)? {
-                claim.append(&NewRecord::lost(job).to_line())?;
+                claim.append(&super::Stored::parse(&NewRecord::lost(job).to_line())?)?;
             }
             Ok(())
         })?;
@@ -207,8 +207,10 @@ mod tests {
             fn has_record(&self, id: &str) -> Result<bool> {
                 Ok(self.records.borrow().iter().any(|r| r.contains(id)))
             }
-            fn append(&self, line: &str) -> Result<()> {
-                self.records.borrow_mut().push(line.to_string());
+            fn append(&self, rec: &crate::queue::Stored) -> Result<()> {
+                self.records
+                    .borrow_mut()
+                    .push(String::from_utf8_lossy(&rec.line).into_owned());
                 Ok(())
             }
         }

@@ -558,11 +558,8 @@ impl running::Claim for SqliteClaim<'_> {
             .map_err(db_err(self.path))
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        let body = line.trim_end().as_bytes().to_vec();
-        let view =
-            record::parse_line(&body).map_err(|e| Error::new(format!("not a record: {e}")))?;
-        SqliteQueue::insert(self.tx, &Stored { line: body, view })
+    fn append(&self, rec: &Stored) -> Result<()> {
+        SqliteQueue::insert(self.tx, rec)
             .map(|_| ())
             .map_err(db_err(self.path))
     }

@@ -935,8 +935,9 @@ impl running::Claim for JsonlQueue {
         self.has_id(id)
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        self.append_locked(line, true).map(|_| ())
+    fn append(&self, rec: &Stored) -> Result<()> {
+        let line = format!("{}\n", String::from_utf8_lossy(&rec.line));
+        self.append_locked(&line, true).map(|_| ())
     }
 }
 

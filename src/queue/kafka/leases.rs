@@ -178,8 +178,8 @@ impl running::Claim for KafkaQueue {
             .any(|(_, s)| s.view.id.as_deref() == Some(id)))
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        self.add(&[Stored::parse(line)?])
+    fn append(&self, rec: &Stored) -> Result<()> {
+        self.add(std::slice::from_ref(rec))
     }
 }
 

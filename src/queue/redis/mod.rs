@@ -768,8 +768,8 @@ impl running::Claim for RedisQueue {
         Ok(!matches!(known, Value::Int(0)))
     }
 
-    fn append(&self, line: &str) -> Result<()> {
-        self.add(&[Stored::parse(line)?])
+    fn append(&self, rec: &Stored) -> Result<()> {
+        self.add(std::slice::from_ref(rec))
     }
 }
 
