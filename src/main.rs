@@ -9,6 +9,9 @@
 /// The C entry point. Arguments and environment reach std through glibc
 /// as usual.
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
     cq::entry()
 }

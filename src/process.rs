@@ -8,24 +8,26 @@
 //! by `kill`. Nothing is blocked before the spawn: CMD inherits the mask.
 
 use crate::error::code;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open};
 use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const FORWARDED: [i32; 6] = [
-    libc::SIGINT,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
+    Signal::INT.as_raw(),
+    Signal::TERM.as_raw(),
+    Signal::HUP.as_raw(),
+    Signal::QUIT.as_raw(),
+    Signal::USR1.as_raw(),
+    Signal::USR2.as_raw(),
 ];
 
 /// How CMD ended.
@@ -91,7 +93,7 @@ impl Forwarder {
     }
 
     /// Sends the signals received so far on to `pid`.
-    fn forward(&mut self, pid: i32) {
+    fn forward(&mut self, pid: Pid) {
         for origin in self.delivery.pending() {
             // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
             // hangup) to the whole foreground group: CMD has it already.
@@ -102,10 +104,23 @@ impl Forwarder {
     }
 }
 
-fn send(pid: i32, sig: i32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid, sig);
+/// A process id as the kernel gives it (`Child::id`, a record's `pid`):
+/// none for 0 or one too large to be a pid (a kill(2) of 0 or of a
+/// negative number would reach a whole process group).
+pub fn pid(n: u32) -> Option<Pid> {
+    i32::try_from(n).ok().and_then(Pid::from_raw)
+}
+
+/// Whether a process of this pid exists (kill with no signal; a process
+/// of another user exists too).
+pub fn exists(n: u32) -> bool {
+    pid(n).is_some_and(|p| rustix::process::test_kill_process(p) != Err(rustix::io::Errno::SRCH))
+}
+
+fn send(pid: Pid, sig: i32) {
+    // Only FORWARDED signals come here, and they all have names.
+    if let Some(sig) = Signal::from_named_raw(sig) {
+        let _ = rustix::process::kill_process(pid, sig);
     }
 }
 
@@ -117,18 +132,17 @@ fn send(pid: i32, sig: i32) {
 /// that ignores SIGTERM is on its own, and so is anything it started in a
 /// session of its own.
 fn orphan_guard(c: &mut Command) {
-    // SAFETY: getpid cannot fail.
-    let wrapper = unsafe { libc::getpid() };
-    // SAFETY: prctl, getppid and raise are async-signal-safe, and nothing
-    // here allocates.
+    use rustix::process::{getpid, getppid, kill_process, set_parent_process_death_signal};
+    let wrapper = getpid();
+    // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
+    // these calls as raw system calls (async-signal-safe), and nothing here
+    // allocates or takes a lock.
     unsafe {
         c.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            set_parent_process_death_signal(Some(Signal::TERM))?;
             // The wrapper died before the prctl: act as if it had come after.
-            if libc::getppid() != wrapper {
-                libc::raise(libc::SIGTERM);
+            if getppid() != Some(wrapper) {
+                kill_process(getpid(), Signal::TERM)?;
             }
             Ok(())
         });
@@ -149,39 +163,39 @@ pub fn run(
     }
     orphan_guard(&mut c);
     let mut child = c.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
-    let pid = child.id() as i32;
+    let pid = pid(child.id()).ok_or_else(|| NotStarted {
+        exit_code: code::ERROR,
+        why: format!("{}: no process id", argv[0].to_string_lossy()),
+    })?;
     fwd.forward(pid);
     // Sleep until a signal arrives or the child ends (its pidfd turns
     // readable); without pidfds (Linux < 5.3), check every 10 ms.
-    // SAFETY: pidfd_open takes a pid and flags; the fd is owned below.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd as i32) });
+    let pidfd = pidfd_open(pid, PidfdFlags::empty()).ok();
     let mut last_tick = std::time::Instant::now();
     let status = loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: fwd.delivery.get_read().as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: pidfd.as_ref().map_or(-1, |f| f.as_raw_fd()),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+        let signals = fwd.delivery.get_read().as_fd();
+        let mut fds = [PollFd::from_borrowed_fd(signals, PollFlags::IN)];
+        let mut both = [
+            PollFd::from_borrowed_fd(signals, PollFlags::IN),
+            PollFd::from_borrowed_fd(signals, PollFlags::IN),
         ];
+        let fds: &mut [PollFd] = match &pidfd {
+            Some(p) => {
+                both[1] = PollFd::new(p, PollFlags::IN);
+                &mut both
+            }
+            None => &mut fds,
+        };
         // Wake for the periodic work too (a lease to renew), if any.
-        let every = tick
-            .as_ref()
-            .map_or(-1, |(d, _)| d.as_millis().min(i32::MAX as u128) as i32);
+        let every = tick.as_ref().map(|(d, _)| *d);
         let timeout = match (pidfd.is_some(), every) {
             (true, e) => e,
-            (false, -1) => 10,
-            (false, e) => e.min(10),
+            (false, None) => Some(std::time::Duration::from_millis(10)),
+            (false, Some(e)) => Some(e.min(std::time::Duration::from_millis(10))),
         };
-
-        // SAFETY: fds is a valid array of pollfd for its length.
-        unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+        // EINTR, or any error: the checks below run either way.
+        let _ = poll(fds, timeout.as_ref());
         fwd.forward(pid);
         if let Some((d, f)) = tick.as_mut()
             && last_tick.elapsed() >= *d
@@ -220,7 +234,7 @@ pub fn run(
 fn spawn_error(cmd: &OsStr, e: &io::Error) -> NotStarted {
     let shown = cmd.to_string_lossy();
     let exit_code = match e.raw_os_error() {
-        Some(libc::ENOENT) => code::NOT_FOUND,
+        Some(e) if e == rustix::io::Errno::NOENT.raw_os_error() => code::NOT_FOUND,
         _ => code::NOT_EXECUTABLE,
     };
     NotStarted {
@@ -231,54 +245,31 @@ fn spawn_error(cmd: &OsStr, e: &io::Error) -> NotStarted {
 
 /// `SIGTERM` for 15.
 pub fn signal_name(sig: i32) -> String {
-    let name = match sig {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGSTKFLT => "SIGSTKFLT",
-        libc::SIGCHLD => "SIGCHLD",
-        libc::SIGCONT => "SIGCONT",
-        libc::SIGSTOP => "SIGSTOP",
-        libc::SIGTSTP => "SIGTSTP",
-        libc::SIGTTIN => "SIGTTIN",
-        libc::SIGTTOU => "SIGTTOU",
-        libc::SIGURG => "SIGURG",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        libc::SIGVTALRM => "SIGVTALRM",
-        libc::SIGPROF => "SIGPROF",
-        libc::SIGWINCH => "SIGWINCH",
-        libc::SIGIO => "SIGIO",
-        libc::SIGPWR => "SIGPWR",
-        libc::SIGSYS => "SIGSYS",
-        _ => return format!("SIG{sig}"),
-    };
-    name.to_string()
+    // The two Linux names signal-hook's portable table leaves out.
+    const STKFLT: i32 = 16;
+    const PWR: i32 = 30;
+    match (signal_hook::low_level::signal_name(sig), sig) {
+        (Some(name), _) => name.to_string(),
+        (None, STKFLT) => "SIGSTKFLT".to_string(),
+        (None, PWR) => "SIGPWR".to_string(),
+        (None, _) => format!("SIG{sig}"),
+    }
 }
 
 /// Ends cq the way CMD ended: by the same signal (default action, no core
 /// dump), so the caller's shell sees 128+N and a Ctrl-C stops its loop.
 /// Returns only if the signal did not kill us.
 pub fn die_of(sig: i32) {
-    // SAFETY: plain libc calls on our own process; nothing is borrowed.
+    let no_core = rustix::process::Rlimit {
+        current: Some(0),
+        maximum: Some(0),
+    };
+    let _ = rustix::process::setrlimit(rustix::process::Resource::Core, no_core);
+    // No safe wrapper sets a disposition or the signal mask (rustix keeps
+    // them for runtimes, signal-hook's emulation aborts when it fails).
+    // SAFETY: libc calls on our own process, with a zeroed and then filled
+    // sigset; nothing is borrowed.
     unsafe {
-        let no_core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         libc::signal(sig, libc::SIG_DFL);
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
@@ -297,15 +288,18 @@ pub fn die_of(sig: i32) {
 /// (The Rust runtime does this too, read-write; cq skips that runtime.)
 pub fn reserve_std_fds() -> bool {
     let mut stdout_closed = false;
-    for fd in 0..=2 {
-        // SAFETY: F_GETFD only asks whether the fd is open.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            stdout_closed |= fd == 1;
-            // The lowest free fd is this one, as 0..fd are open by now.
-            // SAFETY: a constant NUL-terminated path; the fd is kept open
-            // for the life of the process on purpose.
-            unsafe {
-                libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+    use rustix::fs::{Mode, OFlags};
+    use rustix::stdio::{stderr, stdin, stdout};
+    let std_fds = [stdin(), stdout(), stderr()];
+    for (n, fd) in std_fds.into_iter().enumerate() {
+        if rustix::io::fcntl_getfd(fd) == Err(rustix::io::Errno::BADF) {
+            stdout_closed |= n == 1;
+            // The lowest free fd is this one, as 0..n are open by now; it
+            // stays open for the life of the process on purpose.
+            if let Ok(null) =
+                rustix::fs::open("/dev/null", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            {
+                std::mem::forget(null);
             }
         }
     }

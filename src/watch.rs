@@ -2,11 +2,14 @@
 //! directories (the queue's, so a compaction's rename is seen too) and
 //! pidfds on processes (a running job's wrapper), waited on with poll(2).
 
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+use rustix::io::Errno;
+use rustix::process::{PidfdFlags, pidfd_open};
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -26,21 +29,10 @@ pub struct Watch {
     lost: Vec<Dir>,
 }
 
-fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
-
 impl Watch {
     pub fn new() -> io::Result<Watch> {
-        // SAFETY: inotify_init1 takes flags only; the fd is owned below.
-        let fd = cvt(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) })?;
         Ok(Watch {
-            // SAFETY: fd was just returned to us and is open.
-            inotify: unsafe { OwnedFd::from_raw_fd(fd) },
+            inotify: inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?,
             pids: HashMap::new(),
             dirs: HashMap::new(),
             lost: Vec::new(),
@@ -50,18 +42,14 @@ impl Watch {
     /// Wakes on files created, written, renamed or removed in `dir`, when
     /// their name is one of `names` (or any, for `None`).
     pub fn add_dir(&mut self, dir: &Path, names: Option<Vec<Vec<u8>>>) -> io::Result<()> {
-        let c = CString::new(dir.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
         // Not IN_CLOSE_WRITE: closing a file opened for writing fires it
         // even without a write, and readers open the queue read-write.
-        let mask = libc::IN_MODIFY
-            | libc::IN_CREATE
-            | libc::IN_DELETE
-            | libc::IN_MOVED_TO
-            | libc::IN_MOVED_FROM;
-        // SAFETY: c is a valid NUL-terminated path for the call's duration.
-        let wd =
-            cvt(unsafe { libc::inotify_add_watch(self.inotify.as_raw_fd(), c.as_ptr(), mask) })?;
+        let mask = WatchFlags::MODIFY
+            | WatchFlags::CREATE
+            | WatchFlags::DELETE
+            | WatchFlags::MOVED_TO
+            | WatchFlags::MOVED_FROM;
+        let wd = inotify::add_watch(&self.inotify, dir, mask)?;
         self.dirs.insert(wd, (dir.to_path_buf(), names));
         Ok(())
     }
@@ -73,12 +61,11 @@ impl Watch {
             if self.pids.contains_key(&pid) {
                 continue;
             }
-            // SAFETY: pidfd_open takes a pid and flags; the fd is owned below.
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-            if fd >= 0 {
-                // SAFETY: fd was just returned to us and is open.
-                self.pids
-                    .insert(pid, unsafe { OwnedFd::from_raw_fd(fd as i32) });
+            // Without pidfds (Linux < 5.3) or for a pid already gone, the
+            // queue's own changes still wake us.
+            let fd = crate::process::pid(pid).and_then(|p| pidfd_open(p, PidfdFlags::empty()).ok());
+            if let Some(fd) = fd {
+                self.pids.insert(pid, fd);
             }
         }
     }
@@ -102,38 +89,22 @@ impl Watch {
                     return Ok(true);
                 }
             }
-            let mut fds = vec![libc::pollfd {
-                fd: self.inotify.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            fds.extend(self.pids.values().map(|fd| libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }));
-            let mut timeout = match deadline {
-                None => -1,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    // Round up, so a deadline is never reported early.
-                    let ms = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 != 0);
-                    ms.min(i32::MAX as u128) as i32
-                }
-            };
+            let pids: Vec<(u32, &OwnedFd)> = self.pids.iter().map(|(p, fd)| (*p, fd)).collect();
+            let mut fds = vec![PollFd::new(&self.inotify, PollFlags::IN)];
+            fds.extend(pids.iter().map(|(_, fd)| PollFd::new(*fd, PollFlags::IN)));
+            let mut timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             // Nothing tells us when a removed directory is made again.
-            if !self.lost.is_empty() && !(0..=1000).contains(&timeout) {
-                timeout = 1000;
+            if !self.lost.is_empty() {
+                timeout =
+                    Some(timeout.map_or(Duration::from_secs(1), |t| t.min(Duration::from_secs(1))));
             }
-            // SAFETY: fds is a valid array of pollfd for its length.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
+            // A timeout too long for a timespec is no timeout.
+            let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+            let n = match poll(&mut fds, timeout.as_ref()) {
+                Ok(n) => n,
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
             if n == 0 {
                 if !self.lost.is_empty() && deadline.is_none_or(|d| Instant::now() < d) {
                     continue;
@@ -141,11 +112,16 @@ impl Watch {
                 return Ok(false);
             }
             // A pidfd stays readable once its process is gone: forget it.
-            let before = self.pids.len();
-            self.pids
-                .retain(|_, fd| !fds.iter().any(|p| p.fd == fd.as_raw_fd() && p.revents != 0));
+            let gone: Vec<u32> = pids
+                .iter()
+                .zip(&fds[1..])
+                .filter(|(_, p)| !p.revents().is_empty())
+                .map(|((pid, _), _)| *pid)
+                .collect();
+            drop(fds);
+            self.pids.retain(|p, _| !gone.contains(p));
             let relevant = self.drain();
-            if relevant || self.pids.len() != before {
+            if relevant || !gone.is_empty() {
                 return Ok(true);
             }
         }
@@ -155,37 +131,23 @@ impl Watch {
     /// care about (or the kernel's queue overflowed: assume it did).
     fn drain(&mut self) -> bool {
         let mut relevant = false;
-        let mut buf = [0u8; 8192];
-        let head = std::mem::size_of::<libc::inotify_event>();
-        loop {
-            // SAFETY: buf is valid for writes of its length.
-            let r =
-                unsafe { libc::read(self.inotify.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if r <= 0 {
-                break;
-            }
-            let mut i = 0usize;
-            while i + head <= r as usize {
-                // SAFETY: the kernel wrote a whole event header at i; read it
-                // unaligned, as the buffer has no alignment guarantee.
-                let ev: libc::inotify_event =
-                    unsafe { std::ptr::read_unaligned(buf.as_ptr().add(i).cast()) };
-                let name_bytes = &buf[i + head..(i + head + ev.len as usize).min(r as usize)];
-                let name: &[u8] = name_bytes.split(|&b| b == 0).next().unwrap_or(&[]);
-                if ev.mask & libc::IN_IGNORED != 0 {
-                    // The directory is gone: wake, and look for it again.
-                    if let Some(d) = self.dirs.remove(&ev.wd) {
-                        self.lost.push(d);
-                    }
-                    relevant = true;
+        let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
+        let mut events = inotify::Reader::new(self.inotify.as_fd(), &mut buf);
+        // Until EAGAIN (nothing more), or any other error.
+        while let Ok(ev) = events.next() {
+            let name = ev.file_name().map_or(&[][..], |n| n.to_bytes());
+            if ev.events().contains(ReadFlags::IGNORED) {
+                // The directory is gone: wake, and look for it again.
+                if let Some(d) = self.dirs.remove(&ev.wd()) {
+                    self.lost.push(d);
                 }
-                relevant |= ev.mask & libc::IN_Q_OVERFLOW != 0
-                    || match self.dirs.get(&ev.wd) {
-                        Some((_, Some(names))) => names.iter().any(|n| n == name),
-                        _ => true,
-                    };
-                i += head + ev.len as usize;
+                relevant = true;
             }
+            relevant |= ev.events().contains(ReadFlags::QUEUE_OVERFLOW)
+                || match self.dirs.get(&ev.wd()) {
+                    Some((_, Some(names))) => names.iter().any(|n| n == name),
+                    _ => true,
+                };
         }
         relevant
     }

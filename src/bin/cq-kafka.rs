@@ -4,6 +4,9 @@
 
 /// The C entry point, as `cq`'s (src/main.rs).
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
     cq::entry_with_kafka()
 }

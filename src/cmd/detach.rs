@@ -74,16 +74,16 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
     }
     c.arg("--").args(&args.cmd);
     c.stdin(Stdio::null()).stdout(out).stderr(err);
-    // SAFETY: setsid and fcntl are async-signal-safe and allocate nothing.
+    // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
+    // these calls as raw system calls (async-signal-safe), nothing here
+    // allocates, and `fd` is the pipe's write end, open until exec (`tx`
+    // outlives the spawn).
     unsafe {
         c.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            rustix::process::setsid()?;
             // The pipe's write end stays open across exec, for the word.
-            if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
+            rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
             Ok(())
         });
     }
@@ -137,16 +137,22 @@ pub struct Ready(File);
 impl Ready {
     /// The pipe `--ready-fd` names; anything else is ignored.
     pub fn from_fd(fd: i32) -> Option<Ready> {
-        // SAFETY: fstat on any integer is harmless; only a pipe is taken.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if fd < 3
-            || unsafe { libc::fstat(fd, &mut st) } != 0
-            || st.st_mode & libc::S_IFMT != libc::S_IFIFO
-        {
+        if fd < 3 {
             return None;
         }
-        // SAFETY: an open pipe nothing else in cq owns; this File does now.
-        Some(Ready(unsafe { File::from_raw_fd(fd) }))
+        // Taking an inherited fd by number has no safe form: fstat (plain
+        // libc, as rustix's needs a borrowed fd, which a number not yet
+        // known to be open is not) proves it open and a pipe first.
+        // SAFETY: fstat on any number is harmless (EBADF when closed) and
+        // fills a zeroed stat; a pipe nothing else in cq owns becomes this
+        // File's.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            if libc::fstat(fd, &mut st) != 0 || st.st_mode & libc::S_IFMT != libc::S_IFIFO {
+                return None;
+            }
+            Some(Ready(File::from_raw_fd(fd)))
+        }
     }
 
     pub fn registered(mut self) {

@@ -17,6 +17,11 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
+/// A meta file is opened only as itself (no symlink planted in its place)
+/// and never blocks (no FIFO there either).
+const NO_FOLLOW_NO_BLOCK: i32 =
+    (rustix::fs::OFlags::NOFOLLOW.bits() | rustix::fs::OFlags::NONBLOCK.bits()) as i32;
+
 /// The longest key, value, and all of a job's pairs together (its record
 /// stays far below the 512 KiB a record may be).
 pub const KEY_MAX: usize = 64;
@@ -53,7 +58,7 @@ impl Run for MetaArgs {
             .append(true)
             .create(true)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .custom_flags(NO_FOLLOW_NO_BLOCK)
             .open(path)
             .map_err(fail)?;
         let size = mine(&f).map_err(|why| Error::new(format!("{}: {why}", path.display())))?;
@@ -70,8 +75,7 @@ impl Run for MetaArgs {
 /// The size of a meta file that is a regular file of this user's.
 fn mine(f: &File) -> std::result::Result<u64, String> {
     let m = f.metadata().map_err(|e| crate::error::describe_io(&e))?;
-    // SAFETY: getuid cannot fail.
-    let me = unsafe { libc::getuid() };
+    let me = rustix::process::getuid().as_raw();
     if !m.is_file() {
         return Err("not a regular file".into());
     }
@@ -83,8 +87,7 @@ fn mine(f: &File) -> std::result::Result<u64, String> {
 
 /// Where a job's `cq meta` pairs go: nothing is created until it calls it.
 pub fn file_for(id: &str) -> std::path::PathBuf {
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = rustix::process::getuid().as_raw();
     std::env::temp_dir().join(format!("cq-meta-{uid}-{id}.jsonl"))
 }
 
@@ -94,7 +97,7 @@ pub fn file_for(id: &str) -> std::path::PathBuf {
 pub fn collect(path: &Path, meta: &mut Map<String, Value>) {
     let f = match OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(NO_FOLLOW_NO_BLOCK)
         .open(path)
     {
         Ok(f) => f,

@@ -2,6 +2,8 @@
 //! files whatever the umask, and directory fsync.
 
 use crate::error::{Error, Result};
+use rustix::fs::OFlags;
+use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -34,11 +36,11 @@ pub fn read_side_file(path: &Path, max: u64) -> std::result::Result<Option<Vec<u
     use std::io::Read;
     let mut o = OpenOptions::new();
     o.read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC).bits() as i32);
     let f = match o.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        Err(e) if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) => {
             return Err("a symlink, not a file cq wrote".to_string());
         }
         Err(e) => return Err(crate::error::describe_io(&e)),

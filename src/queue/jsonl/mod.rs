@@ -26,7 +26,6 @@ use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -35,6 +34,10 @@ mod cursor;
 mod lines;
 
 use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
+
+/// The queue file is opened without blocking, so a FIFO planted at its
+/// path cannot hang cq.
+const NONBLOCK: i32 = rustix::fs::OFlags::NONBLOCK.bits() as i32;
 
 pub struct JsonlQueue {
     path: PathBuf,
@@ -159,7 +162,7 @@ impl JsonlQueue {
     fn open_read(&self, write: bool) -> Result<Option<File>> {
         // O_NONBLOCK: opening a FIFO must not hang; it is refused below.
         let mut o = OpenOptions::new();
-        o.read(true).write(write).custom_flags(libc::O_NONBLOCK);
+        o.read(true).write(write).custom_flags(NONBLOCK);
         match o.open(&self.path) {
             Ok(f) => {
                 self.check_regular(&f)?;
@@ -174,9 +177,9 @@ impl JsonlQueue {
     /// created. The caller has made sure its directory exists.
     fn open_append(&self) -> Result<(File, u64, bool)> {
         let mut o = OpenOptions::new();
-        o.read(true).append(true).custom_flags(libc::O_NONBLOCK);
+        o.read(true).append(true).custom_flags(NONBLOCK);
         let (f, created) = open_or_create(&self.path, &o).map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENXIO) {
+            if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
                 // A FIFO without a reader.
                 Error::new(format!("cannot write {}: not a regular file", self.shown()))
             } else {
@@ -310,23 +313,11 @@ impl JsonlQueue {
         // Reserve the blocks first, so a full disk fails the append before a
         // byte is written instead of leaving half a record behind. (File
         // systems without fallocate just skip this.)
-        // SAFETY: fallocate takes an open fd and plain integers.
-        let rc = unsafe {
-            libc::fallocate(
-                f.as_raw_fd(),
-                libc::FALLOC_FL_KEEP_SIZE,
-                len as libc::off_t,
-                buf.len() as libc::off_t,
-            )
-        };
-        if rc != 0 {
-            let e = io::Error::last_os_error();
-            if !matches!(
-                e.raw_os_error(),
-                Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
-            ) {
-                return Err(fail(e));
-            }
+        use rustix::fs::{FallocateFlags, fallocate};
+        use rustix::io::Errno;
+        match fallocate(&f, FallocateFlags::KEEP_SIZE, len, buf.len() as u64) {
+            Ok(()) | Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => {}
+            Err(e) => return Err(fail(e.into())),
         }
         if !write_line(&mut f, &buf).map_err(fail)? {
             return Ok(false);

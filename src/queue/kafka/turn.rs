@@ -20,8 +20,7 @@ impl KafkaQueue {
             Ok(crate::queue::Location::File(p)) => crate::queue::files::parent(&p),
             _ => std::env::temp_dir(),
         };
-        // SAFETY: getuid cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = rustix::process::getuid().as_raw();
         let mut last = None;
         for dir in [
             state.join("kafka"),

@@ -309,11 +309,8 @@ impl RedisQueue {
     /// Whether the consumer named "host:pid" is known to be gone.
     fn consumer_gone(name: &str, idle_ms: u64) -> bool {
         match name.rsplit_once(':') {
-            Some((host, pid)) if host == running::host() => match pid.parse::<i32>() {
-                // SAFETY: kill with signal 0 only checks for existence.
-                Ok(pid) => unsafe {
-                    libc::kill(pid, 0) != 0 && *libc::__errno_location() == libc::ESRCH
-                },
+            Some((host, pid)) if host == running::host() => match pid.parse::<u32>() {
+                Ok(pid) => !crate::process::exists(pid),
                 Err(_) => true,
             },
             _ => idle_ms >= foreign_claim().as_millis() as u64,
