@@ -327,7 +327,8 @@ pub struct StatsArgs {
 ///
 /// Ids and pulled state are kept; records already in the target (same id, or
 /// for records without one, same text) are skipped, so running it again
-/// copies nothing twice. Running it again also carries over what was pulled
+/// copies nothing twice. A lost record and the real one its wrapper appended
+/// later share an id and are both copied. Running it again also carries over what was pulled
 /// in the source since: those records are marked pulled in the target
 /// (never the other way; on Kafka, only up to the first record still
 /// pending, as an acknowledgement there is an offset). The source is left

@@ -262,16 +262,17 @@ impl Store for SqliteQueue {
         let err = self.err();
         let t = SqliteTurn::begin(self, db)?;
         let mut state = HashMap::new();
-        for id in ids {
-            let (n, pulled): (i64, Option<bool>) =
-                t.db.query_row(
-                    "SELECT count(*), min(pulled) FROM records WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(&err)?;
-            if n > 0 {
-                state.insert(id.clone(), pulled == Some(false));
+        {
+            let mut st =
+                t.db.prepare_cached("SELECT count(*), min(pulled) FROM records WHERE id = ?1")
+                    .map_err(&err)?;
+            for id in ids {
+                let (n, pulled): (i64, Option<bool>) = st
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(&err)?;
+                if n > 0 {
+                    state.insert(id.clone(), pulled == Some(false));
+                }
             }
         }
         Ok(Box::new(SqliteFound {
@@ -437,13 +438,21 @@ impl Found for SqliteFound<'_> {
         let Some(mut t) = self.turn else {
             return Ok(());
         };
-        for (id, _) in self.state.iter().filter(|(_, p)| **p) {
-            t.db.execute(
-                "UPDATE records SET pulled = 1 WHERE seq =
-                   (SELECT min(seq) FROM records WHERE id = ?1 AND pulled = 0)",
-                [id],
-            )
-            .map_err(t.q.err())?;
+        {
+            // INDEXED BY: left to itself, SQLite may find the oldest pending
+            // record of an id by walking the pending index in order and
+            // testing each id, which made acknowledging n ids cost n^2 (an
+            // ack of 100,000 ids took 7 minutes).
+            let mut st =
+                t.db.prepare_cached(
+                    "UPDATE records SET pulled = 1 WHERE seq =
+                       (SELECT min(seq) FROM records INDEXED BY records_id
+                        WHERE id = ?1 AND pulled = 0)",
+                )
+                .map_err(t.q.err())?;
+            for (id, _) in self.state.iter().filter(|(_, p)| **p) {
+                st.execute([id]).map_err(t.q.err())?;
+            }
         }
         t.commit()
     }
