@@ -213,7 +213,25 @@ impl KafkaQueue {
             }
             if Instant::now() > deadline {
                 let why = why(&ctx.last_error, "timed out");
-                return Err(self.fail(&format!("cannot join consumer group {group} on"), why));
+                // Joined, but a partition never reached its end: a broker
+                // that answers fetches with nothing (tansu 0.6 after records
+                // of another producer's batch format) must not read as a
+                // failure to join.
+                let what = match assigned.iter().filter(|p| !done.contains(p)).count() {
+                    0 => format!("cannot join consumer group {group} on"),
+                    _ => {
+                        let stuck: Vec<String> = assigned
+                            .iter()
+                            .filter(|p| !done.contains(p))
+                            .map(|p| p.to_string())
+                            .collect();
+                        format!(
+                            "joined group {group}, but partition(s) {} could not be read to their end on",
+                            stuck.join(", ")
+                        )
+                    }
+                };
+                return Err(self.fail(&what, why));
             }
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => got.entry(m.partition()).or_default().push(Msg {
