@@ -174,18 +174,12 @@ pub fn run(
     let mut last_tick = std::time::Instant::now();
     let status = loop {
         let signals = fwd.delivery.get_read().as_fd();
-        let mut fds = [PollFd::from_borrowed_fd(signals, PollFlags::IN)];
-        let mut both = [
+        let child_fd = pidfd.as_ref().map_or(signals, |p| p.as_fd());
+        let mut fds = [
             PollFd::from_borrowed_fd(signals, PollFlags::IN),
-            PollFd::from_borrowed_fd(signals, PollFlags::IN),
+            PollFd::from_borrowed_fd(child_fd, PollFlags::IN),
         ];
-        let fds: &mut [PollFd] = match &pidfd {
-            Some(p) => {
-                both[1] = PollFd::new(p, PollFlags::IN);
-                &mut both
-            }
-            None => &mut fds,
-        };
+        let watched = 1 + usize::from(pidfd.is_some());
         // Wake for the periodic work too (a lease to renew), if any.
         let every = tick.as_ref().map(|(d, _)| *d);
         let timeout = match (pidfd.is_some(), every) {
@@ -195,7 +189,7 @@ pub fn run(
         };
         let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
         // EINTR, or any error: the checks below run either way.
-        let _ = poll(fds, timeout.as_ref());
+        let _ = poll(&mut fds[..watched], timeout.as_ref());
         fwd.forward(pid);
         if let Some((d, f)) = tick.as_mut()
             && last_tick.elapsed() >= *d

@@ -17,11 +17,6 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-/// A meta file is opened only as itself (no symlink planted in its place)
-/// and never blocks (no FIFO there either).
-const NO_FOLLOW_NO_BLOCK: i32 =
-    (rustix::fs::OFlags::NOFOLLOW.bits() | rustix::fs::OFlags::NONBLOCK.bits()) as i32;
-
 /// The longest key, value, and all of a job's pairs together (its record
 /// stays far below the 512 KiB a record may be).
 pub const KEY_MAX: usize = 64;
@@ -58,7 +53,7 @@ impl Run for MetaArgs {
             .append(true)
             .create(true)
             .mode(0o600)
-            .custom_flags(NO_FOLLOW_NO_BLOCK)
+            .custom_flags(crate::queue::files::UNTRUSTED)
             .open(path)
             .map_err(fail)?;
         let size = mine(&f).map_err(|why| Error::new(format!("{}: {why}", path.display())))?;
@@ -97,7 +92,7 @@ pub fn file_for(id: &str) -> std::path::PathBuf {
 pub fn collect(path: &Path, meta: &mut Map<String, Value>) {
     let f = match OpenOptions::new()
         .read(true)
-        .custom_flags(NO_FOLLOW_NO_BLOCK)
+        .custom_flags(crate::queue::files::UNTRUSTED)
         .open(path)
     {
         Ok(f) => f,

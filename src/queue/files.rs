@@ -28,6 +28,15 @@ pub fn present(path: &Path) -> Result<bool> {
     }
 }
 
+/// Open flags for a file cq does not trust (a side file, a job's meta):
+/// no blocking, so a FIFO planted there cannot hang cq, and no symlink
+/// followed in its place. (std opens every file close-on-exec already.)
+pub const UNTRUSTED: i32 = (OFlags::NONBLOCK.bits() | OFlags::NOFOLLOW.bits()) as i32;
+
+/// Open flags for the queue file itself: no blocking (a FIFO there is
+/// refused after the open), and a symlink followed, as a user may link it.
+pub const NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
+
 /// Reads a side file (a running job, the cursor) as untrusted input: only
 /// a regular file, not through a symlink, of at most `max` bytes; opened
 /// without blocking (a FIFO must not hang a reader). `Ok(None)` when it is
@@ -35,8 +44,7 @@ pub fn present(path: &Path) -> Result<bool> {
 pub fn read_side_file(path: &Path, max: u64) -> std::result::Result<Option<Vec<u8>>, String> {
     use std::io::Read;
     let mut o = OpenOptions::new();
-    o.read(true)
-        .custom_flags((OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC).bits() as i32);
+    o.read(true).custom_flags(UNTRUSTED);
     let f = match o.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -16,7 +16,7 @@
 //! - migration is the only de-duplication, and carries pulled state
 //!   forward ([`migrate`]).
 
-mod files;
+pub(crate) mod files;
 pub mod jsonl;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -850,6 +850,26 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The local stores, each real: a file and (when built) a database in
+    /// `dir`, named `stem.jsonl` and `stem.db`.
+    fn local_stores(dir: &std::path::Path, stem: &str) -> Vec<Box<dyn Store>> {
+        let mut stores: Vec<Box<dyn Store>> = vec![Box::new(jsonl::JsonlQueue::new(
+            dir.join(format!("{stem}.jsonl")),
+        ))];
+        #[cfg(feature = "sqlite")]
+        stores.push(Box::new(sqlite::SqliteQueue::new(
+            dir.join(format!("{stem}.db")),
+        )));
+        stores
+    }
+
+    /// A failed record line with this name, id and lost flag.
+    fn rec(name: &str, id: &str, lost: bool) -> String {
+        format!(
+            "{{\"name\":\"{name}\",\"status\":\"failure\",\"pulled\":false,\"id\":\"{id}\",\"lost\":{lost}}}\n"
+        )
+    }
+
     /// The rules over the local stores, each real (a file, a database):
     /// two records with one id (a lost record, then the returning
     /// wrapper's real one) are both kept and delivered in order, and an
@@ -857,22 +877,12 @@ mod tests {
     #[test]
     fn records_sharing_an_id_are_both_kept_on_every_local_store() {
         let dir = tempfile::tempdir().unwrap();
-        let mut stores: Vec<Box<dyn Store>> =
-            vec![Box::new(jsonl::JsonlQueue::new(dir.path().join("q.jsonl")))];
-        #[cfg(feature = "sqlite")]
-        stores.push(Box::new(sqlite::SqliteQueue::new(dir.path().join("q.db"))));
-        for store in stores {
+        for store in local_stores(dir.path(), "q") {
             let q = Queue::new(store);
             let tier = q.tier();
-            let rec = |name: &str, lost: bool| {
-                format!(
-                    "{{\"name\":\"{name}\",\"status\":\"failure\",\"pulled\":false,\"id\":\"J\",\"lost\":{lost}}}\n"
-                )
-            };
-            q.append(&rec("job", true)).unwrap();
-            q.append(&rec("job", false)).unwrap();
-            q.append(&rec("other", false).replace("\"J\"", "\"K\""))
-                .unwrap();
+            q.append(&rec("job", "J", true)).unwrap();
+            q.append(&rec("job", "J", false)).unwrap();
+            q.append(&rec("other", "K", false)).unwrap();
             assert_eq!(q.ack(&["J".into()]).unwrap(), 1, "{tier}");
             let mut got = Vec::new();
             q.pull(None, &mut |recs| {
@@ -904,15 +914,7 @@ mod tests {
     #[test]
     fn migrate_keeps_both_records_of_a_shared_id() {
         let dir = tempfile::tempdir().unwrap();
-        let mut targets: Vec<Box<dyn Store>> =
-            vec![Box::new(jsonl::JsonlQueue::new(dir.path().join("t.jsonl")))];
-        #[cfg(feature = "sqlite")]
-        targets.push(Box::new(sqlite::SqliteQueue::new(dir.path().join("t.db"))));
-        let rec = |name: &str, id: &str, lost: bool| {
-            format!(
-                "{{\"name\":\"{name}\",\"status\":\"failure\",\"pulled\":false,\"id\":\"{id}\",\"lost\":{lost}}}\n"
-            )
-        };
+        let targets = local_stores(dir.path(), "t");
         let source = Queue::new(Box::new(jsonl::JsonlQueue::new(dir.path().join("s.jsonl"))));
         for line in [
             rec("job", "J", true),

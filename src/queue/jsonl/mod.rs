@@ -35,10 +35,6 @@ mod lines;
 
 use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
 
-/// The queue file is opened without blocking, so a FIFO planted at its
-/// path cannot hang cq.
-const NONBLOCK: i32 = rustix::fs::OFlags::NONBLOCK.bits() as i32;
-
 pub struct JsonlQueue {
     path: PathBuf,
     lock_path: PathBuf,
@@ -162,7 +158,7 @@ impl JsonlQueue {
     fn open_read(&self, write: bool) -> Result<Option<File>> {
         // O_NONBLOCK: opening a FIFO must not hang; it is refused below.
         let mut o = OpenOptions::new();
-        o.read(true).write(write).custom_flags(NONBLOCK);
+        o.read(true).write(write).custom_flags(files::NONBLOCK);
         match o.open(&self.path) {
             Ok(f) => {
                 self.check_regular(&f)?;
@@ -177,7 +173,7 @@ impl JsonlQueue {
     /// created. The caller has made sure its directory exists.
     fn open_append(&self) -> Result<(File, u64, bool)> {
         let mut o = OpenOptions::new();
-        o.read(true).append(true).custom_flags(NONBLOCK);
+        o.read(true).append(true).custom_flags(files::NONBLOCK);
         let (f, created) = open_or_create(&self.path, &o).map_err(|e| {
             if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
                 // A FIFO without a reader.

@@ -217,19 +217,17 @@ impl KafkaQueue {
                 // that answers fetches with nothing (tansu 0.6 after records
                 // of another producer's batch format) must not read as a
                 // failure to join.
-                let what = match assigned.iter().filter(|p| !done.contains(p)).count() {
-                    0 => format!("cannot join consumer group {group} on"),
-                    _ => {
-                        let stuck: Vec<String> = assigned
-                            .iter()
-                            .filter(|p| !done.contains(p))
-                            .map(|p| p.to_string())
-                            .collect();
-                        format!(
-                            "joined group {group}, but partition(s) {} could not be read to their end on",
-                            stuck.join(", ")
-                        )
-                    }
+                let stuck: Vec<String> = assigned
+                    .iter()
+                    .filter(|p| !done.contains(p))
+                    .map(|p| p.to_string())
+                    .collect();
+                let what = match stuck.is_empty() {
+                    true => format!("cannot join consumer group {group} on"),
+                    false => format!(
+                        "joined group {group}, but partition(s) {} could not be read to their end on",
+                        stuck.join(", ")
+                    ),
                 };
                 return Err(self.fail(&what, why));
             }

@@ -573,14 +573,14 @@ impl Store for RedisQueue {
         let mut removed = 0;
         // A stream is trimmed from its head: remove the pulled entries older
         // than the cut-off up to the first one that must stay.
-        let last = std::cell::Cell::new(None);
+        let mut last = None;
         self.entries_from(Eid::default(), false, |eid, s| {
             if !may_go(&s.view) {
                 return Ok(false);
             }
             ids.push(super::identity(&s));
             eids.push(eid.text());
-            last.set(Some(eid));
+            last = Some(eid);
             removed += 1;
             if ids.len() >= SLICE {
                 self.trim_through(eid, &ids, &eids)?;
@@ -589,7 +589,7 @@ impl Store for RedisQueue {
             }
             Ok(true)
         })?;
-        if let (Some(eid), false) = (last.get(), ids.is_empty()) {
+        if let (Some(eid), false) = (last, ids.is_empty()) {
             self.trim_through(eid, &ids, &eids)?;
         }
         let len = self.cmd(redis::cmd("XLEN").arg(&self.stream))?;
