@@ -78,6 +78,9 @@ pub enum Command {
     Man(ManArgs),
     #[command(about = "Print shell integration to eval in an rc file")]
     Init(InitArgs),
+    /// Run by the hooks of `cq init claude`; see cq-init(1).
+    #[command(about = "Run by Claude Code's hooks (see cq init claude)", hide = true)]
+    Hook(HookArgs),
 }
 
 /// Run a command and append its completion record when it ends.
@@ -390,6 +393,47 @@ pub struct InitArgs {
     /// Define a function CMD that runs CMD under `cq wrap` (repeatable)
     #[arg(long, short = 'w', value_name = "CMD")]
     pub wrap: Vec<String>,
+
+    /// With claude: the session hears only jobs started from it, not those that name no session
+    #[arg(long)]
+    pub own_only: bool,
+
+    /// With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]
+    #[arg(long, value_name = "DUR")]
+    pub wake_for: Option<String>,
+}
+
+/// Run by the hooks that `cq init claude` sets up, with Claude Code's hook
+/// input on stdin.
+///
+/// With --wake (an asyncRewake hook at SessionStart and Stop) it waits for
+/// the session's next record and exits 2 with the records on stderr, which
+/// wakes the session; without it (SessionStart, UserPromptSubmit,
+/// SessionEnd) it acknowledges what reached the client and, at a prompt,
+/// prints the records for the model's context.
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// The client whose hook this is
+    #[arg(value_enum, value_name = "CLIENT")]
+    pub client: HookClient,
+
+    /// Wait for the session's next record (an asyncRewake hook)
+    #[arg(long)]
+    pub wake: bool,
+
+    /// With --wake: give up (exit 0, nothing taken) after DUR, before the hook's timeout
+    #[arg(long, value_name = "DUR", requires = "wake")]
+    pub wake_for: Option<String>,
+
+    /// Take only records that name this session, not those that name none
+    #[arg(long)]
+    pub own_only: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookClient {
+    /// Claude Code
+    Claude,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 // stream: print!/eprintln! would panic on a write error.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod claude;
 mod cli;
 mod cmd;
 mod error;

@@ -113,7 +113,9 @@ pub fn print(out: &mut impl Write, fmt: Format, recs: &[Stored], state: bool) ->
 }
 
 /// `build: failure (exit 2), completed 2026-04-07T17:58:52Z after 7m 42s,
-/// output /home/u/out/build`: the record as one plain line, its text
+/// output /home/u/out/build, log /home/u/out/build/build.ID.log, id ID`:
+/// the record as one plain line (where to look, and the id that `cq wait`
+/// and `cq ack` take), its text
 /// escaped (an agent's context or a terminal gets no control characters).
 pub fn brief(r: &Stored) -> String {
     let v = &r.view;
@@ -132,6 +134,12 @@ pub fn brief(r: &Stored) -> String {
     }
     if let Some(d) = &v.output_dir {
         s.push_str(&format!(", output {}", escape(d)));
+    }
+    if let Some(l) = &v.log {
+        s.push_str(&format!(", log {}", escape(l)));
+    }
+    if let Some(id) = &v.id {
+        s.push_str(&format!(", id {}", escape(id)));
     }
     s
 }

@@ -45,6 +45,10 @@ pub struct NewRecord {
     /// A detached job's log file (`cq wrap --detach`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// The Claude Code session the job was started from
+    /// (`CLAUDE_CODE_SESSION_ID`), whose hooks deliver it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
     /// Only on the record a reader writes for a job whose wrapper died.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lost: bool,
@@ -143,6 +147,9 @@ pub struct Job {
     /// A detached job's log file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// The Claude Code session that started it ([`session_of_env`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// How a wrapped command ended, for its record.
@@ -163,6 +170,25 @@ pub struct Pushed {
     pub started_at: Option<String>,
     pub duration_ms: Option<u64>,
     pub meta: Map<String, Value>,
+    pub session: Option<String>,
+}
+
+/// The agent session a job is started from: Claude Code gives every
+/// command it runs `CLAUDE_CODE_SESSION_ID`. Kept only when it looks like
+/// one (letters, digits, `-`, `_`; at most 128 bytes): it names files of
+/// the session's hooks.
+pub fn session_of_env() -> Option<String> {
+    std::env::var("CLAUDE_CODE_SESSION_ID")
+        .ok()
+        .filter(|s| is_session_id(s))
+}
+
+/// Whether `s` can be a session id (see [`session_of_env`]).
+pub fn is_session_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl NewRecord {
@@ -185,6 +211,7 @@ impl NewRecord {
             pid: job.pid,
             meta: job.meta.clone(),
             log: job.log.clone(),
+            session: job.session.clone(),
             lost: false,
             truncated: false,
         }
@@ -223,6 +250,7 @@ impl NewRecord {
             pid: std::process::id(),
             meta: p.meta,
             log: None,
+            session: p.session,
             lost: false,
             truncated: false,
         }
@@ -342,6 +370,8 @@ pub struct View {
     pub lost: bool,
     pub host: Option<String>,
     pub pid: Option<u64>,
+    pub log: Option<String>,
+    pub session: Option<String>,
 }
 
 impl View {
@@ -414,6 +444,8 @@ pub fn parse_line(line: &[u8]) -> Result<View, LineError> {
             lost: raw.lost,
             host: raw.host,
             pid: raw.pid,
+            log: raw.log,
+            session: raw.session,
         }),
         _ => Err(LineError::NotRecord),
     }
@@ -569,6 +601,8 @@ struct RawView {
     lost: bool,
     host: Option<String>,
     pid: Option<u64>,
+    log: Option<String>,
+    session: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -586,6 +620,8 @@ enum Field {
     Lost,
     Host,
     Pid,
+    Log,
+    Session,
     #[serde(other)]
     Other,
 }
@@ -624,6 +660,8 @@ impl<'de> Deserialize<'de> for RawView {
                         Field::Lost => r.lost = m.next_value::<Value>()?.as_bool() == Some(true),
                         Field::Host => r.host = string(m.next_value()?),
                         Field::Pid => r.pid = m.next_value::<Value>()?.as_u64(),
+                        Field::Log => r.log = string(m.next_value()?),
+                        Field::Session => r.session = string(m.next_value()?),
                         Field::Other => {
                             m.next_value::<IgnoredAny>()?;
                         }
@@ -730,6 +768,7 @@ mod tests {
             pid: 1,
             meta: Map::new(),
             log: None,
+            session: None,
             lost: false,
             truncated: false,
         }

@@ -752,7 +752,7 @@ fn brief_format_is_one_plain_line_per_record() {
     );
     assert!(
         lines[0].contains(" after ")
-            && lines[0].ends_with(&format!(", output {}", env.dir.path().display()))
+            && lines[0].contains(&format!(", output {}, id ", env.dir.path().display()))
     );
     assert!(
         lines[1].starts_with("ok: success (exit 0), completed "),

@@ -493,11 +493,12 @@ cq wrap -n "$TASK_NAME" -o "$ORIG_HOME/cc-remote-output/$TASK_NAME" -- sh -c 'ex
     );
 }
 
-/// `cq init claude`: Claude Code settings (valid JSON) with SessionStart and
-/// UserPromptSubmit hooks whose command, run as Claude Code runs it (bash,
-/// the event's JSON on stdin, another working directory, a HOME), prints
-/// each finished job once as one plain line, nothing when nothing is
-/// pending, and exits 0 even when the queue cannot be read.
+/// `cq init claude`: Claude Code settings (valid JSON) whose prompt-time
+/// hook, run as Claude Code runs it (bash, the event's JSON on stdin,
+/// another working directory, a HOME), hands each finished job over once
+/// as one plain line, nothing when nothing is pending or everything is in
+/// flight, and exits 0 even when the queue cannot be read. (The session's
+/// waiter, and the real client, are tests/claude.rs's.)
 #[test]
 fn claude_hooks_bring_each_finished_job_once() {
     let env = Env::new();
@@ -516,7 +517,12 @@ fn claude_hooks_bring_each_finished_job_once() {
         assert_eq!(hooks["type"], "command", "{s}");
         hooks["command"].as_str().unwrap().to_string()
     };
-    let start = command(&settings, "SessionStart");
+    let waiter = &settings["hooks"]["Stop"][0]["hooks"][0];
+    assert_eq!(waiter["asyncRewake"], true, "{settings}");
+    assert!(
+        waiter["timeout"].as_u64() > Some(86400),
+        "the hook's timeout is longer than the waiter's own deadline: {settings}"
+    );
     let prompt = command(&settings, "UserPromptSubmit");
     let elsewhere = tempfile::tempdir().unwrap();
     let run = |cmd: &str| {
@@ -539,22 +545,25 @@ fn claude_hooks_bring_each_finished_job_once() {
             .unwrap();
         child.wait_with_output().unwrap()
     };
-    let out = run(&start);
+    let out = run(&prompt);
     assert!(out.status.success(), "{out:?}");
     let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], "1 background job ended (cq):");
     assert!(
-        text.starts_with("build-claim-registry: success (exit 0), completed "),
+        lines[1].starts_with("- build-claim-registry: success (exit 0), completed "),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 1);
+    assert!(lines[2].starts_with("(cq delivery "), "{text}");
+    // In flight to a live client (this test): not handed over twice.
     let out = run(&prompt);
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
     env.push("later", 3);
     let out = run(&prompt);
-    assert!(
-        stdout_of(&out).starts_with("later: failure (exit 3)"),
-        "{out:?}"
-    );
+    let text = stdout_of(&out);
+    assert!(text.contains("- later: failure (exit 3)"), "{out:?}");
+    assert!(!text.contains("build-claim-registry"), "{out:?}");
     // A queue that cannot be read: one line on stderr, exit 0.
     let broken = settings_for(&env.path("a-dir/").display().to_string());
     std::fs::create_dir_all(env.path("a-dir")).unwrap();

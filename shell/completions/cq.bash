@@ -29,6 +29,9 @@ _cq() {
             cq,help)
                 cmd="cq__subcmd__help"
                 ;;
+            cq,hook)
+                cmd="cq__subcmd__hook"
+                ;;
             cq,init)
                 cmd="cq__subcmd__init"
                 ;;
@@ -71,6 +74,9 @@ _cq() {
             cq__subcmd__help,help)
                 cmd="cq__subcmd__help__subcmd__help"
                 ;;
+            cq__subcmd__help,hook)
+                cmd="cq__subcmd__help__subcmd__hook"
+                ;;
             cq__subcmd__help,init)
                 cmd="cq__subcmd__help__subcmd__init"
                 ;;
@@ -108,7 +114,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +222,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack list wait compact stats migrate meta completions man init help"
+            opts="wrap push pull ack list wait compact stats migrate meta completions man init hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -272,6 +278,20 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__help__subcmd__hook)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -425,8 +445,38 @@ _cq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cq__subcmd__hook)
+            opts="-q -h -V --queue --color --wake --wake-for --own-only --help --version claude"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --wake-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cq__subcmd__init)
-            opts="-q -w -h -V --queue --color --wrap --help --version bash zsh fish phase-g claude"
+            opts="-q -w -h -V --queue --color --wrap --own-only --wake-for --help --version bash zsh fish phase-g claude"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -449,6 +499,10 @@ _cq() {
                     return 0
                     ;;
                 -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wake-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

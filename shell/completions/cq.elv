@@ -38,6 +38,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
+            cand hook 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;wrap'= {
@@ -218,6 +219,20 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -w 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
             cand --wrap 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
+            cand --wake-for 'With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]'
+            cand --own-only 'With claude: the session hears only jobs started from it, not those that name no session'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;hook'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand --wake-for 'With --wake: give up (exit 0, nothing taken) after DUR, before the hook''s timeout'
+            cand --wake 'Wait for the session''s next record (an asyncRewake hook)'
+            cand --own-only 'Take only records that name this session, not those that name none'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -237,6 +252,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
+            cand hook 'Run by Claude Code''s hooks (see cq init claude)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;help;wrap'= {
@@ -264,6 +280,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;man'= {
         }
         &'cq;help;init'= {
+        }
+        &'cq;help;hook'= {
         }
         &'cq;help;help'= {
         }

@@ -41,25 +41,41 @@ impl Run for InitArgs {
                 None => None,
             };
         if self.shell == InitShell::Claude {
-            return print_text(claude_settings(pinned.as_deref())?.as_bytes());
+            let wake_for = self.wake_for.as_deref().unwrap_or("1d");
+            let text = claude_settings(pinned.as_deref(), self.own_only, wake_for)?;
+            return print_text(text.as_bytes());
+        }
+        if self.own_only || self.wake_for.is_some() {
+            return Err(Error::usage(
+                "--own-only and --wake-for set up Claude Code's hooks: use them with cq init claude",
+            ));
         }
         let run = cq_path();
         print_text(render(self.shell, &self.wrap, run.as_deref(), pinned.as_deref()).as_bytes())
     }
 }
 
-/// Claude Code settings whose hooks pull finished jobs into the session:
-/// at SessionStart and at each UserPromptSubmit, a command's stdout (exit
-/// 0) is added to the model's context. Format and events as documented at
-/// https://docs.claude.com/en/docs/claude-code/hooks (settings.json,
-/// "hooks" → event → [{"matcher", "hooks": [{"type": "command", ...}]}]).
+/// Claude Code settings (hooks as documented at
+/// https://docs.claude.com/en/docs/claude-code/hooks: settings.json,
+/// "hooks" → event → [{"matcher", "hooks": [{"type": "command", ...}]}])
+/// under which a session hears of its jobs (claude.rs has the rules):
 ///
-/// The command pulls (each record reaches the session once), prints one
-/// plain line per record (`--format brief`) and nothing when nothing is
-/// pending, and never fails the hook: an unreachable queue is one line on
-/// stderr and exit 0. It names this cq by its absolute path (a hook's PATH
-/// may not have it) and the queue when one was given to init.
-fn claude_settings(queue: Option<&str>) -> Result<String> {
+/// - SessionStart and Stop start the waiter, an `asyncRewake` hook: it
+///   exits 2 with the records, which wakes an idle session at once. Stop
+///   re-arms it after every turn, the woken one included, and a woken
+///   turn's records are in flight then, so it waits for the next record:
+///   no loop. Its own deadline is `wake_for`; the hook's timeout a minute
+///   more, so the client never kills it (a killed hook wakes nothing).
+/// - SessionStart, UserPromptSubmit and SessionEnd acknowledge what
+///   reached the client; a prompt (and the start of a session that cannot
+///   be woken, plain `claude -p`) takes the records as context.
+///
+/// Commands name this cq by its absolute path (a hook's PATH may not have
+/// it) and the queue when one was given to init. The prompt hooks end in
+/// `|| true`: no failure of cq may block a prompt.
+fn claude_settings(queue: Option<&str>, own_only: bool, wake_for: &str) -> Result<String> {
+    let window = crate::time::parse_duration(wake_for)
+        .map_err(|e| Error::usage(format!("--wake-for: {}", e.msg)))?;
     let me = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| Error::io("cannot find this cq's own path", e))?;
@@ -67,13 +83,32 @@ fn claude_settings(queue: Option<&str>) -> Result<String> {
     if let Some(q) = queue {
         cmd.push_str(&format!(" --queue {}", sh_quote(q)));
     }
-    cmd.push_str(" pull --format brief </dev/null || true");
-    let hook = serde_json::json!([{
-        "matcher": "",
-        "hooks": [{ "type": "command", "command": cmd, "timeout": 30 }]
-    }]);
+    cmd.push_str(" hook claude");
+    if own_only {
+        cmd.push_str(" --own-only");
+    }
+    let secs = window.as_secs();
+    let settle = serde_json::json!({
+        "type": "command",
+        "command": format!("{cmd} || true"),
+        "timeout": 30
+    });
+    let waiter = serde_json::json!({
+        "type": "command",
+        "command": format!("{cmd} --wake --wake-for {secs}s"),
+        "asyncRewake": true,
+        "rewakeMessage": "cq: background jobs ended.",
+        "rewakeSummary": "cq: a background job ended",
+        "timeout": secs + 60
+    });
+    let group = |hooks: serde_json::Value| serde_json::json!([{ "matcher": "", "hooks": hooks }]);
     let settings = serde_json::json!({
-        "hooks": { "SessionStart": hook, "UserPromptSubmit": hook }
+        "hooks": {
+            "SessionStart": group(serde_json::json!([settle, waiter])),
+            "UserPromptSubmit": group(serde_json::json!([settle])),
+            "Stop": group(serde_json::json!([waiter])),
+            "SessionEnd": group(serde_json::json!([settle])),
+        }
     });
     let mut text = serde_json::to_string_pretty(&settings).expect("settings serialise");
     text.push('\n');

@@ -20,7 +20,9 @@ pub fn pages() -> Vec<(String, Vec<u8>)> {
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
     let mut pages = vec![("cq.1".to_string(), render(&root, None))];
-    for sub in root.get_subcommands() {
+    // `cq hook` is run by Claude Code's hooks, not by people: cq-init(1)
+    // documents it.
+    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = sub.get_name().to_string();
         pages.push((format!("cq-{name}.1"), render(sub, Some(&name))));
     }
@@ -372,12 +374,50 @@ fn tiers(sub: &str) -> &'static str {
     }
 }
 
+/// cq-init(1)'s account of `cq init claude`: the events, the limits, and
+/// how to undo it.
+const CLAUDE: &str = concat!(
+    ".SH \"CLAUDE CODE\"\n",
+    "\\fBcq init claude\\fR prints settings (JSON) to merge into \\fI~/.claude/settings.json\\fR ",
+    "or a project\\(aqs \\fI.claude/settings.json\\fR. Under them a session hears of its jobs without polling ",
+    "and without anything typed:\n",
+    ".TP\n\\fBSessionStart\\fR, \\fBStop\\fR\n",
+    "start the waiter, \\fBcq hook claude \\-\\-wake\\fR, an \\fBasyncRewake\\fR hook. It sleeps until a record ",
+    "for the session is pending, waits up to 0.12 s for more (a burst wakes the session once), and exits 2 with one ",
+    "line per record (name, status, exit code, output directory, log, id): the client starts a turn with that text, ",
+    "even when the session is idle. One waiter runs per session; a second exits 0 at once. \\fBStop\\fR re-arms it ",
+    "after each turn; the records of the turn just ended are in flight, so it waits for the next one and never loops. ",
+    "It exits 0, taking nothing, when the client process ends, at \\fBSessionEnd\\fR, and after \\fB\\-\\-wake\\-for\\fR ",
+    "(1d; the hook\\(aqs timeout is a minute longer, so the client never kills it).\n",
+    ".TP\n\\fBSessionStart\\fR, \\fBUserPromptSubmit\\fR, \\fBSessionEnd\\fR\n",
+    "run \\fBcq hook claude\\fR: it acknowledges what reached the client and, at a prompt, adds the pending records ",
+    "to the model\\(aqs context. It always exits 0.\n",
+    ".PP\n",
+    "A job started from a session (\\fBCLAUDE_CODE_SESSION_ID\\fR in its environment) records it as \\fBsession\\fR; ",
+    "a session takes its own records and those that name no session (\\fB\\-\\-own\\-only\\fR: only its own). ",
+    "Records are handed over, not pulled: each is marked pulled by a later hook once the session\\(aqs transcript ",
+    "shows it arrived, so a session that dies in between leaves it pending, for \\fB\\-\\-resume\\fR or \\fBcq pull\\fR. ",
+    "Records without an id (a legacy writer\\(aqs plain append) are left to \\fBcq pull\\fR. The hand-overs are kept in ",
+    "\\fI$XDG_STATE_HOME/cq/claude/\\fR.\n",
+    ".PP\n",
+    "Limits: plain \\fBclaude \\-p\\fR \\fITEXT\\fR cannot be woken (the waiter exits at once there; the records ",
+    "reach the session at its start and its prompt); \\fBclaude \\-p \\-\\-input\\-format stream\\-json\\fR and the ",
+    "terminal UI can. On the kafka tier an acknowledgement commits an offset, which acknowledges earlier records of ",
+    "the partition too: give each session its own consumer group or use another tier.\n",
+    ".PP\n",
+    "To undo, delete the hooks whose command runs \\fBcq hook claude\\fR from the settings file, and ",
+    "\\fI$XDG_STATE_HOME/cq/claude/\\fR.\n",
+);
+
 fn extra(sub: &str) -> String {
     let mut s = String::new();
     let t = tiers(sub);
     if !t.is_empty() {
         s.push_str(".SH TIERS\n");
         s.push_str(t);
+    }
+    if sub == "init" {
+        s.push_str(CLAUDE);
     }
     s.push_str(".SH \"EXIT STATUS\"\n");
     s.push_str(exit_status(sub));

@@ -5,6 +5,7 @@ mod ack;
 mod compact;
 mod completions;
 mod detach;
+mod hook;
 mod init;
 mod list;
 mod man;
@@ -50,6 +51,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Completions(a) => a.run(queue),
         Command::Man(a) => a.run(queue),
         Command::Init(a) => a.run(queue),
+        Command::Hook(a) => a.run(queue),
     }
 }
 

@@ -35,6 +35,7 @@ impl Run for PushArgs {
             started_at,
             duration_ms,
             meta,
+            session: crate::record::session_of_env(),
         });
         queue::open(loc)?.append(&rec.to_line())?;
         Ok(Exit::Code(0))
@@ -133,6 +134,7 @@ fn batch_record(
         started_at,
         duration_ms,
         meta: all,
+        session: crate::record::session_of_env(),
     }))
 }
 

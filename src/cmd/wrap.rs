@@ -71,6 +71,7 @@ impl Run for WrapArgs {
                 .as_ref()
                 .filter(|_| self.detached_id.is_some())
                 .map(|l| l.to_string_lossy().into_owned()),
+            session: record::session_of_env(),
         };
         if let Err(e) = q.start(&job) {
             if let Some(r) = ready.take() {

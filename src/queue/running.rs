@@ -173,6 +173,7 @@ mod tests {
             output_dir: "/".into(),
             meta: serde_json::Map::new(),
             log: None,
+            session: None,
         }
     }
 

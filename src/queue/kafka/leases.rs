@@ -201,6 +201,7 @@ mod tests {
             output_dir: "/".into(),
             meta: Default::default(),
             log: None,
+            session: None,
         }
     }
 
