@@ -910,3 +910,80 @@ fn a_record_counts_as_delivered_only_once_the_transcript_shows_it() {
         "acknowledged once the transcript shows it"
     );
 }
+
+/// bench/run's measure (ignored in `cargo test`): the time from a job's
+/// end to the stand-in API receiving the wake request, over
+/// `CQ_WAKE_JOBS` jobs (20), on the JSONL tier and on Redis, and the CPU
+/// an idle waiter burns, per minute, over `CQ_IDLE_SECS` (10) seconds.
+#[test]
+#[ignore = "a benchmark: bench/run runs it"]
+fn wake_latency() {
+    let Some(bin) = claude("wake_latency") else {
+        return;
+    };
+    let jobs: usize = std::env::var("CQ_WAKE_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let idle: u64 = std::env::var("CQ_IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let mut tiers = vec![("jsonl", Tier::Jsonl), ("sqlite", Tier::Sqlite)];
+    if have("redis-server") {
+        tiers.push(("redis", Tier::Redis));
+    }
+    for (label, tier) in tiers {
+        let h = Home::new(bin.clone(), Env::tier(tier));
+        let sid = new_session_id();
+        let mut s = h.stream(says_ok(), &session_args(&sid));
+        let waiter = h.env.path(&format!("xdg-state/cq/claude/{sid}.waiter"));
+        let end = Instant::now() + Duration::from_secs(30);
+        while !waiter.exists() {
+            assert!(Instant::now() < end, "no waiter armed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut ms = Vec::new();
+        for i in 0..jobs {
+            let t0 = std::time::SystemTime::now();
+            let st = h
+                .cq_in(Some(&sid))
+                .args(["wrap", "-n", &format!("lat{i}"), "--", "true"])
+                .status()
+                .unwrap();
+            assert!(st.success());
+            let r = s.await_request(&format!("lat{i}: success"), Duration::from_secs(30));
+            ms.push(r.at.duration_since(t0).unwrap_or_default().as_secs_f64() * 1000.0);
+            h.await_all_acknowledged(Duration::from_secs(20));
+            // The woken turn ends and re-arms the waiter.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        ms.sort_by(f64::total_cmp);
+        let pct = |p: f64| ms[((ms.len() as f64 * p).ceil() as usize).clamp(1, ms.len()) - 1];
+        println!(
+            "wake latency {label}: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms (n={jobs}; job end to the model's request)",
+            pct(0.5),
+            pct(0.95),
+            ms[ms.len() - 1]
+        );
+        // The idle waiter: its pid is in its lock file.
+        let text = std::fs::read_to_string(&waiter).unwrap();
+        let pid: u32 = text.split_whitespace().next().unwrap().parse().unwrap();
+        let cpu = |pid: u32| -> u64 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        };
+        let before = cpu(pid);
+        std::thread::sleep(Duration::from_secs(idle));
+        let ticks = cpu(pid) - before;
+        // Clock ticks are 10 ms (USER_HZ 100).
+        println!(
+            "idle waiter CPU {label}: {:.1} ms per minute (pid {pid}, {idle} s)",
+            ticks as f64 * 10.0 * 60.0 / idle as f64
+        );
+        s.close();
+    }
+}
