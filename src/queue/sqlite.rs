@@ -44,7 +44,33 @@ pub struct SqliteQueue {
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| Error::new(format!("{}: {e}", path.display()))
+    move |e| {
+        // The busy handler gave up at the command's --timeout: exit 124.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+            && crate::watch::waits_expired()
+        {
+            return Error::new(format!(
+                "timed out waiting for the lock on sqlite:{} (another process holds it)",
+                path.display()
+            ))
+            .with_code(crate::error::code::TIMEOUT);
+        }
+        Error::new(format!("{}: {e}", path.display()))
+    }
+}
+
+/// How long a lock held by another connection is waited for: a minute, or
+/// until the command's `--timeout` (then the statement fails busy, and
+/// [`db_err`] says so with exit 124). `count` is how often it was called
+/// for this statement; the pauses grow from 1 ms to 50 ms.
+fn busy(count: i32) -> bool {
+    const MINUTE_OF_PAUSES: i32 = 60_000 / 50 + 6;
+    if crate::watch::waits_expired() || count > MINUTE_OF_PAUSES {
+        return false;
+    }
+    let ms = 1u64 << count.clamp(0, 5) as u32;
+    std::thread::sleep(std::time::Duration::from_millis(ms.min(50)));
+    true
 }
 
 impl SqliteQueue {
@@ -67,7 +93,7 @@ impl SqliteQueue {
                 return Ok(None);
             }
             let err = db_err(&self.path);
-            let conn = if exists {
+            let mut conn = if exists {
                 Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE)
                     .or_else(|_| {
                         Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -82,8 +108,7 @@ impl SqliteQueue {
                     .map_err(|e| Error::io(self.shown(), e))?;
                 c
             };
-            conn.busy_timeout(std::time::Duration::from_secs(60))
-                .map_err(&err)?;
+            conn.busy_handler(Some(busy)).map_err(&err)?;
             if !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
                 // Another process may be creating the same database right
                 // now: switching to WAL does not wait on the busy handler, so
