@@ -81,3 +81,95 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
         );
     }
 }
+
+/// The tiers a case runs on here: the local ones always, Redis and Kafka
+/// when their servers are installed (CQ_NO_SKIP makes a missing one fail).
+fn tiers(test: &str) -> Vec<Tier> {
+    let mut t = vec![Tier::Jsonl, Tier::Sqlite];
+    if have("redis-server") {
+        t.push(Tier::Redis);
+    } else {
+        skip(test, "redis-server is not installed (the redis tier)");
+    }
+    if have("tansu") {
+        t.push(Tier::Kafka);
+    } else {
+        skip(test, "tansu is not installed (the kafka tier)");
+    }
+    t
+}
+
+/// Two records with one id (a lost record, then its returning wrapper's
+/// real one; `migrate` copies both): the first `ack` marks the oldest
+/// pending one, the second reaches the second record. (Redis indexed an
+/// id's first entry only: the second ack found it pulled and marked
+/// nothing.)
+#[test]
+fn a_second_ack_of_an_id_reaches_its_second_record() {
+    let test = "a_second_ack_of_an_id_reaches_its_second_record";
+    for tier in tiers(test) {
+        let env = Env::tier(tier);
+        let src = env.path("source.jsonl");
+        let line = |name: &str, id: &str, lost: bool| {
+            format!(
+                "{{\"name\":\"{name}\",\"completed_at\":\"2026-12-01T00:00:0{}Z\",\"output_dir\":\"/o\",\"status\":\"failure\",\"pulled\":false,\"id\":\"{id}\",\"lost\":{lost}}}\n",
+                if lost { 0 } else { 1 }
+            )
+        };
+        std::fs::write(
+            &src,
+            [
+                line("job", "J", true),
+                line("job", "J", false),
+                line("other", "K", false),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        let out = env
+            .cq()
+            .args([
+                "-q",
+                &src.display().to_string(),
+                "migrate",
+                "--to",
+                &env.location,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tier:?}: {out:?}");
+        let pending = || {
+            let out = env
+                .cq()
+                .args(["list", "--pending", "--json"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{tier:?}: {out:?}");
+            parse_lines(&String::from_utf8_lossy(&out.stdout))
+                .iter()
+                .map(|r| format!("{}:{}", r["id"].as_str().unwrap_or(""), r["lost"]))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pending(), ["J:true", "J:false", "K:false"], "{tier:?}");
+        env.cq().args(["ack", "J"]).assert().success();
+        assert_eq!(
+            pending(),
+            ["J:false", "K:false"],
+            "{tier:?}: the oldest went first"
+        );
+        // Compaction removes the pulled lost record (Redis: trims the
+        // stream's head); the id's other record stays reachable.
+        env.cq()
+            .args(["compact", "--older-than", "0s"])
+            .assert()
+            .success();
+        env.cq().args(["ack", "J"]).assert().success();
+        assert_eq!(
+            pending(),
+            ["K:false"],
+            "{tier:?}: the second ack reached the second record"
+        );
+        // A third finds nothing pending and is no error.
+        env.cq().args(["ack", "J"]).assert().success();
+    }
+}
