@@ -113,10 +113,10 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
     let env = Env::new();
     env.push("before", 0);
     let (mut follower, mut lines) = env.follow(&["pull", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     for i in 0..5 {
         env.push(&format!("r{i}"), 0);
-        got.push(lines.next().unwrap().unwrap());
+        got.push(lines.next_line());
     }
     // A concurrent compaction does not make it deliver anything again.
     std::thread::sleep(Duration::from_millis(1100));
@@ -125,7 +125,7 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
         .assert()
         .success();
     env.push("last", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     // Printed comes before marked: let the follower mark what it printed
     // before stopping it, or that is rightly delivered again (at-least-once).
     env.await_no_pending();
@@ -142,9 +142,9 @@ fn list_follow_prints_each_record_once_across_compaction() {
     let env = Env::new();
     env.push("a", 0);
     let (mut follower, mut lines) = env.follow(&["list", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     env.push("b", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     env.cq().arg("pull").assert().success();
     std::thread::sleep(Duration::from_millis(1100));
     env.cq()
@@ -152,7 +152,7 @@ fn list_follow_prints_each_record_once_across_compaction() {
         .assert()
         .success();
     env.push("c", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     let _ = follower.kill();
     let _ = follower.wait();
     assert_eq!(names(&parse_lines(&got.join("\n"))), ["a", "b", "c"]);

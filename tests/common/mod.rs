@@ -21,6 +21,8 @@ pub struct Env {
     pub queue: PathBuf,
     /// What CQ_QUEUE says.
     pub location: String,
+    /// Fails the test run, naming the test, when it outlives its time.
+    pub watchdog: Watchdog,
 }
 
 /// The tiers every tier-parametrised test runs against.
@@ -38,6 +40,7 @@ impl Env {
     }
 
     pub fn tier(tier: Tier) -> Env {
+        let watchdog = Watchdog::start(DEFAULT_LIMIT);
         let dir = tempfile::tempdir().expect("tempdir");
         let (queue, location) = match tier {
             Tier::Jsonl => {
@@ -59,6 +62,7 @@ impl Env {
                     queue: dir.path().join("no-file"),
                     dir,
                     location: l,
+                    watchdog,
                 };
             }
             Tier::Kafka => {
@@ -70,6 +74,7 @@ impl Env {
                     queue: dir.path().join("no-file"),
                     dir,
                     location: l,
+                    watchdog,
                 };
             }
         };
@@ -79,6 +84,7 @@ impl Env {
             dir,
             queue,
             location,
+            watchdog,
         }
     }
 
@@ -148,22 +154,19 @@ impl Env {
         parse_lines(&stdout_of(&out))
     }
 
-    /// Starts a `--follow` of some kind, with its stdout as lines.
-    pub fn follow(
-        &self,
-        args: &[&str],
-    ) -> (
-        std::process::Child,
-        std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-    ) {
-        use std::io::BufRead;
+    /// Starts a `--follow` of some kind, with its stdout as lines read
+    /// with a deadline.
+    pub fn follow(&self, args: &[&str]) -> (std::process::Child, Lines) {
         let mut child = self
             .cq_std()
             .args(args)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let lines = Lines::of(
+            child.stdout.take().unwrap(),
+            &format!("cq {}", args.join(" ")),
+        );
         (child, lines)
     }
 
@@ -192,6 +195,123 @@ impl Env {
             .args(["push", "-n", name, "-e", &code.to_string()])
             .assert()
             .success();
+    }
+}
+
+/// A child's output, line by line, each awaited for 20 s at most: a line
+/// that never comes fails the test saying whose line it waited for.
+pub struct Lines {
+    rx: std::sync::mpsc::Receiver<std::io::Result<String>>,
+    what: String,
+}
+
+impl Lines {
+    pub fn of(from: impl std::io::Read + Send + 'static, what: &str) -> Lines {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The thread ends with the stream (the child exits or is killed).
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(from).lines() {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines {
+            rx,
+            what: what.to_string(),
+        }
+    }
+
+    /// The next line; fails the test when none comes within 20 s or the
+    /// stream ends.
+    pub fn next_line(&mut self) -> String {
+        self.next_within(std::time::Duration::from_secs(20))
+    }
+
+    pub fn next_within(&mut self, limit: std::time::Duration) -> String {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.rx.recv_timeout(limit) {
+            Ok(l) => l.unwrap_or_else(|e| panic!("reading {}: {e}", self.what)),
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no line from {} within {limit:?}", self.what)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("{} ended its output before the line awaited", self.what)
+            }
+        }
+    }
+}
+
+/// How long a test may run before its watchdog ends the test binary.
+pub const DEFAULT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A per-test deadline: when the test outlives it, the watchdog says which
+/// test it was, SIGKILLs every process the test binary started (servers,
+/// stuck cq's) and aborts the binary, so that CI fails with a name instead
+/// of running into its own limit. Dropping it (the test ended) disarms it.
+/// `CQ_STRESS=N` multiplies every limit.
+pub struct Watchdog(std::sync::mpsc::Sender<std::time::Duration>);
+
+impl Watchdog {
+    /// Armed for `limit`, named after the current test (libtest names
+    /// each test's thread after it; with one test thread, run in the
+    /// main thread, the name is the binary's).
+    pub fn start(limit: std::time::Duration) -> Watchdog {
+        let name = std::thread::current()
+            .name()
+            .filter(|n| *n != "main")
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                std::env::args()
+                    .next()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
+        let (tx, rx) = std::sync::mpsc::channel::<std::time::Duration>();
+        let started = std::time::Instant::now();
+        let scale = stress() as u32;
+        std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            let mut limit = limit * scale;
+            loop {
+                let left = limit.saturating_sub(started.elapsed());
+                match rx.recv_timeout(left) {
+                    Ok(new) => limit = new * scale,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                    Err(RecvTimeoutError::Timeout) => {
+                        eprintln!(
+                            "\nWATCHDOG: test {name} still running after {:.0?}: killing what it started and aborting",
+                            started.elapsed()
+                        );
+                        kill_descendants(std::process::id());
+                        std::process::abort();
+                    }
+                }
+            }
+        });
+        Watchdog(tx)
+    }
+
+    /// Gives the test `limit` in all (from the watchdog's start) instead.
+    pub fn allow(&self, limit: std::time::Duration) {
+        let _ = self.0.send(limit);
+    }
+}
+
+/// SIGKILLs every descendant of `pid` (children first found, then theirs).
+fn kill_descendants(pid: u32) {
+    for child in children_of(pid) {
+        // Stop it first, so that it spawns nothing more while its own
+        // children are killed.
+        // SAFETY: kill has no memory-safety conditions.
+        unsafe { libc::kill(child, libc::SIGSTOP) };
+        kill_descendants(child as u32);
+        // SAFETY: as above.
+        unsafe { libc::kill(child, libc::SIGKILL) };
     }
 }
 
