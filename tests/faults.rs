@@ -821,9 +821,19 @@ fn a_held_lock_neither_stops_jobs_nor_outlasts_a_timeout() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = std::io::BufReader::new(wrap.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let out = std::io::BufReader::new(wrap.stdout.take().unwrap());
+    // Were wrap to wait for the lock before starting CMD (the regression
+    // this guards), this read would wait as long as the lock is held.
+    let (_out, line) = common::within(
+        std::time::Duration::from_secs(10),
+        "CMD's line under a held lock",
+        move || {
+            let mut out = out;
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            (out, line)
+        },
+    );
     assert_eq!(line, "ran\n", "CMD ran while the lock was held");
     for args in [
         &["pull", "--wait", "--timeout", "1s"][..],

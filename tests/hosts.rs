@@ -177,21 +177,36 @@ fn wrapper_on_b(
 /// Waits for a wrapper: its exit code and what it said on stderr.
 fn ended(wrapper: &mut Reaped) -> (Option<i32>, String) {
     use std::io::Read;
-    let st = wrapper.0.wait().unwrap();
-    let mut err = String::new();
-    if let Some(mut e) = wrapper.0.stderr.take() {
-        e.read_to_string(&mut err).unwrap();
-    }
-    (st.code(), err)
+    // Reading stderr first: a child blocked on a full stderr pipe would
+    // never end. Both bounded (the longest scenario gives up after 30 s).
+    let err = wrapper.0.stderr.take().map(|mut e| {
+        common::within(Duration::from_secs(180), "a cq's stderr", move || {
+            let mut err = String::new();
+            e.read_to_string(&mut err).unwrap();
+            err
+        })
+    });
+    let st = common::wait_within(&mut wrapper.0, Duration::from_secs(60), "a cq's exit");
+    (st.code(), err.unwrap_or_default())
 }
+
+/// How long a scenario may run before its watchdog fails the run (the
+/// longest waits out partitions and session timeouts: about 60 s).
+const LIMIT: Duration = Duration::from_secs(300);
 
 /// Runs a scenario on Redis and on Kafka.
 macro_rules! on_both {
     ($($test:ident),* $(,)?) => {
         $(
             mod $test {
-                #[test] fn redis() { super::$test(stringify!($test), super::Tier::Redis) }
-                #[test] fn kafka() { super::$test(stringify!($test), super::Tier::Kafka) }
+                #[test] fn redis() {
+                    let _dog = crate::common::Watchdog::start(super::LIMIT);
+                    super::$test(stringify!($test), super::Tier::Redis)
+                }
+                #[test] fn kafka() {
+                    let _dog = crate::common::Watchdog::start(super::LIMIT);
+                    super::$test(stringify!($test), super::Tier::Kafka)
+                }
             }
         )*
     };
@@ -385,9 +400,17 @@ fn held_puller(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = vec![0u8; 1024];
-    rx.read_exact(&mut first).unwrap();
-    (Reaped(child), rx, first)
+    let child = Reaped(child);
+    let (rx, first) = common::within(
+        Duration::from_secs(60),
+        "the puller's first KiB",
+        move || {
+            let mut first = vec![0u8; 1024];
+            rx.read_exact(&mut first).unwrap();
+            (rx, first)
+        },
+    );
+    (child, rx, first)
 }
 
 /// Pulls on `host` until every one of `want` names was delivered there,
@@ -432,8 +455,15 @@ fn a_puller_cut_off_between_printing_and_marking_costs_a_redelivery_not_a_record
     let (mut puller, mut rx, first_kib) = held_puller(&net, &loc, &dir);
     net.cut("b");
     let cut = Instant::now();
-    let mut rest = Vec::new();
-    rx.read_to_end(&mut rest).unwrap();
+    let rest = common::within(
+        Duration::from_secs(120),
+        "the cut-off puller's output",
+        move || {
+            let mut rest = Vec::new();
+            rx.read_to_end(&mut rest).unwrap();
+            rest
+        },
+    );
     let printed = String::from_utf8([first_kib, rest].concat()).unwrap();
     let (code, err) = ended(&mut puller);
     assert_eq!(code, Some(1), "{err}");

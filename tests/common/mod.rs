@@ -283,7 +283,11 @@ impl Watchdog {
                     Ok(new) => limit = new * scale,
                     Err(RecvTimeoutError::Disconnected) => return,
                     Err(RecvTimeoutError::Timeout) => {
-                        eprintln!(
+                        // Straight to fd 2: eprintln! in a test's thread
+                        // goes to libtest's capture, lost with the abort.
+                        use std::io::Write;
+                        let _ = writeln!(
+                            std::io::stderr(),
                             "\nWATCHDOG: test {name} still running after {:.0?}: killing what it started and aborting",
                             started.elapsed()
                         );
@@ -299,6 +303,49 @@ impl Watchdog {
     /// Gives the test `limit` in all (from the watchdog's start) instead.
     pub fn allow(&self, limit: std::time::Duration) {
         let _ = self.0.send(limit);
+    }
+}
+
+/// Runs `f` (a blocking read, a wait) on a thread of its own and returns
+/// what it returns; fails the test, saying `what` it waited for, when that
+/// takes longer than `limit`. (The stuck thread is left behind, blocked on
+/// a pipe or a child of the failed test.)
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(RecvTimeoutError::Timeout) => panic!("{what}: still waiting after {limit:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: failed (the panic above)"),
+    }
+}
+
+/// Waits for a child of the test's own for `limit` at most; a child that
+/// is still running then is SIGKILLed and the test fails, saying `what`
+/// it waited for.
+pub fn wait_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}, killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
