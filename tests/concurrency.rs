@@ -31,6 +31,11 @@ impl Rng {
     }
 }
 
+/// The pullers start this late, while writers and compaction run: records
+/// pending for over a second (timestamps have whole seconds) are what a
+/// compaction that removed pending records would take.
+const PULLERS_LATE: Duration = Duration::from_millis(1500);
+
 #[test]
 fn writers_pullers_and_compaction_lose_nothing() {
     let env = Arc::new(Env::new());
@@ -74,6 +79,7 @@ fn writers_pullers_and_compaction_lose_nothing() {
     let clean_a = {
         let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
         thread::spawn(move || {
+            thread::sleep(PULLERS_LATE);
             let mut got = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let out = env.cq_std().args(["pull", "--json"]).output().unwrap();
@@ -92,6 +98,7 @@ fn writers_pullers_and_compaction_lose_nothing() {
             Arc::clone(&mid_delivery),
         );
         thread::spawn(move || {
+            thread::sleep(PULLERS_LATE);
             let mut rng = Rng::new();
             let (mut clean, mut dirty, mut kills) = (Vec::new(), Vec::new(), 0);
             while !stop.load(Ordering::SeqCst) {

@@ -170,6 +170,20 @@ fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
         });
         let mut delivered = Vec::new();
         let (mut compactions, mut removing) = (0, 0);
+        // First a compaction over a record pending for over a second
+        // (timestamps have whole seconds): it must stay.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while stdout_of(&env.cq().args(["list", "--count"]).output().unwrap()) == "0\n" {
+            assert!(Instant::now() < deadline, "the first push never landed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(1100));
+        let out = env
+            .cq()
+            .args(["compact", "--older-than", "0s"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
         loop {
             // Finished, or failed: its panic comes out of the join below
             // (a flag it sets at its end would never be set).
@@ -434,6 +448,12 @@ fn killed_wrapper_is_lost_once(tier: Tier) {
     common::kill_all(&job);
 }
 
+/// The pullers of the conformance stress start this late, while writers
+/// and compaction run: records pending for over a second (timestamps have
+/// whole seconds) are what a compaction that removed pending records would
+/// take.
+const PULLERS_LATE: Duration = Duration::from_millis(1500);
+
 /// The conformance stress, the same on every tier: 8 writers push 1,000
 /// records (times CQ_STRESS) while a clean puller, a puller SIGKILLed at
 /// random moments and a loop of `compact --older-than 0s` run. Every record
@@ -496,6 +516,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
                 Tier::Redis => 20_000,
                 Tier::Kafka => 300_000,
             };
+            std::thread::sleep(PULLERS_LATE);
             while !stop.load(Ordering::SeqCst) {
                 n += 1;
                 let out = common::pull_killed_after(&env, Duration::from_micros(n * 7919 % span));
@@ -538,6 +559,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     let clean_puller = {
         let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
         std::thread::spawn(move || {
+            std::thread::sleep(PULLERS_LATE);
             let mut got = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let out = env.cq_std().args(["pull", "--json"]).output().unwrap();
