@@ -55,7 +55,11 @@ impl Env {
             }
             Tier::Redis => {
                 let server = RedisServer::start().expect("redis-server did not start");
-                let l = format!("redis://127.0.0.1:{}/0?stream=cq-test", server.port);
+                let l = format!(
+                    "redis://127.0.0.1:{}/0?stream={}",
+                    server.port,
+                    unique_name(&dir)
+                );
                 return Env {
                     redis: Some(server),
                     kafka: None,
@@ -67,7 +71,7 @@ impl Env {
             }
             Tier::Kafka => {
                 let server = KafkaServer::start().expect("tansu did not start");
-                let l = format!("kafka://127.0.0.1:{}/cq-test", server.port);
+                let l = format!("kafka://127.0.0.1:{}/{}", server.port, unique_name(&dir));
                 return Env {
                     redis: None,
                     kafka: Some(server),
@@ -196,6 +200,21 @@ impl Env {
             .assert()
             .success();
     }
+}
+
+/// A stream or topic name of the test's own (from its temporary
+/// directory's unique name): were two tests ever to reach one server,
+/// they would still not see each other's records.
+fn unique_name(dir: &TempDir) -> String {
+    let tail: String = dir
+        .path()
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("cq-test-{tail}")
 }
 
 /// A child's output, line by line, each awaited for 20 s at most: a line
@@ -476,14 +495,49 @@ fn pings(port: u16) -> bool {
     s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
 }
 
+/// Whether process `pid` holds a TCP socket listening on `port` (read
+/// from /proc: the listening sockets' inodes, then the process's fds).
+pub fn listens(pid: u32, port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    // local address, state 0A (LISTEN), inode
+                    (f.len() > 9 && f[1].ends_with(&want) && f[3] == "0A")
+                        .then(|| format!("socket:[{}]", f[9]))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// A server process of a test's own, killed and reaped when dropped, also
 /// when the test fails.
 pub struct Daemon(std::process::Child);
 
 impl Daemon {
-    /// Spawns `cmd` (output discarded) and waits up to 10 s for `up`; None
-    /// when it exits first (its port was taken after all) or never serves.
-    fn start(cmd: &mut Command, up: impl Fn() -> bool) -> Option<Daemon> {
+    /// Spawns `cmd` (output discarded) and waits up to 10 s until it is
+    /// the process listening on `port` and `up` holds; None when it exits
+    /// first or never does. Another test's server on the same port (a
+    /// free port is free only until someone binds it) is never adopted:
+    /// the listening socket must be this process's own.
+    fn start(cmd: &mut Command, port: u16, up: impl Fn() -> bool) -> Option<Daemon> {
         let child = cmd
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -492,11 +546,11 @@ impl Daemon {
         let mut d = Daemon(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
-            if up() {
-                return Some(d);
-            }
             if let Ok(Some(_)) = d.0.try_wait() {
                 return None;
+            }
+            if listens(d.0.id(), port) && up() {
+                return Some(d);
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -545,6 +599,7 @@ impl RedisServer {
                     .args(extra)
                     .arg("--dir")
                     .arg(dir.path()),
+                port,
                 || if tls { connects(port) } else { pings(port) },
             );
             if let Some(daemon) = daemon {
@@ -609,6 +664,7 @@ impl KafkaServer {
                     .args(["broker", "--listener-url", &url])
                     .args(["--advertised-listener-url", &shown])
                     .args(["--storage-engine", "memory://tansu/"]),
+                port,
                 || connects(port),
             );
             if let Some(daemon) = daemon {
@@ -664,7 +720,7 @@ pub fn stunnel(dir: &Path, port: u16, to: u16, cert: &str, key: &str) -> Option<
     )
     .ok()?;
     let bin = which("stunnel4").or_else(|| which("stunnel"))?;
-    Daemon::start(Command::new(bin).arg(&conf), || connects(port))
+    Daemon::start(Command::new(bin).arg(&conf), port, || connects(port))
 }
 
 /// The signals cq never dies of on purpose (`cq wrap` re-raises its
