@@ -174,6 +174,20 @@ fn wrapper_on_b(
     wrapper
 }
 
+/// A job that runs until [`go`] (the hosts share the file system), then
+/// exits with `code`: it ends after the cut however long the wrapper took
+/// to be seen running, instead of after a sleep that a slow start eats.
+fn job_until_go(dir: &tempfile::TempDir, code: i32) -> String {
+    format!(
+        "while [ ! -e '{}' ]; do sleep 0.05; done; exit {code}",
+        dir.path().join("go").display()
+    )
+}
+
+fn go(dir: &tempfile::TempDir) {
+    std::fs::write(dir.path().join("go"), "").unwrap();
+}
+
 /// Waits for a wrapper: its exit code and what it said on stderr.
 fn ended(wrapper: &mut Reaped) -> (Option<i32>, String) {
     use std::io::Read;
@@ -317,8 +331,9 @@ fn a_wrapper_cut_off_at_its_end_retries_until_the_network_heals(test: &str, tier
         return;
     };
     let retry = [("CQ_APPEND_RETRY", "60s")];
-    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "late", "sleep 2; exit 4");
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "late", &job_until_go(&dir, 4));
     net.cut("b");
+    go(&dir);
     // Longer than one attempt may take (10 s): the first one fails.
     std::thread::sleep(Duration::from_secs(14));
     net.heal("b");
@@ -351,9 +366,10 @@ fn a_wrapper_cut_off_for_good_keeps_its_status_and_prints_the_record(test: &str,
         return;
     };
     let retry = [("CQ_APPEND_RETRY", "2s")];
-    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "stranded", "sleep 2; exit 5");
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "stranded", &job_until_go(&dir, 5));
     net.cut("b");
     let cut = Instant::now();
+    go(&dir);
     let (code, err) = ended(&mut wrapper);
     let took = cut.elapsed();
     assert_eq!(code, Some(5), "{err}");
@@ -364,8 +380,8 @@ fn a_wrapper_cut_off_for_good_keeps_its_status_and_prints_the_record(test: &str,
     let rec: serde_json::Value = serde_json::from_str(unsaved).unwrap();
     assert_eq!(rec["exit_code"], 5);
     assert_eq!(rec["name"], "stranded");
-    // The bound: the job (2 s), a renewal and a first attempt (10 s each
-    // at most), the window (2 s) and a last attempt (10 s).
+    // The bound: a renewal and a first attempt (10 s each at most), the
+    // window (2 s) and a last attempt (10 s), and some slack.
     assert!(took < Duration::from_secs(40), "{took:?}");
     eprintln!("{test} {tier:?}: gave up {took:?} after the cut");
 }

@@ -363,9 +363,17 @@ fn wait_timeout_and_follow(tier: Tier) {
     let t = Instant::now();
     env.cq()
         .args(["wait", "x", "--timeout", "1s"])
+        .timeout(Duration::from_secs(60))
         .assert()
         .code(124);
-    assert!(t.elapsed() < Duration::from_secs(3));
+    // The timeout is kept, not ignored: a wait that ended at once or ran
+    // on. How much later it ends is the machine's load (and on Kafka the
+    // group's join), so the upper bound is loose.
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
     let waiter = env
         .cq_std()
         .args(["wait", "x", "--timeout", "20s"])
@@ -960,15 +968,25 @@ fn leases_of_killed_wrappers_expire_into_one_lost_record(tier: Tier) {
     // other tiers at once, so no pkill by name).
     let children = common::children_of(wrapper.id());
     assert!(!children.is_empty(), "the wrapper has no child");
+    // The lease was renewed at most a third of its TTL before the kill:
+    // it lasts at least until then.
+    let lease_lasts = Instant::now() + ttl - ttl / 3;
     wrapper.kill().unwrap();
     wrapper.wait().unwrap();
     let killed = Instant::now();
     common::kill_all(&children);
-    assert!(
-        running(&env).contains("\"host\":\"elsewhere\""),
-        "a job of another host stays running while its lease lasts"
-    );
-    assert!(env.listed().is_empty());
+    let (listed, recs) = (running(&env), env.listed());
+    // Asserted only when the answers came while the lease surely lasted (a
+    // listing slowed past that by a busy machine may rightly say "lost").
+    if Instant::now() < lease_lasts {
+        assert!(
+            listed.contains("\"host\":\"elsewhere\""),
+            "a job of another host stays running while its lease lasts"
+        );
+        assert!(recs.is_empty(), "{recs:?}");
+    } else {
+        eprintln!("{tier:?}: the listings came after the lease's sure end; not checked");
+    }
     let found = std::thread::scope(|s| {
         let readers: Vec<_> = (0..3)
             .map(|_| {
@@ -1107,34 +1125,44 @@ fn kafka_tls_from_the_url() {
 fn server_going_away_mid_run_keeps_the_job_status(tier: Tier) {
     let mut env = Env::tier(tier);
     env.push("before", 0);
+    // The job runs until the test says so: it is seen running first, the
+    // server stopped next, and only then does it end (no sleep to guess
+    // how long the wrapper takes to start on a busy machine).
+    let go = env.path("go");
     let mut wrapper = env
         .cq_std()
-        .args([
-            "wrap",
-            "-n",
-            "survivor",
-            "--",
-            "sh",
-            "-c",
-            "sleep 0.5; exit 7",
-        ])
+        .args(["wrap", "-n", "survivor", "--", "sh", "-c"])
+        .arg("while [ ! -e \"$1\" ]; do sleep 0.02; done; exit 7")
+        .arg("sh")
+        .arg(&go)
+        // Retrying the append for the default 60 s proves nothing more
+        // here (hosts.rs times the retry window).
+        .env("CQ_APPEND_RETRY", "2s")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stdout_of(&env.cq().args(["list", "--running"]).output().unwrap()).contains("survivor") {
+        assert!(
+            Instant::now() < deadline,
+            "the job was never listed as running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     match tier {
         Tier::Kafka => env.kafka.as_mut().unwrap().stop(),
         _ => env.redis.as_mut().unwrap().stop(),
     }
-    let mut err = String::new();
+    std::fs::write(&go, "").unwrap();
     use std::io::Read;
-    wrapper
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    let st = wrapper.wait().unwrap();
+    let mut stderr = wrapper.stderr.take().unwrap();
+    // On Kafka the record's produce is retried for 30 s first.
+    let err = common::within(Duration::from_secs(90), "the wrapper's stderr", move || {
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        err
+    });
+    let st = common::wait_within(&mut wrapper, Duration::from_secs(30), "the wrapper's exit");
     assert_eq!(st.code(), Some(7), "{err}");
     let unsaved = err
         .lines()

@@ -83,10 +83,16 @@ fn timeouts_exit_124_on_time() {
         &["pull", "--follow", "--timeout", "1s"],
     ] {
         let t = Instant::now();
-        env.cq().args(args).assert().code(124).stdout("");
+        env.cq()
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(124)
+            .stdout("");
         let took = t.elapsed();
+        // Not before its time; after it, by how much is the machine's load.
         assert!(
-            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            took >= Duration::from_secs(1) && took < Duration::from_secs(10),
             "{args:?} took {took:?}"
         );
     }
@@ -105,7 +111,15 @@ fn idle_wait_uses_no_cpu() {
     let (code, used) = wait_with_cpu(child);
     assert_eq!(code, Some(124));
     eprintln!("3 s idle wait used {used:?} of CPU");
-    assert!(used < Duration::from_millis(50), "{used:?}");
+    // A wait that polled would use about its 3 s. An optimized cq starts
+    // and sleeps in a few ms; a debug build's start alone may cost more
+    // on a loaded machine, so there only a third of the wait is the bound.
+    let bound = if cfg!(debug_assertions) {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_millis(50)
+    };
+    assert!(used < bound, "{used:?}");
 }
 
 #[test]
