@@ -52,7 +52,131 @@ tiered!(
     compaction_racing_pushes_keeps_every_push,
     a_second_migrate_carries_what_was_pulled_since,
     running_jobs_are_listed_in_start_order,
+    detach_meta_batch_brief_and_pull_wait,
+    list_follow_and_stats_since,
 );
+
+/// Behaviours once tested on the JSONL tier only, on every tier: `wrap
+/// --detach` and `cq wait ID`, `cq meta` from inside a job, `push --batch`,
+/// `--format brief`, and `pull --wait` delivering a record pushed while it
+/// waits.
+fn detach_meta_batch_brief_and_pull_wait(tier: Tier) {
+    let env = Env::tier(tier);
+    // A detached job that adds to its own record, awaited by its id.
+    let out = env
+        .cq()
+        .args(["wrap", "-d", "-n", "dj", "--", "sh", "-c"])
+        .arg(format!("'{CQ}' meta k=v && exit 3"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let id = stdout_of(&out).trim().to_string();
+    let waited = env
+        .cq()
+        .args(["wait", "--timeout", "30s", "--json", &id])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(waited.status.code(), Some(3), "{waited:?}");
+    let recs = parse_lines(&stdout_of(&waited));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["id"], id.as_str());
+    assert_eq!(recs[0]["meta"]["k"], "v", "{recs:?}");
+    assert!(recs[0]["log"].as_str().is_some(), "{recs:?}");
+    // A batch: each line its record, in order.
+    env.cq()
+        .args(["push", "--batch"])
+        .write_stdin("b1 0\nb2 4\n")
+        .assert()
+        .success();
+    let out = env
+        .cq()
+        .args(["pull", "--format", "brief"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("dj: failure (exit 3), completed "),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("b1: success (exit 0), completed "),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("b2: failure (exit 4), completed "),
+        "{text}"
+    );
+    // pull --wait gets a record pushed while it waits, and marks it.
+    let puller = env
+        .cq_std()
+        .args(["pull", "--wait", "--timeout", "30s", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::until_asleep(puller.id());
+    env.push("late", 0);
+    let out = common::within(Duration::from_secs(60), "pull --wait", move || {
+        puller.wait_with_output().unwrap()
+    });
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["late"]);
+    env.await_no_pending();
+}
+
+/// `list --follow` prints what is there, then each record as it comes,
+/// and marks nothing; `stats --since` counts only what completed since.
+fn list_follow_and_stats_since(tier: Tier) {
+    let env = Env::tier(tier);
+    env.push("old", 0);
+    // Records have whole seconds: the next second is "since" for the next.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(
+        u64::from(1000 - now.subsec_millis()) + 20,
+    ));
+    let since = utc_timestamp(now.as_secs() + 1);
+    let (mut follower, mut lines) = env.follow(&["list", "--follow", "--json"]);
+    let mut got = vec![lines.next_line()];
+    for n in ["new1", "new2"] {
+        env.push(n, 0);
+        got.push(lines.next_line());
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(
+        names(&parse_lines(&got.join("\n"))),
+        ["old", "new1", "new2"]
+    );
+    assert!(
+        env.listed().iter().all(|r| r["pulled"] == false),
+        "list --follow marks nothing"
+    );
+    let out = env
+        .cq()
+        .args(["stats", "--json", "--since", &since])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stats: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(stats["records"], 2, "since {since}: {stats}");
+    let out = env.cq().args(["stats", "--json"]).output().unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(stats["records"], 3, "{stats}");
+}
+
+/// An RFC 3339 UTC timestamp of `secs` since the epoch.
+fn utc_timestamp(secs: u64) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
 
 /// `list --running` orders jobs the same on every tier: by start, then id.
 fn running_jobs_are_listed_in_start_order(tier: Tier) {

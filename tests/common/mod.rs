@@ -368,6 +368,26 @@ pub fn wait_within(
     }
 }
 
+/// Waits (5 s at most) until process `pid` has been asleep for three
+/// looks in a row, 30 ms apart: a `--wait` that has started waiting rather
+/// than still starting up. Only a likelihood (a process also sleeps on a
+/// read of its own); tests use it to make the case they want likely, never
+/// to decide what is right.
+pub fn until_asleep(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut asleep = 0;
+    while asleep < 3 && std::time::Instant::now() < deadline {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('S'))
+            });
+        asleep = if state == Some(true) { asleep + 1 } else { 0 };
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+}
+
 /// SIGKILLs every descendant of `pid` (children first found, then theirs).
 fn kill_descendants(pid: u32) {
     for child in children_of(pid) {
