@@ -912,7 +912,88 @@ networked!(
     leases_of_killed_wrappers_expire_into_one_lost_record,
     a_returning_wrappers_real_record_follows_the_lost_one,
     server_going_away_mid_run_keeps_the_job_status,
+    a_group_waits_follows_and_survives_a_killed_member,
 );
+
+/// A named group with `--wait` and `--follow`, and a member of it
+/// SIGKILLed while it pulls: every record still reaches the group (what a
+/// killed member took is claimed after its lease, 2 s here, on Redis, and
+/// after its session on Kafka), and the default group is untouched.
+fn a_group_waits_follows_and_survives_a_killed_member(tier: Tier) {
+    let env = Env::tier(tier);
+    let group = |args: &[&str]| {
+        let mut c = env.cq_std();
+        c.env("CQ_LEASE_TTL", "2s")
+            .args(["pull", "--group", "g", "--json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    // --wait: a record pushed while it waits.
+    let waiter = group(&["--wait", "--timeout", "60s"]).spawn().unwrap();
+    common::until_asleep(waiter.id());
+    env.push("w", 0);
+    let out = common::within(Duration::from_secs(90), "pull --group --wait", move || {
+        waiter.wait_with_output().unwrap()
+    });
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["w"]);
+    // --follow: each record as it comes.
+    let mut follower = KillOnDrop(group(&["--follow"]).spawn().unwrap());
+    let mut lines = common::Lines::of(
+        follower.0.stdout.take().unwrap(),
+        "cq pull --group g --follow",
+    );
+    env.push("f", 0);
+    assert_eq!(
+        names(&parse_lines(&lines.next_within(Duration::from_secs(60)))),
+        ["f"]
+    );
+    drop(follower);
+    // A member killed mid-pull: its records are the group's still.
+    for i in 0..30 {
+        env.push(&format!("k{i}"), 0);
+    }
+    let mut got: Vec<String> = Vec::new();
+    let mut n = 0u64;
+    let mut kills = 0;
+    while kills < 5 {
+        n += 1;
+        let child = group(&[]).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(n * 7919 % 30_000));
+        // SAFETY: kill has no memory-safety conditions; the pid is our child's.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let out = child.wait_with_output().unwrap();
+        let killed = out.status.signal() == Some(libc::SIGKILL);
+        kills += usize::from(killed);
+        got.extend(common::delivered(&out.stdout, killed));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
+    while !want.iter().all(|w| got.contains(w)) {
+        assert!(
+            Instant::now() < deadline,
+            "the group never got {:?}",
+            want.iter().filter(|w| !got.contains(w)).collect::<Vec<_>>()
+        );
+        let out = common::within(Duration::from_secs(60), "a group pull", {
+            let mut c = group(&[]);
+            move || c.output().unwrap()
+        });
+        assert!(out.status.success(), "{out:?}");
+        let batch = names(&parse_lines(&stdout_of(&out)));
+        if batch.is_empty() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        got.extend(batch);
+    }
+    // The default group still has every record pending.
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("32\n");
+}
 
 /// SIGKILLs a process of the test's own when dropped (also a stopped one,
 /// also when the test fails).
@@ -1460,4 +1541,97 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
         .arg(src.queue.display().to_string())
         .assert()
         .code(2);
+}
+
+/// A queue location of a given name.
+type Target<'a> = dyn Fn(&str) -> String + 'a;
+
+/// `cq migrate` SIGKILLed midway, then run again: the target ends with
+/// every record once, ids and pulled state kept, whichever moment the kill
+/// came (a fraction of a full copy's time, measured first).
+#[test]
+fn a_migrate_killed_midway_then_run_again_copies_each_record_once() {
+    let src = Env::tier(Tier::Jsonl);
+    std::fs::create_dir_all(src.queue.parent().unwrap()).unwrap();
+    let n = 20_000;
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "{{\"name\":\"m{i}\",\"completed_at\":\"2026-01-01T00:00:00Z\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":{},\"id\":\"id-{i}\"}}\n",
+            i % 3 == 0
+        ));
+    }
+    std::fs::write(&src.queue, text).unwrap();
+    let want = states(&src.listed());
+    let redis = common::RedisServer::start();
+    if redis.is_none() {
+        common::skip(
+            "migrate killed midway into redis",
+            "redis-server is not installed",
+        );
+    }
+    // A target per try: the probe (a full copy, timed), then q0, q1, ...
+    let mut kinds: Vec<Box<Target>> = vec![Box::new(|name: &str| {
+        format!("sqlite:{}", src.path(&format!("{name}.db")).display())
+    })];
+    if let Some(r) = &redis {
+        let port = r.port;
+        kinds.push(Box::new(move |name: &str| {
+            format!("redis://127.0.0.1:{port}/0?stream={name}")
+        }));
+    }
+    let list = |q: &str| {
+        let out = src
+            .cq()
+            .env("CQ_QUEUE", q)
+            .args(["list", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        states(&parse_lines(&stdout_of(&out)))
+    };
+    for kind in kinds {
+        let t = Instant::now();
+        src.cq()
+            .args(["migrate", "--to", &kind("probe")])
+            .assert()
+            .success();
+        let full = t.elapsed();
+        // A kill before the first record or after the last proves nothing:
+        // then again, earlier or later.
+        let mut midway = false;
+        for (attempt, part) in [2, 4, 2, 8, 2].into_iter().enumerate() {
+            let target = kind(&format!("q{attempt}"));
+            let mut child = src
+                .cq_std()
+                .args(["migrate", "--to", &target])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(full / part);
+            // SAFETY: kill has no memory-safety conditions; the pid is our child's.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            let st = common::wait_within(&mut child, Duration::from_secs(30), "the killed migrate");
+            let partial = list(&target).len();
+            src.cq()
+                .args(["migrate", "--to", &target])
+                .assert()
+                .success();
+            let got = list(&target);
+            eprintln!(
+                "{target}: a full copy took {full:?}; killed ({st:?}) with {partial} of {n} copied"
+            );
+            assert!(
+                got == want,
+                "{target}: {} records, not the {n} of the source",
+                got.len()
+            );
+            if partial > 0 && partial < n {
+                midway = true;
+                break;
+            }
+        }
+        assert!(midway, "no kill came while migrate copied");
+    }
 }
