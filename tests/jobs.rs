@@ -85,15 +85,14 @@ fn detach_takes_a_log_path_and_refuses_what_it_cannot_start() {
         .success();
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "here\n");
     // A log that cannot be opened: 125, nothing started, nothing queued.
+    // Its parent is a file of the test's own: no directory made elsewhere
+    // (by a root test run, or another test) can make it openable.
+    let file = env.path("a-file");
+    std::fs::write(&file, "").unwrap();
     env.cq()
-        .args([
-            "wrap",
-            "-d",
-            "--log",
-            "/nonexistent/dir/x.log",
-            "--",
-            "true",
-        ])
+        .args(["wrap", "-d", "--log"])
+        .arg(file.join("x.log"))
+        .args(["--", "true"])
         .assert()
         .code(125)
         .stderr(predicates::str::contains("cannot open the log"));
