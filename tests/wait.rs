@@ -83,10 +83,16 @@ fn timeouts_exit_124_on_time() {
         &["pull", "--follow", "--timeout", "1s"],
     ] {
         let t = Instant::now();
-        env.cq().args(args).assert().code(124).stdout("");
+        env.cq()
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(124)
+            .stdout("");
         let took = t.elapsed();
+        // Not before its time; after it, by how much is the machine's load.
         assert!(
-            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            took >= Duration::from_secs(1) && took < Duration::from_secs(10),
             "{args:?} took {took:?}"
         );
     }
@@ -105,7 +111,15 @@ fn idle_wait_uses_no_cpu() {
     let (code, used) = wait_with_cpu(child);
     assert_eq!(code, Some(124));
     eprintln!("3 s idle wait used {used:?} of CPU");
-    assert!(used < Duration::from_millis(50), "{used:?}");
+    // A wait that polled would use about its 3 s. An optimized cq starts
+    // and sleeps in a few ms; a debug build's start alone may cost more
+    // on a loaded machine, so there only a third of the wait is the bound.
+    let bound = if cfg!(debug_assertions) {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_millis(50)
+    };
+    assert!(used < bound, "{used:?}");
 }
 
 #[test]
@@ -113,10 +127,10 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
     let env = Env::new();
     env.push("before", 0);
     let (mut follower, mut lines) = env.follow(&["pull", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     for i in 0..5 {
         env.push(&format!("r{i}"), 0);
-        got.push(lines.next().unwrap().unwrap());
+        got.push(lines.next_line());
     }
     // A concurrent compaction does not make it deliver anything again.
     std::thread::sleep(Duration::from_millis(1100));
@@ -125,7 +139,7 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
         .assert()
         .success();
     env.push("last", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     // Printed comes before marked: let the follower mark what it printed
     // before stopping it, or that is rightly delivered again (at-least-once).
     env.await_no_pending();
@@ -142,9 +156,9 @@ fn list_follow_prints_each_record_once_across_compaction() {
     let env = Env::new();
     env.push("a", 0);
     let (mut follower, mut lines) = env.follow(&["list", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     env.push("b", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     env.cq().arg("pull").assert().success();
     std::thread::sleep(Duration::from_millis(1100));
     env.cq()
@@ -152,7 +166,7 @@ fn list_follow_prints_each_record_once_across_compaction() {
         .assert()
         .success();
     env.push("c", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     let _ = follower.kill();
     let _ = follower.wait();
     assert_eq!(names(&parse_lines(&got.join("\n"))), ["a", "b", "c"]);
