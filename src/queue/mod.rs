@@ -16,6 +16,7 @@
 //! - migration is the only de-duplication, and carries pulled state
 //!   forward ([`migrate`]).
 
+pub mod bad;
 pub(crate) mod files;
 pub mod jsonl;
 #[cfg(feature = "kafka")]
@@ -97,11 +98,32 @@ pub fn removable(v: &View, cutoff: &Cutoff) -> bool {
 /// The queue: one store, and every rule over it.
 pub struct Queue {
     store: Box<dyn Store>,
+    /// Bad entries already named by this process.
+    named: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl Queue {
     pub fn new(store: Box<dyn Store>) -> Queue {
-        Queue { store }
+        Queue {
+            store,
+            named: Default::default(),
+        }
+    }
+
+    /// Names each entry that is not a record once, on stderr, in one
+    /// wording on every tier: `QUEUE: WHERE: WHY; skipped` (`kept` by a
+    /// compaction). Readers skip it; nothing removes or rewrites it.
+    fn report_bad(&self, done: &str) {
+        for b in self.store.bad_entries() {
+            if self.named.borrow_mut().insert(b.at.clone()) {
+                crate::error::warn(&format!(
+                    "{}: {}: {}; {done}",
+                    self.store.describe(),
+                    b.at,
+                    b.why
+                ));
+            }
+        }
     }
 
     /// Fails unless a record could be appended now (wrap checks this before
@@ -165,7 +187,9 @@ impl Queue {
         let mut total = 0;
         while left > 0 {
             let want = left.min(self.store.pull_slice());
-            let taken = self.store.take(group, want)?;
+            let taken = self.store.take(group, want);
+            self.report_bad("skipped");
+            let taken = taken?;
             let n = taken.records().len();
             if n > 0 {
                 deliver(taken.records()).map_err(Error::output)?;
@@ -221,12 +245,14 @@ impl Queue {
     pub fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
         // A listing still answers when the lost records cannot be written.
         let _ = running::reap(&*self.store);
-        self.store.scan(from, filter.pending, &mut |s| {
+        let mark = self.store.scan(from, filter.pending, &mut |s| {
             if filter.matches(&s.view) {
                 each(s).map_err(Error::output)?;
             }
             Ok(true)
-        })
+        });
+        self.report_bad("skipped");
+        mark
     }
 
     /// Removes pulled records completed before `cutoff` ([`removable`]).
@@ -237,6 +263,7 @@ impl Queue {
             removable(v, cutoff)
         });
         p.finish();
+        self.report_bad("kept");
         r
     }
 
@@ -360,6 +387,9 @@ pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
     let p = crate::output::Progress::new("migrating");
     let r = copy_missing(source, target, &p);
     p.finish();
+    // What is not a record stays behind, named.
+    source.report_bad("not copied");
+    target.report_bad("skipped");
     let (total, copied, pulled) = r?;
     let marked = carry_pulled(target, &pulled)?;
     Ok(Migrated {

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS running (id TEXT PRIMARY KEY, job TEXT NOT NULL);
 pub struct SqliteQueue {
     path: PathBuf,
     conn: RefCell<Option<Connection>>,
+    bad: super::bad::BadEntries,
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -78,6 +79,7 @@ impl SqliteQueue {
         Self {
             path,
             conn: RefCell::new(None),
+            bad: Default::default(),
         }
     }
 
@@ -176,6 +178,10 @@ impl SqliteQueue {
 }
 
 impl Store for SqliteQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
     fn tier(&self) -> Tier {
         Tier::Sqlite
     }
@@ -238,10 +244,13 @@ impl Store for SqliteQueue {
         for row in rows {
             let (seq, line, pulled) = row.map_err(&err)?;
             last = last.max(seq);
-            if let Some(s) = Stored::from_store(line.into_bytes(), pulled).ok()
-                && !each(s)?
-            {
-                break;
+            match Stored::from_store(line.into_bytes(), pulled) {
+                Ok(s) => {
+                    if !each(s)? {
+                        break;
+                    }
+                }
+                Err(why) => self.bad.note(format!("row {seq}"), why),
             }
         }
         Ok(Mark(last.to_string()))
@@ -270,7 +279,10 @@ impl Store for SqliteQueue {
                 let (seq, line) = row.map_err(&err)?;
                 first = first.min(seq);
                 last = last.max(seq);
-                t.batch.extend(Stored::from_store(line.into_bytes(), false));
+                match Stored::from_store(line.into_bytes(), false) {
+                    Ok(s) => t.batch.push(s),
+                    Err(why) => self.bad.note(format!("row {seq}"), why),
+                }
             }
         }
         t.range = (first <= last).then_some((first, last));

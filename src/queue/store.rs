@@ -21,6 +21,9 @@ pub type Scan<'a> = dyn FnMut(Stored) -> Result<bool> + 'a;
 
 pub trait Store: Registry {
     fn tier(&self) -> Tier;
+    /// The entries that were not records met since the last call (the
+    /// queue names them; a store never prints).
+    fn bad_entries(&self) -> Vec<super::bad::Bad>;
     /// How to name this queue in messages (never with a password).
     fn describe(&self) -> String;
     /// Fails unless a record could be appended now; creates the queue when

@@ -21,7 +21,7 @@
 use super::files::{self, open_or_create, sync_dir};
 use super::store::{Found, Nothing, Scan, Store, Taken};
 use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
-use crate::error::{Error, Result, warn};
+use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -40,6 +40,7 @@ pub struct JsonlQueue {
     lock_path: PathBuf,
     cursor_path: PathBuf,
     running_dir: PathBuf,
+    bad: super::bad::BadEntries,
 }
 
 pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
@@ -69,6 +70,7 @@ impl JsonlQueue {
             cursor_path: side_path(&path, ".cursor"),
             running_dir: side_path(&path, ".running"),
             path,
+            bad: Default::default(),
         }
     }
 
@@ -250,7 +252,7 @@ impl JsonlQueue {
             }
             let parsed = parse(&r.buf, line.too_long);
             if let Parsed::Bad(why) = &parsed {
-                warn(&format!("{}:{}: {why}; skipped", self.shown(), line.lineno));
+                self.bad.note(format!("line {}", line.lineno), why);
             }
             if !f(&line, &r.buf, parsed)? {
                 break;
@@ -417,6 +419,10 @@ fn false_at(line: &Line, buf: &[u8]) -> Option<u64> {
 }
 
 impl Store for JsonlQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
     fn tier(&self) -> Tier {
         Tier::Jsonl
     }
@@ -663,7 +669,7 @@ impl Store for JsonlQueue {
             let drop = match &parsed {
                 Some(Parsed::Record(s)) => may_go(&s.view),
                 Some(Parsed::Bad(why)) => {
-                    warn(&format!("{}:{}: {why}; kept", self.shown(), line.lineno));
+                    self.bad.note(format!("line {}", line.lineno), why);
                     false
                 }
                 _ => false,

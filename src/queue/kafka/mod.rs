@@ -91,6 +91,7 @@ pub struct KafkaQueue {
     unreachable: OnceCell<String>,
     /// The lease deadlines (ms) of the jobs last read as registered.
     leased: RefCell<HashMap<String, u64>>,
+    bad: super::bad::BadEntries,
 }
 
 impl KafkaQueue {
@@ -106,6 +107,7 @@ impl KafkaQueue {
             me: uuid::Uuid::now_v7().to_string(),
             unreachable: OnceCell::new(),
             leased: RefCell::new(HashMap::new()),
+            bad: Default::default(),
         }
     }
 
@@ -161,11 +163,9 @@ impl KafkaQueue {
 
     fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
         Stored::from_store(m.value.clone()?, pulled)
-            .map_err(|e| {
-                crate::error::warn(&format!(
-                    "{} partition {} offset {}: not a record ({e}); skipped",
-                    self.shown, m.part, m.offset
-                ))
+            .map_err(|why| {
+                self.bad
+                    .note(format!("partition {} offset {}", m.part, m.offset), why)
             })
             .ok()
     }
@@ -381,6 +381,10 @@ fn mark_of(next: &HashMap<i32, i64>) -> Mark {
 }
 
 impl Store for KafkaQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
     fn tier(&self) -> Tier {
         Tier::Kafka
     }

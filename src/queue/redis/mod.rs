@@ -73,6 +73,7 @@ pub struct RedisQueue {
     shown: String,
     stream: String,
     conn: RefCell<Option<Connection>>,
+    bad: super::bad::BadEntries,
 }
 
 fn bytes(v: &Value) -> Option<Vec<u8>> {
@@ -156,6 +157,7 @@ impl RedisQueue {
             stream: url.stream.clone(),
             url,
             conn: RefCell::new(None),
+            bad: Default::default(),
         }
     }
 
@@ -387,7 +389,11 @@ impl RedisQueue {
         let batch: Vec<Stored> = got
             .iter()
             .filter(|e| !acked.contains(&e.eid))
-            .filter_map(|e| Stored::from_store(e.line.clone(), false).ok())
+            .filter_map(|e| {
+                Stored::from_store(e.line.clone(), false)
+                    .map_err(|why| self.bad.note(format!("entry {}", e.eid.text()), why))
+                    .ok()
+            })
             .collect();
         Ok(RedisTaken {
             q: self,
@@ -559,10 +565,13 @@ impl RedisQueue {
                 if pending_only && pulled {
                     continue;
                 }
-                if let Ok(s) = Stored::from_store(e.line.clone(), pulled)
-                    && !f(e.eid, s)?
-                {
-                    return Ok(last);
+                match Stored::from_store(e.line.clone(), pulled) {
+                    Ok(s) => {
+                        if !f(e.eid, s)? {
+                            return Ok(last);
+                        }
+                    }
+                    Err(why) => self.bad.note(format!("entry {}", e.eid.text()), why),
                 }
             }
             start = format!("({}", last.text());
@@ -571,6 +580,10 @@ impl RedisQueue {
 }
 
 impl Store for RedisQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
     fn tier(&self) -> Tier {
         Tier::Redis
     }
