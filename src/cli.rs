@@ -401,6 +401,18 @@ pub struct InitArgs {
     /// With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]
     #[arg(long, value_name = "DUR")]
     pub wake_for: Option<String>,
+
+    /// With claude: merge the hooks into ~/.claude/settings.json (keeping everything else; a backup in settings.json.bak) instead of printing them
+    #[arg(long, conflicts_with = "uninstall")]
+    pub install: bool,
+
+    /// With claude: take cq's hooks out of the settings file, and nothing else
+    #[arg(long)]
+    pub uninstall: bool,
+
+    /// With --install or --uninstall: the project's .claude/settings.json instead of the user's
+    #[arg(long)]
+    pub project: bool,
 }
 
 /// Run by the hooks that `cq init claude` sets up, with Claude Code's hook

@@ -476,7 +476,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__init)
-            opts="-q -w -h -V --queue --color --wrap --own-only --wake-for --help --version bash zsh fish phase-g claude"
+            opts="-q -w -h -V --queue --color --wrap --own-only --wake-for --install --uninstall --project --help --version bash zsh fish phase-g claude"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -173,6 +173,9 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand init" -s w -l wrap -d 'Define a function CMD that runs CMD under `cq wrap` (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -l wake-for -d 'With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -l own-only -d 'With claude: the session hears only jobs started from it, not those that name no session'
+complete -c cq -n "__fish_cq_using_subcommand init" -l install -d 'With claude: merge the hooks into ~/.claude/settings.json (keeping everything else; a backup in settings.json.bak) instead of printing them'
+complete -c cq -n "__fish_cq_using_subcommand init" -l uninstall -d 'With claude: take cq\'s hooks out of the settings file, and nothing else'
+complete -c cq -n "__fish_cq_using_subcommand init" -l project -d 'With --install or --uninstall: the project\'s .claude/settings.json instead of the user\'s'
 complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand hook" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r

@@ -405,7 +405,11 @@ const CLAUDE: &str = concat!(
     "terminal UI can. On the kafka tier an acknowledgement commits an offset, which acknowledges earlier records of ",
     "the partition too: give each session its own consumer group or use another tier.\n",
     ".PP\n",
-    "To undo, delete the hooks whose command runs \\fBcq hook claude\\fR from the settings file, and ",
+    "\\fB\\-\\-install\\fR merges the hooks into the settings file (\\fB\\-\\-project\\fR: ",
+    "\\fI.claude/settings.json\\fR under the working directory; else \\fI$CLAUDE_CONFIG_DIR/settings.json\\fR ",
+    "or \\fI~/.claude/settings.json\\fR), keeping every other key and hook, replacing the hooks of any ",
+    "earlier \\fBcq hook claude\\fR, writing atomically and keeping the old file as \\fIsettings.json.bak\\fR. ",
+    "To undo, \\fBcq init claude \\-\\-uninstall\\fR takes out exactly those hooks; then remove ",
     "\\fI$XDG_STATE_HOME/cq/claude/\\fR.\n",
 );
 

@@ -13,6 +13,7 @@ mod meta;
 mod migrate;
 mod pull;
 mod push;
+mod settings;
 mod stats;
 mod wait;
 mod wrap;
