@@ -108,7 +108,10 @@ fn add_ours(settings: &mut Map<String, Value>, ours: &Value) -> Result<()> {
     Ok(())
 }
 
-fn read(file: &Path) -> Result<Option<(Map<String, Value>, Vec<u8>)>> {
+/// A settings file as parsed, with the bytes it had.
+type Read = (Map<String, Value>, Vec<u8>);
+
+fn read(file: &Path) -> Result<Option<Read>> {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
