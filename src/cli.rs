@@ -290,6 +290,13 @@ pub struct ListArgs {
 /// not, old or new; of several (a lost record and a returning wrapper's
 /// real one), the newest. A job whose wrapper dies while waited for becomes
 /// a lost failure record, which ends the wait.
+///
+/// A NAME that nothing can answer (no running job of that name or id, no
+/// pending record, none since the wait began) for 10 seconds ends the
+/// wait with exit 1 and a line saying so (with the closest name known, if
+/// any), in a pipe as on a terminal: a typo or a record that someone
+/// already pulled does not wait forever. --new-only waits for a job that
+/// has not started yet.
 #[derive(Args, Debug)]
 pub struct WaitArgs {
     /// Job names (or job ids) to wait for
@@ -303,6 +310,10 @@ pub struct WaitArgs {
     /// Mark the records printed as pulled
     #[arg(long, short = 'p')]
     pub pull: bool,
+
+    /// Wait for a job that has not started yet: no check that something can answer NAME
+    #[arg(long)]
+    pub new_only: bool,
 
     #[command(flatten)]
     pub format: FormatArgs,

@@ -562,3 +562,69 @@ fn waiters_hear_pushes_after_the_queue_directory_is_made_again() {
         pushed.elapsed()
     );
 }
+
+/// A name nothing can answer (a typo, a record someone already pulled)
+/// ends the wait after its 10 s grace with exit 1 and a line that says so,
+/// with the closest known name, in a pipe as on a terminal; a running job
+/// of that name keeps it waiting past the grace; --new-only waits for a
+/// job not started yet.
+#[test]
+fn a_wait_that_nothing_can_answer_says_so() {
+    let env = Env::new();
+    env.push("build", 0);
+    env.cq().args(["pull"]).assert().success();
+    let t = Instant::now();
+    let out = env
+        .cq()
+        .args(["wait", "biuld", "--timeout", "60s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing to wait for") && err.contains("did you mean 'build'?"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(30),
+        "{took:?}"
+    );
+    // The pulled record's own name: said so too.
+    let out = env
+        .cq()
+        .args(["wait", "build", "--timeout", "60s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("was pulled"),
+        "{out:?}"
+    );
+    // A running job answers: the wait goes past the grace to its end.
+    let id = String::from_utf8(
+        env.cq()
+            .args(["wrap", "-d", "-n", "slow", "--", "sleep", "12"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!id.trim().is_empty());
+    let out = env
+        .cq()
+        .args(["wait", "slow", "--timeout", "60s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // --new-only: no check; the timeout ends it.
+    env.cq()
+        .args(["wait", "future", "--new-only", "--timeout", "11s"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(124);
+}

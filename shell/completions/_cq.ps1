@@ -156,6 +156,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Mark the records printed as pulled')
             [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'Mark the records printed as pulled')
+            [CompletionResult]::new('--new-only', '--new-only', [CompletionResultType]::ParameterName, 'Wait for a job that has not started yet: no check that something can answer NAME')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format jsonl')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

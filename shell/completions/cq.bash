@@ -816,7 +816,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__wait)
-            opts="-q -t -p -h -V --queue --color --timeout --pull --format --json --help --version"
+            opts="-q -t -p -h -V --queue --color --timeout --pull --new-only --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

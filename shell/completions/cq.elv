@@ -147,6 +147,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -p 'Mark the records printed as pulled'
             cand --pull 'Mark the records printed as pulled'
+            cand --new-only 'Wait for a job that has not started yet: no check that something can answer NAME'
             cand --json 'Short for --format jsonl'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

@@ -122,6 +122,7 @@ complete -c cq -n "__fish_cq_using_subcommand wait" -l format -d 'Output format 
 jsonl\t'The record lines as stored, one per line'
 brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
 complete -c cq -n "__fish_cq_using_subcommand wait" -s p -l pull -d 'Mark the records printed as pulled'
+complete -c cq -n "__fish_cq_using_subcommand wait" -l new-only -d 'Wait for a job that has not started yet: no check that something can answer NAME'
 complete -c cq -n "__fish_cq_using_subcommand wait" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s V -l version -d 'Print version'
