@@ -64,11 +64,12 @@ impl Run for WaitArgs {
                 return Ok(Exit::Code(code::TIMEOUT));
             }
             let checked = status.start + GRACE;
-            if !self.new_only && Instant::now() >= checked {
-                if let Some(msg) = nothing_answers(&q, &waiting)? {
-                    status.clear();
-                    return Err(Error::new(msg));
-                }
+            if !self.new_only
+                && Instant::now() >= checked
+                && let Some(msg) = nothing_answers(&q, &waiting)?
+            {
+                status.clear();
+                return Err(Error::new(msg));
             }
             // On a terminal, wake each second to update the elapsed time;
             // and once when the grace ends.
