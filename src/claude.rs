@@ -31,6 +31,11 @@ use std::path::{Path, PathBuf};
 /// context): the rest come with the next.
 pub const MAX_RECORDS: usize = 50;
 
+/// The longest a hook waits for the hand-overs' lock, or for the queue
+/// (a lock another program holds) in a prompt hook: well inside the 30 s
+/// the client gives a prompt hook.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// What a hook gets on stdin (Claude Code's hook input), the parts cq uses.
 #[derive(Deserialize, Debug)]
 pub struct HookInput {
@@ -197,9 +202,28 @@ impl Sessions {
         o.read(true).write(true);
         let (f, _) = crate::queue::files::open_or_create(&path, &o)
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-        f.lock()
-            .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
-        Ok(Locked { s: self, _lock: f })
+        // Holders are hooks that read and write small files and ack; one
+        // stuck on the queue's own lock gives up at its deadline. Wait as
+        // long, never without a bound.
+        let until = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(Locked { s: self, _lock: f }),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::new(format!(
+                        "timed out waiting for the lock on {} (another hook holds it)",
+                        path.display()
+                    ))
+                    .with_code(crate::error::code::TIMEOUT));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("cannot lock {}", path.display()), e));
+                }
+            }
+        }
     }
 }
 

@@ -1074,3 +1074,55 @@ fn install_merges_the_hooks_and_uninstall_takes_out_exactly_them() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing changed"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{ not json");
 }
+
+/// A prompt hook never outwaits its prompt: with the queue's lock held by
+/// another program (a stopped puller, say) it gives up within its bound
+/// (15 s, inside the 30 s the client allows), exit 0, one line on stderr.
+#[test]
+fn a_prompt_hook_gives_up_on_a_held_lock_within_its_bound() {
+    if !have("flock") {
+        skip(
+            "a_prompt_hook_gives_up_on_a_held_lock_within_its_bound",
+            "flock(1) is not installed",
+        );
+        return;
+    }
+    let env = Env::new();
+    env.push("held", 0);
+    let mut holder = Command::new("flock")
+        .arg("-x")
+        .arg(format!("{}.lock", env.queue.display()))
+        .arg("cat")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let input = json!({"session_id": new_session_id(), "hook_event_name": "UserPromptSubmit"});
+    let began = Instant::now();
+    let out = env
+        .cq()
+        .args(["hook", "claude"])
+        .write_stdin(input.to_string())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("timed out waiting for the lock"),
+        "{out:?}"
+    );
+    let pending = env
+        .cq()
+        .args(["list", "--pending", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        names(&parse_lines(&String::from_utf8_lossy(&pending.stdout))),
+        ["held"]
+    );
+}

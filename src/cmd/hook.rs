@@ -57,6 +57,9 @@ impl HookArgs {
             let client = client.expect("checked above");
             return self.wait(&input, client, &q, &sessions);
         }
+        // A prompt hook never outwaits its prompt: the queue's lock waits
+        // give up too.
+        crate::watch::deadline(Some(claude::LOCK_WAIT));
         let lock = sessions.lock()?;
         let in_flight = lock.settle(&q);
         let deliver = match input.hook_event_name.as_str() {
