@@ -78,6 +78,8 @@ pub enum Command {
     Man(ManArgs),
     #[command(about = "Print shell integration to eval in an rc file")]
     Init(InitArgs),
+    #[command(about = "Say which queue cq uses, why, and what it keeps beside it")]
+    Where(WhereArgs),
     /// Run by the hooks of `cq init claude`; see cq-init(1).
     #[command(about = "Run by Claude Code's hooks (see cq init claude)", hide = true)]
     Hook(HookArgs),
@@ -425,6 +427,16 @@ pub struct InitArgs {
     #[arg(long)]
     pub project: bool,
 }
+
+/// Say which queue cq uses, why, and what it keeps beside it.
+///
+/// The queue comes from --queue, else CQ_QUEUE, else the default
+/// ($XDG_STATE_HOME/cq/queue.jsonl, or ~/.local/state/cq/queue.jsonl). cq
+/// where prints it, where it came from, whether it exists yet, and the side
+/// files (or keys) its tier keeps: what a person needs when records seem to
+/// land in another queue than the one read.
+#[derive(Args, Debug)]
+pub struct WhereArgs {}
 
 /// Run by the hooks that `cq init claude` sets up, with Claude Code's hook
 /// input on stdin.

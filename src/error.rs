@@ -99,8 +99,19 @@ impl Error {
     }
 }
 
+/// Set by a process whose stderr is an answer (the session's waiter: what
+/// it writes there becomes the model's text): warnings are not said.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn quiet() {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A warning that does not stop the command (a skipped line), on stderr.
 pub fn warn(msg: &str) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let e = Error::new(msg);
     // Unit tests capture it; the binary must not panic if stderr is gone,
     // which eprintln! would.

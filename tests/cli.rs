@@ -884,3 +884,45 @@ fn push_batch_writes_what_it_has_before_waiting_for_more() {
     assert!(child.wait().unwrap().success());
     assert_eq!(env.records().len(), 2);
 }
+
+/// `cq where`: the queue in use, where it came from (the flag, CQ_QUEUE,
+/// the default), whether it exists, and what cq keeps beside it.
+#[test]
+fn where_says_which_queue_and_why() {
+    let env = Env::new();
+    let run = |c: &mut common::Cq| {
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        stdout_of(&out)
+    };
+    let text = run(env.cq().arg("where"));
+    assert!(
+        text.starts_with(&format!("queue   {} (jsonl tier)\n", env.queue.display())),
+        "{text}"
+    );
+    assert!(text.contains("from    the CQ_QUEUE variable"), "{text}");
+    assert!(text.contains("does not exist yet"), "{text}");
+    assert!(text.contains(".lock (the lock)"), "{text}");
+    let db = env.path("q.db");
+    let text = run(env
+        .cq()
+        .args(["where", "-q"])
+        .arg(format!("sqlite:{}", db.display())));
+    assert!(
+        text.contains("(sqlite tier)") && text.contains("from    the --queue flag"),
+        "{text}"
+    );
+    let text = run(env.cq().env_remove("CQ_QUEUE").arg("where"));
+    let state = env.path("xdg-state");
+    assert!(
+        text.starts_with(&format!("queue   {}/cq/queue.jsonl", state.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("from    the default, $XDG_STATE_HOME"),
+        "{text}"
+    );
+    env.push("a", 0);
+    let text = run(env.cq().arg("where"));
+    assert!(!text.contains("does not exist"), "{text}");
+}

@@ -724,17 +724,29 @@ fn an_unreadable_queue_is_an_error_not_an_empty_answer() {
             );
         }
     }
-    // A queue that does not exist yet is empty, without an error.
+    // A queue that does not exist yet reads as empty, exit 0; a read
+    // says so once, with its path (a typo must not read as "nothing
+    // pending" in silence).
     let none = env.path("not-yet/q.jsonl").display().to_string();
-    for args in [
-        &["list"][..],
-        &["pull"],
-        &["list", "--running"],
-        &["compact"],
+    for (args, says) in [
+        (&["list"][..], true),
+        (&["pull"], true),
+        (&["list", "--running"], false),
+        (&["compact"], false),
     ] {
         let out = env.cq().env("CQ_QUEUE", &none).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {out:?}");
-        assert!(out.stderr.is_empty(), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        if says {
+            assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {out:?}");
+            assert!(
+                err.contains(&format!("{none} does not exist")),
+                "{args:?}: {out:?}"
+            );
+        } else {
+            assert!(err.is_empty(), "{args:?}: {out:?}");
+        }
     }
 }
 

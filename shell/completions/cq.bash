@@ -59,6 +59,9 @@ _cq() {
             cq,wait)
                 cmd="cq__subcmd__wait"
                 ;;
+            cq,where)
+                cmd="cq__subcmd__where"
+                ;;
             cq,wrap)
                 cmd="cq__subcmd__wrap"
                 ;;
@@ -104,6 +107,9 @@ _cq() {
             cq__subcmd__help,wait)
                 cmd="cq__subcmd__help__subcmd__wait"
                 ;;
+            cq__subcmd__help,where)
+                cmd="cq__subcmd__help__subcmd__where"
+                ;;
             cq__subcmd__help,wrap)
                 cmd="cq__subcmd__help__subcmd__wrap"
                 ;;
@@ -114,7 +120,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init hook help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init where hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,7 +228,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack list wait compact stats migrate meta completions man init hook help"
+            opts="wrap push pull ack list wait compact stats migrate meta completions man init where hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +424,20 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__help__subcmd__where)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -844,6 +864,32 @@ _cq() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table jsonl brief" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__where)
+            opts="-q -h -V --queue --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
+            cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -230,6 +231,15 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;where'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;hook'= {
             cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
@@ -256,6 +266,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
+            cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by Claude Code''s hooks (see cq init claude)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -284,6 +295,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;man'= {
         }
         &'cq;help;init'= {
+        }
+        &'cq;help;where'= {
         }
         &'cq;help;hook'= {
         }

@@ -99,6 +99,8 @@ impl HookArgs {
         let Some(_mine) = claude::waiter_lock(sessions.dir(), &input.session_id)? else {
             return Ok(Exit::Code(0));
         };
+        // Its stderr is the model's text when it wakes the session.
+        crate::error::quiet();
         claude::exit_with(client);
         let until = self
             .wake_for

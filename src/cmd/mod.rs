@@ -16,6 +16,8 @@ mod push;
 mod settings;
 mod stats;
 mod wait;
+#[path = "where_.rs"]
+mod where_;
 mod wrap;
 
 use crate::cli::Command;
@@ -53,6 +55,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Man(a) => a.run(queue),
         Command::Init(a) => a.run(queue),
         Command::Hook(a) => a.run(queue),
+        Command::Where(a) => a.run(queue),
     }
 }
 
@@ -69,6 +72,7 @@ pub fn answers_on_stdout(cmd: &Command) -> bool {
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Init(_)
+            | Command::Where(_)
     ) || matches!(cmd, Command::Wrap(a) if a.detach)
 }
 

@@ -183,6 +183,7 @@ impl Queue {
         deliver: &mut Deliver,
     ) -> Result<usize> {
         running::reap(&*self.store)?;
+        self.say_if_missing();
         let mut left = limit.unwrap_or(usize::MAX);
         let mut total = 0;
         while left > 0 {
@@ -245,6 +246,7 @@ impl Queue {
     pub fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
         // A listing still answers when the lost records cannot be written.
         let _ = running::reap(&*self.store);
+        self.say_if_missing();
         let mark = self.store.scan(from, filter.pending, &mut |s| {
             if filter.matches(&s.view) {
                 each(s).map_err(Error::output)?;
@@ -303,6 +305,27 @@ impl Queue {
     /// How to name this queue in messages (never with a password).
     pub fn describe(&self) -> String {
         self.store.describe()
+    }
+
+    /// What the tier keeps besides the records.
+    pub fn side_files(&self) -> Vec<String> {
+        self.store.side_files()
+    }
+
+    /// Whether the queue was never created.
+    pub fn missing(&self) -> bool {
+        self.store.missing()
+    }
+
+    /// A read of a queue that does not exist is empty, and says so once:
+    /// a mistyped path must not read as "nothing pending" in silence.
+    fn say_if_missing(&self) {
+        if self.store.missing() && self.named.borrow_mut().insert(String::new()) {
+            crate::error::warn(&format!(
+                "{} does not exist (yet): nothing to read; the first cq wrap or cq push creates it",
+                self.store.describe()
+            ));
+        }
     }
 
     pub fn tier(&self) -> Tier {
@@ -621,7 +644,15 @@ impl std::fmt::Display for Tier {
 
 /// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
 /// the commands that use the queue.
-pub struct Where(pub Option<OsString>);
+pub struct Where(pub Option<OsString>, pub Source);
+
+/// Where `--queue`'s value came from, for `cq where`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    Default,
+}
 
 impl Where {
     pub fn resolve(&self) -> Result<Location> {

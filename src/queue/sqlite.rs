@@ -182,6 +182,18 @@ impl Store for SqliteQueue {
         self.bad.take()
     }
 
+    fn missing(&self) -> bool {
+        matches!(files::present(&self.path), Ok(false))
+    }
+
+    fn side_files(&self) -> Vec<String> {
+        let p = self.path.display();
+        vec![
+            format!("{p}-wal, {p}-shm (SQLite's write-ahead log)"),
+            format!("{p}: table running (running jobs)"),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Sqlite
     }

@@ -24,6 +24,14 @@ pub trait Store: Registry {
     /// The entries that were not records met since the last call (the
     /// queue names them; a store never prints).
     fn bad_entries(&self) -> Vec<super::bad::Bad>;
+    /// What this tier keeps besides the records (side files, side keys),
+    /// as a person would look for them: for `cq where`.
+    fn side_files(&self) -> Vec<String>;
+    /// Whether the queue is known not to exist yet (a local file that was
+    /// never created); a networked tier answers false.
+    fn missing(&self) -> bool {
+        false
+    }
     /// How to name this queue in messages (never with a password).
     fn describe(&self) -> String;
     /// Fails unless a record could be appended now; creates the queue when

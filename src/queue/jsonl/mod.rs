@@ -423,6 +423,18 @@ impl Store for JsonlQueue {
         self.bad.take()
     }
 
+    fn missing(&self) -> bool {
+        matches!(files::present(&self.path), Ok(false))
+    }
+
+    fn side_files(&self) -> Vec<String> {
+        vec![
+            format!("{} (the lock)", self.lock_path.display()),
+            format!("{} (the pull cursor)", self.cursor_path.display()),
+            format!("{}/ (running jobs)", self.running_dir.display()),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Jsonl
     }

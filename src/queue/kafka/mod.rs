@@ -385,6 +385,14 @@ impl Store for KafkaQueue {
         self.bad.take()
     }
 
+    fn side_files(&self) -> Vec<String> {
+        let t = &self.url.topic;
+        vec![
+            format!("topic {t}-cq-running (running jobs and their leases)"),
+            "$XDG_STATE_HOME/cq/kafka/ (the lock files by which pulls of one group on this machine take turns)".to_string(),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Kafka
     }

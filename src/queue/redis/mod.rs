@@ -584,6 +584,14 @@ impl Store for RedisQueue {
         self.bad.take()
     }
 
+    fn side_files(&self) -> Vec<String> {
+        let s = &self.stream;
+        vec![
+            format!("{s}:ids, {s}:more (records by id), {s}:acked (acknowledged before delivery)"),
+            format!("{s}:running, {s}:lease:ID, {s}:lost:ID (running jobs and their leases)"),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Redis
     }
