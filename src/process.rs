@@ -93,6 +93,17 @@ impl Forwarder {
     pub fn install() -> io::Result<Forwarder> {
         let (read, write) = UnixStream::pair()?;
         let delivery = SignalDelivery::with_pipe(read, write, WithOrigin::default(), FORWARDED)?;
+        for sig in FORWARDED {
+            // SAFETY: the action calls only async-signal-safe functions
+            // (see `on_signal`). The signals are handled already (just
+            // above), so this adds an action and sets no disposition: no
+            // system call.
+            unsafe {
+                signal_hook_registry::register_sigaction(sig, move |info| {
+                    on_signal(sig, info.si_code == libc::SI_KERNEL);
+                })?;
+            }
+        }
         Ok(Forwarder { delivery })
     }
 
@@ -109,12 +120,6 @@ impl Forwarder {
             }
         }
         first
-    }
-
-    /// Once CMD has ended: signals received since, which ask cq itself to
-    /// end (whoever sent them, the terminal included).
-    fn since(&mut self) -> Option<i32> {
-        self.delivery.pending().next().map(|o| o.signal)
     }
 }
 
@@ -136,23 +141,28 @@ static UNSAVED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 /// The signal that asked cq to end; 0 for none yet.
 static ENDING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// Where CMD is, for the signal action: running (the signal is CMD's, and
+/// forwarded from the main thread), maybe ended (the main thread is looking:
+/// a signal `kill` sent may have found CMD gone), or ended.
+static PHASE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(RUNNING);
+const RUNNING: u8 = 0;
+const PROBING: u8 = 1;
+const ENDED: u8 = 2;
+/// A signal that came while probing or once CMD ended, before arming.
+static LATE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 impl Ending {
     /// Arms it for the append of `unsaved` (the record, as printed when it
     /// cannot be saved): a signal received from now on, or since CMD
     /// ended, counts. `fwd` must stay installed until [`Ending::disarm`].
-    pub fn arm(fwd: &mut Forwarder, outcome: &Outcome, unsaved: Vec<u8>) -> Ending {
+    pub fn arm(_fwd: &Forwarder, outcome: &Outcome, unsaved: Vec<u8>) -> Ending {
         use std::sync::atomic::Ordering::SeqCst;
         let _ = UNSAVED.set(unsaved);
-        for sig in FORWARDED {
-            // SAFETY: the action calls only async-signal-safe functions
-            // (see `on_signal`); the signals are handled by `fwd` already,
-            // so no disposition changes here.
-            let _ = unsafe { signal_hook::low_level::register(sig, move || on_signal(sig)) };
-        }
+        PHASE.store(ENDED, SeqCst);
         ARMED.store(true, SeqCst);
-        // Those that came before the handlers were armed, and CMD's last.
-        if let Some(sig) = outcome.ending.or_else(|| fwd.since()) {
+        // CMD's last round's, and those that came since, before arming.
+        let late = LATE.swap(0, SeqCst);
+        if let Some(sig) = outcome.ending.or((late != 0).then_some(late)) {
             start_ending(sig);
         }
         Ending
@@ -193,12 +203,25 @@ fn start_ending(sig: i32) -> bool {
     true
 }
 
-/// A signal while armed: the first starts the second of grace, a second
-/// one ends cq now. Async-signal-safe.
-fn on_signal(sig: i32) {
+/// Every forwarded signal, in the handler. Armed: the first starts the
+/// second of grace, a second one ends cq now. Before that it is kept for
+/// [`Ending::arm`] when CMD may have ended (the terminal's, which reached
+/// CMD itself, only once it has). Async-signal-safe.
+fn on_signal(sig: i32, from_kernel: bool) {
     use std::sync::atomic::Ordering::SeqCst;
-    if ARMED.load(SeqCst) && !start_ending(sig) {
-        end_now();
+    if ARMED.load(SeqCst) {
+        if !start_ending(sig) {
+            end_now();
+        }
+        return;
+    }
+    let keep = match PHASE.load(SeqCst) {
+        PROBING => !from_kernel,
+        ENDED => true,
+        _ => false,
+    };
+    if keep {
+        let _ = LATE.compare_exchange(0, sig, SeqCst, SeqCst);
     }
 }
 
@@ -327,6 +350,14 @@ pub fn run(
         let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
         // EINTR, or any error: the checks below run either way.
         let _ = poll(&mut fds[..watched], timeout.as_ref());
+        // From here until CMD is found running, a signal sent to cq may
+        // find it gone: the action keeps it too (the pipe would be read only
+        // by the next round's forward, which never comes).
+        {
+            use std::sync::atomic::Ordering::SeqCst;
+            LATE.store(0, SeqCst);
+            PHASE.store(PROBING, SeqCst);
+        }
         let sent = fwd.forward(pid);
         if let Some((d, f)) = tick.as_mut()
             && last_tick.elapsed() >= *d
@@ -335,9 +366,15 @@ pub fn run(
             last_tick = std::time::Instant::now();
         }
         match child.try_wait() {
-            // What was just forwarded may have found CMD gone already.
-            Ok(Some(s)) => break (s, sent),
-            Ok(None) => {}
+            // What was just forwarded, or came since, may have found CMD
+            // gone already.
+            Ok(Some(s)) => {
+                use std::sync::atomic::Ordering::SeqCst;
+                PHASE.store(ENDED, SeqCst);
+                let late = LATE.swap(0, SeqCst);
+                break (s, sent.or((late != 0).then_some(late)));
+            }
+            Ok(None) => PHASE.store(RUNNING, std::sync::atomic::Ordering::SeqCst),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 return Err(NotStarted {

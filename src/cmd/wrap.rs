@@ -137,7 +137,7 @@ impl Run for WrapArgs {
         // A signal from here on ends cq within a second, the record on
         // stderr, however long the append would wait.
         let ending = process::Ending::arm(
-            &mut fwd,
+            &fwd,
             &outcome,
             format!("cq: unsaved record: {}\n", line.trim_end()).into_bytes(),
         );
