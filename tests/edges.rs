@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Env, have, parse_lines, skip};
+use common::{Env, Tier, have, parse_lines, skip};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -343,6 +343,43 @@ fn what_is_not_a_running_job_is_named_once_and_skipped() {
     assert!(running.join("big").exists(), "junk is not cq's to remove");
 }
 
+#[test]
+fn a_running_entry_that_is_not_a_job_is_named_once_on_sqlite_and_redis() {
+    for tier in [Tier::Sqlite, Tier::Redis] {
+        if tier == Tier::Redis && !(have("redis-server") && have("redis-cli")) {
+            skip(
+                "a_running_entry_that_is_not_a_job (redis)",
+                "no redis-server",
+            );
+            continue;
+        }
+        let env = Env::tier(tier);
+        env.push("a", 0);
+        let planted = match tier {
+            Tier::Sqlite => Command::new("sqlite3")
+                .arg(&env.queue)
+                .arg("INSERT INTO running (id, job) VALUES ('junk', '{not a job')")
+                .status()
+                .unwrap(),
+            _ => Command::new("redis-cli")
+                .args(["-p", &env.redis.as_ref().unwrap().port.to_string()])
+                .args(["HSET", "cq-test:running", "junk", "{not a job"])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap(),
+        };
+        assert!(planted.success());
+        let out = env.cq().args(["list", "--running"]).output().unwrap();
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "{tier:?}: {err}");
+        assert_eq!(
+            err.matches("a running job that is not one").count(),
+            1,
+            "{tier:?}: {err}"
+        );
+    }
+}
+
 // ---- 6. a dangling symlink as the queue ------------------------------------
 
 #[test]
@@ -584,6 +621,78 @@ fn a_signal_after_cmd_ended_is_obeyed_once_the_record_is_saved() {
     assert_eq!(recs.len(), 2, "{recs:?}");
     assert_eq!(recs[1]["name"], "true");
     assert!(listing(&env.path("state/queue.jsonl.running")).is_empty());
+}
+
+/// A networked queue that goes away after CMD started: the wrapper's
+/// append retries for `CQ_APPEND_RETRY` (here 60 s), and a SIGTERM ends it
+/// within about a second, the record on stderr.
+fn a_signal_ends_a_wrapper_retrying_its_append(tier: Tier) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut env = Env::tier(tier);
+    env.push("a", 0);
+    let mut w = env
+        .cq_std()
+        .env("CQ_APPEND_RETRY", "60s")
+        .args(["wrap", "--", "sleep", "1"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    match tier {
+        Tier::Redis => env.redis.as_mut().unwrap().stop(),
+        _ => env.kafka.as_mut().unwrap().stop(),
+    }
+    // CMD ends at 1 s; the append then fails and is tried again.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(w.try_wait().unwrap().is_none(), "{tier:?}: did not retry");
+    let t = Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(w.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = loop {
+        if let Some(s) = w.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            let _ = w.kill();
+            let _ = w.wait();
+            panic!("{tier:?}: the wrapper swallowed SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = t.elapsed();
+    let mut err = String::new();
+    std::io::Read::read_to_string(w.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(
+        took < Duration::from_millis(2500),
+        "{tier:?}: took {took:?}: {err}"
+    );
+    assert_eq!(status.signal(), Some(15), "{tier:?}: {err}");
+    assert!(err.contains("unsaved record: {"), "{tier:?}: {err}");
+}
+
+#[test]
+fn a_signal_ends_a_wrapper_retrying_its_append_to_redis() {
+    if !have("redis-server") {
+        return skip(
+            "a_signal_ends_a_wrapper_retrying_its_append_to_redis",
+            "no redis-server",
+        );
+    }
+    a_signal_ends_a_wrapper_retrying_its_append(Tier::Redis);
+}
+
+#[test]
+fn a_signal_ends_a_wrapper_retrying_its_append_to_kafka() {
+    if !have("tansu") {
+        return skip(
+            "a_signal_ends_a_wrapper_retrying_its_append_to_kafka",
+            "tansu (a Kafka-protocol broker) is not installed",
+        );
+    }
+    a_signal_ends_a_wrapper_retrying_its_append(Tier::Kafka);
 }
 
 // ---- 8. writers no record names --------------------------------------------
