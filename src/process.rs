@@ -197,6 +197,8 @@ fn start_ending(sig: i32) -> bool {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t;
         libc::sigemptyset(&mut sa.sa_mask);
+        // A system call the alarm interrupts after a disarm goes on.
+        sa.sa_flags = libc::SA_RESTART;
         libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
         libc::alarm(1);
     }
