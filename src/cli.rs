@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[command(name = "cq", version, about, long_about, max_term_width = 100)]
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
-    /// Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]
+    /// Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]
     #[arg(
         long,
         short = 'q',
@@ -93,13 +93,19 @@ pub enum Command {
 /// killed CMD. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to
 /// cq are forwarded to CMD. cq prints nothing of its own on stdout
 /// (with --detach, only the job id).
+///
+/// Once CMD has ended, such a signal ends cq instead: the record's append
+/// gets a second to finish (a second signal: none), then cq prints the
+/// record on stderr, leaves the job running for readers to record as lost,
+/// and dies of the signal. A lock on the queue that cq itself holds through
+/// a descriptor inherited from its caller is an error, not a wait.
 #[derive(Args, Debug)]
 pub struct WrapArgs {
-    /// Job name [default: $CQ_NAME, else the basename of CMD]
+    /// Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]
     #[arg(long, short = 'n', value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Where the job's output lives [default: $CQ_OUTPUT_DIR, else the working directory]
+    /// Where the job's output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
@@ -180,7 +186,7 @@ pub struct PushArgs {
     #[arg(long, short = 's', value_enum, value_name = "STATUS")]
     pub status: Option<Status>,
 
-    /// Where the job's output lives [default: $CQ_OUTPUT_DIR, else the working directory]
+    /// Where the job's output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 

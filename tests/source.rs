@@ -26,8 +26,8 @@ const UNSAFE: &[(&str, usize, &str)] = &[
     ),
     (
         "src/process.rs",
-        2,
-        "Command::pre_exec (PR_SET_PDEATHSIG); dying of CMD's signal (SIG_DFL, unblock)",
+        5,
+        "Command::pre_exec (PR_SET_PDEATHSIG); dying of CMD's signal (SIG_DFL, unblock); a wrapper's append under signals: a signal-hook action, a SIGALRM handler and alarm(2), which no safe wrapper sets",
     ),
     (
         "src/cmd/detach.rs",

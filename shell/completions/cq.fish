@@ -24,7 +24,7 @@ function __fish_cq_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c cq -n "__fish_cq_needs_command" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_needs_command" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_needs_command" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -46,12 +46,12 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "init" -d 'Print shell integra
 complete -c cq -n "__fish_cq_needs_command" -f -a "where" -d 'Say which queue cq uses, why, and what it keeps beside it'
 complete -c cq -n "__fish_cq_needs_command" -f -a "hook" -d 'Run by the hooks that `cq init claude` sets up, with Claude Code\'s hook input on stdin'
 complete -c cq -n "__fish_cq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD]' -r
-complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]' -r
+complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l log -d 'With --detach: CMD\'s stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l detached-id -d 'The detached wrapper\'s job id (set by --detach)' -r
@@ -59,7 +59,7 @@ complete -c cq -n "__fish_cq_using_subcommand wrap" -l ready-fd -d 'Where the de
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s d -l detach -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand push" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -67,13 +67,13 @@ complete -c cq -n "__fish_cq_using_subcommand push" -s n -l name -d 'Job name' -
 complete -c cq -n "__fish_cq_using_subcommand push" -s e -l exit-code -d 'The job\'s exit code (0 is success, anything else failure)' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s s -l status -d 'The job\'s status, when there is no exit code' -r -f -a "success\t'Exit code 0'
 failure\t'Any other exit code'"
-complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where the job\'s output lives [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand push" -s o -l output-dir -d 'Where the job\'s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand push" -l started-at -d 'When the job started (RFC 3339); adds started_at and duration_ms' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
 complete -c cq -n "__fish_cq_using_subcommand push" -l batch -d 'Read many records from standard input, one per line (see above)'
 complete -c cq -n "__fish_cq_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand push" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -88,13 +88,13 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -s f -l follow -d 'Keep pull
 complete -c cq -n "__fish_cq_using_subcommand pull" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand pull" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand ack" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand ack" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand ack" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand ack" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand ack" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -114,7 +114,7 @@ complete -c cq -n "__fish_cq_using_subcommand list" -s c -l count -d 'Print only
 complete -c cq -n "__fish_cq_using_subcommand list" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand list" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand wait" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand wait" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wait" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -127,14 +127,14 @@ complete -c cq -n "__fish_cq_using_subcommand wait" -l new-only -d 'Wait for a j
 complete -c cq -n "__fish_cq_using_subcommand wait" -l json -d 'Short for --format jsonl'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand wait" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand compact" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand compact" -l older-than -d 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)' -r
 complete -c cq -n "__fish_cq_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand compact" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand stats" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand stats" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand stats" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -142,33 +142,33 @@ complete -c cq -n "__fish_cq_using_subcommand stats" -l since -d 'Only records c
 complete -c cq -n "__fish_cq_using_subcommand stats" -l json -d 'One JSON object instead of the report'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand migrate" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand migrate" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand migrate" -l to -d 'The queue to copy to, of any tier (as for --queue)' -r
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand meta" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand meta" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand meta" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand meta" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand meta" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand completions" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand completions" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand man" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand man" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand man" -s o -l out -d 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR' -r -F
 complete -c cq -n "__fish_cq_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand man" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand init" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand init" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
@@ -180,13 +180,13 @@ complete -c cq -n "__fish_cq_using_subcommand init" -l uninstall -d 'With claude
 complete -c cq -n "__fish_cq_using_subcommand init" -l project -d 'With --install or --uninstall: the project\'s .claude/settings.json instead of the user\'s'
 complete -c cq -n "__fish_cq_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand init" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand where" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand where" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand where" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand where" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand where" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand hook" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand hook" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand hook" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
 never\t'Never colour'"

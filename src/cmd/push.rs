@@ -28,8 +28,8 @@ impl Run for PushArgs {
         let cwd = cwd()?;
         let rec = NewRecord::pushed(Pushed {
             name,
-            output_dir: output_dir(self.output_dir.as_deref(), &cwd),
-            cwd: cwd.to_string_lossy().into_owned(),
+            output_dir: output_dir(self.output_dir.as_deref(), &cwd)?,
+            cwd,
             status,
             exit_code: self.exit_code,
             started_at,
@@ -57,7 +57,7 @@ fn started(ts: Option<&str>) -> Result<(Option<String>, Option<u64>)> {
 /// One line of `--batch` input as a record, or why it is not one.
 fn batch_record(
     line: &str,
-    cwd: &std::path::Path,
+    cwd: &str,
     dir: &str,
     meta: &serde_json::Map<String, serde_json::Value>,
 ) -> std::result::Result<NewRecord, String> {
@@ -125,10 +125,10 @@ fn batch_record(
     Ok(NewRecord::pushed(Pushed {
         name,
         output_dir: match out {
-            Some(o) => output_dir(Some(std::path::Path::new(&o)), cwd),
+            Some(o) => output_dir(Some(std::path::Path::new(&o)), cwd).map_err(|e| e.msg)?,
             None => dir.to_string(),
         },
-        cwd: cwd.to_string_lossy().into_owned(),
+        cwd: cwd.to_string(),
         status,
         exit_code,
         started_at,
@@ -150,7 +150,7 @@ fn batch(
 ) -> Result<Exit> {
     use std::io::BufRead;
     let cwd = cwd()?;
-    let dir = output_dir(args.output_dir.as_deref(), &cwd);
+    let dir = output_dir(args.output_dir.as_deref(), &cwd)?;
     let q = queue::open(loc)?;
     // Our own buffer over fd 0, so that "nothing left in it" is known.
     let fd = std::os::fd::AsFd::as_fd(&std::io::stdin())

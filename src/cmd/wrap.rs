@@ -22,17 +22,14 @@ impl Run for WrapArgs {
         let name = match self.name.clone().or_else(|| env_nonempty("CQ_NAME")) {
             Some(n) if n.is_empty() => return Err(Error::usage("the job name must not be empty")),
             Some(n) => n,
-            None => Path::new(&self.cmd[0])
-                .file_name()
-                .map_or_else(|| self.cmd[0].to_string_lossy(), |b| b.to_string_lossy())
-                .into_owned(),
+            None => command_name(&self.cmd[0])?,
         };
         let cwd = cwd().map_err(wrap_failed)?;
+        let output_dir = output_dir(self.output_dir.as_deref(), &cwd)?;
         let q = queue::open(loc).map_err(wrap_failed)?;
         // Before CMD runs, not after: a job whose completion cannot be
         // recorded should not start.
         q.check_writable().map_err(wrap_failed)?;
-        let output_dir = output_dir(self.output_dir.as_deref(), &cwd);
         if self.detach {
             return detach::start(&self, at, &name, &output_dir).map_err(wrap_failed);
         }
@@ -63,7 +60,7 @@ impl Run for WrapArgs {
             // Bounded like the record (its JSON well under the 4 MiB a
             // reader reads of a side file, whatever escaping does).
             command: crate::record::cut_args(&command, 256 << 10, 4 << 10),
-            cwd: cwd.to_string_lossy().into_owned(),
+            cwd: cwd.clone(),
             output_dir,
             meta,
             log: self
@@ -114,6 +111,7 @@ impl Run for WrapArgs {
                 Outcome {
                     exit_code: i32::from(ns.exit_code),
                     signal: None,
+                    ending: None,
                 }
             }
         };
@@ -137,7 +135,15 @@ impl Run for WrapArgs {
                 time::human_ms(window.as_millis() as u64)
             ));
         };
+        // A signal from here on ends cq within a second, the record on
+        // stderr, however long the append would wait.
+        let ending = process::Ending::arm(
+            &fwd,
+            &outcome,
+            format!("cq: unsaved record: {}\n", line.trim_end()).into_bytes(),
+        );
         let (q, appended) = queue::append_retrying(loc, q, &line, &mut retrying);
+        let asked_to_end = ending.disarm();
         match appended {
             Ok(()) => q.finish(&rec.id),
             Err(e) => {
@@ -148,9 +154,31 @@ impl Run for WrapArgs {
                 crate::error::warn(&format!("unsaved record: {}", line.trim_end()));
             }
         }
-        Ok(match outcome.signal {
+        // cq exits next: unregistering the handlers' actions one by one
+        // (each a copy of signal-hook's table) would be work for nothing,
+        // as freeing clap's tree is (lib.rs).
+        std::mem::forget(fwd);
+        // A signal sent to cq once CMD had ended is obeyed, not swallowed.
+        Ok(match outcome.signal.or(asked_to_end) {
             Some(sig) => Exit::Signal(sig),
             None => Exit::Code(outcome.exit_code.clamp(0, 255) as u8),
         })
     }
+}
+
+/// The job's name when none is given: CMD's base name (`/usr/bin/make` is
+/// `make`), or CMD itself when it has none (`/`, `..`). A job's name is
+/// never empty: `cq wait ''` cannot ask for it, so an empty CMD needs
+/// `--name` (and is then run, and recorded as not found, as a shell would).
+fn command_name(cmd: &std::ffi::OsStr) -> Result<String> {
+    let name = Path::new(cmd)
+        .file_name()
+        .map_or_else(|| cmd.to_string_lossy(), |b| b.to_string_lossy())
+        .into_owned();
+    if name.is_empty() {
+        return Err(Error::usage(
+            "the command is empty, so the job has no name: give one with --name",
+        ));
+    }
+    Ok(name)
 }

@@ -17,6 +17,37 @@ pub fn parent(path: &Path) -> PathBuf {
     }
 }
 
+/// The longest file name (NAME_MAX) and path (PATH_MAX, less its NUL)
+/// Linux file systems take.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4095;
+
+/// Refuses a queue path whose side files could not be named: cq names them
+/// after the queue (`Q.lock`, `Q.cursor.tmp`, SQLite's `Q-journal`), up to
+/// `suffix` bytes longer than its name and `tail` bytes longer than its
+/// path. A name near the limit once took pushes and pulls but not
+/// `compact`, and left the cursor unwritten; refused at the door, nothing
+/// is half-done. Checked on the text alone: no system call.
+pub fn fits_side_names(path: &Path, suffix: usize, tail: usize) -> Result<()> {
+    let name = path.file_name().map_or(0, |n| n.len());
+    let shown = path.display();
+    if name + suffix > NAME_MAX {
+        return Err(Error::usage(format!(
+            "queue name too long: {} bytes in {shown}; cq names its side files after it, up to {suffix} bytes longer, and a file name holds at most {NAME_MAX}: use a name of at most {} bytes",
+            name,
+            NAME_MAX - suffix
+        )));
+    }
+    let len = path.as_os_str().len();
+    if len + tail > PATH_MAX {
+        return Err(Error::usage(format!(
+            "queue path too long: {len} bytes; cq's side files need it {tail} bytes longer, and a path holds at most {PATH_MAX}: use a path of at most {} bytes",
+            PATH_MAX - tail
+        )));
+    }
+    Ok(())
+}
+
 /// Whether the queue at `path` exists. Only "no such file" means no queue
 /// (an empty answer); a symlink loop, a path component that is a file, a
 /// directory nobody may search is an error, never an empty queue.

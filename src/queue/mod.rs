@@ -673,12 +673,18 @@ pub enum Location {
     Kafka(kafka::Url),
 }
 
-/// The scheme of `SCHEME://…` (letters, digits, `+`, `-`, `.`, starting
-/// with a letter, as RFC 3986 has it), if `q` has one.
+/// The scheme of a location that has one: `SCHEME:` before any `/`
+/// (letters, digits, `+`, `-`, `.`, starting with a letter, as RFC 3986
+/// has it). Like scp, rsync and git, cq reads `word:` at the start as a
+/// scheme, never as a file name: `SQLITE:/x.db` or `kafka:/h:9092/t` (one
+/// slash) once made directories named `SQLITE:` and `kafka:` where a
+/// queue on another tier was meant. A file whose name holds a colon is
+/// written `./NAME` or `file:NAME`.
 fn scheme_of(q: &[u8]) -> Option<String> {
-    let end = q.windows(3).position(|w| w == b"://")?;
+    let end = q.iter().position(|&c| c == b':' || c == b'/')?;
     let s = &q[..end];
-    let ok = s.first().is_some_and(u8::is_ascii_alphabetic)
+    let ok = q[end] == b':'
+        && s.first().is_some_and(u8::is_ascii_alphabetic)
         && s.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
     ok.then(|| String::from_utf8_lossy(s).into_owned())
@@ -739,7 +745,7 @@ impl Location {
                 .map(|k| format!(" (did you mean {k}?)"))
                 .unwrap_or_default();
             return Err(Error::usage(format!(
-                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka://"
+                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka:// (a file whose name holds a colon: ./NAME or file:NAME)"
             )));
         }
         Ok(Location::File(PathBuf::from(q)))
@@ -778,9 +784,17 @@ pub fn open(loc: &Location) -> Result<Queue> {
         return Err(Error::usage(format!("CQ_APPEND_RETRY: {}", e.msg)));
     }
     let store: Box<dyn Store> = match loc {
-        Location::File(p) => Box::new(jsonl::JsonlQueue::new(p.clone())),
+        Location::File(p) => {
+            let q = jsonl::JsonlQueue::new(p.clone());
+            files::fits_side_names(q.path(), jsonl::SIDE_SUFFIX_MAX, jsonl::SIDE_TAIL_MAX)?;
+            Box::new(q)
+        }
         #[cfg(feature = "sqlite")]
-        Location::Sqlite(p) => Box::new(sqlite::SqliteQueue::new(p.clone())),
+        Location::Sqlite(p) => {
+            // SQLite's own side files: `-journal`, `-wal`, `-shm`.
+            files::fits_side_names(p, "-journal".len(), "-journal".len())?;
+            Box::new(sqlite::SqliteQueue::new(p.clone()))
+        }
         #[cfg(not(feature = "sqlite"))]
         Location::Sqlite(_) => {
             return Err(Error::usage("this cq was built without the sqlite feature"));
@@ -1091,6 +1105,30 @@ mod tests {
         }
         let e = Location::parse(OsStr::new("Redis://h/0")).unwrap_err();
         assert!(e.msg.contains("did you mean redis://"), "{}", e.msg);
+        // `word:` at the start is a scheme, whatever follows: one slash, a
+        // case, no slash at all. A colon after a slash is a file's.
+        for (bad, hint) in [
+            ("SQLITE:/x.db", "did you mean sqlite:"),
+            ("kafka:/h:9092/t", "did you mean kafka://"),
+            ("redis:h", "did you mean redis://"),
+            ("File:q", "did you mean file:"),
+            ("notes:q.jsonl", "./NAME or file:NAME"),
+        ] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+            assert!(e.msg.contains(hint), "{bad}: {}", e.msg);
+        }
+        for good in [
+            "./notes:q",
+            "file:notes:q",
+            "/a/b:c",
+            "2026-01-01T10:00.jsonl",
+        ] {
+            assert!(
+                matches!(Location::parse(OsStr::new(good)), Ok(Location::File(_))),
+                "{good}"
+            );
+        }
         // A relative path with "://" further in is still a path.
         assert!(matches!(
             Location::parse(OsStr::new("./a://b")).unwrap(),

@@ -169,8 +169,17 @@ impl SqliteQueue {
         let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(&err)?;
         let mut jobs = Vec::new();
         for r in rows {
-            if let Ok(j) = serde_json::from_str::<Job>(&r.map_err(&err)?) {
-                jobs.push(j);
+            let text = r.map_err(&err)?;
+            match serde_json::from_str::<Job>(&text) {
+                Ok(j) => jobs.push(j),
+                // Said once and skipped, as a bad line of a file queue is.
+                Err(e) => crate::error::warn_once(
+                    &format!("sqlite running {text}"),
+                    &format!(
+                        "{}: a running job that is not one ({e}); skipped",
+                        self.shown()
+                    ),
+                ),
             }
         }
         Ok(jobs)

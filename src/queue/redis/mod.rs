@@ -827,7 +827,20 @@ impl running::Registry for RedisQueue {
         Ok(items(&v)
             .iter()
             .filter_map(text)
-            .filter_map(|t| serde_json::from_str(&t).ok())
+            .filter_map(|t| match serde_json::from_str(&t) {
+                Ok(j) => Some(j),
+                // Said once and skipped, as a bad line of a file queue is.
+                Err(e) => {
+                    crate::error::warn_once(
+                        &format!("redis running {t}"),
+                        &format!(
+                            "{}: a running job that is not one ({e}); skipped",
+                            self.key("running")
+                        ),
+                    );
+                    None
+                }
+            })
             .collect())
     }
 
