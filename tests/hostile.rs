@@ -10,7 +10,7 @@ mod common;
 
 use common::{CQ, Env, Tier, names, parse_lines, stdout_of};
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -273,6 +273,41 @@ fn a_detached_jobs_log_is_private_never_blocks_and_gets_its_directory(tier: Tier
         .output()
         .unwrap();
     assert_eq!(stdout_of(&running), "0\n");
+    // With a reader, the FIFO is the job's output, as a blocking
+    // descriptor (O_NONBLOCK, 04000, was only for the open).
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let out = run(&[
+        "wrap",
+        "-d",
+        "--log",
+        fifo.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "grep ^flags: /proc/self/fdinfo/1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    env.cq()
+        .args(["wait", "--timeout", "20s", stdout_of(&out).trim()])
+        .assert()
+        .success();
+    let mut said = Vec::new();
+    let _ = reader.read_to_end(&mut said);
+    let said = String::from_utf8_lossy(&said);
+    let flags = said
+        .trim()
+        .strip_prefix("flags:")
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .unwrap_or_else(|| panic!("{said:?}"));
+    assert_eq!(
+        flags & 0o4000,
+        0,
+        "O_NONBLOCK left on the job's stdout: {flags:o}"
+    );
 }
 
 /// Class 10: a registration that fails (a full disk under the file tiers,
