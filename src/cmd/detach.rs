@@ -10,6 +10,11 @@
 //! 0, so an immediate `cq wait ID` or `cq list --running` sees the job.
 //! Re-executing rather than forking: a fork of a process with threads
 //! (a Kafka client's) may not run Rust code.
+//!
+//! The second cq keeps none of the caller's descriptors but 0, 1, 2 and the
+//! pipe: a caller that reads a pipe to its end must not wait for the job.
+//! The log is private (0600), in a directory made for it if missing, and
+//! opened without blocking; a job that is never registered leaves neither.
 
 use super::Exit;
 use crate::cli::WrapArgs;
