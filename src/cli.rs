@@ -117,7 +117,7 @@ pub struct WrapArgs {
     #[arg(long, short = 'd')]
     pub detach: bool,
 
-    /// With --detach: CMD's stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]
+    /// With --detach: CMD's stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
@@ -140,9 +140,10 @@ pub struct WrapArgs {
 /// goes: a session id, a summary line, a cost. The wrapper adds them to the
 /// record's meta object when CMD ends; a later value of a key replaces an
 /// earlier one, and wrap's own --meta comes first. A key is at most 64
-/// bytes, a value 4 KiB, and one job's pairs 64 KiB in all: beyond that,
-/// or outside a wrapped job (no CQ_META_FILE), cq meta fails and adds
-/// nothing.
+/// bytes, a value 4 KiB, and one job's pairs, as kept, 64 KiB in all (a
+/// key may be updated any number of times): beyond that, outside a
+/// wrapped job (no CQ_META_FILE), or after the job ended (a child left in
+/// the background), cq meta fails and adds nothing.
 #[derive(Args, Debug)]
 pub struct MetaArgs {
     /// The pairs to add
@@ -160,8 +161,10 @@ pub struct MetaArgs {
 /// (and, if wanted, "output_dir", "started_at" and "meta", an object of
 /// strings); -o and --meta apply to every line. Lines are appended in
 /// groups, each group durable (one fdatasync) before cq reads on once the
-/// input pauses. A bad line is reported with its number and skipped, the
-/// good ones are kept, and cq then exits 1.
+/// input pauses. A bad line (not UTF-8, longer than a record's 512 KiB,
+/// not a record, or an "exit_code" and "status" that contradict each
+/// other) is reported with its number and skipped, the good ones are kept,
+/// and cq then exits 1.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("outcome").required(true).args(["exit_code", "status", "batch"])))]
 pub struct PushArgs {

@@ -296,11 +296,31 @@ fn send(pid: Pid, sig: i32) {
 fn orphan_guard(c: &mut Command) {
     use rustix::process::{getpid, getppid, kill_process, set_parent_process_death_signal};
     let wrapper = getpid();
+    let keep = INHERITED.get().cloned();
     // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
-    // these calls as raw system calls (async-signal-safe), and nothing here
-    // allocates or takes a lock.
+    // these calls as raw system calls, close_range by number (no safe
+    // wrapper has it) is one too (async-signal-safe), and nothing here
+    // allocates or takes a lock (`keep` was read before the fork; each of
+    // its fds is the caller's, open in the child).
     unsafe {
         c.pre_exec(move || {
+            // Every descriptor but the caller's closes at exec: CMD holds
+            // what it would hold without cq. (std's own error pipe is
+            // close-on-exec already.) Without close_range (Linux < 5.11)
+            // nothing is changed.
+            if let Some(keep) = &keep
+                && libc::syscall(
+                    libc::SYS_close_range,
+                    3u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                ) == 0
+            {
+                for &n in keep {
+                    let n = std::os::fd::BorrowedFd::borrow_raw(n);
+                    let _ = rustix::io::fcntl_setfd(n, rustix::io::FdFlags::empty());
+                }
+            }
             set_parent_process_death_signal(Some(Signal::TERM))?;
             // The wrapper died before the prctl: act as if it had come after.
             if getppid() != Some(wrapper) {
@@ -309,6 +329,48 @@ fn orphan_guard(c: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// The descriptors above 2 this process has open.
+pub fn open_fds() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .filter(|&fd| fd > 2)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The caller's descriptors that CMD inherits, noted before a client
+/// library could open any (`note_inherited_fds`); unset, nothing is
+/// changed.
+static INHERITED: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+
+/// Notes the descriptors this wrapper inherited without close-on-exec
+/// (those CMD must inherit too), but `consumed` (cq's own ready pipe):
+/// called before the queue is opened where its client (librdkafka, whose
+/// threads open descriptors of their own at any moment, without
+/// close-on-exec) would leak them into CMD.
+pub fn note_inherited_fds(consumed: Option<i32>) {
+    let fds = open_fds()
+        .into_iter()
+        // Not the listing's own descriptor (gone now: no fdinfo).
+        .filter(|&fd| Some(fd) != consumed && cloexec(fd) == Some(false))
+        .collect();
+    let _ = INHERITED.set(fds);
+}
+
+/// Whether a descriptor of this process is close-on-exec (fdinfo's
+/// "flags:", octal open flags: O_CLOEXEC is 02000000); None when it is
+/// not open.
+fn cloexec(fd: i32) -> Option<bool> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .map(|f| f & 0o2000000 != 0)
 }
 
 pub fn run(

@@ -32,7 +32,7 @@ const UNSAFE: &[(&str, usize, &str)] = &[
     (
         "src/cmd/detach.rs",
         2,
-        "Command::pre_exec (setsid, the pipe kept across exec); taking the inherited pipe by number",
+        "Command::pre_exec (setsid, the caller's descriptors close-on-exec by close_range, the pipe kept across exec); taking the inherited pipe by number",
     ),
     (
         "src/queue/kafka/client.rs",

@@ -162,7 +162,7 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
     );
     let meta_file = (
         "CQ_META_FILE",
-        "Set by \\fBcq wrap\\fR for CMD: where the pairs go; without it cq meta refuses.",
+        "Set by \\fBcq wrap\\fR for CMD: the job's private file (mode 0600, a random name in \\fB$TMPDIR\\fR, made before CMD starts) where the pairs go; without it, or once the job has ended, cq meta refuses.",
     );
     let no_color = (
         "NO_COLOR",

@@ -26,6 +26,15 @@ impl Run for WrapArgs {
         };
         let cwd = cwd().map_err(wrap_failed)?;
         let output_dir = output_dir(self.output_dir.as_deref(), &cwd)?;
+        record::check_job_text(&name, &output_dir, &cwd).map_err(Error::usage)?;
+        if let Some(l) = &self.log {
+            record::check_text("the log's path", &l.to_string_lossy(), record::PATH_MAX)
+                .map_err(Error::usage)?;
+        }
+        #[cfg(feature = "kafka")]
+        if matches!(loc, queue::Location::Kafka(_)) {
+            crate::process::note_inherited_fds(self.ready_fd);
+        }
         let q = queue::open(loc).map_err(wrap_failed)?;
         // Before CMD runs, not after: a job whose completion cannot be
         // recorded should not start.
@@ -80,8 +89,12 @@ impl Run for WrapArgs {
         if let Some(r) = ready.take() {
             r.registered();
         }
-        let meta_file = super::meta::file_for(&id);
-        let meta_env = meta_file.to_string_lossy().into_owned();
+        // Made now, so that it is the job's alone from its first instant.
+        let meta_file = super::meta::Channel::open();
+        let meta_env = meta_file
+            .as_ref()
+            .map(|c| c.path().to_string_lossy().into_owned())
+            .unwrap_or_default();
         let outcome = match process::resolve(&self.cmd[0]) {
             Ok(program) => {
                 // On networked tiers the job is a lease kept alive while CMD
@@ -118,7 +131,9 @@ impl Run for WrapArgs {
         let duration_ms = clock.elapsed().as_millis() as u64;
 
         let mut job = job;
-        super::meta::collect(&meta_file, &mut job.meta);
+        if let Ok(c) = meta_file {
+            c.collect(&mut job.meta);
+        }
         let rec = NewRecord::wrapped(
             &job,
             command,

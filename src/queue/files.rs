@@ -159,6 +159,49 @@ pub fn open_or_create(path: &Path, opts: &OpenOptions) -> io::Result<(File, bool
     }
 }
 
+/// Creates `dir` and its missing parents, each mode 0700 whatever the
+/// umask; returns the ones it created, outermost first, so that a caller
+/// that gives up can remove them again.
+pub fn make_private_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    loop {
+        match fs::symlink_metadata(d) {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(d.to_path_buf()),
+            Err(e) => return Err(e),
+        }
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => d = p,
+            _ => break,
+        }
+    }
+    let mut made = Vec::new();
+    for d in missing.into_iter().rev() {
+        let step = match fs::DirBuilder::new().mode(0o700).create(&d) {
+            Ok(()) => {
+                made.push(d.clone());
+                fs::set_permissions(&d, fs::Permissions::from_mode(0o700))
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = step {
+            remove_dirs(&made);
+            return Err(e);
+        }
+    }
+    Ok(made)
+}
+
+/// Removes directories [`make_private_dirs`] made, innermost first, each
+/// only if still empty.
+pub fn remove_dirs(made: &[PathBuf]) {
+    for d in made.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

@@ -846,7 +846,11 @@ impl Store for JsonlQueue {
         o.open(&tmp)
             .and_then(|mut f| f.write_all(&text))
             .and_then(|()| fs::rename(&tmp, self.running_dir.join(format!("{}.json", job.id))))
-            .map_err(fail)
+            .map_err(|e| {
+                // A full disk must not leave a half-written entry behind.
+                let _ = fs::remove_file(&tmp);
+                fail(e)
+            })
     }
 
     fn finish(&self, id: &str) {
