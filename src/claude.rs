@@ -92,7 +92,7 @@ impl Client {
                 let args = cmdline(pid);
                 return Some(Client {
                     pid,
-                    start: crate::queue::running::proc_start(pid),
+                    start: crate::process::proc_start(pid),
                     can_wake: can_wake(&args),
                 });
             }
@@ -105,7 +105,7 @@ impl Client {
     }
 
     pub fn alive(pid: u32, start: Option<u64>) -> bool {
-        match crate::queue::running::proc_start(pid) {
+        match crate::process::proc_start(pid) {
             None => false,
             Some(s) => start.is_none_or(|want| want == s),
         }
@@ -407,7 +407,7 @@ pub fn waiter_lock(dir: &Path, session: &str) -> Result<Option<File>> {
         Ok(()) => {
             use std::io::Write;
             let me = std::process::id();
-            let start = crate::queue::running::proc_start(me).unwrap_or(0);
+            let start = crate::process::proc_start(me).unwrap_or(0);
             let _ = f.set_len(0);
             let _ = (&f).write_all(format!("{me} {start}\n").as_bytes());
             Ok(Some(f))
@@ -435,7 +435,7 @@ pub fn stop_waiter(dir: &Path, session: &str) {
         return;
     };
     if pid != std::process::id()
-        && crate::queue::running::proc_start(pid) == Some(start)
+        && crate::process::proc_start(pid) == Some(start)
         && let Some(p) = crate::process::pid(pid)
     {
         let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);

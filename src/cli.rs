@@ -2,6 +2,7 @@
 //! `--help`, the completion scripts and the man pages. Depends on nothing
 //! else in the crate.
 
+pub use crate::output::{ColorChoice, Format};
 pub use crate::record::Status;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
@@ -508,25 +509,15 @@ pub struct FormatArgs {
     pub json: bool,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned columns for people
-    Table,
-    /// The record lines as stored, one per line
-    Jsonl,
-    /// One plain sentence per record (name, status, exit code, when,
-    /// duration, output directory): for agent sessions and notifications
-    Brief,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
-    /// Colour when printing a table to a terminal and NO_COLOR is unset
-    Auto,
-    /// Always colour tables
-    Always,
-    /// Never colour
-    Never,
+impl FormatArgs {
+    /// What was asked for, if anything (`--json` is `--format jsonl`).
+    pub fn chosen(self) -> Option<Format> {
+        if self.json {
+            Some(Format::Jsonl)
+        } else {
+            self.format
+        }
+    }
 }
 
 #[cfg(test)]

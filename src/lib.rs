@@ -12,6 +12,7 @@ mod claude;
 mod cli;
 mod cmd;
 mod error;
+mod notice;
 mod output;
 mod process;
 mod queue;

@@ -1,11 +1,32 @@
 //! Rendering records for people (aligned table, control characters escaped)
 //! and for programs (the record lines as stored), and choosing between them.
 
-use crate::cli::{ColorChoice, Format, FormatArgs};
-use crate::queue::{Job, Stored};
+use crate::record::{Job, Stored};
 use crate::time;
+use clap::ValueEnum;
 use std::io::{self, IsTerminal, Write};
 use std::sync::OnceLock;
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned columns for people
+    Table,
+    /// The record lines as stored, one per line
+    Jsonl,
+    /// One plain sentence per record (name, status, exit code, when,
+    /// duration, output directory): for agent sessions and notifications
+    Brief,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when printing a table to a terminal and NO_COLOR is unset
+    Auto,
+    /// Always colour tables
+    Always,
+    /// Never colour
+    Never,
+}
 
 static COLOR: OnceLock<bool> = OnceLock::new();
 
@@ -37,12 +58,10 @@ fn paint(cell: &str, status: &str) -> String {
     }
 }
 
-/// `--json` / `--format`, else table on a terminal and JSONL in a pipe.
-pub fn format(args: FormatArgs) -> Format {
-    if args.json {
-        return Format::Jsonl;
-    }
-    args.format.unwrap_or_else(|| {
+/// The format asked for (`--json` / `--format`), else table on a terminal
+/// and JSONL in a pipe.
+pub fn format(chosen: Option<Format>) -> Format {
+    chosen.unwrap_or_else(|| {
         if io::stdout().is_terminal() {
             Format::Table
         } else {
@@ -293,75 +312,6 @@ pub fn sparkline(counts: &[u64]) -> String {
             _ => BARS[((c * 7).div_ceil(max.max(1))).min(7) as usize],
         })
         .collect()
-}
-
-/// A word on the terminal about what cq is waiting for: on stderr, and
-/// only when stderr is a terminal (scripts get no noise).
-pub fn status_line(msg: &str) {
-    let err = io::stderr();
-    if err.is_terminal() {
-        let _ = writeln!(err.lock(), "cq: {msg}");
-    }
-}
-
-/// Progress of long work (`cq compact`, `cq migrate` on big queues): a
-/// line on stderr, only on a terminal and only once the work has taken a
-/// moment (a small queue gets no flicker); nothing at all when piped.
-pub struct Progress {
-    what: &'static str,
-    start: std::time::Instant,
-    done: std::cell::Cell<u64>,
-    bar: std::cell::OnceCell<Option<indicatif::ProgressBar>>,
-}
-
-impl Progress {
-    pub fn new(what: &'static str) -> Progress {
-        Progress {
-            what,
-            start: std::time::Instant::now(),
-            done: std::cell::Cell::new(0),
-            bar: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// One more record done.
-    pub fn tick(&self) {
-        let n = self.done.get() + 1;
-        self.done.set(n);
-        if !n.is_multiple_of(256) {
-            return;
-        }
-        if self.bar.get().is_none() && self.start.elapsed() < std::time::Duration::from_millis(300)
-        {
-            return;
-        }
-        let bar = self.bar.get_or_init(|| {
-            io::stderr().is_terminal().then(|| {
-                let b = indicatif::ProgressBar::with_draw_target(
-                    None,
-                    indicatif::ProgressDrawTarget::stderr(),
-                );
-                b.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "cq: {msg}: {pos} records ({per_sec}) {spinner}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                b.set_message(self.what);
-                b
-            })
-        });
-        if let Some(b) = bar {
-            b.set_position(n);
-        }
-    }
-
-    /// Clears the line.
-    pub fn finish(&self) {
-        if let Some(Some(b)) = self.bar.get() {
-            b.finish_and_clear();
-        }
-    }
 }
 
 #[cfg(test)]

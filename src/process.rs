@@ -542,6 +542,40 @@ pub fn reserve_std_fds() -> bool {
     stdout_closed
 }
 
+/// The boot this process runs in (a reboot makes every pid new).
+pub fn this_boot() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
+pub fn proc_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The host name once per process: `$CQ_HOST` when set (containers that
+/// share a host name, tests of leases across hosts), else the machine's.
+pub fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| match std::env::var("CQ_HOST") {
+        Ok(h) if !h.trim().is_empty() => h,
+        _ => hostname(),
+    })
+}
+
+/// The machine's host name, as `hostname` prints it.
+pub fn hostname() -> String {
+    // gethostname(2) is uname's nodename on Linux.
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,7 +286,7 @@ impl NewRecord {
             duration_ms: p.duration_ms,
             command: None,
             cwd: p.cwd,
-            host: crate::queue::running::host().to_string(),
+            host: crate::process::host().to_string(),
             pid: std::process::id(),
             meta: p.meta,
             log: None,
@@ -387,15 +387,6 @@ pub fn parse_meta(pairs: &[String]) -> Result<Map<String, Value>, String> {
     Ok(meta)
 }
 
-/// The machine's host name, as `hostname` prints it.
-pub fn hostname() -> String {
-    // gethostname(2) is uname's nodename on Linux.
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// Whether a stored record is waiting for a consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pulled {
@@ -433,6 +424,44 @@ impl View {
             Some(true) => Pulled::Yes,
             None => Pulled::Unknown,
         }
+    }
+}
+
+/// One stored record as a reader sees it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The line as stored, without its newline, BOM or trailing `\r`.
+    pub line: Vec<u8>,
+    pub view: View,
+}
+
+impl Stored {
+    /// A record line as cq wrote it (with or without its newline).
+    pub fn parse(line: &str) -> crate::error::Result<Stored> {
+        let line = line.trim_end_matches('\n').as_bytes().to_vec();
+        Stored::from_store(line, false)
+            .map_err(|e| crate::error::Error::new(format!("not a record: {e}")))
+    }
+
+    /// What makes a record the same record in two queues: its id, or for
+    /// a record without one (a legacy writer's), its text with `pulled`
+    /// unset.
+    pub fn identity(&self) -> String {
+        match &self.view.id {
+            Some(id) => format!("id:{id}"),
+            None => format!(
+                "line:{}",
+                String::from_utf8_lossy(&pending_form(&self.line))
+            ),
+        }
+    }
+
+    /// A record as a store keeps it (its line with `"pulled":false`), in
+    /// the state the store says it is in.
+    pub fn from_store(line: Vec<u8>, pulled: bool) -> std::result::Result<Stored, LineError> {
+        let line = if pulled { pulled_form(&line) } else { line };
+        let view = parse_line(&line)?;
+        Ok(Stored { line, view })
     }
 }
 

@@ -158,8 +158,5 @@ impl HookArgs {
 
 /// `$XDG_STATE_HOME/cq/claude/` (else `~/.local/state/cq/claude/`).
 fn claude_dir() -> Result<std::path::PathBuf> {
-    match queue::Location::default_location()? {
-        queue::Location::File(p) => Ok(queue::files::parent(&p).join("claude")),
-        _ => Err(Error::new("no state directory")),
-    }
+    Ok(queue::files::state_dir()?.join("claude"))
 }

@@ -22,7 +22,7 @@ impl Run for WaitArgs {
         // Second precision, like the records: a job that completed in the
         // second the wait began counts as new.
         let began = Cutoff::new(time::parse_timestamp(&time::format(time::now()))?);
-        let fmt = output::format(self.format);
+        let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
         let mut waiter = q.waiter()?;
         let filter = Filter::default();

@@ -5,7 +5,7 @@ use super::{Exit, Run, cwd, detach, env_nonempty, output_dir};
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
-use crate::queue::{self, Job, Where, running};
+use crate::queue::{self, Job, Where};
 use crate::record::{self, Ended, NewRecord};
 use crate::time;
 use std::path::Path;
@@ -61,10 +61,10 @@ impl Run for WrapArgs {
         let job = Job {
             id: id.clone(),
             name: name.clone(),
-            host: running::host().to_string(),
+            host: crate::process::host().to_string(),
             pid: me,
-            pid_start: running::proc_start(me),
-            boot_id: running::this_boot(),
+            pid_start: crate::process::proc_start(me),
+            boot_id: crate::process::this_boot(),
             started_at: time::format(started),
             // Bounded like the record (its JSON well under the 4 MiB a
             // reader reads of a side file, whatever escaping does).

@@ -205,3 +205,28 @@ pub fn remove_dirs(made: &[PathBuf]) {
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
+
+/// `PATH` + `suffix`: a side file named after the queue.
+pub fn side_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// cq's state directory: `$XDG_STATE_HOME/cq`, else `~/.local/state/cq`
+/// (the default queue's home, and the Claude hooks' and Kafka turns').
+pub fn state_dir() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME") {
+        // The XDG spec says relative values are to be ignored.
+        Some(x) if PathBuf::from(&x).is_absolute() => PathBuf::from(x),
+        _ => match std::env::var_os("HOME") {
+            Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/state"),
+            _ => {
+                return Err(Error::usage(
+                    "cannot find the default queue: neither XDG_STATE_HOME nor HOME is set (use --queue)",
+                ));
+            }
+        },
+    };
+    Ok(base.join("cq"))
+}

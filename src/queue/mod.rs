@@ -21,6 +21,7 @@ pub(crate) mod files;
 pub mod jsonl;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub(crate) mod location;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod running;
@@ -29,46 +30,16 @@ pub mod sqlite;
 pub mod store;
 
 use crate::error::{Error, Result};
+pub use crate::record::Stored;
 use crate::record::{Pulled, View};
 use crate::time::{self, Cutoff};
+#[cfg(feature = "kafka")]
+pub use location::kafka_in_process;
+pub use location::{Location, Source, Where};
 pub use running::Job;
-use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 use std::time::Instant;
-pub use store::Store;
-
-/// One stored record as a reader sees it.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    /// The line as stored, without its newline, BOM or trailing `\r`.
-    pub line: Vec<u8>,
-    pub view: View,
-}
-
-impl Stored {
-    /// A record line as cq wrote it (with or without its newline).
-    pub fn parse(line: &str) -> Result<Stored> {
-        let line = line.trim_end_matches('\n').as_bytes().to_vec();
-        Stored::from_store(line, false).map_err(|e| Error::new(format!("not a record: {e}")))
-    }
-
-    /// A record as a store keeps it (its line with `"pulled":false`), in
-    /// the state the store says it is in.
-    pub fn from_store(
-        line: Vec<u8>,
-        pulled: bool,
-    ) -> std::result::Result<Stored, crate::record::LineError> {
-        let line = if pulled {
-            crate::record::pulled_form(&line)
-        } else {
-            line
-        };
-        let view = crate::record::parse_line(&line)?;
-        Ok(Stored { line, view })
-    }
-}
+pub use store::{CompactReport, Mark, Store, Tier, Waiter};
 
 /// Called with the records a pull selected; it must print and flush them.
 /// Only when it returns `Ok` are they marked pulled.
@@ -76,14 +47,6 @@ pub type Deliver<'a> = dyn FnMut(&[Stored]) -> io::Result<()> + 'a;
 
 /// Called for each record a listing matches, oldest first.
 pub type Each<'a> = dyn FnMut(Stored) -> io::Result<()> + 'a;
-
-pub struct CompactReport {
-    pub removed: usize,
-    pub kept: usize,
-    /// What the tier wants said about compaction there (Kafka: retention
-    /// is the broker's).
-    pub note: Option<String>,
-}
 
 /// Whether compaction may remove a record: only a pulled one, completed
 /// (by a time that parses) before the cut-off.
@@ -259,7 +222,7 @@ impl Queue {
 
     /// Removes pulled records completed before `cutoff` ([`removable`]).
     pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
-        let p = crate::output::Progress::new("compacting");
+        let p = crate::notice::Progress::new("compacting");
         let r = self.store.remove(&|v| {
             p.tick();
             removable(v, cutoff)
@@ -407,7 +370,7 @@ pub struct Migrated {
 /// marked, so no record nobody pulled is swept along. Records without an
 /// id (a legacy writer's) keep the state of their first copy.
 pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
-    let p = crate::output::Progress::new("migrating");
+    let p = crate::notice::Progress::new("migrating");
     let r = copy_missing(source, target, &p);
     p.finish();
     // What is not a record stays behind, named.
@@ -483,7 +446,7 @@ fn carry_pulled(target: &Queue, pulled: &Digests) -> Result<usize> {
 fn copy_missing(
     source: &Queue,
     target: &Queue,
-    p: &crate::output::Progress,
+    p: &crate::notice::Progress,
 ) -> Result<(usize, usize, Digests)> {
     let mut have = Vec::new();
     target.store.scan(None, false, &mut |s| {
@@ -547,8 +510,8 @@ fn copy_missing(
 /// records (copying one would lose the other).
 fn copy_key(s: &Stored) -> u128 {
     match s.view.lost {
-        true => digest(format!("lost {}", identity(s)).as_bytes()),
-        false => digest(identity(s).as_bytes()),
+        true => digest(format!("lost {}", s.identity()).as_bytes()),
+        false => digest(s.identity().as_bytes()),
     }
 }
 
@@ -590,192 +553,6 @@ pub fn check_ids(ids: &[String]) -> Result<()> {
     }
 }
 
-/// What makes a record the same record in two queues: its id, or for a
-/// record without one (a legacy writer's), its text with `pulled` unset.
-pub fn identity(s: &Stored) -> String {
-    match &s.view.id {
-        Some(id) => format!("id:{id}"),
-        None => format!(
-            "line:{}",
-            String::from_utf8_lossy(&crate::record::pending_form(&s.line))
-        ),
-    }
-}
-
-/// Where a listing stopped, in a form only its tier understands.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mark(pub String);
-
-pub trait Waiter {
-    /// Sleeps until the queue may have changed (a record, a pull, a running
-    /// job started or died) or until `deadline`; false on the deadline.
-    /// Spurious wake-ups are allowed: callers re-check.
-    fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
-}
-
-/// The four kinds of store, as the rubric names them. The one list of
-/// tiers: the rubric, `cq stats` and every message name a tier through it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    #[default]
-    Jsonl,
-    Sqlite,
-    Redis,
-    Kafka,
-}
-
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Jsonl => "jsonl",
-            Tier::Sqlite => "sqlite",
-            Tier::Redis => "redis",
-            Tier::Kafka => "kafka",
-        }
-    }
-}
-
-impl std::fmt::Display for Tier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
-/// the commands that use the queue.
-pub struct Where(pub Option<OsString>, pub Source);
-
-/// Where `--queue`'s value came from, for `cq where`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Flag,
-    Env,
-    Default,
-}
-
-impl Where {
-    pub fn resolve(&self) -> Result<Location> {
-        Location::resolve(self.0.as_ref())
-    }
-}
-
-/// Where the queue is, parsed from `--queue` / `CQ_QUEUE`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    File(PathBuf),
-    Sqlite(PathBuf),
-    /// The URL, parsed (its password is never printed).
-    #[cfg(feature = "redis")]
-    Redis(redis::Url),
-    /// The URL, parsed (its password is never printed).
-    #[cfg(feature = "kafka")]
-    Kafka(kafka::Url),
-}
-
-/// The scheme of a location that has one: `SCHEME:` before any `/`
-/// (letters, digits, `+`, `-`, `.`, starting with a letter, as RFC 3986
-/// has it). Like scp, rsync and git, cq reads `word:` at the start as a
-/// scheme, never as a file name: `SQLITE:/x.db` or `kafka:/h:9092/t` (one
-/// slash) once made directories named `SQLITE:` and `kafka:` where a
-/// queue on another tier was meant. A file whose name holds a colon is
-/// written `./NAME` or `file:NAME`.
-fn scheme_of(q: &[u8]) -> Option<String> {
-    let end = q.iter().position(|&c| c == b':' || c == b'/')?;
-    let s = &q[..end];
-    let ok = q[end] == b':'
-        && s.first().is_some_and(u8::is_ascii_alphabetic)
-        && s.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
-    ok.then(|| String::from_utf8_lossy(s).into_owned())
-}
-
-impl Location {
-    pub fn parse(q: &OsStr) -> Result<Location> {
-        let b = q.as_bytes();
-        if b.is_empty() {
-            return Err(Error::usage("empty queue location"));
-        }
-        if let Some(rest) = b.strip_prefix(b"file:") {
-            if rest.is_empty() {
-                return Err(Error::usage("empty path in queue location 'file:'"));
-            }
-            return Ok(Location::File(PathBuf::from(OsStr::from_bytes(rest))));
-        }
-        if let Some(rest) = b.strip_prefix(b"sqlite:") {
-            if rest.is_empty() {
-                return Err(Error::usage("empty path in queue location 'sqlite:'"));
-            }
-            if !cfg!(feature = "sqlite") {
-                return Err(Error::usage("this cq was built without the sqlite feature"));
-            }
-            return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
-        }
-        if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
-            #[cfg(not(feature = "redis"))]
-            return Err(Error::usage("this cq was built without the redis feature"));
-            #[cfg(feature = "redis")]
-            {
-                let Some(url) = q.to_str() else {
-                    return Err(Error::usage("a redis:// queue URL must be valid UTF-8"));
-                };
-                return Ok(Location::Redis(redis::Url::parse(url)?));
-            }
-        }
-        if b.starts_with(b"kafka://") {
-            #[cfg(not(feature = "kafka"))]
-            return Err(Error::usage("this cq was built without the kafka feature"));
-            #[cfg(feature = "kafka")]
-            {
-                let Some(url) = q.to_str() else {
-                    return Err(Error::usage("a kafka:// queue URL must be valid UTF-8"));
-                };
-                // Parsed here so a bad URL is a usage error before anything runs.
-                return Ok(Location::Kafka(kafka::Url::parse(url)?));
-            }
-        }
-        // Anything else with a scheme is a mistake, not a file name: a
-        // push to `Redis://h/0` once created directories named after it.
-        if let Some(scheme) = scheme_of(b) {
-            let known = ["file:", "sqlite:", "redis://", "rediss://", "kafka://"];
-            let lower = scheme.to_ascii_lowercase();
-            let hint = known
-                .iter()
-                .find(|k| k.trim_end_matches([':', '/']) == lower)
-                .map(|k| format!(" (did you mean {k}?)"))
-                .unwrap_or_default();
-            return Err(Error::usage(format!(
-                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka:// (a file whose name holds a colon: ./NAME or file:NAME)"
-            )));
-        }
-        Ok(Location::File(PathBuf::from(q)))
-    }
-
-    /// `$XDG_STATE_HOME/cq/queue.jsonl`, else `~/.local/state/cq/queue.jsonl`.
-    pub fn default_location() -> Result<Location> {
-        let base = match std::env::var_os("XDG_STATE_HOME") {
-            // The XDG spec says relative values are to be ignored.
-            Some(x) if PathBuf::from(&x).is_absolute() => PathBuf::from(x),
-            _ => match std::env::var_os("HOME") {
-                Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/state"),
-                _ => {
-                    return Err(Error::usage(
-                        "cannot find the default queue: neither XDG_STATE_HOME nor HOME is set (use --queue)",
-                    ));
-                }
-            },
-        };
-        Ok(Location::File(base.join("cq/queue.jsonl")))
-    }
-
-    pub fn resolve(flag: Option<&OsString>) -> Result<Location> {
-        match flag {
-            Some(q) => Location::parse(q),
-            None => Location::default_location(),
-        }
-    }
-}
-
 pub fn open(loc: &Location) -> Result<Queue> {
     running::check_lease_ttl()?;
     if let Ok(v) = std::env::var("CQ_APPEND_RETRY")
@@ -783,68 +560,7 @@ pub fn open(loc: &Location) -> Result<Queue> {
     {
         return Err(Error::usage(format!("CQ_APPEND_RETRY: {}", e.msg)));
     }
-    let store: Box<dyn Store> = match loc {
-        Location::File(p) => {
-            let q = jsonl::JsonlQueue::new(p.clone());
-            files::fits_side_names(q.path(), jsonl::SIDE_SUFFIX_MAX, jsonl::SIDE_TAIL_MAX)?;
-            Box::new(q)
-        }
-        #[cfg(feature = "sqlite")]
-        Location::Sqlite(p) => {
-            // SQLite's own side files: `-journal`, `-wal`, `-shm`.
-            files::fits_side_names(p, "-journal".len(), "-journal".len())?;
-            Box::new(sqlite::SqliteQueue::new(p.clone()))
-        }
-        #[cfg(not(feature = "sqlite"))]
-        Location::Sqlite(_) => {
-            return Err(Error::usage("this cq was built without the sqlite feature"));
-        }
-        #[cfg(feature = "redis")]
-        Location::Redis(u) => Box::new(redis::RedisQueue::new(u.clone())),
-        #[cfg(feature = "kafka")]
-        Location::Kafka(u) => match KAFKA.get() {
-            Some(open) => open(u),
-            None => return Err(exec_kafka()),
-        },
-    };
-    Ok(Queue::new(store))
-}
-
-/// How `cq-kafka` opens a Kafka queue; unset in `cq`, which must not link
-/// the Kafka client at all (a reference here would).
-#[cfg(feature = "kafka")]
-static KAFKA: std::sync::OnceLock<OpenKafka> = std::sync::OnceLock::new();
-#[cfg(feature = "kafka")]
-type OpenKafka = fn(&kafka::Url) -> Box<dyn Store>;
-
-/// Called by `cq-kafka` before anything else.
-#[cfg(feature = "kafka")]
-pub fn kafka_in_process() {
-    let _ = KAFKA.set(|u| Box::new(kafka::KafkaQueue::new(u.clone())));
-}
-
-/// `cq` with a `kafka://` queue: becomes `cq-kafka`, next to it, with the
-/// same arguments and environment (nothing was read, written or printed
-/// yet). Returns only when that fails.
-#[cfg(feature = "kafka")]
-fn exec_kafka() -> Error {
-    use std::os::unix::process::CommandExt;
-    let me = std::env::current_exe().ok();
-    let helper = me
-        .as_deref()
-        .and_then(std::path::Path::parent)
-        .map(|d| d.join("cq-kafka"));
-    let Some(helper) = helper else {
-        return Error::new("cannot find cq's own executable, next to which cq-kafka is");
-    };
-    let e = std::process::Command::new(&helper)
-        .args(std::env::args_os().skip(1))
-        .exec();
-    Error::new(format!(
-        "the kafka tier runs in cq-kafka, installed next to cq: cannot run {}: {}",
-        helper.display(),
-        crate::error::describe_io(&e)
-    ))
+    Ok(Queue::new(location::open_store(loc)?))
 }
 
 /// What `cq list` selects; shared by every tier.
@@ -924,6 +640,7 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsStr;
 
     /// The local stores, each real: a file and (when built) a database in
     /// `dir`, named `stem.jsonl` and `stem.db`.

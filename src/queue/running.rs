@@ -3,23 +3,10 @@
 //! `"lost":true` failure record instead of a wait that never ends.
 
 use crate::error::Result;
+pub use crate::process::{host, proc_start, this_boot};
 pub use crate::record::Job;
-use crate::record::{self, NewRecord};
+use crate::record::NewRecord;
 use crate::time;
-
-pub fn this_boot() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
-}
-
-/// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
-pub fn proc_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
 
 impl Job {
     /// Whether the wrapper is known to be gone. Jobs of other hosts cannot
@@ -84,7 +71,7 @@ pub trait Claim {
     /// record, then died before unregistering).
     fn has_record(&self, id: &str) -> Result<bool>;
     /// Appends a record, durably.
-    fn append(&self, rec: &super::Stored) -> Result<()>;
+    fn append(&self, rec: &crate::record::Stored) -> Result<()>;
 }
 
 /// The lost-record rule, the same on every tier: a job whose wrapper is
@@ -106,22 +93,14 @@ pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
     if !dead.is_empty() {
         r.claim_each(dead, &mut |job, claim| {
             if !claim.has_record(&job.id)? {
-                claim.append(&super::Stored::parse(&NewRecord::lost(job).to_line())?)?;
+                claim.append(&crate::record::Stored::parse(
+                    &NewRecord::lost(job).to_line(),
+                )?)?;
             }
             Ok(())
         })?;
     }
     Ok(alive)
-}
-
-/// The host name once per process: `$CQ_HOST` when set (containers that
-/// share a host name, tests of leases across hosts), else the machine's.
-pub fn host() -> &'static str {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| match std::env::var("CQ_HOST") {
-        Ok(h) if !h.trim().is_empty() => h,
-        _ => record::hostname(),
-    })
 }
 
 /// How long a running job's lease lives on the networked tiers without

@@ -11,10 +11,12 @@
 //! (`synchronous=FULL`); a busy timeout makes concurrent writers wait their
 //! turn instead of failing.
 
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, files, running};
+use super::{files, running};
 use crate::error::{Error, Result};
 use crate::record::{self, Pulled, View};
+use crate::record::{Job, Stored};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -11,9 +11,10 @@
 //! conformance suite in tests/tiers.rs then proves it keeps the rules.
 
 use super::running::Registry;
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter};
 use crate::error::Result;
 use crate::record::View;
+use crate::record::{Job, Stored};
+use std::time::Instant;
 
 /// Called for each stored record a scan meets, oldest first; `Ok(false)`
 /// stops the scan.
@@ -113,5 +114,54 @@ impl Taken for Nothing {
     }
     fn mark(self: Box<Self>) -> Result<()> {
         Ok(())
+    }
+}
+
+/// What a compaction did.
+pub struct CompactReport {
+    pub removed: usize,
+    pub kept: usize,
+    /// What the tier wants said about compaction there (Kafka: retention
+    /// is the broker's).
+    pub note: Option<String>,
+}
+
+/// Where a listing stopped, in a form only its tier understands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mark(pub String);
+
+pub trait Waiter {
+    /// Sleeps until the queue may have changed (a record, a pull, a running
+    /// job started or died) or until `deadline`; false on the deadline.
+    /// Spurious wake-ups are allowed: callers re-check.
+    fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
+}
+
+/// The four kinds of store, as the rubric names them. The one list of
+/// tiers: the rubric, `cq stats` and every message name a tier through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Jsonl,
+    Sqlite,
+    Redis,
+    Kafka,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Jsonl => "jsonl",
+            Tier::Sqlite => "sqlite",
+            Tier::Redis => "redis",
+            Tier::Kafka => "kafka",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

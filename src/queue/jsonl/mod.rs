@@ -19,10 +19,12 @@
 //!   lock, once, and removes the file.
 
 use super::files::{self, open_or_create, sync_dir};
+use super::running;
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
+use crate::record::{Job, Stored};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, Write};
@@ -43,11 +45,7 @@ pub struct JsonlQueue {
     bad: super::bad::BadEntries,
 }
 
-pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
+pub(super) use files::side_path;
 
 /// How much longer than the queue's name its longest side file's name is
 /// (`Q.cursor.tmp`), and than its path the longest side path
@@ -166,7 +164,7 @@ impl JsonlQueue {
             }
             if !said && pause >= std::time::Duration::from_millis(100) {
                 said = true;
-                crate::output::status_line(&format!(
+                crate::notice::status_line(&format!(
                     "waiting for the lock on {} (another process holds it; a stopped one holds it until it resumes)",
                     self.shown()
                 ));

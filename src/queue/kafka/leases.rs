@@ -2,9 +2,10 @@
 //! the claim by which exactly one reader, on any host, writes a dead job's
 //! `"lost":true` record.
 
-use super::{KafkaQueue, Msg};
+use super::queue::{KafkaQueue, Msg};
 use crate::error::Result;
-use crate::queue::{Job, Stored, running};
+use crate::queue::running;
+use crate::record::{Job, Stored};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 

@@ -1,9 +1,9 @@
 //! Waiting on Kafka: the consumer's poll, not a busy loop.
 
-use super::client::Ctx;
-use super::{KafkaQueue, TIMEOUT};
+use super::ctx::{Ctx, TIMEOUT};
+use super::queue::KafkaQueue;
 use crate::error::Result;
-use crate::queue::Waiter;
+use crate::queue::store::Waiter;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};

@@ -20,10 +20,12 @@ mod url;
 
 pub use url::Url;
 
+use super::running;
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
+use crate::record::{Job, Stored};
 use redis::{Connection, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -438,7 +440,7 @@ impl RedisQueue {
                     .arg(2)
                     .arg(self.key("ids"))
                     .arg(self.key("more"))
-                    .arg(super::identity(s))
+                    .arg(s.identity())
                     .arg(eid)
                     .ignore();
                 if s.view.pulled() == record::Pulled::Yes {
@@ -669,7 +671,7 @@ impl Store for RedisQueue {
             if !may_go(&s.view) {
                 return Ok(false);
             }
-            ids.push(super::identity(&s));
+            ids.push(s.identity());
             eids.push(eid.text());
             last = Some(eid);
             removed += 1;
