@@ -118,3 +118,41 @@ fn unsafe_code_and_libc_calls_stay_where_listed() {
         "direct libc calls moved: use rustix, or list the file in tests/source.rs"
     );
 }
+
+/// No two files of src/ import each other, directly or through others:
+/// `python3 tests/imports.py` prints the graph and fails on a circle.
+#[test]
+fn no_file_of_src_imports_itself_through_others() {
+    if !common_have("python3") {
+        if std::env::var_os("CQ_NO_SKIP").is_some_and(|v| !v.is_empty()) {
+            panic!("python3 is not installed, and CQ_NO_SKIP forbids skips");
+        }
+        eprintln!(
+            "SKIPPED: no_file_of_src_imports_itself_through_others: python3 is not installed"
+        );
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(root().join("tests/imports.py"))
+        .arg(root().join("src"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.ends_with("no cycles\n"), "{text}");
+    // The graph is real: record.rs is imported, and output.rs imports it.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("output.rs:") && l.contains("record.rs")),
+        "{text}"
+    );
+}
+
+fn common_have(prog: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
+}
