@@ -99,6 +99,16 @@ impl Error {
     }
 }
 
+/// An error whose text never holds `secret` (a password given in a queue's
+/// URL, which a client library's own message may repeat): the one place
+/// that scrubs it.
+pub fn scrubbed(msg: &str, secret: Option<&str>) -> Error {
+    match secret {
+        Some(s) if !s.is_empty() => Error::new(msg.replace(s, "***")),
+        _ => Error::new(msg),
+    }
+}
+
 /// Set by a process whose stderr is an answer (the session's waiter: what
 /// it writes there becomes the model's text): warnings are not said.
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

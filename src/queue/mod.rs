@@ -127,6 +127,9 @@ impl Queue {
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
+        if group.is_empty() {
+            return Err(Error::usage("a group name must not be empty"));
+        }
         if !self.store.has_groups() {
             return Err(Error::usage(format!(
                 "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
@@ -242,8 +245,9 @@ impl Queue {
         self.store.finish(id)
     }
 
+    /// How often the wrapper renews its job's lease, where jobs are leases.
     pub fn lease_interval(&self) -> Option<std::time::Duration> {
-        self.store.lease_interval()
+        self.store.leased().then(running::renew_every)
     }
 
     pub fn renew(&self, id: &str) {

@@ -125,6 +125,31 @@ pub fn check_lease_ttl() -> crate::error::Result<()> {
     }
 }
 
+/// How often a wrapper renews its job's lease: three times a TTL, so one
+/// or two lost renewals do not make a live job look dead.
+pub fn renew_every() -> std::time::Duration {
+    lease_ttl() / 3
+}
+
+/// When a puller of another host that holds delivered entries counts as
+/// dead (a pid there means nothing here; only time tells): four TTLs.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub fn puller_dead_after() -> std::time::Duration {
+    lease_ttl() * 4
+}
+
+/// When a claim to write a dead job's lost record counts as abandoned (its
+/// claimer died before writing it) and may be taken over: two TTLs.
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+pub fn claim_stale_after() -> std::time::Duration {
+    lease_ttl() * 2
+}
+
+/// The longest a waiter on a networked tier sleeps before it looks again
+/// (readers must notice expired leases, which no message announces).
+#[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
+pub const WAKE_CAP: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn lease_ttl() -> std::time::Duration {
     std::env::var("CQ_LEASE_TTL")

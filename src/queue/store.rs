@@ -66,10 +66,10 @@ pub trait Store: Registry {
     fn start(&self, job: &Job) -> Result<()>;
     /// Forgets a running job (best effort).
     fn finish(&self, id: &str);
-    /// How often a wrapper renews its job's lease, where readers on other
-    /// hosts cannot judge a pid.
-    fn lease_interval(&self) -> Option<std::time::Duration> {
-        None
+    /// Whether a running job is a lease its wrapper renews (networked
+    /// tiers: readers on other hosts cannot judge a pid).
+    fn leased(&self) -> bool {
+        false
     }
     /// Renews a running job's lease (best effort).
     fn renew(&self, id: &str) {

@@ -38,7 +38,6 @@ use ctx::{block_on, leave, why};
 use url::valid_name;
 use waiter::KafkaWaiter;
 
-use super::running;
 use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
 use crate::error::{Error, Result};
@@ -67,11 +66,10 @@ impl KafkaQueue {
 
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        let mut msg = format!("{what} {}: {e}", self.shown);
-        if let Some(p) = &self.url.password {
-            msg = msg.replace(p.as_str(), "***");
-        }
-        Error::new(msg)
+        crate::error::scrubbed(
+            &format!("{what} {}: {e}", self.shown),
+            self.url.password.as_deref(),
+        )
     }
 
     /// Every record of the main topic from `starts`, oldest first, with its
@@ -432,8 +430,8 @@ impl Store for KafkaQueue {
         }
     }
 
-    fn lease_interval(&self) -> Option<Duration> {
-        Some(running::lease_ttl() / 3)
+    fn leased(&self) -> bool {
+        true
     }
 
     fn finish(&self, id: &str) {

@@ -39,7 +39,7 @@ impl KafkaWaiter<'_> {
 
 impl Waiter for KafkaWaiter<'_> {
     fn wait(&mut self, deadline: Option<Instant>) -> Result<bool> {
-        let cap = Duration::from_secs(5);
+        let cap = crate::queue::running::WAKE_CAP;
         let left = deadline.map_or(cap, |d| {
             d.saturating_duration_since(Instant::now()).min(cap)
         });

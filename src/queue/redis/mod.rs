@@ -44,13 +44,6 @@ end
 return 1
 "#;
 
-/// Entries a consumer on another host has held this long (idle) are
-/// claimed back: four lease TTLs (`CQ_LEASE_TTL`), a minute by default. A
-/// pid of another host means nothing here, so only time can tell.
-fn foreign_claim() -> Duration {
-    running::lease_ttl() * 4
-}
-
 /// A stream entry id, ordered as Redis orders them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 struct Eid(u64, u64);
@@ -169,11 +162,10 @@ impl RedisQueue {
 
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        let mut msg = format!("{what} {}: {e}", self.shown);
-        if let Some(p) = &self.url.password {
-            msg = msg.replace(p.as_str(), "***");
-        }
-        Error::new(msg)
+        crate::error::scrubbed(
+            &format!("{what} {}: {e}", self.shown),
+            self.url.password.as_deref(),
+        )
     }
 
     fn connect(&self) -> Result<Connection> {
@@ -330,7 +322,7 @@ impl RedisQueue {
                 Ok(pid) => !crate::process::exists(pid),
                 Err(_) => true,
             },
-            _ => idle_ms >= foreign_claim().as_millis() as u64,
+            _ => idle_ms >= running::puller_dead_after().as_millis() as u64,
         }
     }
 
@@ -622,7 +614,6 @@ impl Store for RedisQueue {
     fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
         let group = match group {
             None => GROUP,
-            Some("") => return Err(Error::usage("a group name must not be empty")),
             Some(g) => g,
         };
         Ok(Box::new(self.select(group, limit)?))
@@ -725,8 +716,8 @@ impl Store for RedisQueue {
         );
     }
 
-    fn lease_interval(&self) -> Option<Duration> {
-        Some(running::lease_ttl() / 3)
+    fn leased(&self) -> bool {
+        true
     }
 
     fn finish(&self, id: &str) {
@@ -903,7 +894,7 @@ struct RedisWaiter<'a> {
 
 impl Waiter for RedisWaiter<'_> {
     fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
-        let cap = Duration::from_secs(5);
+        let cap = running::WAKE_CAP;
         let left = deadline.map_or(cap, |d| {
             d.saturating_duration_since(std::time::Instant::now())
                 .min(cap)
