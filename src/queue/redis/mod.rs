@@ -33,15 +33,19 @@ use std::time::Duration;
 
 const GROUP: &str = "cq";
 
-/// Indexes one entry of an identity, atomically: the first in
-/// `STREAM:ids`, later ones appended to its list in `STREAM:more`.
-const INDEX_SCRIPT: &str = r#"
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
-  local cur = redis.call('HGET', KEYS[2], ARGV[1])
-  if cur then ARGV[2] = cur .. ' ' .. ARGV[2] end
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+/// Appends one record and indexes it, atomically: the entry (fields `id`,
+/// `name`, `record`), its identity's first entry in `STREAM:ids` or, when
+/// that is taken, its place in the identity's list in `STREAM:more`, and
+/// `STREAM:acked` for a record given as pulled.
+const APPEND_SCRIPT: &str = r#"
+local eid = redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'name', ARGV[3], 'record', ARGV[4])
+if redis.call('HSETNX', KEYS[2], ARGV[1], eid) == 0 then
+  local cur = redis.call('HGET', KEYS[3], ARGV[1])
+  if cur then cur = cur .. ' ' .. eid else cur = eid end
+  redis.call('HSET', KEYS[3], ARGV[1], cur)
 end
-return 1
+if ARGV[5] == '1' then redis.call('SADD', KEYS[4], eid) end
+return eid
 "#;
 
 /// A stream entry id, ordered as Redis orders them.
@@ -397,47 +401,36 @@ impl RedisQueue {
         })
     }
 
-    fn xadd(&self, p: &mut redis::Pipeline, s: &Stored) {
-        let line = record::pending_form(&s.line);
-        p.cmd("XADD")
-            .arg(&self.stream)
-            .arg("*")
-            .arg("id")
-            .arg(s.view.id.as_deref().unwrap_or(""))
-            .arg("name")
-            .arg(&s.view.name)
-            .arg("record")
-            .arg(line);
-    }
-
     /// Appends records, none skipped: a wrapper whose lease expired
     /// appends its job's real record after the lost one, with the same id,
     /// and both are delivered. `STREAM:ids` maps an id to its first entry
     /// (what `cq migrate` and the lost-record claim ask: is it here?);
     /// later entries of the id go to `STREAM:more` (entry ids, oldest
-    /// first), so that `find` sees every entry of an id.
+    /// first), so that `find` sees every entry of an id. Each entry and its
+    /// index are written by one script, in one transaction per slice: a
+    /// writer killed midway leaves no entry that `find` cannot see.
     fn add(&self, recs: &[Stored]) -> Result<()> {
         for chunk in recs.chunks(500) {
             let mut p = redis::pipe();
-            for s in chunk {
-                self.xadd(&mut p, s);
-            }
-            let v = self.run(|c| p.query::<Value>(c))?;
-            let eids: Vec<String> = items(&v).iter().filter_map(text).collect();
-            let mut p = redis::pipe();
             p.atomic();
-            for (s, eid) in chunk.iter().zip(&eids) {
+            for s in chunk {
                 p.cmd("EVAL")
-                    .arg(INDEX_SCRIPT)
-                    .arg(2)
+                    .arg(APPEND_SCRIPT)
+                    .arg(4)
+                    .arg(&self.stream)
                     .arg(self.key("ids"))
                     .arg(self.key("more"))
+                    .arg(self.key("acked"))
                     .arg(s.identity())
-                    .arg(eid)
+                    .arg(s.view.id.as_deref().unwrap_or(""))
+                    .arg(&s.view.name)
+                    .arg(record::pending_form(&s.line))
+                    .arg(if s.view.pulled() == record::Pulled::Yes {
+                        "1"
+                    } else {
+                        "0"
+                    })
                     .ignore();
-                if s.view.pulled() == record::Pulled::Yes {
-                    p.cmd("SADD").arg(self.key("acked")).arg(eid).ignore();
-                }
             }
             self.run(|c| p.query::<()>(c))?;
         }
