@@ -60,6 +60,8 @@ pub enum Command {
     Pull(PullArgs),
     #[command(about = "Mark the given records pulled")]
     Ack(AckArgs),
+    #[command(about = "Put dead letters back for the consumer to handle again")]
+    Retry(RetryArgs),
     #[command(about = "Show records (or running jobs) without changing anything")]
     List(ListArgs),
     #[command(about = "Block until every NAME has a record; exit with the first failure's status")]
@@ -195,15 +197,60 @@ pub struct PushArgs {
 ///
 /// Records are printed and flushed before they are marked: a pull killed in
 /// between delivers them again (at-least-once, never lost).
+///
+/// With --exec CMD, nothing is printed: CMD (a shell command line, run by
+/// `sh -c`) runs once per pending record, oldest first, with the record's
+/// line on its standard input and CQ_ID, CQ_NAME, CQ_STATUS, CQ_EXIT_CODE,
+/// CQ_OUTPUT_DIR and CQ_ATTEMPT (1 for the first attempt) in its
+/// environment, and cq's stdout and stderr. The record is acknowledged only
+/// when CMD exits 0. Each attempt is counted, durably, before CMD starts,
+/// so a consumer killed mid-handler leaves the record pending, the attempt
+/// counted. A failed record is tried again after --backoff, doubled after
+/// each further failure (at most an hour), while later records of other
+/// keys go on; after --retries retries it is parked as a dead letter
+/// (`cq list --dead`, `cq retry`). Records with the same --key value are
+/// never handled at once nor out of order, even with --jobs. Handlers run
+/// at least once per record, sometimes more (a consumer killed after CMD
+/// succeeded and before the acknowledgement): make them idempotent, or
+/// de-duplicate on CQ_ID. Run one consumer per queue at a time. Without
+/// --follow, cq exits once nothing is pending or waiting for a retry: 0,
+/// or 1 when records were parked. Records without an id (a legacy
+/// writer's) are left for a plain pull.
 #[derive(Args, Debug)]
 pub struct PullArgs {
     /// Pull at most N records (with --follow: N in all, then exit 0)
-    #[arg(long, short = 'l', value_name = "N")]
+    #[arg(long, short = 'l', value_name = "N", conflicts_with = "exec")]
     pub limit: Option<usize>,
 
     /// Block until at least one record is pending, then pull
-    #[arg(long, short = 'w')]
+    #[arg(long, short = 'w', conflicts_with = "exec")]
     pub wait: bool,
+
+    /// Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0
+    #[arg(long, short = 'x', value_name = "CMD", conflicts_with = "group")]
+    pub exec: Option<String>,
+
+    /// With --exec: run up to N handlers at once
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        default_value_t = 1,
+        requires = "exec"
+    )]
+    pub jobs: usize,
+
+    /// With --exec: try a failed record N more times before parking it as a dead letter
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "exec")]
+    pub retries: u32,
+
+    /// With --exec: wait DUR after a failure before the next try, doubled each time (at most 1h)
+    #[arg(long, value_name = "DUR", default_value = "1s", requires = "exec")]
+    pub backoff: String,
+
+    /// With --exec: records with equal values of this record key (or meta.KEY) are handled one at a time, in order
+    #[arg(long, value_name = "KEY", default_value = "name", requires = "exec")]
+    pub key: String,
 
     /// Keep pulling records as they arrive, until interrupted
     #[arg(long, short = 'f', conflicts_with = "wait")]
@@ -233,9 +280,29 @@ pub struct AckArgs {
     pub ids: Vec<String>,
 }
 
+/// Put dead letters back for the consumer to handle again.
+///
+/// A record parked by `cq pull --exec` after its last retry gets a new
+/// round of attempts: a running or the next consumer takes it again,
+/// although it reads pulled. An id that is not a dead letter changes
+/// nothing and fails.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("which").required(true).args(["ids", "all"])))]
+pub struct RetryArgs {
+    /// Record ids of dead letters, as `cq list --dead` shows them
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Every dead letter
+    #[arg(long, short = 'a', conflicts_with = "ids")]
+    pub all: bool,
+}
+
 /// Show records without changing anything.
 ///
 /// With --running, show the jobs whose `cq wrap` is still running instead.
+/// With --dead, show the dead letters of `cq pull --exec`, each line with
+/// "attempts" and "dead":{"exit_code":C,"at":TS} added.
 /// A job whose wrapper was killed (SIGKILL, reboot) is turned into a failure
 /// record with "lost":true by the first reader that notices, once.
 #[derive(Args, Debug)]
@@ -243,6 +310,10 @@ pub struct ListArgs {
     /// Show running jobs (name, pid, host, start, command) instead of records
     #[arg(long, short = 'r', conflicts_with_all = ["pending", "pulled", "name", "status", "since", "follow"])]
     pub running: bool,
+
+    /// Show the dead letters (records parked after their last retry)
+    #[arg(long, conflicts_with_all = ["running", "pending", "pulled", "follow"])]
+    pub dead: bool,
 
     /// Keep printing matching records as they arrive, until interrupted
     #[arg(long, short = 'f', conflicts_with_all = ["count", "limit"])]

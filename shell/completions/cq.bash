@@ -53,6 +53,9 @@ _cq() {
             cq,push)
                 cmd="cq__subcmd__push"
                 ;;
+            cq,retry)
+                cmd="cq__subcmd__retry"
+                ;;
             cq,stats)
                 cmd="cq__subcmd__stats"
                 ;;
@@ -98,6 +101,9 @@ _cq() {
             cq__subcmd__help,push)
                 cmd="cq__subcmd__help__subcmd__push"
                 ;;
+            cq__subcmd__help,retry)
+                cmd="cq__subcmd__help__subcmd__retry"
+                ;;
             cq__subcmd__help,stats)
                 cmd="cq__subcmd__help__subcmd__stats"
                 ;;
@@ -114,7 +120,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init hook help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack retry list wait compact stats migrate meta completions man init hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,7 +228,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack list wait compact stats migrate meta completions man init hook help"
+            opts="wrap push pull ack retry list wait compact stats migrate meta completions man init hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,6 +409,20 @@ _cq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cq__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cq__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -514,7 +534,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__list)
-            opts="-q -r -f -n -s -l -c -h -V --queue --color --running --follow --pending --pulled --name --status --since --limit --count --format --json --help --version"
+            opts="-q -r -f -n -s -l -c -h -V --queue --color --running --dead --follow --pending --pulled --name --status --since --limit --count --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,7 +682,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__pull)
-            opts="-q -l -w -f -t -g -h -V --queue --color --limit --wait --follow --timeout --group --format --json --help --version"
+            opts="-q -l -w -x -j -f -t -g -h -V --queue --color --limit --wait --exec --jobs --retries --backoff --key --follow --timeout --group --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +705,34 @@ _cq() {
                     return 0
                     ;;
                 -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -776,6 +824,32 @@ _cq() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__retry)
+            opts="-q -a -h -V --queue --color --all --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -5,6 +5,7 @@ mod ack;
 mod compact;
 mod completions;
 mod detach;
+mod exec;
 mod hook;
 mod init;
 mod list;
@@ -13,6 +14,7 @@ mod meta;
 mod migrate;
 mod pull;
 mod push;
+mod retry;
 mod stats;
 mod wait;
 mod wrap;
@@ -42,6 +44,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Push(a) => a.run(queue),
         Command::Pull(a) => a.run(queue),
         Command::Ack(a) => a.run(queue),
+        Command::Retry(a) => a.run(queue),
         Command::List(a) => a.run(queue),
         Command::Compact(a) => a.run(queue),
         Command::Wait(a) => a.run(queue),

@@ -12,6 +12,9 @@ use std::time::Instant;
 impl Run for PullArgs {
     fn run(self, at: &Where) -> Result<Exit> {
         let loc = &at.resolve()?;
+        if let Some(cmd) = self.exec.clone() {
+            return super::exec::consume(self, cmd, loc);
+        }
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }

@@ -74,7 +74,19 @@ pub trait Store: Registry {
     fn has_groups(&self) -> bool {
         false
     }
+    /// Appends consumer facts (one JSON object each, no newline: an
+    /// attempt begun, a failure, a success, a dead letter, a retry) to the
+    /// queue's append-only fact log, in order, durably: they are on disk
+    /// (or acknowledged by the server) before this returns. The store
+    /// keeps them as given; what they mean is decided in `consume.rs`.
+    fn append_facts(&self, facts: &[String]) -> Result<()>;
+    /// The fact log oldest first, from the start or from where the scan
+    /// that returned `from` stopped; returns the mark to continue from.
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut FactScan) -> Result<Mark>;
 }
+
+/// Called for each fact a scan meets, oldest first.
+pub type FactScan<'a> = dyn FnMut(&[u8]) -> Result<()> + 'a;
 
 /// Pending records selected by a pull, and the turn that holds them.
 pub trait Taken {

@@ -31,6 +31,7 @@ use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 mod cursor;
+mod facts;
 mod lines;
 
 use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
@@ -750,6 +751,14 @@ impl Store for JsonlQueue {
         let _ = fs::remove_file(self.running_dir.join(format!("{id}.json")));
     }
 
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        self.add_facts(facts)
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        self.read_facts(from, each)
+    }
+
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
         self.ensure_dir()?;
         let fail = |e| Error::io(format!("cannot watch {}", self.dir().display()), e);
@@ -761,7 +770,12 @@ impl Store for JsonlQueue {
         };
         w.add_dir(
             &self.dir(),
-            Some(vec![name(&self.path), name(&self.running_dir)]),
+            // The fact log too: `cq retry` wakes a following consumer.
+            Some(vec![
+                name(&self.path),
+                name(&self.running_dir),
+                name(&self.facts_path()),
+            ]),
         )
         .map_err(fail)?;
         // The running directory may not exist yet; its creation shows in the

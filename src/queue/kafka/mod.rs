@@ -113,6 +113,10 @@ impl KafkaQueue {
         format!("{}-cq-running", self.url.topic)
     }
 
+    fn facts_topic(&self) -> String {
+        format!("{}-cq-facts", self.url.topic)
+    }
+
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
         let mut msg = format!("{what} {}: {e}", self.shown);
@@ -480,6 +484,45 @@ impl Store for KafkaQueue {
             // A tombstone: compaction keeps nothing of an ended job.
             let _ = self.produce(&self.lease_topic(), &[(id, None)]);
         }
+    }
+
+    /// The fact log is a side topic, `TOPIC-cq-facts`, of one partition
+    /// (one order for every reader), each fact under a key of its own so
+    /// that the topic's compaction keeps every one.
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let topic = self.facts_topic();
+        self.ensure_topic(&topic, true)?;
+        let keys: Vec<String> = facts
+            .iter()
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
+        let msgs: Vec<(&str, Option<&[u8]>)> = keys
+            .iter()
+            .zip(facts)
+            .map(|(k, f)| (k.as_str(), Some(f.as_bytes())))
+            .collect();
+        self.produce(&topic, &msgs).map(|_| ())
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        let topic = self.facts_topic();
+        let start: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
+        let Some(parts) = self.partitions(&topic)? else {
+            return Ok(Mark(start.to_string()));
+        };
+        let starts = parts.iter().map(|&p| (p, start)).collect();
+        let c = self.reader()?;
+        let (msgs, next) = self.read(c, &topic, &starts)?;
+        for m in msgs {
+            if let Some(v) = m.value {
+                each(&v)?;
+            }
+        }
+        let next = next.values().copied().max().unwrap_or(start);
+        Ok(Mark(next.to_string()))
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

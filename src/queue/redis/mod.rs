@@ -641,6 +641,39 @@ impl Store for RedisQueue {
         let _ = self.cmd(redis::cmd("DEL").arg(self.key(&format!("lease:{id}"))));
     }
 
+    /// The fact log is a list, `STREAM:facts`, appended with RPUSH; a scan
+    /// continues from a list index (the list is never trimmed).
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        self.cmd(redis::cmd("RPUSH").arg(self.key("facts")).arg(facts))
+            .map(|_| ())
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        const SLICE: i64 = 10_000;
+        let mut at: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
+        loop {
+            let v = self.cmd(
+                redis::cmd("LRANGE")
+                    .arg(self.key("facts"))
+                    .arg(at)
+                    .arg(at + SLICE - 1),
+            )?;
+            let got = items(&v);
+            for f in got {
+                if let Some(b) = bytes(f) {
+                    each(&b)?;
+                }
+            }
+            at += got.len() as i64;
+            if (got.len() as i64) < SLICE {
+                return Ok(Mark(at.to_string()));
+            }
+        }
+    }
+
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
         let mut conn = self.connect()?;
         let last = redis::cmd("XREVRANGE")

@@ -1,0 +1,565 @@
+//! Consumers that act (`cq pull --exec`): the rules of the loop that runs
+//! a handler per record, written once for every tier.
+//!
+//! - An attempt is written to the fact log, durably, *before* its handler
+//!   runs: a consumer killed mid-handler leaves the attempt counted and the
+//!   record pending, to be handled again.
+//! - A record is acknowledged only after its handler exited 0, then noted
+//!   done. A failure is noted with its exit code and tried again after a
+//!   backoff (`backoff × 2^(n-1)`, at most an hour); after `retries + 1`
+//!   attempts in a row that did not succeed (a killed consumer's included)
+//!   the record is parked: noted dead, then acknowledged, so that plain
+//!   pulls pass it by. `cq retry` notes it revived, and the consumer takes
+//!   it again although it is pulled.
+//! - Records of one order key (the job name by default) are handled one at
+//!   a time, oldest first: a record waiting for its retry holds back the
+//!   later records of its key until it is done or dead.
+//! - An attempt begun and never ended (its consumer was killed, or on
+//!   Kafka a later acknowledgement swept its offset) is open: the record is
+//!   handled again even if it reads pulled.
+//! - Compaction keeps every record whose handling is not over (dead, open
+//!   or revived): see [`Ledger::keeps`].
+//!
+//! The facts are JSON objects, one per event, kept by each store as given
+//! (`Q.attempts` next to a JSONL queue; cq-queue(5) documents them):
+//! `{"fact":"attempt"|"failed"|"done"|"dead"|"retry","id":ID,"at":TS,
+//! "attempt":N,"exit_code":C}` with `"lost":true` for a lost record (which
+//! shares its id with the returning wrapper's real one).
+
+use super::{Mark, Queue, Stored};
+use crate::error::{Error, Result, warn};
+use crate::record::{Pulled, View};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// Whatever the backoff, a retry waits at most this long.
+const BACKOFF_CAP: Duration = Duration::from_secs(3600);
+
+/// How a consumer retries and orders.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Attempts after the first before a record is parked.
+    pub retries: u32,
+    /// The wait after the first failure; doubled after each further one.
+    pub backoff: Duration,
+    /// The record key whose equal values are handled one at a time, in
+    /// order: `name` (the default), any top-level key, or `meta.KEY`.
+    pub key: String,
+}
+
+/// One fact of the log.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct Fact {
+    fact: String,
+    id: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    lost: bool,
+    #[serde(default)]
+    at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exit_code: Option<i64>,
+}
+
+impl Fact {
+    fn new(kind: &str, key: &Key) -> Fact {
+        Fact {
+            fact: kind.to_string(),
+            id: key.id.clone(),
+            lost: key.lost,
+            at: crate::time::format(crate::time::now()),
+            attempt: None,
+            exit_code: None,
+        }
+    }
+
+    fn line(&self) -> String {
+        serde_json::to_string(self).expect("a fact always serialises")
+    }
+}
+
+/// Which record a fact is about: its id, and whether it is a lost record
+/// (a returning wrapper's real record shares the id and is handled apart).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub id: String,
+    pub lost: bool,
+}
+
+impl Key {
+    pub fn of(s: &Stored) -> Option<Key> {
+        Key::of_view(&s.view)
+    }
+
+    pub fn of_view(v: &View) -> Option<Key> {
+        v.id.as_ref().map(|id| Key {
+            id: id.clone(),
+            lost: v.lost,
+        })
+    }
+}
+
+/// A parked record: its last exit code (none when its consumer was
+/// killed), when, and after how many attempts in all.
+#[derive(Debug, Clone)]
+pub struct Dead {
+    pub exit_code: Option<i64>,
+    pub at: String,
+    pub attempts: u32,
+}
+
+/// One record's handling, folded from the fact log.
+#[derive(Debug, Clone, Default)]
+pub struct Handling {
+    /// Every attempt ever begun.
+    pub attempts: u32,
+    /// Attempts since the last success or retry: what the budget counts.
+    pub round: u32,
+    pub last_exit: Option<i64>,
+    pub dead: Option<Dead>,
+    /// An attempt begun and not yet ended by success or parking.
+    pub open: bool,
+    /// Put back by `cq retry`, not handled since.
+    pub revived: bool,
+}
+
+/// The fact log folded into each record's handling, read on from where it
+/// was last read.
+#[derive(Default)]
+pub struct Ledger {
+    pub map: HashMap<Key, Handling>,
+    mark: Option<Mark>,
+}
+
+impl Ledger {
+    fn apply(&mut self, f: Fact) {
+        let key = Key {
+            id: f.id,
+            lost: f.lost,
+        };
+        let h = self.map.entry(key).or_default();
+        match f.fact.as_str() {
+            "attempt" => {
+                h.attempts += 1;
+                h.round += 1;
+                h.open = true;
+            }
+            "failed" => h.last_exit = f.exit_code,
+            "done" => {
+                h.open = false;
+                h.round = 0;
+                h.revived = false;
+                h.dead = None;
+            }
+            "dead" => {
+                h.dead = Some(Dead {
+                    exit_code: f.exit_code,
+                    at: f.at,
+                    attempts: f.attempt.unwrap_or(h.attempts),
+                });
+                h.open = false;
+                h.revived = false;
+            }
+            "retry" if h.dead.is_some() => {
+                h.dead = None;
+                h.round = 0;
+                h.revived = true;
+            }
+            // A kind a newer cq wrote: not ours to judge.
+            _ => {}
+        }
+    }
+
+    fn refresh(&mut self, q: &Queue) -> Result<()> {
+        let mut facts = Vec::new();
+        let mark = q.store.scan_facts(self.mark.as_ref(), &mut |b| {
+            // A fact this cq cannot read is skipped, as a bad line is.
+            if let Ok(f) = serde_json::from_slice::<Fact>(b) {
+                facts.push(f);
+            }
+            Ok(())
+        })?;
+        for f in facts {
+            self.apply(f);
+        }
+        self.mark = Some(mark);
+        Ok(())
+    }
+
+    /// Whether compaction must keep this record: its handling is not over.
+    pub fn keeps(&self, v: &View) -> bool {
+        Key::of_view(v)
+            .and_then(|k| self.map.get(&k))
+            .is_some_and(|h| h.dead.is_some() || h.open || h.revived)
+    }
+
+    pub fn dead_count(&self) -> usize {
+        self.map.values().filter(|h| h.dead.is_some()).count()
+    }
+
+    fn unfinished(&self, k: &Key) -> bool {
+        self.map
+            .get(k)
+            .is_some_and(|h| h.dead.is_none() && (h.open || h.revived))
+    }
+}
+
+/// A record handed to a handler.
+pub struct Work {
+    pub rec: Stored,
+    /// Its attempt number, counting every attempt ever (1 for the first).
+    pub attempt: u32,
+    key: Key,
+    order: String,
+}
+
+/// What became of a record after its handler ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Acked,
+    /// Tried again after this wait.
+    Retry(Duration),
+    Dead,
+}
+
+/// The consumer's state between rounds: the ledger, the records its
+/// handlers hold, and the retries it waits for.
+pub struct Consumer<'q> {
+    q: &'q Queue,
+    policy: Policy,
+    ledger: Ledger,
+    /// Order keys of records being handled now.
+    busy: HashMap<Key, String>,
+    /// Records waiting for their retry, and when it is due.
+    waiting: HashMap<Key, Instant>,
+    /// Unfinished keys a full scan did not find (compacted, or in no
+    /// record of this queue): not searched for again.
+    missing: HashSet<Key>,
+    warned_no_id: bool,
+    pub acked: usize,
+    pub parked: usize,
+}
+
+impl Queue {
+    /// The fact log, folded.
+    pub fn ledger(&self) -> Result<Ledger> {
+        let mut l = Ledger::default();
+        l.refresh(self)?;
+        Ok(l)
+    }
+
+    /// A consumer that runs handlers under `policy`.
+    pub fn consumer(&self, policy: Policy) -> Result<Consumer<'_>> {
+        let ledger = self.ledger()?;
+        Ok(Consumer {
+            q: self,
+            policy,
+            ledger,
+            busy: HashMap::new(),
+            waiting: HashMap::new(),
+            missing: HashSet::new(),
+            warned_no_id: false,
+            acked: 0,
+            parked: 0,
+        })
+    }
+
+    /// The parked records, oldest first, each with `"attempts"` and
+    /// `"dead":{"exit_code":C,"at":TS}` added to the line printed (the
+    /// stored line is not changed).
+    pub fn dead_letters(&self, each: &mut dyn FnMut(Stored) -> Result<()>) -> Result<usize> {
+        let ledger = self.ledger()?;
+        if ledger.dead_count() == 0 {
+            return Ok(0);
+        }
+        let mut seen = HashSet::new();
+        self.store.scan(None, false, &mut |s| {
+            if let Some(k) = Key::of(&s)
+                && let Some(h) = ledger.map.get(&k)
+                && let Some(d) = &h.dead
+                && seen.insert(k)
+            {
+                each(with_dead(s, h, d))?;
+            }
+            Ok(true)
+        })?;
+        Ok(seen.len())
+    }
+
+    /// Puts parked records back for the consumer (`cq retry`): all of
+    /// them, or those with these ids, all or nothing (an id that is not a
+    /// dead letter changes nothing and fails). Returns how many.
+    pub fn retry(&self, ids: &[String], all: bool) -> Result<usize> {
+        super::check_ids(ids)?;
+        let ledger = self.ledger()?;
+        let dead: Vec<&Key> = ledger
+            .map
+            .iter()
+            .filter(|(_, h)| h.dead.is_some())
+            .map(|(k, _)| k)
+            .collect();
+        let mut pick: Vec<&Key> = Vec::new();
+        if all {
+            pick = dead;
+        } else {
+            for id in ids {
+                let of_id: Vec<&Key> = dead.iter().copied().filter(|k| &k.id == id).collect();
+                if of_id.is_empty() {
+                    return Err(Error::new(format!(
+                        "no dead letter with id {id} in {} (see cq list --dead); nothing changed",
+                        self.describe()
+                    )));
+                }
+                pick.extend(of_id);
+            }
+        }
+        let facts: Vec<String> = pick.iter().map(|k| Fact::new("retry", k).line()).collect();
+        self.store.append_facts(&facts)?;
+        Ok(facts.len())
+    }
+}
+
+/// The record line with its dead-letter state added, for `list --dead`.
+fn with_dead(s: Stored, h: &Handling, d: &Dead) -> Stored {
+    let text = String::from_utf8_lossy(&s.line);
+    let trimmed = text.trim_end();
+    let Some(body) = trimmed.strip_suffix('}') else {
+        return s;
+    };
+    let dead = serde_json::json!({"exit_code": d.exit_code, "at": d.at});
+    let line = format!(
+        "{body},\"attempts\":{},\"dead\":{dead}}}",
+        h.attempts.max(d.attempts)
+    );
+    match Stored::from_store(line.into_bytes(), s.view.pulled() == Pulled::Yes) {
+        Ok(n) => n,
+        Err(_) => s,
+    }
+}
+
+impl Consumer<'_> {
+    /// The value of the order key in a record.
+    fn order_of(&self, s: &Stored) -> String {
+        if self.policy.key == "name" {
+            return s.view.name.clone();
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&s.line) else {
+            return String::new();
+        };
+        let got = match self.policy.key.strip_prefix("meta.") {
+            Some(k) => v.get("meta").and_then(|m| m.get(k)),
+            None => v.get(&self.policy.key),
+        };
+        match got {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            // Records without the key are each their own.
+            None => format!("\0{}", s.view.id.as_deref().unwrap_or_default()),
+        }
+    }
+
+    /// The records to hand to handlers now, at most `room`, oldest first,
+    /// none of an order key being handled or waiting for its retry; each
+    /// attempt is on record (durably) before this returns. Also says when
+    /// the next retry is due. Parks, on the way, records whose attempts a
+    /// killed consumer used up.
+    pub fn ready(&mut self, room: usize) -> Result<(Vec<Work>, Option<Instant>)> {
+        self.ledger.refresh(self.q)?;
+        let candidates = self.candidates()?;
+        // A retry whose record was acknowledged elsewhere meanwhile is
+        // not waited for.
+        let present: HashSet<Key> = candidates.iter().filter_map(Key::of).collect();
+        self.waiting.retain(|k, _| present.contains(k));
+        let now = Instant::now();
+        let mut blocked: HashSet<String> = self.busy.values().cloned().collect();
+        let mut next_due: Option<Instant> = None;
+        let mut picked: Vec<(Stored, Key, String)> = Vec::new();
+        let mut park: Vec<(Stored, Key)> = Vec::new();
+        for s in candidates {
+            let Some(key) = Key::of(&s) else { continue };
+            if self.busy.contains_key(&key) {
+                continue;
+            }
+            let order = self.order_of(&s);
+            if !blocked.insert(order.clone()) {
+                continue;
+            }
+            let h = self.ledger.map.get(&key).cloned().unwrap_or_default();
+            if h.dead.is_some() {
+                // Parked, but its acknowledgement did not happen (the
+                // consumer was killed in between): finish parking it.
+                park.push((s, key));
+                blocked.remove(&order);
+                continue;
+            }
+            if let Some(&due) = self.waiting.get(&key)
+                && due > now
+            {
+                next_due = Some(next_due.map_or(due, |n: Instant| n.min(due)));
+                continue;
+            }
+            if h.round > self.policy.retries {
+                // Killed consumers used up its attempts.
+                park.push((s, key));
+                continue;
+            }
+            if picked.len() < room {
+                picked.push((s, key, order));
+            }
+        }
+        for (s, key) in park {
+            self.park(&s, &key, None)?;
+        }
+        let mut facts = Vec::new();
+        let mut works = Vec::new();
+        for (rec, key, order) in picked {
+            let attempt = self.ledger.map.get(&key).map_or(0, |h| h.attempts) + 1;
+            let mut f = Fact::new("attempt", &key);
+            f.attempt = Some(attempt);
+            facts.push(f.line());
+            self.waiting.remove(&key);
+            works.push(Work {
+                rec,
+                attempt,
+                key,
+                order,
+            });
+        }
+        // Durable before any handler starts.
+        self.q.store.append_facts(&facts)?;
+        self.ledger.refresh(self.q)?;
+        for w in &works {
+            self.busy.insert(w.key.clone(), w.order.clone());
+        }
+        Ok((works, next_due))
+    }
+
+    /// Pending records and, when some handling is unfinished elsewhere (a
+    /// killed consumer's open attempt whose record reads pulled, a revived
+    /// dead letter), those too: the full history is read only then.
+    fn candidates(&mut self) -> Result<Vec<Stored>> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut no_id = 0usize;
+        self.q.store.scan(None, true, &mut |s| {
+            if s.view.pulled() == Pulled::No {
+                match Key::of(&s) {
+                    Some(k) => {
+                        seen.insert(k);
+                        out.push(s);
+                    }
+                    None => no_id += 1,
+                }
+            }
+            Ok(true)
+        })?;
+        if no_id > 0 && !self.warned_no_id {
+            self.warned_no_id = true;
+            warn(&format!(
+                "{no_id} pending record(s) without an id (a legacy writer's) cannot be acknowledged one by one and are left for cq pull"
+            ));
+        }
+        let orphans: HashSet<Key> = self
+            .ledger
+            .map
+            .keys()
+            .filter(|k| {
+                self.ledger.unfinished(k)
+                    && !seen.contains(*k)
+                    && !self.busy.contains_key(*k)
+                    && !self.missing.contains(*k)
+            })
+            .cloned()
+            .collect();
+        if orphans.is_empty() {
+            return Ok(out);
+        }
+        // One pass over everything, in queue order.
+        let mut all = Vec::new();
+        let mut found = HashSet::new();
+        self.q.store.scan(None, false, &mut |s| {
+            if let Some(k) = Key::of(&s) {
+                let take = if s.view.pulled() == Pulled::No {
+                    true
+                } else if orphans.contains(&k) && !found.contains(&k) {
+                    found.insert(k);
+                    true
+                } else {
+                    false
+                };
+                if take {
+                    all.push(s);
+                }
+            }
+            Ok(true)
+        })?;
+        self.missing
+            .extend(orphans.into_iter().filter(|k| !found.contains(k)));
+        Ok(all)
+    }
+
+    /// Acts on a handler's exit status: acknowledges on 0, else counts the
+    /// failure and schedules the retry, or parks the record.
+    pub fn end(&mut self, w: Work, exit: i32) -> Result<Outcome> {
+        self.busy.remove(&w.key);
+        if exit == 0 {
+            if w.rec.view.pulled() == Pulled::No {
+                self.q.ack(std::slice::from_ref(&w.key.id))?;
+            }
+            let mut f = Fact::new("done", &w.key);
+            f.attempt = Some(w.attempt);
+            self.q.store.append_facts(&[f.line()])?;
+            self.acked += 1;
+            return Ok(Outcome::Acked);
+        }
+        self.ledger.refresh(self.q)?;
+        let round = self.ledger.map.get(&w.key).map_or(1, |h| h.round);
+        if round > self.policy.retries {
+            self.park(&w.rec, &w.key, Some(i64::from(exit)))?;
+            return Ok(Outcome::Dead);
+        }
+        let mut f = Fact::new("failed", &w.key);
+        f.attempt = Some(w.attempt);
+        f.exit_code = Some(i64::from(exit));
+        self.q.store.append_facts(&[f.line()])?;
+        let factor = 1u32 << (round - 1).min(20);
+        let wait = self.policy.backoff.saturating_mul(factor).min(BACKOFF_CAP);
+        self.waiting.insert(w.key, Instant::now() + wait);
+        Ok(Outcome::Retry(wait))
+    }
+
+    /// Notes the record dead, then acknowledges it (a consumer killed in
+    /// between finishes the job at its next round).
+    fn park(&mut self, s: &Stored, key: &Key, exit: Option<i64>) -> Result<()> {
+        let h = self.ledger.map.get(key).cloned().unwrap_or_default();
+        if h.dead.is_none() {
+            let mut facts = Vec::new();
+            if let Some(c) = exit {
+                let mut f = Fact::new("failed", key);
+                f.attempt = Some(h.attempts);
+                f.exit_code = Some(c);
+                facts.push(f.line());
+            }
+            let mut f = Fact::new("dead", key);
+            f.attempt = Some(h.attempts);
+            // None when its consumer was killed: no status is known.
+            f.exit_code = exit;
+            facts.push(f.line());
+            self.q.store.append_facts(&facts)?;
+            self.parked += 1;
+        }
+        if s.view.pulled() == Pulled::No {
+            self.q.ack(std::slice::from_ref(&key.id))?;
+        }
+        self.waiting.remove(key);
+        self.ledger.refresh(self.q)?;
+        Ok(())
+    }
+
+    /// Whether records wait for a retry.
+    pub fn has_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+}
