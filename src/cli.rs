@@ -198,6 +198,15 @@ pub struct PushArgs {
 /// Records are printed and flushed before they are marked: a pull killed in
 /// between delivers them again (at-least-once, never lost).
 ///
+/// --from replays before pulling: the records from that point on become
+/// pending again, their content untouched (on the JSONL tier the flag flips
+/// back in place; a `replay` fact in the consumer's fact log records it).
+/// On Redis and Kafka, --group NAME --from moves that group back; Kafka
+/// refuses while a member of the group runs, and as its partitions have no
+/// common order, an ID replays its own partition from that record and the
+/// others from the first record completed in the same second or later.
+/// Dead letters in the range stay parked for --exec (see `cq retry`).
+///
 /// With --exec CMD, nothing is printed: CMD (a shell command line, run by
 /// `sh -c`) runs once per pending record, oldest first, with the record's
 /// line on its standard input and CQ_ID, CQ_NAME, CQ_STATUS, CQ_EXIT_CODE,
@@ -263,6 +272,10 @@ pub struct PullArgs {
     /// Pull as consumer group NAME, independently of other groups (Redis and Kafka)
     #[arg(long, short = 'g', value_name = "NAME")]
     pub group: Option<String>,
+
+    /// First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group's)
+    #[arg(long, value_name = "TIME|ID")]
+    pub from: Option<String>,
 
     #[command(flatten)]
     pub format: FormatArgs,

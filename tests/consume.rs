@@ -44,6 +44,7 @@ consumed!(
     always_failing_is_parked_after_n_plus_one_attempts,
     same_key_never_at_once_nor_out_of_order,
     killed_consumer_with_eight_writers_loses_nothing,
+    replay_redelivers_exactly_the_records_after_the_point,
 );
 
 /// The handler's log, one line per event, in the order written.
@@ -424,4 +425,95 @@ fn killed_consumer_with_eight_writers_loses_nothing(tier: Tier) {
     let before = log_lines(&env).len();
     env.cq().args(["pull", "--exec", &h]).assert().success();
     assert_eq!(log_lines(&env).len(), before);
+}
+
+/// Replay from an id or a time makes exactly the records from that point
+/// on pending again, for the default consumer (every tier) and for a group
+/// (Redis, Kafka); the record lines' content never changes (on the JSONL
+/// tier only the flag flips back, in place); a consumer with --exec
+/// handles the replayed records again, as new attempts.
+fn replay_redelivers_exactly_the_records_after_the_point(tier: Tier) {
+    let env = Env::tier(tier);
+    let pull = |args: &[&str]| -> Vec<String> {
+        let out = env
+            .cq()
+            .arg("pull")
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        common::names(&parse_lines(&stdout_of(&out)))
+    };
+    env.push("a", 0);
+    env.push("b", 0);
+    // A second apart, so that a time falls between b and c (records say
+    // when they completed to the second).
+    std::thread::sleep(Duration::from_millis(1100));
+    let t = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    for n in ["c", "d", "e"] {
+        env.push(n, 0);
+    }
+    let original = env.text();
+    let ids: HashMap<String, String> = env
+        .listed()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(pull(&[]), ["a", "b", "c", "d", "e"]);
+    assert_eq!(pull(&["--from", &ids["c"]]), ["c", "d", "e"], "from an id");
+    assert_eq!(pull(&["--from", &t]), ["c", "d", "e"], "from a time");
+    assert_eq!(pull(&["--from", &ids["e"]]), ["e"]);
+    assert_eq!(pull(&[]), Vec::<String>::new(), "nothing else pending");
+    if tier == Tier::Jsonl {
+        // Every record pulled again: the file as pushed, but for the
+        // flags, flipped in place.
+        let want = original.replace("\"pulled\":false", "\"pulled\":true ");
+        assert_eq!(env.text(), want, "content untouched, flags in place");
+        for l in env.text().lines() {
+            serde_json::from_str::<Value>(l).expect("jq-readable");
+        }
+    }
+    // Bad points change nothing.
+    env.cq().args(["pull", "--from", "nope"]).assert().code(2);
+    assert_eq!(pull(&[]), Vec::<String>::new());
+    // A consumer that acts handles the replayed records again.
+    let d = env.dir.path().display();
+    let h = format!("echo \"$CQ_NAME $CQ_ATTEMPT\" >> {d}/log");
+    env.cq()
+        .args(["pull", "--from", &ids["d"], "--exec", &h])
+        .assert()
+        .success();
+    assert_eq!(log_lines(&env), ["d 1", "e 1"]);
+    env.cq()
+        .args(["pull", "--from", &ids["d"], "--exec", &h])
+        .assert()
+        .success();
+    assert_eq!(log_lines(&env), ["d 1", "e 1", "d 2", "e 2"]);
+    match tier {
+        Tier::Jsonl | Tier::Sqlite => {
+            env.cq()
+                .args(["pull", "--group", "g", "--from", &ids["c"]])
+                .assert()
+                .code(2);
+        }
+        Tier::Redis | Tier::Kafka => {
+            assert_eq!(pull(&["--group", "g"]), ["a", "b", "c", "d", "e"]);
+            assert_eq!(
+                pull(&["--group", "g", "--from", &ids["c"]]),
+                ["c", "d", "e"]
+            );
+            assert_eq!(pull(&["--group", "g", "--from", &t]), ["c", "d", "e"]);
+            assert_eq!(pull(&["--group", "g"]), Vec::<String>::new());
+            // The default consumer was not moved by the group's replay.
+            assert_eq!(pull(&[]), Vec::<String>::new());
+        }
+    }
 }

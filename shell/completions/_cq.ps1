@@ -106,6 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --wait or --follow: give up after DUR (exit 124)')
             [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group''s)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Block until at least one record is pending, then pull')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until at least one record is pending, then pull')

@@ -682,7 +682,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__pull)
-            opts="-q -l -w -x -j -f -t -g -h -V --queue --color --limit --wait --exec --jobs --retries --backoff --key --follow --timeout --group --format --json --help --version"
+            opts="-q -l -w -x -j -f -t -g -h -V --queue --color --limit --wait --exec --jobs --retries --backoff --key --follow --timeout --group --from --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -749,6 +749,10 @@ _cq() {
                     return 0
                     ;;
                 -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -100,6 +100,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --timeout 'With --wait or --follow: give up after DUR (exit 124)'
             cand -g 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)'
             cand --group 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)'
+            cand --from 'First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group''s)'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -w 'Block until at least one record is pending, then pull'
             cand --wait 'Block until at least one record is pending, then pull'

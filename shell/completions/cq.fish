@@ -85,6 +85,7 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -l backoff -d 'With --exec: 
 complete -c cq -n "__fish_cq_using_subcommand pull" -l key -d 'With --exec: records with equal values of this record key (or meta.KEY) are handled one at a time, in order' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --wait or --follow: give up after DUR (exit 124)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s g -l group -d 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l from -d 'First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group\'s)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'
 brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"

@@ -31,6 +31,9 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
     }
     let until = deadline(args.timeout.as_deref())?;
     let q = queue::open(loc)?;
+    if let Some(point) = &args.from {
+        q.replay(None, point)?;
+    }
     let policy = Policy {
         retries: args.retries,
         backoff,

@@ -24,6 +24,9 @@ impl Run for PullArgs {
         let until = deadline(self.timeout.as_deref())?;
         let fmt = output::format(self.format);
         let q = queue::open(loc)?;
+        if let Some(point) = &self.from {
+            q.replay(self.group.as_deref(), point)?;
+        }
         let stdout = io::stdout();
         let pull = |limit: Option<usize>| {
             let mut deliver =

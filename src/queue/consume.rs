@@ -61,6 +61,13 @@ struct Fact {
     attempt: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exit_code: Option<i64>,
+    /// A replay's point, group and how many records it made pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    count: Option<usize>,
 }
 
 impl Fact {
@@ -72,6 +79,9 @@ impl Fact {
             at: crate::time::format(crate::time::now()),
             attempt: None,
             exit_code: None,
+            from: None,
+            group: None,
+            count: None,
         }
     }
 
@@ -135,6 +145,14 @@ pub struct Ledger {
 
 impl Ledger {
     fn apply(&mut self, f: Fact) {
+        // A replay's fact, or a kind a newer cq wrote: not a record's
+        // handling, not ours to judge.
+        if !matches!(
+            f.fact.as_str(),
+            "attempt" | "failed" | "done" | "dead" | "retry"
+        ) {
+            return;
+        }
         let key = Key {
             id: f.id,
             lost: f.lost,
@@ -167,7 +185,6 @@ impl Ledger {
                 h.round = 0;
                 h.revived = true;
             }
-            // A kind a newer cq wrote: not ours to judge.
             _ => {}
         }
     }
@@ -286,6 +303,81 @@ impl Queue {
             Ok(true)
         })?;
         Ok(seen.len())
+    }
+
+    /// Replays from `point` (`cq pull --from`): a time (RFC 3339, or a
+    /// duration ago) or a record id. Every record from the point on (the
+    /// first record completed at or after the time, or the record with the
+    /// id) is made pending again for `group` (the default consumer when
+    /// `None`), and a `replay` fact records it, so the earlier pulls are
+    /// replayed, not forgotten. Where a store has partitions with no
+    /// common order (Kafka), an id replays its own partition from that
+    /// record and the others from the first record completed in its second
+    /// or later. Returns how many records became pending.
+    pub fn replay(&self, group: Option<&str>, point: &str) -> Result<usize> {
+        if let Some(g) = group
+            && !self.store.has_groups()
+        {
+            return Err(Error::usage(format!(
+                "consumer groups (--group {g}) need the redis or kafka tier; this queue is on the {} tier",
+                self.store.tier()
+            )));
+        }
+        let n = match crate::time::parse_since(point) {
+            Ok(ts) => {
+                let cut = crate::time::Cutoff::new(ts);
+                self.store.replay(group, &|v: &View| {
+                    v.completed_at
+                        .as_deref()
+                        .and_then(|t| crate::time::at_or_after(t, &cut))
+                        == Some(true)
+                })?
+            }
+            Err(_) => {
+                super::check_ids(&[point.to_string()])?;
+                let mut at: Option<Option<String>> = None;
+                self.store.scan(None, false, &mut |s| {
+                    if s.view.id.as_deref() == Some(point) {
+                        at = Some(s.view.completed_at.clone());
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })?;
+                let Some(at) = at else {
+                    return Err(Error::usage(format!(
+                        "--from {point}: neither a time (RFC 3339 or a duration such as 2h) nor the id of a record in {}",
+                        self.describe()
+                    )));
+                };
+                let cut = at
+                    .as_deref()
+                    .and_then(|t| crate::time::parse_timestamp(t).ok())
+                    .map(crate::time::Cutoff::new);
+                let partitioned = self.store.ack_sweeps_earlier();
+                self.store.replay(group, &|v: &View| {
+                    v.id.as_deref() == Some(point)
+                        || (partitioned
+                            && cut.as_ref().is_some_and(|c| {
+                                v.completed_at
+                                    .as_deref()
+                                    .and_then(|t| crate::time::at_or_after(t, c))
+                                    == Some(true)
+                            }))
+                })?
+            }
+        };
+        let mut f = Fact::new(
+            "replay",
+            &Key {
+                id: String::new(),
+                lost: false,
+            },
+        );
+        f.from = Some(point.to_string());
+        f.group = group.map(str::to_string);
+        f.count = Some(n);
+        self.store.append_facts(&[f.line()])?;
+        Ok(n)
     }
 
     /// Puts parked records back for the consumer (`cq retry`): all of

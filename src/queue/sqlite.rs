@@ -380,6 +380,47 @@ impl Store for SqliteQueue {
         tx.commit().map_err(self.err())
     }
 
+    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        let Some(mut db) = self.db(false)? else {
+            return Ok(0);
+        };
+        let err = self.err();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut first = None;
+        {
+            let mut st = tx
+                .prepare("SELECT seq, line, pulled FROM records ORDER BY seq")
+                .map_err(&err)?;
+            let mut rows = st.query([]).map_err(&err)?;
+            while let Some(r) = rows.next().map_err(&err)? {
+                let (seq, line, pulled): (i64, String, bool) = (
+                    r.get(0).map_err(&err)?,
+                    r.get(1).map_err(&err)?,
+                    r.get(2).map_err(&err)?,
+                );
+                if let Ok(s) = Stored::from_store(line.into_bytes(), pulled)
+                    && from(&s.view)
+                {
+                    first = Some(seq);
+                    break;
+                }
+            }
+        }
+        let Some(first) = first else {
+            return Ok(0);
+        };
+        let n = tx
+            .execute(
+                "UPDATE records SET pulled = 0 WHERE seq >= ?1 AND pulled = 1",
+                [first],
+            )
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
+
     fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
         let after: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         let Some(db) = self.db(false)? else {

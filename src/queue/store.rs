@@ -83,6 +83,12 @@ pub trait Store: Registry {
     /// The fact log oldest first, from the start or from where the scan
     /// that returned `from` stopped; returns the mark to continue from.
     fn scan_facts(&self, from: Option<&Mark>, each: &mut FactScan) -> Result<Mark>;
+    /// Makes records pending again for `group` (the default consumer when
+    /// `None`): every record from the first one `from` matches to the end,
+    /// in each partition where the store has partitions (Kafka), without
+    /// changing a record's content. Returns how many were pulled and are
+    /// pending now.
+    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize>;
 }
 
 /// Called for each fact a scan meets, oldest first.

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 mod cursor;
 mod facts;
 mod lines;
+mod replay;
 
 use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
 
@@ -753,6 +754,10 @@ impl Store for JsonlQueue {
 
     fn append_facts(&self, facts: &[String]) -> Result<()> {
         self.add_facts(facts)
+    }
+
+    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        self.unpull(from)
     }
 
     fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {

@@ -486,6 +486,53 @@ impl Store for KafkaQueue {
         }
     }
 
+    /// Commits the group's offsets back, in each partition, to the first
+    /// record `from` matches (never forward). Kafka refuses the commit
+    /// while a member of the group is active: replay with none running.
+    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        let group = match group {
+            None => self.url.group.clone(),
+            Some("") => return Err(Error::usage("a group name must not be empty")),
+            Some(g) => g.to_string(),
+        };
+        let topic = self.url.topic.clone();
+        let Some(parts) = self.partitions(&topic)? else {
+            return Ok(0);
+        };
+        let c = self.consumer(&group, false)?;
+        let committed = self.committed(&c, &topic, &parts)?;
+        let starts = parts.iter().map(|&p| (p, 0)).collect();
+        let (msgs, _) = self.read(self.reader()?, &topic, &starts)?;
+        let mut first: HashMap<i32, i64> = HashMap::new();
+        let mut count = 0;
+        for m in &msgs {
+            let Some(s) = m
+                .value
+                .clone()
+                .and_then(|v| Stored::from_store(v, false).ok())
+            else {
+                continue;
+            };
+            if !first.contains_key(&m.part) && from(&s.view) {
+                first.insert(m.part, m.offset);
+            }
+            if first.contains_key(&m.part)
+                && m.offset < committed.get(&m.part).copied().unwrap_or(0)
+            {
+                count += 1;
+            }
+        }
+        let next: HashMap<i32, i64> = first
+            .into_iter()
+            .filter(|(p, o)| committed.get(p).is_some_and(|c| c > o))
+            .collect();
+        let what = format!(
+            "cannot move the offsets of group {group} back (no consumer of the group may run meanwhile) on"
+        );
+        self.commit(&c, &topic, &next, &what)?;
+        Ok(count)
+    }
+
     /// The fact log is a side topic, `TOPIC-cq-facts`, of one partition
     /// (one order for every reader), each fact under a key of its own so
     /// that the topic's compaction keeps every one.
