@@ -98,11 +98,11 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
         };
         let mut ended: Vec<(usize, i32)> = got.into_iter().collect();
         ended.extend(rx.try_iter());
-        for (s, exit) in ended {
-            if let Some(w) = running.remove(&s) {
-                c.end(w, exit)?;
-            }
-        }
+        let ended = ended
+            .into_iter()
+            .filter_map(|(s, exit)| running.remove(&s).map(|w| (w, exit)))
+            .collect();
+        c.end_all(ended)?;
     }
     if c.parked > 0 {
         return Err(Error::new(format!(

@@ -254,6 +254,10 @@ pub struct Consumer<'q> {
     /// Unfinished keys a full scan did not find (compacted, or in no
     /// record of this queue): not searched for again.
     missing: HashSet<Key>,
+    /// The candidates the last scan found, in queue order: handled before
+    /// the queue is read again (new records come after them), so a round
+    /// costs a scan only when none of them can start.
+    cache: Vec<Stored>,
     warned_no_id: bool,
     pub acked: usize,
     pub parked: usize,
@@ -277,6 +281,7 @@ impl Queue {
             busy: HashMap::new(),
             waiting: HashMap::new(),
             missing: HashSet::new(),
+            cache: Vec::new(),
             warned_no_id: false,
             acked: 0,
             parked: 0,
@@ -459,50 +464,25 @@ impl Consumer<'_> {
     /// killed consumer used up.
     pub fn ready(&mut self, room: usize) -> Result<(Vec<Work>, Option<Instant>)> {
         self.ledger.refresh(self.q)?;
-        let candidates = self.candidates()?;
-        // A retry whose record was acknowledged elsewhere meanwhile is
-        // not waited for.
-        let present: HashSet<Key> = candidates.iter().filter_map(Key::of).collect();
-        self.waiting.retain(|k, _| present.contains(k));
         let now = Instant::now();
-        let mut blocked: HashSet<String> = self.busy.values().cloned().collect();
-        let mut next_due: Option<Instant> = None;
-        let mut picked: Vec<(Stored, Key, String)> = Vec::new();
-        let mut park: Vec<(Stored, Key)> = Vec::new();
-        for s in candidates {
-            let Some(key) = Key::of(&s) else { continue };
-            if self.busy.contains_key(&key) {
-                continue;
-            }
-            let order = self.order_of(&s);
-            if !blocked.insert(order.clone()) {
-                continue;
-            }
-            let h = self.ledger.map.get(&key).cloned().unwrap_or_default();
-            if h.dead.is_some() {
-                // Parked, but its acknowledgement did not happen (the
-                // consumer was killed in between): finish parking it.
-                park.push((s, key));
-                blocked.remove(&order);
-                continue;
-            }
-            if let Some(&due) = self.waiting.get(&key)
-                && due > now
-            {
-                next_due = Some(next_due.map_or(due, |n: Instant| n.min(due)));
-                continue;
-            }
-            if h.round > self.policy.retries {
-                // Killed consumers used up its attempts.
-                park.push((s, key));
-                continue;
-            }
-            if picked.len() < room {
-                picked.push((s, key, order));
-            }
+        // The cached candidates first; the queue is read again when none
+        // of them can start (all running, waiting, or behind one of their
+        // key that is), or when there are none.
+        let mut fresh = self.cache.is_empty();
+        if fresh {
+            self.cache = self.candidates()?;
         }
+        let (picked, park, next_due) = loop {
+            let (picked, park, next_due) = self.select(room, now, fresh);
+            if !picked.is_empty() || !park.is_empty() || fresh {
+                break (picked, park, next_due);
+            }
+            self.cache = self.candidates()?;
+            fresh = true;
+        };
         for (s, key) in park {
             self.park(&s, &key, None)?;
+            self.cache.retain(|c| Key::of(c).as_ref() != Some(&key));
         }
         let mut facts = Vec::new();
         let mut works = Vec::new();
@@ -526,6 +506,69 @@ impl Consumer<'_> {
             self.busy.insert(w.key.clone(), w.order.clone());
         }
         Ok((works, next_due))
+    }
+
+    /// Picks from the cached candidates, in order: up to `room` records to
+    /// start, those to park, and when the next retry is due.
+    #[allow(clippy::type_complexity)]
+    fn select(
+        &mut self,
+        room: usize,
+        now: Instant,
+        fresh: bool,
+    ) -> (
+        Vec<(Stored, Key, String)>,
+        Vec<(Stored, Key)>,
+        Option<Instant>,
+    ) {
+        if fresh {
+            // A retry whose record was acknowledged elsewhere meanwhile is
+            // not waited for.
+            let present: HashSet<Key> = self.cache.iter().filter_map(Key::of).collect();
+            self.waiting.retain(|k, _| present.contains(k));
+        }
+        let mut blocked: HashSet<String> = self.busy.values().cloned().collect();
+        let mut next_due: Option<Instant> = None;
+        let mut picked: Vec<(Stored, Key, String)> = Vec::new();
+        let mut park: Vec<(Stored, Key)> = Vec::new();
+        for s in &self.cache {
+            if picked.len() >= room {
+                break;
+            }
+            let Some(key) = Key::of(s) else { continue };
+            if self.busy.contains_key(&key) {
+                continue;
+            }
+            let order = self.order_of(s);
+            if !blocked.insert(order.clone()) {
+                continue;
+            }
+            let (dead, round) = self
+                .ledger
+                .map
+                .get(&key)
+                .map_or((false, 0), |h| (h.dead.is_some(), h.round));
+            if dead {
+                // Parked, but its acknowledgement did not happen (the
+                // consumer was killed in between): finish parking it.
+                park.push((s.clone(), key));
+                blocked.remove(&order);
+                continue;
+            }
+            if let Some(&due) = self.waiting.get(&key)
+                && due > now
+            {
+                next_due = Some(next_due.map_or(due, |n: Instant| n.min(due)));
+                continue;
+            }
+            if round > self.policy.retries {
+                // Killed consumers used up its attempts.
+                park.push((s.clone(), key));
+                continue;
+            }
+            picked.push((s.clone(), key, order));
+        }
+        (picked, park, next_due)
     }
 
     /// Pending records and, when some handling is unfinished elsewhere (a
@@ -592,11 +635,49 @@ impl Consumer<'_> {
         Ok(all)
     }
 
+    /// [`end`](Consumer::end) for handlers that ended together: the
+    /// successes acknowledged in one go and noted done in one write.
+    pub fn end_all(&mut self, ended: Vec<(Work, i32)>) -> Result<()> {
+        let (ok, failed): (Vec<_>, Vec<_>) = ended.into_iter().partition(|(_, e)| *e == 0);
+        let ids: Vec<String> = ok
+            .iter()
+            .filter(|(w, _)| w.rec.view.pulled() == Pulled::No)
+            .map(|(w, _)| w.key.id.clone())
+            .collect();
+        let distinct: HashSet<&String> = ids.iter().collect();
+        if ok.len() < 2 || distinct.len() < ids.len() {
+            // Two records of one id (a lost one and the real one): one
+            // acknowledgement each.
+            for (w, e) in ok.into_iter().chain(failed) {
+                self.end(w, e)?;
+            }
+            return Ok(());
+        }
+        if !ids.is_empty() {
+            self.q.ack(&ids)?;
+        }
+        let mut facts = Vec::new();
+        for (w, _) in &ok {
+            self.busy.remove(&w.key);
+            self.cache.retain(|s| Key::of(s).as_ref() != Some(&w.key));
+            let mut f = Fact::new("done", &w.key);
+            f.attempt = Some(w.attempt);
+            facts.push(f.line());
+        }
+        self.q.store.append_facts(&facts)?;
+        self.acked += ok.len();
+        for (w, e) in failed {
+            self.end(w, e)?;
+        }
+        Ok(())
+    }
+
     /// Acts on a handler's exit status: acknowledges on 0, else counts the
     /// failure and schedules the retry, or parks the record.
     pub fn end(&mut self, w: Work, exit: i32) -> Result<Outcome> {
         self.busy.remove(&w.key);
         if exit == 0 {
+            self.cache.retain(|s| Key::of(s).as_ref() != Some(&w.key));
             if w.rec.view.pulled() == Pulled::No {
                 self.q.ack(std::slice::from_ref(&w.key.id))?;
             }
@@ -610,6 +691,7 @@ impl Consumer<'_> {
         let round = self.ledger.map.get(&w.key).map_or(1, |h| h.round);
         if round > self.policy.retries {
             self.park(&w.rec, &w.key, Some(i64::from(exit)))?;
+            self.cache.retain(|s| Key::of(s).as_ref() != Some(&w.key));
             return Ok(Outcome::Dead);
         }
         let mut f = Fact::new("failed", &w.key);
