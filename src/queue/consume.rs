@@ -17,6 +17,10 @@
 //! - An attempt begun and never ended (its consumer was killed, or on
 //!   Kafka a later acknowledgement swept its offset) is open: the record is
 //!   handled again even if it reads pulled.
+//! - Where an acknowledgement marks every earlier record of a partition
+//!   (Kafka), a finished record is acknowledged only once every record
+//!   before it is finished too: one waiting for its retry, or not started
+//!   yet, is never swept along.
 //! - Compaction keeps every record whose handling is not over (dead, open
 //!   or revived): see [`Ledger::keeps`].
 //!
@@ -258,6 +262,9 @@ pub struct Consumer<'q> {
     /// the queue is read again (new records come after them), so a round
     /// costs a scan only when none of them can start.
     cache: Vec<Stored>,
+    /// Finished records whose acknowledgement waits for the records before
+    /// them (where an acknowledgement sweeps earlier ones: Kafka).
+    deferred: HashSet<Key>,
     warned_no_id: bool,
     pub acked: usize,
     pub parked: usize,
@@ -282,6 +289,7 @@ impl Queue {
             waiting: HashMap::new(),
             missing: HashSet::new(),
             cache: Vec::new(),
+            deferred: HashSet::new(),
             warned_no_id: false,
             acked: 0,
             parked: 0,
@@ -482,7 +490,6 @@ impl Consumer<'_> {
         };
         for (s, key) in park {
             self.park(&s, &key, None)?;
-            self.cache.retain(|c| Key::of(c).as_ref() != Some(&key));
         }
         let mut facts = Vec::new();
         let mut works = Vec::new();
@@ -536,7 +543,7 @@ impl Consumer<'_> {
                 break;
             }
             let Some(key) = Key::of(s) else { continue };
-            if self.busy.contains_key(&key) {
+            if self.busy.contains_key(&key) || self.deferred.contains(&key) {
                 continue;
             }
             let order = self.order_of(s);
@@ -636,39 +643,74 @@ impl Consumer<'_> {
     }
 
     /// [`end`](Consumer::end) for handlers that ended together: the
-    /// successes acknowledged in one go and noted done in one write.
+    /// successes noted done in one write and acknowledged in one go.
     pub fn end_all(&mut self, ended: Vec<(Work, i32)>) -> Result<()> {
         let (ok, failed): (Vec<_>, Vec<_>) = ended.into_iter().partition(|(_, e)| *e == 0);
-        let ids: Vec<String> = ok
-            .iter()
-            .filter(|(w, _)| w.rec.view.pulled() == Pulled::No)
-            .map(|(w, _)| w.key.id.clone())
-            .collect();
-        let distinct: HashSet<&String> = ids.iter().collect();
-        if ok.len() < 2 || distinct.len() < ids.len() {
-            // Two records of one id (a lost one and the real one): one
-            // acknowledgement each.
-            for (w, e) in ok.into_iter().chain(failed) {
-                self.end(w, e)?;
+        if !ok.is_empty() {
+            let mut facts = Vec::new();
+            let mut done = Vec::new();
+            for (w, _) in &ok {
+                self.busy.remove(&w.key);
+                let mut f = Fact::new("done", &w.key);
+                f.attempt = Some(w.attempt);
+                facts.push(f.line());
+                done.push((w.key.clone(), w.rec.view.pulled() == Pulled::No));
             }
-            return Ok(());
+            self.q.store.append_facts(&facts)?;
+            self.acknowledge(&done)?;
+            self.acked += ok.len();
         }
-        if !ids.is_empty() {
-            self.q.ack(&ids)?;
-        }
-        let mut facts = Vec::new();
-        for (w, _) in &ok {
-            self.busy.remove(&w.key);
-            self.cache.retain(|s| Key::of(s).as_ref() != Some(&w.key));
-            let mut f = Fact::new("done", &w.key);
-            f.attempt = Some(w.attempt);
-            facts.push(f.line());
-        }
-        self.q.store.append_facts(&facts)?;
-        self.acked += ok.len();
         for (w, e) in failed {
             self.end(w, e)?;
         }
+        Ok(())
+    }
+
+    /// Acknowledges finished records (done or parked; the flag: whether it
+    /// reads pending). Where an acknowledgement marks every earlier record
+    /// of its partition too (Kafka's offsets), only the finished head of
+    /// the candidates is acknowledged, so that no record waiting for its
+    /// retry or not yet started is swept along; the others wait in
+    /// `deferred` (a consumer killed meanwhile handles them again).
+    fn acknowledge(&mut self, done: &[(Key, bool)]) -> Result<()> {
+        let mut ids: Vec<String> = Vec::new();
+        let mut gone: HashSet<Key> = HashSet::new();
+        if self.q.store.ack_sweeps_earlier() {
+            self.deferred.extend(done.iter().map(|(k, _)| k.clone()));
+            for s in &self.cache {
+                let Some(k) = Key::of(s) else { continue };
+                if self.deferred.contains(&k) {
+                    if s.view.pulled() == Pulled::No {
+                        ids.push(k.id.clone());
+                    }
+                    gone.insert(k);
+                } else if s.view.pulled() == Pulled::No {
+                    break;
+                }
+            }
+            self.deferred.retain(|k| !gone.contains(k));
+        } else {
+            for (k, pending) in done {
+                if *pending {
+                    ids.push(k.id.clone());
+                }
+                gone.insert(k.clone());
+            }
+        }
+        // Two records of one id (a lost one and the returning wrapper's
+        // real one) take an acknowledgement each: one marks the oldest.
+        let mut rounds: Vec<Vec<String>> = Vec::new();
+        for id in ids {
+            match rounds.iter_mut().find(|r| !r.contains(&id)) {
+                Some(r) => r.push(id),
+                None => rounds.push(vec![id]),
+            }
+        }
+        for r in rounds {
+            self.q.ack(&r)?;
+        }
+        self.cache
+            .retain(|s| !Key::of(s).is_some_and(|k| gone.contains(&k)));
         Ok(())
     }
 
@@ -677,13 +719,10 @@ impl Consumer<'_> {
     pub fn end(&mut self, w: Work, exit: i32) -> Result<Outcome> {
         self.busy.remove(&w.key);
         if exit == 0 {
-            self.cache.retain(|s| Key::of(s).as_ref() != Some(&w.key));
-            if w.rec.view.pulled() == Pulled::No {
-                self.q.ack(std::slice::from_ref(&w.key.id))?;
-            }
             let mut f = Fact::new("done", &w.key);
             f.attempt = Some(w.attempt);
             self.q.store.append_facts(&[f.line()])?;
+            self.acknowledge(&[(w.key.clone(), w.rec.view.pulled() == Pulled::No)])?;
             self.acked += 1;
             return Ok(Outcome::Acked);
         }
@@ -691,7 +730,6 @@ impl Consumer<'_> {
         let round = self.ledger.map.get(&w.key).map_or(1, |h| h.round);
         if round > self.policy.retries {
             self.park(&w.rec, &w.key, Some(i64::from(exit)))?;
-            self.cache.retain(|s| Key::of(s).as_ref() != Some(&w.key));
             return Ok(Outcome::Dead);
         }
         let mut f = Fact::new("failed", &w.key);
@@ -724,10 +762,8 @@ impl Consumer<'_> {
             self.q.store.append_facts(&facts)?;
             self.parked += 1;
         }
-        if s.view.pulled() == Pulled::No {
-            self.q.ack(std::slice::from_ref(&key.id))?;
-        }
         self.waiting.remove(key);
+        self.acknowledge(&[(key.clone(), s.view.pulled() == Pulled::No)])?;
         self.ledger.refresh(self.q)?;
         Ok(())
     }
