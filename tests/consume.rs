@@ -517,3 +517,34 @@ fn replay_redelivers_exactly_the_records_after_the_point(tier: Tier) {
         }
     }
 }
+
+/// Bad flags are usage errors (exit 2) that change nothing: no record is
+/// handled, no fact written.
+#[test]
+fn bad_consumer_flags_change_nothing() {
+    let env = Env::new();
+    env.push("a", 0);
+    let before = env.text();
+    for args in [
+        &["--jobs", "0"][..],
+        &["--backoff", "soon"],
+        &["--key", ""],
+        &["--retries", "-1"],
+        &["--timeout", "1s"],
+        &["--wait"],
+        &["--limit", "1"],
+        &["--group", "g"],
+        &["--from", "no-such-id"],
+    ] {
+        env.cq()
+            .args(["pull", "--exec", "touch handled"])
+            .args(args)
+            .assert()
+            .code(2);
+    }
+    env.cq().args(["pull", "--exec", ""]).assert().code(2);
+    env.cq().args(["retry"]).assert().code(2);
+    assert_eq!(env.text(), before);
+    assert!(!env.path("handled").exists());
+    assert!(!env.path("state/queue.jsonl.attempts").exists());
+}

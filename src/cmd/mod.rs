@@ -62,16 +62,18 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
 /// stdout closed it must not run). wrap and push print nothing there; ack,
 /// compact and migrate do their work and only report it.
 pub fn answers_on_stdout(cmd: &Command) -> bool {
-    matches!(
-        cmd,
-        Command::Pull(_)
-            | Command::List(_)
-            | Command::Wait(_)
-            | Command::Stats(_)
-            | Command::Completions(_)
-            | Command::Man(_)
-            | Command::Init(_)
-    ) || matches!(cmd, Command::Wrap(a) if a.detach)
+    // A consumer with --exec prints nothing; its handlers' output is theirs.
+    matches!(cmd, Command::Pull(a) if a.exec.is_none())
+        || matches!(
+            cmd,
+            Command::List(_)
+                | Command::Wait(_)
+                | Command::Stats(_)
+                | Command::Completions(_)
+                | Command::Man(_)
+                | Command::Init(_)
+        )
+        || matches!(cmd, Command::Wrap(a) if a.detach)
 }
 
 /// `'it'\''s`: one word, literally, in bash, zsh and fish alike.
