@@ -161,6 +161,13 @@ fn fails_twice_then_succeeds_acked_once_with_three_attempts(tier: Tier) {
     assert_eq!(log_lines(&env).len(), log.len(), "nothing handled twice");
     let pulled: Vec<bool> = env.listed().iter().map(|r| r["pulled"] == true).collect();
     assert_eq!(pulled, [true, true, true], "each record once, pulled");
+    if tier == Tier::Jsonl {
+        // The cursor followed the acknowledgements: a pull reads nothing
+        // of what the consumer handled.
+        let cursor = std::fs::read_to_string(env.path("state/queue.jsonl.cursor")).unwrap();
+        let offset: usize = cursor.split(' ').nth(5).unwrap().parse().unwrap();
+        assert_eq!(offset, env.text().len(), "{cursor}");
+    }
 }
 
 /// A handler that always fails: N+1 attempts, then a dead letter that

@@ -706,8 +706,14 @@ impl Consumer<'_> {
                 None => rounds.push(vec![id]),
             }
         }
+        let acked = !rounds.is_empty();
         for r in rounds {
             self.q.ack(&r)?;
+        }
+        if acked {
+            // Acknowledgements flip flags where they are; the store's index
+            // of where pending records begin follows them here.
+            self.q.store.settle()?;
         }
         self.cache
             .retain(|s| !Key::of(s).is_some_and(|k| gone.contains(&k)));

@@ -89,6 +89,12 @@ pub trait Store: Registry {
     /// changing a record's content. Returns how many were pulled and are
     /// pending now.
     fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize>;
+    /// Moves whatever index says where pending records begin (the JSONL
+    /// cursor) past the records acknowledged one by one, so that pulls
+    /// keep reading only the pending part. Nothing to do elsewhere.
+    fn settle(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Called for each fact a scan meets, oldest first.

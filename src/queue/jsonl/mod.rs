@@ -760,6 +760,11 @@ impl Store for JsonlQueue {
         self.unpull(from)
     }
 
+    /// A pull of nothing: it moves the cursor to the first pending line.
+    fn settle(&self) -> Result<()> {
+        self.take(None, 0)?.mark()
+    }
+
     fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
         self.read_facts(from, each)
     }
