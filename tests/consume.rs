@@ -45,6 +45,7 @@ consumed!(
     same_key_never_at_once_nor_out_of_order,
     killed_consumer_with_eight_writers_loses_nothing,
     replay_redelivers_exactly_the_records_after_the_point,
+    retry_reaches_a_following_consumer,
 );
 
 /// The handler's log, one line per event, in the order written.
@@ -560,4 +561,36 @@ fn bad_consumer_flags_change_nothing() {
     assert_eq!(env.text(), before);
     assert!(!env.path("handled").exists());
     assert!(!env.path("state/queue.jsonl.attempts").exists());
+}
+
+/// A following consumer parks a record that fails, and handles it again
+/// once `cq retry` puts it back, without being restarted.
+fn retry_reaches_a_following_consumer(tier: Tier) {
+    let env = Env::tier(tier);
+    env.push("flaky", 0);
+    let d = env.dir.path().display();
+    let h = format!("[ -e {d}/ok ] || exit 4; echo \"$CQ_NAME $CQ_ATTEMPT\" >> {d}/log");
+    let mut c = env
+        .cq_std()
+        .args(["pull", "--follow", "--exec", &h, "--retries", "0"])
+        .args(["--timeout", "60s"])
+        .spawn()
+        .unwrap();
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until("never parked", &|| count(&env, &["list", "--dead"]) == 1);
+    std::fs::write(env.path("ok"), "").unwrap();
+    env.cq().args(["retry", "--all"]).assert().success();
+    until("never handled again", &|| !log_lines(&env).is_empty());
+    // Our own child, by pid.
+    let _ = c.kill();
+    let _ = c.wait();
+    assert_eq!(log_lines(&env), ["flaky 2"]);
+    assert_eq!(count(&env, &["list", "--dead"]), 0);
+    assert_eq!(count(&env, &["list", "--pending"]), 0);
 }
