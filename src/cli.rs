@@ -209,9 +209,9 @@ pub struct PushArgs {
 ///
 /// With --exec CMD, nothing is printed: CMD (a shell command line, run by
 /// `sh -c`) runs once per pending record, oldest first, with the record's
-/// line on its standard input and CQ_ID, CQ_NAME, CQ_STATUS, CQ_EXIT_CODE,
-/// CQ_OUTPUT_DIR and CQ_ATTEMPT (1 for the first attempt) in its
-/// environment, and cq's stdout and stderr. The record is acknowledged only
+/// line on its standard input, cq's environment plus CQ_ID, CQ_NAME,
+/// CQ_STATUS, CQ_EXIT_CODE, CQ_OUTPUT_DIR and CQ_ATTEMPT (1 for the first
+/// attempt), and cq's stdout and stderr. The record is acknowledged only
 /// when CMD exits 0. Each attempt is counted, durably, before CMD starts,
 /// so a consumer killed mid-handler leaves the record pending, the attempt
 /// counted. A failed record is tried again after --backoff, doubled after
@@ -221,7 +221,8 @@ pub struct PushArgs {
 /// never handled at once nor out of order, even with --jobs. Handlers run
 /// at least once per record, sometimes more (a consumer killed after CMD
 /// succeeded and before the acknowledgement): make them idempotent, or
-/// de-duplicate on CQ_ID. Run one consumer per queue at a time. Without
+/// de-duplicate on CQ_ID. A consumer stopped by a signal leaves the records
+/// of its running handlers pending, their attempts counted. Run one consumer per queue at a time. Without
 /// --follow, cq exits once nothing is pending or waiting for a retry: 0,
 /// or 1 when records were parked. Records without an id (a legacy
 /// writer's) are left for a plain pull.
@@ -394,7 +395,8 @@ pub struct WaitArgs {
 
 /// Measure the queue's load and say which tier of the rubric it belongs to.
 ///
-/// Counts, failure rate, observed throughput (mean; peak per second, minute
+/// Counts (records, pending, failed, lost, and the dead letters of `cq pull
+/// --exec`), failure rate, observed throughput (mean; peak per second, minute
 /// and hour), distinct writers and hosts, and the tier of the article's
 /// rubric (single-digit per hour: jsonl; hundreds per minute: sqlite;
 /// thousands per second: redis; millions per second: kafka) with the
