@@ -594,3 +594,70 @@ fn retry_reaches_a_following_consumer(tier: Tier) {
     assert_eq!(count(&env, &["list", "--dead"]), 0);
     assert_eq!(count(&env, &["list", "--pending"]), 0);
 }
+
+/// After a consumer parked one record and acknowledged the others, and a
+/// replay had it handle one again, the file is still the seed's: its jq
+/// reader delivers exactly the record pushed since, and the dead letters
+/// (kept in the side file, by id) survive the reader's jq + mv rewrite.
+#[test]
+fn the_seed_reader_reads_a_consumed_and_replayed_queue() {
+    if !common::have("jq") {
+        return common::skip(
+            "the_seed_reader_reads_a_consumed_and_replayed_queue",
+            "no jq",
+        );
+    }
+    let env = Env::new();
+    for n in ["a", "b", "c"] {
+        env.push(n, 0);
+    }
+    let ids: HashMap<String, String> = env
+        .listed()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    env.cq()
+        .args(["pull", "--exec", "[ $CQ_NAME != b ]", "--retries", "0"])
+        .assert()
+        .code(1);
+    env.cq()
+        .args([
+            "pull",
+            "--from",
+            &ids["c"],
+            "--exec",
+            "exit 1",
+            "--retries",
+            "0",
+        ])
+        .assert()
+        .code(1);
+    // c, replayed, failed and is parked too; everything reads pulled.
+    let out = std::process::Command::new("jq")
+        .args(["-c", "select(.pulled==false)"])
+        .arg(&env.queue)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout_of(&out), "", "everything pulled");
+    env.push("d", 0);
+    let out = std::process::Command::new("bash")
+        .arg(common::fixture("seed-reader.sh"))
+        .arg(&env.queue)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(common::names(&parse_lines(&stdout_of(&out))), ["d"]);
+    let dead = parse_lines(&stdout_of(
+        &env.cq()
+            .args(["list", "--dead", "--json"])
+            .output()
+            .unwrap(),
+    ));
+    assert_eq!(common::names(&dead), ["b", "c"]);
+}
