@@ -661,3 +661,21 @@ fn the_seed_reader_reads_a_consumed_and_replayed_queue() {
     ));
     assert_eq!(common::names(&dead), ["b", "c"]);
 }
+
+/// The deadline of `--follow --timeout` passing while a handler runs: the
+/// handler is waited for and its record acknowledged, then exit 124.
+#[test]
+fn a_deadline_waits_for_the_running_handler() {
+    let env = Env::new();
+    env.push("slow", 0);
+    let d = env.dir.path().display();
+    let started = Instant::now();
+    env.cq()
+        .args(["pull", "--follow", "--timeout", "1s", "--exec"])
+        .arg(format!("sleep 2; touch {d}/finished"))
+        .assert()
+        .code(124);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(env.path("finished").exists());
+    assert_eq!(count(&env, &["list", "--pending"]), 0, "acknowledged");
+}

@@ -87,7 +87,11 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
         // room left, following) it is time to look for new records.
         let tick = (args.follow && running.len() < args.jobs && !timed_out)
             .then(|| Instant::now() + Duration::from_millis(500));
-        let wake = [due, tick, until].into_iter().flatten().min();
+        // Past the deadline, only the running handlers' ends matter.
+        let wake = match timed_out {
+            true => None,
+            false => [due, tick, until].into_iter().flatten().min(),
+        };
         let got = match wake {
             Some(w) => match rx.recv_timeout(w.saturating_duration_since(Instant::now())) {
                 Ok(m) => Some(m),

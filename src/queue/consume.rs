@@ -506,9 +506,11 @@ impl Consumer<'_> {
                 order,
             });
         }
-        // Durable before any handler starts.
-        self.q.store.append_facts(&facts)?;
-        self.ledger.refresh(self.q)?;
+        if !facts.is_empty() {
+            // Durable before any handler starts.
+            self.q.store.append_facts(&facts)?;
+            self.ledger.refresh(self.q)?;
+        }
         for w in &works {
             self.busy.insert(w.key.clone(), w.order.clone());
         }
