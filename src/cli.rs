@@ -222,7 +222,10 @@ pub struct PushArgs {
 /// at least once per record, sometimes more (a consumer killed after CMD
 /// succeeded and before the acknowledgement): make them idempotent, or
 /// de-duplicate on CQ_ID. A consumer stopped by a signal leaves the records
-/// of its running handlers pending, their attempts counted. Run one consumer per queue at a time. Without
+/// of its running handlers pending, their attempts counted. Consumers
+/// side by side share the records: the first to claim a record (in the
+/// fact log's order) handles it, and the others leave it and its key alone
+/// while that consumer lives. Without
 /// --follow, cq exits once nothing is pending or waiting for a retry: 0,
 /// or 1 when records were parked. Records without an id (a legacy
 /// writer's) are left for a plain pull.

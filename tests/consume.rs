@@ -46,6 +46,7 @@ consumed!(
     killed_consumer_with_eight_writers_loses_nothing,
     replay_redelivers_exactly_the_records_after_the_point,
     retry_reaches_a_following_consumer,
+    consumers_side_by_side_handle_each_record_once,
 );
 
 /// The handler's log, one line per event, in the order written.
@@ -678,4 +679,53 @@ fn a_deadline_waits_for_the_running_handler() {
     assert!(started.elapsed() >= Duration::from_secs(2));
     assert!(env.path("finished").exists());
     assert_eq!(count(&env, &["list", "--pending"]), 0, "acknowledged");
+}
+
+/// Three consumers started together on one queue (a cron job that
+/// overlaps itself, or consumers scaled out): each record is handled once,
+/// by one of them, and records of one name never at once anywhere.
+fn consumers_side_by_side_handle_each_record_once(tier: Tier) {
+    let env = Env::tier(tier);
+    for i in 0..30 {
+        env.push(&format!("n{}", i % 10), 0);
+    }
+    let d = env.dir.path().display();
+    let h = format!(
+        "echo \"start $CQ_NAME $CQ_ID\" >> {d}/log; sleep 0.05; echo \"end $CQ_NAME $CQ_ID\" >> {d}/log"
+    );
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            env.cq_std()
+                .args(["pull", "--exec", &h, "--jobs", "2"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in consumers {
+        let st = c.wait().unwrap();
+        assert!(st.success(), "{st:?}");
+    }
+    // One more, in case the three saw a record's attempt race the end of
+    // their last scan: nothing left.
+    env.cq().args(["pull", "--exec", &h]).assert().success();
+    let log = log_lines(&env);
+    let mut started: HashMap<String, usize> = HashMap::new();
+    let mut running: HashSet<String> = HashSet::new();
+    for l in &log {
+        let w: Vec<&str> = l.split(' ').collect();
+        if w[0] == "start" {
+            *started.entry(w[2].to_string()).or_default() += 1;
+            assert!(
+                running.insert(w[1].to_string()),
+                "{} twice at once: {log:?}",
+                w[1]
+            );
+        } else {
+            running.remove(w[1]);
+        }
+    }
+    assert_eq!(started.len(), 30, "{log:?}");
+    let twice: Vec<_> = started.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "handled more than once: {twice:?}");
+    assert_eq!(count(&env, &["list", "--pending"]), 0);
 }

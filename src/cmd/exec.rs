@@ -46,7 +46,14 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
     let mut running: std::collections::HashMap<usize, Work> = Default::default();
     let mut slot = 0usize;
     let mut timed_out = false;
+    let hold = crate::queue::consume::hold_interval();
+    let mut next_hold = Instant::now() + hold;
     loop {
+        if Instant::now() >= next_hold {
+            // Consumers on other hosts see these records still held.
+            c.renew()?;
+            next_hold = Instant::now() + hold;
+        }
         let room = args.jobs - running.len();
         let (works, due) = if room > 0 && !timed_out {
             c.ready(room)?
@@ -68,14 +75,14 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
             }
             match &mut waiter {
                 Some(w) => {
-                    let wake = [due, until].into_iter().flatten().min();
+                    let wake = [due, until, Some(next_hold)].into_iter().flatten().min();
                     if !w.wait(wake)? && until.is_some_and(|d| Instant::now() >= d) {
                         return Ok(Exit::Code(code::TIMEOUT));
                     }
                 }
                 None if c.has_waiting() => {
                     let pause = due.map_or(Duration::from_millis(100), |d| {
-                        d.saturating_duration_since(Instant::now())
+                        d.min(next_hold).saturating_duration_since(Instant::now())
                     });
                     std::thread::sleep(pause);
                 }
@@ -89,8 +96,11 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
             .then(|| Instant::now() + Duration::from_millis(500));
         // Past the deadline, only the running handlers' ends matter.
         let wake = match timed_out {
-            true => None,
-            false => [due, tick, until].into_iter().flatten().min(),
+            true => Some(next_hold),
+            false => [due, tick, until, Some(next_hold)]
+                .into_iter()
+                .flatten()
+                .min(),
         };
         let got = match wake {
             Some(w) => match rx.recv_timeout(w.saturating_duration_since(Instant::now())) {

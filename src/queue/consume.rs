@@ -21,14 +21,23 @@
 //!   (Kafka), a finished record is acknowledged only once every record
 //!   before it is finished too: one waiting for its retry, or not started
 //!   yet, is never swept along.
+//! - Consumers side by side: an attempt is a claim, numbered from what its
+//!   consumer has read; the first claim of a number in the log wins, a
+//!   later one of the same number lost and its consumer leaves the record.
+//!   A record (and its key) that a live consumer holds (runs, waits to
+//!   retry, or finished and has yet to acknowledge) is left to it; a dead
+//!   consumer's records are taken over. Alive: on this host, its process
+//!   runs; on another, it renewed its hold (`hold` facts) within four
+//!   lease TTLs.
 //! - Compaction keeps every record whose handling is not over (dead, open
 //!   or revived): see [`Ledger::keeps`].
 //!
 //! The facts are JSON objects, one per event, kept by each store as given
 //! (`Q.attempts` next to a JSONL queue; cq-queue(5) documents them):
-//! `{"fact":"attempt"|"failed"|"done"|"dead"|"retry","id":ID,"at":TS,
-//! "attempt":N,"exit_code":C}` with `"lost":true` for a lost record (which
-//! shares its id with the returning wrapper's real one).
+//! `{"fact":"attempt"|"failed"|"done"|"dead"|"retry"|"hold","id":ID,
+//! "at":TS,"attempt":N,"exit_code":C,"by":"HOST:PID"}` with `"lost":true`
+//! for a lost record (which shares its id with the returning wrapper's
+//! real one), and `replay` facts.
 
 use super::{Mark, Queue, Stored};
 use crate::error::{Error, Result, warn};
@@ -72,6 +81,9 @@ struct Fact {
     group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     count: Option<usize>,
+    /// The consumer that wrote it: `HOST:PID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
 }
 
 impl Fact {
@@ -86,6 +98,7 @@ impl Fact {
             from: None,
             group: None,
             count: None,
+            by: None,
         }
     }
 
@@ -137,6 +150,12 @@ pub struct Handling {
     pub open: bool,
     /// Put back by `cq retry`, not handled since.
     pub revived: bool,
+    /// The consumer whose attempt is the latest (`HOST:PID`), and when it
+    /// claimed or last renewed it.
+    pub owner: Option<String>,
+    pub held_at: String,
+    /// Who noted it done last (who acknowledges it, where that waits).
+    pub done_by: Option<String>,
 }
 
 /// The fact log folded into each record's handling, read on from where it
@@ -145,6 +164,9 @@ pub struct Handling {
 pub struct Ledger {
     pub map: HashMap<Key, Handling>,
     mark: Option<Mark>,
+    /// The records that the facts read by the last refresh ended (done or
+    /// parked), and by whom.
+    ended: Vec<(Key, Option<String>)>,
 }
 
 impl Ledger {
@@ -153,7 +175,7 @@ impl Ledger {
         // handling, not ours to judge.
         if !matches!(
             f.fact.as_str(),
-            "attempt" | "failed" | "done" | "dead" | "retry"
+            "attempt" | "failed" | "done" | "dead" | "retry" | "hold"
         ) {
             return;
         }
@@ -161,19 +183,33 @@ impl Ledger {
             id: f.id,
             lost: f.lost,
         };
-        let h = self.map.entry(key).or_default();
+        let h = self.map.entry(key.clone()).or_default();
         match f.fact.as_str() {
             "attempt" => {
-                h.attempts += 1;
+                // Consumers side by side may claim one record at once:
+                // each numbers its attempt from what it has read, and the
+                // first claim of a number wins; a later one of the same
+                // number lost the race and does not count.
+                if f.attempt.is_some_and(|n| n <= h.attempts) {
+                    return;
+                }
+                h.attempts = f.attempt.unwrap_or(h.attempts + 1);
                 h.round += 1;
                 h.open = true;
+                h.owner = f.by;
+                h.held_at = f.at;
+                h.done_by = None;
             }
+            "hold" if h.open && h.owner == f.by => h.held_at = f.at,
             "failed" => h.last_exit = f.exit_code,
             "done" => {
                 h.open = false;
                 h.round = 0;
                 h.revived = false;
                 h.dead = None;
+                h.held_at = f.at;
+                h.done_by = f.by.clone();
+                self.ended.push((key, f.by));
             }
             "dead" => {
                 h.dead = Some(Dead {
@@ -183,6 +219,7 @@ impl Ledger {
                 });
                 h.open = false;
                 h.revived = false;
+                self.ended.push((key, f.by));
             }
             "retry" if h.dead.is_some() => {
                 h.dead = None;
@@ -266,8 +303,30 @@ pub struct Consumer<'q> {
     /// them (where an acknowledgement sweeps earlier ones: Kafka).
     deferred: HashSet<Key>,
     warned_no_id: bool,
+    /// This consumer, as its facts name it: `HOST:PID`.
+    me: String,
     pub acked: usize,
     pub parked: usize,
+}
+
+/// How often a consumer notes that it still holds its records; one that
+/// has not for four lease TTLs loses them (on another host: no pid to judge).
+pub fn hold_interval() -> Duration {
+    super::running::lease_ttl() / 3
+}
+
+/// Whether the consumer `HOST:PID` that wrote a fact at `at` is alive: on
+/// this host, its process; on another, a renewal within four lease TTLs.
+fn alive(who: &str, at: &str) -> bool {
+    let (host, pid) = who.rsplit_once(':').unwrap_or((who, ""));
+    if host == super::running::host() {
+        return pid.parse().is_ok_and(crate::process::exists);
+    }
+    let ttl = super::running::lease_ttl() * 4;
+    let Ok(at) = crate::time::parse_timestamp(at) else {
+        return false;
+    };
+    crate::time::before_now(ttl).is_ok_and(|cut| at >= cut)
 }
 
 impl Queue {
@@ -291,6 +350,7 @@ impl Queue {
             cache: Vec::new(),
             deferred: HashSet::new(),
             warned_no_id: false,
+            me: format!("{}:{}", super::running::host(), std::process::id()),
             acked: 0,
             parked: 0,
         })
@@ -445,6 +505,65 @@ fn with_dead(s: Stored, h: &Handling, d: &Dead) -> Stored {
 }
 
 impl Consumer<'_> {
+    /// A fact signed by this consumer.
+    fn fact(&self, kind: &str, key: &Key) -> Fact {
+        let mut f = Fact::new(kind, key);
+        f.by = Some(self.me.clone());
+        f
+    }
+
+    /// Reads the facts written since, and forgets the records another
+    /// consumer finished meanwhile.
+    fn refresh(&mut self) -> Result<()> {
+        self.ledger.refresh(self.q)?;
+        for (k, by) in std::mem::take(&mut self.ledger.ended) {
+            if by.as_deref() != Some(self.me.as_str()) {
+                self.cache.retain(|s| Key::of(s).as_ref() != Some(&k));
+                self.waiting.remove(&k);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether another consumer, still alive, holds the record: it runs
+    /// or waits to retry it, or finished it and has yet to acknowledge it.
+    fn held_elsewhere(&self, key: &Key) -> bool {
+        let Some(h) = self.ledger.map.get(key) else {
+            return false;
+        };
+        let other = match (h.open, &h.owner, &h.done_by) {
+            (true, Some(o), _) | (false, _, Some(o)) => o,
+            _ => return false,
+        };
+        other != &self.me && alive(other, &h.held_at)
+    }
+
+    /// Whether another consumer, still alive, finished the record and has
+    /// its acknowledgement to make (acknowledging past it is harmless).
+    fn done_elsewhere(&self, key: &Key) -> bool {
+        self.ledger.map.get(key).is_some_and(|h| {
+            !h.open
+                && h.done_by
+                    .as_deref()
+                    .is_some_and(|o| o != self.me && alive(o, &h.held_at))
+        })
+    }
+
+    /// Notes, for every record this consumer holds, that it still does
+    /// (consumers on other hosts judge it by time).
+    pub fn renew(&mut self) -> Result<()> {
+        let facts: Vec<String> = self
+            .busy
+            .keys()
+            .chain(self.waiting.keys())
+            .map(|k| self.fact("hold", k).line())
+            .collect();
+        if !facts.is_empty() {
+            self.q.store.append_facts(&facts)?;
+        }
+        Ok(())
+    }
+
     /// The value of the order key in a record.
     fn order_of(&self, s: &Stored) -> String {
         if self.policy.key == "name" {
@@ -471,7 +590,11 @@ impl Consumer<'_> {
     /// the next retry is due. Parks, on the way, records whose attempts a
     /// killed consumer used up.
     pub fn ready(&mut self, room: usize) -> Result<(Vec<Work>, Option<Instant>)> {
-        self.ledger.refresh(self.q)?;
+        self.refresh()?;
+        if !self.deferred.is_empty() {
+            // Records before them may have been finished elsewhere since.
+            self.acknowledge(&[])?;
+        }
         let now = Instant::now();
         // The cached candidates first; the queue is read again when none
         // of them can start (all running, waiting, or behind one of their
@@ -495,7 +618,7 @@ impl Consumer<'_> {
         let mut works = Vec::new();
         for (rec, key, order) in picked {
             let attempt = self.ledger.map.get(&key).map_or(0, |h| h.attempts) + 1;
-            let mut f = Fact::new("attempt", &key);
+            let mut f = self.fact("attempt", &key);
             f.attempt = Some(attempt);
             facts.push(f.line());
             self.waiting.remove(&key);
@@ -509,8 +632,17 @@ impl Consumer<'_> {
         if !facts.is_empty() {
             // Durable before any handler starts.
             self.q.store.append_facts(&facts)?;
-            self.ledger.refresh(self.q)?;
+            self.refresh()?;
         }
+        // A claim another consumer made first (the same attempt number,
+        // earlier in the log) is not ours to run.
+        let me = self.me.as_str();
+        works.retain(|w| {
+            self.ledger
+                .map
+                .get(&w.key)
+                .is_some_and(|h| h.owner.as_deref() == Some(me) && h.attempts == w.attempt)
+        });
         for w in &works {
             self.busy.insert(w.key.clone(), w.order.clone());
         }
@@ -550,6 +682,9 @@ impl Consumer<'_> {
             }
             let order = self.order_of(s);
             if !blocked.insert(order.clone()) {
+                continue;
+            }
+            if self.held_elsewhere(&key) {
                 continue;
             }
             let (dead, round) = self
@@ -653,19 +788,34 @@ impl Consumer<'_> {
             let mut done = Vec::new();
             for (w, _) in &ok {
                 self.busy.remove(&w.key);
-                let mut f = Fact::new("done", &w.key);
+                let mut f = self.fact("done", &w.key);
                 f.attempt = Some(w.attempt);
                 facts.push(f.line());
                 done.push((w.key.clone(), w.rec.view.pulled() == Pulled::No));
             }
-            self.q.store.append_facts(&facts)?;
-            self.acknowledge(&done)?;
+            self.finish(&facts, &done)?;
             self.acked += ok.len();
         }
         for (w, e) in failed {
             self.end(w, e)?;
         }
         Ok(())
+    }
+
+    /// Notes records done and acknowledges them: acknowledged first, so
+    /// that no other consumer takes a record noted done for pending (one
+    /// killed in between leaves it pulled with its attempt open, and it is
+    /// handled again); where acknowledgements wait for earlier records
+    /// (Kafka), noted first, and other consumers leave a record that a
+    /// live one noted done to it.
+    fn finish(&mut self, facts: &[String], done: &[(Key, bool)]) -> Result<()> {
+        if self.q.store.ack_sweeps_earlier() {
+            self.q.store.append_facts(facts)?;
+            self.acknowledge(done)
+        } else {
+            self.acknowledge(done)?;
+            self.q.store.append_facts(facts)
+        }
     }
 
     /// Acknowledges finished records (done or parked; the flag: whether it
@@ -686,7 +836,8 @@ impl Consumer<'_> {
                         ids.push(k.id.clone());
                     }
                     gone.insert(k);
-                } else if s.view.pulled() == Pulled::No {
+                } else if s.view.pulled() == Pulled::No && !self.done_elsewhere(&k) {
+                    // Unfinished: acknowledging past it would sweep it.
                     break;
                 }
             }
@@ -727,20 +878,20 @@ impl Consumer<'_> {
     pub fn end(&mut self, w: Work, exit: i32) -> Result<Outcome> {
         self.busy.remove(&w.key);
         if exit == 0 {
-            let mut f = Fact::new("done", &w.key);
+            let mut f = self.fact("done", &w.key);
             f.attempt = Some(w.attempt);
-            self.q.store.append_facts(&[f.line()])?;
-            self.acknowledge(&[(w.key.clone(), w.rec.view.pulled() == Pulled::No)])?;
+            let done = [(w.key.clone(), w.rec.view.pulled() == Pulled::No)];
+            self.finish(&[f.line()], &done)?;
             self.acked += 1;
             return Ok(Outcome::Acked);
         }
-        self.ledger.refresh(self.q)?;
+        self.refresh()?;
         let round = self.ledger.map.get(&w.key).map_or(1, |h| h.round);
         if round > self.policy.retries {
             self.park(&w.rec, &w.key, Some(i64::from(exit)))?;
             return Ok(Outcome::Dead);
         }
-        let mut f = Fact::new("failed", &w.key);
+        let mut f = self.fact("failed", &w.key);
         f.attempt = Some(w.attempt);
         f.exit_code = Some(i64::from(exit));
         self.q.store.append_facts(&[f.line()])?;
@@ -757,12 +908,12 @@ impl Consumer<'_> {
         if h.dead.is_none() {
             let mut facts = Vec::new();
             if let Some(c) = exit {
-                let mut f = Fact::new("failed", key);
+                let mut f = self.fact("failed", key);
                 f.attempt = Some(h.attempts);
                 f.exit_code = Some(c);
                 facts.push(f.line());
             }
-            let mut f = Fact::new("dead", key);
+            let mut f = self.fact("dead", key);
             f.attempt = Some(h.attempts);
             // None when its consumer was killed: no status is known.
             f.exit_code = exit;
@@ -772,12 +923,13 @@ impl Consumer<'_> {
         }
         self.waiting.remove(key);
         self.acknowledge(&[(key.clone(), s.view.pulled() == Pulled::No)])?;
-        self.ledger.refresh(self.q)?;
+        self.refresh()?;
         Ok(())
     }
 
-    /// Whether records wait for a retry.
+    /// Whether records wait for a retry, or finished ones for their
+    /// acknowledgement (behind records another consumer holds).
     pub fn has_waiting(&self) -> bool {
-        !self.waiting.is_empty()
+        !self.waiting.is_empty() || !self.deferred.is_empty()
     }
 }
