@@ -31,6 +31,11 @@ use std::path::{Path, PathBuf};
 /// context): the rest come with the next.
 pub const MAX_RECORDS: usize = 50;
 
+/// The longest a hook waits for the hand-overs' lock, or for the queue
+/// (a lock another program holds) in a prompt hook: well inside the 30 s
+/// the client gives a prompt hook.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// What a hook gets on stdin (Claude Code's hook input), the parts cq uses.
 #[derive(Deserialize, Debug)]
 pub struct HookInput {
@@ -87,7 +92,7 @@ impl Client {
                 let args = cmdline(pid);
                 return Some(Client {
                     pid,
-                    start: crate::queue::running::proc_start(pid),
+                    start: crate::process::proc_start(pid),
                     can_wake: can_wake(&args),
                 });
             }
@@ -100,7 +105,7 @@ impl Client {
     }
 
     pub fn alive(pid: u32, start: Option<u64>) -> bool {
-        match crate::queue::running::proc_start(pid) {
+        match crate::process::proc_start(pid) {
             None => false,
             Some(s) => start.is_none_or(|want| want == s),
         }
@@ -197,9 +202,28 @@ impl Sessions {
         o.read(true).write(true);
         let (f, _) = crate::queue::files::open_or_create(&path, &o)
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-        f.lock()
-            .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
-        Ok(Locked { s: self, _lock: f })
+        // Holders are hooks that read and write small files and ack; one
+        // stuck on the queue's own lock gives up at its deadline. Wait as
+        // long, never without a bound.
+        let until = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(Locked { s: self, _lock: f }),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::new(format!(
+                        "timed out waiting for the lock on {} (another hook holds it)",
+                        path.display()
+                    ))
+                    .with_code(crate::error::code::TIMEOUT));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(Error::io(format!("cannot lock {}", path.display()), e));
+                }
+            }
+        }
     }
 }
 
@@ -383,7 +407,7 @@ pub fn waiter_lock(dir: &Path, session: &str) -> Result<Option<File>> {
         Ok(()) => {
             use std::io::Write;
             let me = std::process::id();
-            let start = crate::queue::running::proc_start(me).unwrap_or(0);
+            let start = crate::process::proc_start(me).unwrap_or(0);
             let _ = f.set_len(0);
             let _ = (&f).write_all(format!("{me} {start}\n").as_bytes());
             Ok(Some(f))
@@ -411,7 +435,7 @@ pub fn stop_waiter(dir: &Path, session: &str) {
         return;
     };
     if pid != std::process::id()
-        && crate::queue::running::proc_start(pid) == Some(start)
+        && crate::process::proc_start(pid) == Some(start)
         && let Some(p) = crate::process::pid(pid)
     {
         let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);

@@ -2,6 +2,7 @@
 //! `--help`, the completion scripts and the man pages. Depends on nothing
 //! else in the crate.
 
+pub use crate::output::{ColorChoice, Format};
 pub use crate::record::Status;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 #[command(name = "cq", version, about, long_about, max_term_width = 100)]
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
-    /// Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]
+    /// Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]
     #[arg(
         long,
         short = 'q',
@@ -80,6 +81,8 @@ pub enum Command {
     Man(ManArgs),
     #[command(about = "Print shell integration to eval in an rc file")]
     Init(InitArgs),
+    #[command(about = "Say which queue cq uses, why, and what it keeps beside it")]
+    Where(WhereArgs),
     /// Run by the hooks of `cq init claude`; see cq-init(1).
     #[command(about = "Run by Claude Code's hooks (see cq init claude)", hide = true)]
     Hook(HookArgs),
@@ -93,13 +96,19 @@ pub enum Command {
 /// killed CMD. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to
 /// cq are forwarded to CMD. cq prints nothing of its own on stdout
 /// (with --detach, only the job id).
+///
+/// Once CMD has ended, such a signal ends cq instead: the record's append
+/// gets a second to finish (a second signal: none), then cq prints the
+/// record on stderr, leaves the job running for readers to record as lost,
+/// and dies of the signal. A lock on the queue that cq itself holds through
+/// a descriptor inherited from its caller is an error, not a wait.
 #[derive(Args, Debug)]
 pub struct WrapArgs {
-    /// Job name [default: $CQ_NAME, else the basename of CMD]
+    /// Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]
     #[arg(long, short = 'n', value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Where the job's output lives [default: $CQ_OUTPUT_DIR, else the working directory]
+    /// Where the job's output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
@@ -111,7 +120,7 @@ pub struct WrapArgs {
     #[arg(long, short = 'd')]
     pub detach: bool,
 
-    /// With --detach: CMD's stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]
+    /// With --detach: CMD's stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
@@ -134,9 +143,10 @@ pub struct WrapArgs {
 /// goes: a session id, a summary line, a cost. The wrapper adds them to the
 /// record's meta object when CMD ends; a later value of a key replaces an
 /// earlier one, and wrap's own --meta comes first. A key is at most 64
-/// bytes, a value 4 KiB, and one job's pairs 64 KiB in all: beyond that,
-/// or outside a wrapped job (no CQ_META_FILE), cq meta fails and adds
-/// nothing.
+/// bytes, a value 4 KiB, and one job's pairs, as kept, 64 KiB in all (a
+/// key may be updated any number of times): beyond that, outside a
+/// wrapped job (no CQ_META_FILE), or after the job ended (a child left in
+/// the background), cq meta fails and adds nothing.
 #[derive(Args, Debug)]
 pub struct MetaArgs {
     /// The pairs to add
@@ -154,8 +164,10 @@ pub struct MetaArgs {
 /// (and, if wanted, "output_dir", "started_at" and "meta", an object of
 /// strings); -o and --meta apply to every line. Lines are appended in
 /// groups, each group durable (one fdatasync) before cq reads on once the
-/// input pauses. A bad line is reported with its number and skipped, the
-/// good ones are kept, and cq then exits 1.
+/// input pauses. A bad line (not UTF-8, longer than a record's 512 KiB,
+/// not a record, or an "exit_code" and "status" that contradict each
+/// other) is reported with its number and skipped, the good ones are kept,
+/// and cq then exits 1.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("outcome").required(true).args(["exit_code", "status", "batch"])))]
 pub struct PushArgs {
@@ -180,7 +192,7 @@ pub struct PushArgs {
     #[arg(long, short = 's', value_enum, value_name = "STATUS")]
     pub status: Option<Status>,
 
-    /// Where the job's output lives [default: $CQ_OUTPUT_DIR, else the working directory]
+    /// Where the job's output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
@@ -378,6 +390,13 @@ pub struct ListArgs {
 /// not, old or new; of several (a lost record and a returning wrapper's
 /// real one), the newest. A job whose wrapper dies while waited for becomes
 /// a lost failure record, which ends the wait.
+///
+/// A NAME that nothing can answer (no running job of that name or id, no
+/// pending record, none since the wait began) for 10 seconds ends the
+/// wait with exit 1 and a line saying so (with the closest name known, if
+/// any), in a pipe as on a terminal: a typo or a record that someone
+/// already pulled does not wait forever. --new-only waits for a job that
+/// has not started yet.
 #[derive(Args, Debug)]
 pub struct WaitArgs {
     /// Job names (or job ids) to wait for
@@ -391,6 +410,10 @@ pub struct WaitArgs {
     /// Mark the records printed as pulled
     #[arg(long, short = 'p')]
     pub pull: bool,
+
+    /// Wait for a job that has not started yet: no check that something can answer NAME
+    #[arg(long)]
+    pub new_only: bool,
 
     #[command(flatten)]
     pub format: FormatArgs,
@@ -490,7 +513,29 @@ pub struct InitArgs {
     /// With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]
     #[arg(long, value_name = "DUR")]
     pub wake_for: Option<String>,
+
+    /// With claude: merge the hooks into ~/.claude/settings.json (keeping everything else; a backup in settings.json.bak) instead of printing them
+    #[arg(long, conflicts_with = "uninstall")]
+    pub install: bool,
+
+    /// With claude: take cq's hooks out of the settings file, and nothing else
+    #[arg(long)]
+    pub uninstall: bool,
+
+    /// With --install or --uninstall: the project's .claude/settings.json instead of the user's
+    #[arg(long)]
+    pub project: bool,
 }
+
+/// Say which queue cq uses, why, and what it keeps beside it.
+///
+/// The queue comes from --queue, else CQ_QUEUE, else the default
+/// ($XDG_STATE_HOME/cq/queue.jsonl, or ~/.local/state/cq/queue.jsonl). cq
+/// where prints it, where it came from, whether it exists yet, and the side
+/// files (or keys) its tier keeps: what a person needs when records seem to
+/// land in another queue than the one read.
+#[derive(Args, Debug)]
+pub struct WhereArgs {}
 
 /// Run by the hooks that `cq init claude` sets up, with Claude Code's hook
 /// input on stdin.
@@ -553,25 +598,15 @@ pub struct FormatArgs {
     pub json: bool,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned columns for people
-    Table,
-    /// The record lines as stored, one per line
-    Jsonl,
-    /// One plain sentence per record (name, status, exit code, when,
-    /// duration, output directory): for agent sessions and notifications
-    Brief,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
-    /// Colour when printing a table to a terminal and NO_COLOR is unset
-    Auto,
-    /// Always colour tables
-    Always,
-    /// Never colour
-    Never,
+impl FormatArgs {
+    /// What was asked for, if anything (`--json` is `--format jsonl`).
+    pub fn chosen(self) -> Option<Format> {
+        if self.json {
+            Some(Format::Jsonl)
+        } else {
+            self.format
+        }
+    }
 }
 
 #[cfg(test)]

@@ -99,8 +99,46 @@ impl Error {
     }
 }
 
+/// An error whose text never holds `secret` (a password given in a queue's
+/// URL, which a client library's own message may repeat): the one place
+/// that scrubs it.
+pub fn scrubbed(msg: &str, secret: Option<&str>) -> Error {
+    match secret {
+        Some(s) if !s.is_empty() => Error::new(msg.replace(s, "***")),
+        _ => Error::new(msg),
+    }
+}
+
+/// Set by a process whose stderr is an answer (the session's waiter: what
+/// it writes there becomes the model's text): warnings are not said.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn quiet() {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// [`warn`], once per `key` in this process: a waiter reads the running
+/// jobs at every wake, and a file it skips is said once, not at each.
+pub fn warn_once(key: &str, msg: &str) {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let first = match SAID.lock() {
+        Ok(mut said) => said
+            .get_or_insert_with(HashSet::new)
+            .insert(key.to_string()),
+        Err(_) => true,
+    };
+    if first {
+        warn(msg);
+    }
+}
+
 /// A warning that does not stop the command (a skipped line), on stderr.
 pub fn warn(msg: &str) {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let e = Error::new(msg);
     // Unit tests capture it; the binary must not panic if stderr is gone,
     // which eprintln! would.

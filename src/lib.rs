@@ -12,6 +12,7 @@ mod claude;
 mod cli;
 mod cmd;
 mod error;
+mod notice;
 mod output;
 mod process;
 mod queue;
@@ -57,7 +58,7 @@ fn run(stdout_closed: bool) -> u8 {
             "standard output is closed: nothing to print the answer to (nothing was read or changed)",
         ))
     } else {
-        cmd::run(cli.command, &queue::Where(cli.queue))
+        cmd::run(cli.command, &queue::Where(cli.queue, queue_source()))
     };
     match result {
         Ok(cmd::Exit::Code(c)) => c,
@@ -82,7 +83,29 @@ fn parse() -> Result<cli::Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
     let cmd = Box::leak(Box::new(cli::Cli::command()));
     let matches = Box::leak(Box::new(cmd.try_get_matches_from_mut(std::env::args_os())?));
+    let _ = MATCHES.set(matches);
     cli::Cli::from_arg_matches(matches).map_err(|e| e.format(cmd))
+}
+
+static MATCHES: std::sync::OnceLock<&'static clap::ArgMatches> = std::sync::OnceLock::new();
+
+/// Whether `--queue` was given, came from CQ_QUEUE, or is the default.
+fn queue_source() -> queue::Source {
+    use clap::parser::ValueSource;
+    // A global flag given after the subcommand is in the subcommand's matches.
+    let mut m = MATCHES.get().copied();
+    let mut found = None;
+    while let Some(x) = m {
+        if let Some(src) = x.value_source("queue") {
+            found = Some(src);
+        }
+        m = x.subcommand().map(|(_, s)| s);
+    }
+    match found {
+        Some(ValueSource::CommandLine) => queue::Source::Flag,
+        Some(ValueSource::EnvVariable) => queue::Source::Env,
+        _ => queue::Source::Default,
+    }
 }
 
 /// Help and version go to stdout as clap prints them; a usage error is one

@@ -1,11 +1,32 @@
 //! Rendering records for people (aligned table, control characters escaped)
 //! and for programs (the record lines as stored), and choosing between them.
 
-use crate::cli::{ColorChoice, Format, FormatArgs};
-use crate::queue::{Job, Stored};
+use crate::record::{Job, Stored};
 use crate::time;
+use clap::ValueEnum;
 use std::io::{self, IsTerminal, Write};
 use std::sync::OnceLock;
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned columns for people
+    Table,
+    /// The record lines as stored, one per line
+    Jsonl,
+    /// One plain sentence per record (name, status, exit code, when,
+    /// duration, output directory): for agent sessions and notifications
+    Brief,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when printing a table to a terminal and NO_COLOR is unset
+    Auto,
+    /// Always colour tables
+    Always,
+    /// Never colour
+    Never,
+}
 
 static COLOR: OnceLock<bool> = OnceLock::new();
 
@@ -37,12 +58,10 @@ fn paint(cell: &str, status: &str) -> String {
     }
 }
 
-/// `--json` / `--format`, else table on a terminal and JSONL in a pipe.
-pub fn format(args: FormatArgs) -> Format {
-    if args.json {
-        return Format::Jsonl;
-    }
-    args.format.unwrap_or_else(|| {
+/// The format asked for (`--json` / `--format`), else table on a terminal
+/// and JSONL in a pipe.
+pub fn format(chosen: Option<Format>) -> Format {
+    chosen.unwrap_or_else(|| {
         if io::stdout().is_terminal() {
             Format::Table
         } else {
@@ -51,14 +70,48 @@ pub fn format(args: FormatArgs) -> Format {
     })
 }
 
-/// Record text made safe for a terminal: control characters (and the
-/// invisible bidi/format ones that could disguise text) as escapes.
+/// Whether a character of record text is printed as an escape: the
+/// controls (Cc: C0, DEL, C1 with NEL), the line and paragraph separators
+/// (Zl, Zp: U+2028, U+2029) and every format character (Cf: bidi marks
+/// and overrides, U+061C, zero-widths, U+FEFF, tags, ...). A reader that
+/// splits lines the Unicode way would see a name with a separator as two
+/// records; an invisible one can disguise what a line says. The Cf list
+/// is Unicode 15's, complete.
+pub fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
+}
+
+/// Record text made safe for a terminal or an agent's context: every
+/// [`hidden`] character as an escape (`\u{2028}`), the one rule for
+/// tables, `--format brief` and running jobs.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
+        if hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -261,75 +314,6 @@ pub fn sparkline(counts: &[u64]) -> String {
         .collect()
 }
 
-/// A word on the terminal about what cq is waiting for: on stderr, and
-/// only when stderr is a terminal (scripts get no noise).
-pub fn status_line(msg: &str) {
-    let err = io::stderr();
-    if err.is_terminal() {
-        let _ = writeln!(err.lock(), "cq: {msg}");
-    }
-}
-
-/// Progress of long work (`cq compact`, `cq migrate` on big queues): a
-/// line on stderr, only on a terminal and only once the work has taken a
-/// moment (a small queue gets no flicker); nothing at all when piped.
-pub struct Progress {
-    what: &'static str,
-    start: std::time::Instant,
-    done: std::cell::Cell<u64>,
-    bar: std::cell::OnceCell<Option<indicatif::ProgressBar>>,
-}
-
-impl Progress {
-    pub fn new(what: &'static str) -> Progress {
-        Progress {
-            what,
-            start: std::time::Instant::now(),
-            done: std::cell::Cell::new(0),
-            bar: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// One more record done.
-    pub fn tick(&self) {
-        let n = self.done.get() + 1;
-        self.done.set(n);
-        if !n.is_multiple_of(256) {
-            return;
-        }
-        if self.bar.get().is_none() && self.start.elapsed() < std::time::Duration::from_millis(300)
-        {
-            return;
-        }
-        let bar = self.bar.get_or_init(|| {
-            io::stderr().is_terminal().then(|| {
-                let b = indicatif::ProgressBar::with_draw_target(
-                    None,
-                    indicatif::ProgressDrawTarget::stderr(),
-                );
-                b.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "cq: {msg}: {pos} records ({per_sec}) {spinner}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                b.set_message(self.what);
-                b
-            })
-        });
-        if let Some(b) = bar {
-            b.set_position(n);
-        }
-    }
-
-    /// Clears the line.
-    pub fn finish(&self) {
-        if let Some(Some(b)) = self.bar.get() {
-            b.finish_and_clear();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +328,32 @@ mod tests {
     fn escapes_controls() {
         assert_eq!(escape("a\nb\x1b[31m\t"), "a\\nb\\u{1b}[31m\\t");
         assert_eq!(escape("plain ü"), "plain ü");
+    }
+
+    /// Separators and format characters, which Unicode line splitting
+    /// or bidi rendering would act on, come out as escapes.
+    #[test]
+    fn escapes_separators_and_format_characters() {
+        for c in [
+            '\u{85}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{61c}',
+            '\u{feff}',
+            '\u{200e}',
+            '\u{2067}',
+            '\u{ad}',
+            '\u{e0041}',
+            '\u{13439}',
+        ] {
+            let e = escape(&format!("a{c}b"));
+            assert!(!e.contains(c), "{c:?} -> {e:?}");
+            assert!(e.starts_with("a\\u{"), "{c:?} -> {e:?}");
+        }
+        assert_eq!(escape("x\u{2028}y"), "x\\u{2028}y");
+        // Letters of every script, emoji and ordinary spaces stay.
+        for s in ["日本語", "مرحبا", "שלום", "🦀", "a b\u{a0}c"] {
+            assert_eq!(escape(s), s);
+        }
     }
 }

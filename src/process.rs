@@ -36,6 +36,10 @@ pub struct Outcome {
     /// The status a shell would put in `$?`: the exit code, or 128+N.
     pub exit_code: i32,
     pub signal: Option<i32>,
+    /// A signal sent to cq (by `kill`) as CMD ended, that CMD did not die
+    /// of: forwarded to a CMD already gone, it is cq's to obey (see
+    /// [`Ending`]), not to swallow.
+    pub ending: Option<i32>,
 }
 
 /// Why CMD could not be started: the exit status and the words for stderr.
@@ -89,19 +93,177 @@ impl Forwarder {
     pub fn install() -> io::Result<Forwarder> {
         let (read, write) = UnixStream::pair()?;
         let delivery = SignalDelivery::with_pipe(read, write, WithOrigin::default(), FORWARDED)?;
+        for sig in FORWARDED {
+            // SAFETY: the action calls only async-signal-safe functions
+            // (see `on_signal`). The signals are handled already (just
+            // above), so this adds an action and sets no disposition: no
+            // system call.
+            unsafe {
+                signal_hook_registry::register_sigaction(sig, move |info| {
+                    on_signal(sig, info.si_code == libc::SI_KERNEL);
+                })?;
+            }
+        }
         Ok(Forwarder { delivery })
     }
 
-    /// Sends the signals received so far on to `pid`.
-    fn forward(&mut self, pid: Pid) {
+    /// Sends the signals received so far on to `pid`; returns the first
+    /// one sent.
+    fn forward(&mut self, pid: Pid) -> Option<i32> {
+        let mut first = None;
         for origin in self.delivery.pending() {
             // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
             // hangup) to the whole foreground group: CMD has it already.
             if origin.cause != Cause::Kernel {
                 send(pid, origin.signal);
+                first = first.or(Some(origin.signal));
+            }
+        }
+        first
+    }
+}
+
+/// The append of a record after CMD ended, under the signals of
+/// [`FORWARDED`]: the first one gives the append a second to finish, and
+/// then ends cq with the record on stderr (the running entry left, so
+/// readers record the job as lost); a second one ends it at once. Without
+/// this a wrapper blocked on its append (a lock held by a stopped process,
+/// a server gone) swallowed SIGTERM and Ctrl-C and waited on.
+///
+/// Done in the signal handler itself, with async-signal-safe calls only
+/// (atomics, write(2), sigaction, alarm, raise), since the main thread may
+/// be blocked in any system call of any tier. Arming costs no system call:
+/// the handlers are cq's already, and the alarm is set only by a signal.
+pub struct Ending;
+
+/// What to print when the append is cut short: prepared before arming.
+static UNSAVED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+static ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The signal that asked cq to end; 0 for none yet.
+static ENDING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// Where CMD is, for the signal action: running (the signal is CMD's, and
+/// forwarded from the main thread), maybe ended (the main thread is looking:
+/// a signal `kill` sent may have found CMD gone), or ended.
+static PHASE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(RUNNING);
+const RUNNING: u8 = 0;
+const PROBING: u8 = 1;
+const ENDED: u8 = 2;
+/// A signal that came while probing or once CMD ended, before arming.
+static LATE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+impl Ending {
+    /// Arms it for the append of `unsaved` (the record, as printed when it
+    /// cannot be saved): a signal received from now on, or since CMD
+    /// ended, counts. `fwd` must stay installed until [`Ending::disarm`].
+    pub fn arm(_fwd: &Forwarder, outcome: &Outcome, unsaved: Vec<u8>) -> Ending {
+        use std::sync::atomic::Ordering::SeqCst;
+        let _ = UNSAVED.set(unsaved);
+        PHASE.store(ENDED, SeqCst);
+        ARMED.store(true, SeqCst);
+        // CMD's last round's, and those that came since, before arming.
+        let late = LATE.swap(0, SeqCst);
+        if let Some(sig) = outcome.ending.or((late != 0).then_some(late)) {
+            start_ending(sig);
+        }
+        Ending
+    }
+
+    /// The append is over (saved or not): nothing ends cq from here on but
+    /// its own exit. Returns the signal that asked cq to end, if any, for
+    /// cq to die of once its record is dealt with.
+    pub fn disarm(self) -> Option<i32> {
+        use std::sync::atomic::Ordering::SeqCst;
+        ARMED.store(false, SeqCst);
+        let sig = ENDING.load(SeqCst);
+        if sig == 0 {
+            return None;
+        }
+        // SAFETY: cancels our own alarm; no memory is involved.
+        unsafe { libc::alarm(0) };
+        Some(sig)
+    }
+}
+
+/// The first ending signal: a second for the append, then [`on_alarm`].
+/// Async-signal-safe.
+fn start_ending(sig: i32) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    if ENDING.compare_exchange(0, sig, SeqCst, SeqCst).is_err() {
+        return false;
+    }
+    // SAFETY: sigaction and alarm are async-signal-safe; the action is a
+    // plain function, the struct zeroed and then filled.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut sa.sa_mask);
+        // A system call the alarm interrupts after a disarm goes on.
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
+        libc::alarm(1);
+    }
+    true
+}
+
+/// Every forwarded signal, in the handler. Armed: the first starts the
+/// second of grace, a second one ends cq now. Before that it is kept for
+/// [`Ending::arm`] when CMD may have ended (the terminal's, which reached
+/// CMD itself, only once it has). Async-signal-safe.
+fn on_signal(sig: i32, from_kernel: bool) {
+    use std::sync::atomic::Ordering::SeqCst;
+    if ARMED.load(SeqCst) {
+        if !start_ending(sig) {
+            end_now();
+        }
+        return;
+    }
+    let keep = match PHASE.load(SeqCst) {
+        PROBING => !from_kernel,
+        ENDED => true,
+        _ => false,
+    };
+    if keep {
+        let _ = LATE.compare_exchange(0, sig, SeqCst, SeqCst);
+    }
+}
+
+extern "C" fn on_alarm(_: libc::c_int) {
+    use std::sync::atomic::Ordering::SeqCst;
+    if ARMED.load(SeqCst) {
+        end_now();
+    }
+}
+
+/// Prints the record and dies of the ending signal. Async-signal-safe:
+/// the text was prepared before arming; write(2) on fd 2 takes no lock.
+fn end_now() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let sig = ENDING.load(SeqCst);
+    let name = match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGUSR1 => "SIGUSR1",
+        _ => "SIGUSR2",
+    };
+    let stderr = rustix::stdio::stderr();
+    for part in [
+        b"cq: ".as_slice(),
+        name.as_bytes(),
+        b" while appending the record; it may not be in the queue\n",
+        UNSAVED.get().map_or(&[][..], Vec::as_slice),
+    ] {
+        let mut rest = part;
+        while !rest.is_empty() {
+            match rustix::io::write(stderr, rest) {
+                Ok(n) if n > 0 => rest = &rest[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                _ => break,
             }
         }
     }
+    die_of(sig);
 }
 
 /// A process id as the kernel gives it (`Child::id`, a record's `pid`):
@@ -134,11 +296,31 @@ fn send(pid: Pid, sig: i32) {
 fn orphan_guard(c: &mut Command) {
     use rustix::process::{getpid, getppid, kill_process, set_parent_process_death_signal};
     let wrapper = getpid();
+    let keep = INHERITED.get().cloned();
     // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
-    // these calls as raw system calls (async-signal-safe), and nothing here
-    // allocates or takes a lock.
+    // these calls as raw system calls, close_range by number (no safe
+    // wrapper has it) is one too (async-signal-safe), and nothing here
+    // allocates or takes a lock (`keep` was read before the fork; each of
+    // its fds is the caller's, open in the child).
     unsafe {
         c.pre_exec(move || {
+            // Every descriptor but the caller's closes at exec: CMD holds
+            // what it would hold without cq. (std's own error pipe is
+            // close-on-exec already.) Without close_range (Linux < 5.11)
+            // nothing is changed.
+            if let Some(keep) = &keep
+                && libc::syscall(
+                    libc::SYS_close_range,
+                    3u32,
+                    u32::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                ) == 0
+            {
+                for &n in keep {
+                    let n = std::os::fd::BorrowedFd::borrow_raw(n);
+                    let _ = rustix::io::fcntl_setfd(n, rustix::io::FdFlags::empty());
+                }
+            }
             set_parent_process_death_signal(Some(Signal::TERM))?;
             // The wrapper died before the prctl: act as if it had come after.
             if getppid() != Some(wrapper) {
@@ -147,6 +329,48 @@ fn orphan_guard(c: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// The descriptors above 2 this process has open.
+pub fn open_fds() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .filter(|&fd| fd > 2)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The caller's descriptors that CMD inherits, noted before a client
+/// library could open any (`note_inherited_fds`); unset, nothing is
+/// changed.
+static INHERITED: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+
+/// Notes the descriptors this wrapper inherited without close-on-exec
+/// (those CMD must inherit too), but `consumed` (cq's own ready pipe):
+/// called before the queue is opened where its client (librdkafka, whose
+/// threads open descriptors of their own at any moment, without
+/// close-on-exec) would leak them into CMD.
+pub fn note_inherited_fds(consumed: Option<i32>) {
+    let fds = open_fds()
+        .into_iter()
+        // Not the listing's own descriptor (gone now: no fdinfo).
+        .filter(|&fd| Some(fd) != consumed && cloexec(fd) == Some(false))
+        .collect();
+    let _ = INHERITED.set(fds);
+}
+
+/// Whether a descriptor of this process is close-on-exec (fdinfo's
+/// "flags:", octal open flags: O_CLOEXEC is 02000000); None when it is
+/// not open.
+fn cloexec(fd: i32) -> Option<bool> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .map(|f| f & 0o2000000 != 0)
 }
 
 pub fn run(
@@ -172,7 +396,7 @@ pub fn run(
     // readable); without pidfds (Linux < 5.3), check every 10 ms.
     let pidfd = pidfd_open(pid, PidfdFlags::empty()).ok();
     let mut last_tick = std::time::Instant::now();
-    let status = loop {
+    let (status, last_sent) = loop {
         let signals = fwd.delivery.get_read().as_fd();
         let child_fd = pidfd.as_ref().map_or(signals, |p| p.as_fd());
         let mut fds = [
@@ -190,7 +414,15 @@ pub fn run(
         let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
         // EINTR, or any error: the checks below run either way.
         let _ = poll(&mut fds[..watched], timeout.as_ref());
-        fwd.forward(pid);
+        // From here until CMD is found running, a signal sent to cq may
+        // find it gone: the action keeps it too (the pipe would be read only
+        // by the next round's forward, which never comes).
+        {
+            use std::sync::atomic::Ordering::SeqCst;
+            LATE.store(0, SeqCst);
+            PHASE.store(PROBING, SeqCst);
+        }
+        let sent = fwd.forward(pid);
         if let Some((d, f)) = tick.as_mut()
             && last_tick.elapsed() >= *d
         {
@@ -198,8 +430,15 @@ pub fn run(
             last_tick = std::time::Instant::now();
         }
         match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) => {}
+            // What was just forwarded, or came since, may have found CMD
+            // gone already.
+            Ok(Some(s)) => {
+                use std::sync::atomic::Ordering::SeqCst;
+                PHASE.store(ENDED, SeqCst);
+                let late = LATE.swap(0, SeqCst);
+                break (s, sent.or((late != 0).then_some(late)));
+            }
+            Ok(None) => PHASE.store(RUNNING, std::sync::atomic::Ordering::SeqCst),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 return Err(NotStarted {
@@ -213,14 +452,17 @@ pub fn run(
         (Some(c), _) => Outcome {
             exit_code: c,
             signal: None,
+            ending: last_sent,
         },
         (None, Some(sig)) => Outcome {
             exit_code: 128 + sig,
             signal: Some(sig),
+            ending: None,
         },
         (None, None) => Outcome {
             exit_code: code::ERROR as i32,
             signal: None,
+            ending: last_sent,
         },
     })
 }
@@ -298,6 +540,40 @@ pub fn reserve_std_fds() -> bool {
         }
     }
     stdout_closed
+}
+
+/// The boot this process runs in (a reboot makes every pid new).
+pub fn this_boot() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
+pub fn proc_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The host name once per process: `$CQ_HOST` when set (containers that
+/// share a host name, tests of leases across hosts), else the machine's.
+pub fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| match std::env::var("CQ_HOST") {
+        Ok(h) if !h.trim().is_empty() => h,
+        _ => hostname(),
+    })
+}
+
+/// The machine's host name, as `hostname` prints it.
+pub fn hostname() -> String {
+    // gethostname(2) is uname's nodename on Linux.
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

@@ -64,6 +64,46 @@ pub struct NewRecord {
 /// and any number of them under `ulimit -s unlimited`).
 pub const RECORD_MAX: usize = 512 << 10;
 
+/// The most a name may take in a record, and a path (`output_dir`, `cwd`,
+/// `log`), as stored: JSON-escaped, where a control character takes six
+/// bytes. Only `command` and `meta` can be cut to fit [`RECORD_MAX`]; a
+/// name or path is the job's identity and is never cut, so one too long
+/// is refused before anything is recorded (a 100 KiB name of plain text,
+/// near the 128 KiB the kernel allows an argument, is fine). Together they
+/// leave room for everything else.
+pub const NAME_MAX: usize = 128 << 10;
+pub const PATH_MAX: usize = 64 << 10;
+
+/// Refuses a name or path that would take more than `max` bytes stored.
+pub fn check_text(what: &str, s: &str, max: usize) -> Result<(), String> {
+    let stored = json_len(s);
+    if stored > max {
+        return Err(format!(
+            "{what} takes {stored} bytes in a record, more than {max}"
+        ));
+    }
+    Ok(())
+}
+
+/// The door every new record passes: its name, `output_dir` and `cwd`
+/// within their bounds.
+pub fn check_job_text(name: &str, output_dir: &str, cwd: &str) -> Result<(), String> {
+    check_text("the job name", name, NAME_MAX)?;
+    check_text("the output directory", output_dir, PATH_MAX)?;
+    check_text("the working directory", cwd, PATH_MAX)
+}
+
+/// Bytes of `s` inside a JSON string, escaped as serde_json writes it.
+fn json_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
+
 /// A command line kept to `budget` bytes, each argument to `piece`, saying
 /// what was cut. (The running job's file keeps one too: readers skip side
 /// files over 4 MiB.)
@@ -246,7 +286,7 @@ impl NewRecord {
             duration_ms: p.duration_ms,
             command: None,
             cwd: p.cwd,
-            host: crate::queue::running::host().to_string(),
+            host: crate::process::host().to_string(),
             pid: std::process::id(),
             meta: p.meta,
             log: None,
@@ -315,6 +355,18 @@ impl NewRecord {
             }
             budget /= 4;
         }
+        if s.len() > RECORD_MAX {
+            // Only a record that no door checked gets here (a lost job's
+            // running entry is a side file anyone may have written; a
+            // host name comes from CQ_HOST): its text is cut too, since a
+            // line readers skip would be a record lost.
+            let mut r = self.cut_to(0, 0);
+            for field in [&mut r.name, &mut r.output_dir, &mut r.cwd, &mut r.host] {
+                *field = cut(field, 8 << 10);
+            }
+            r.log = r.log.map(|l| cut(&l, 8 << 10));
+            s = serde_json::to_string(&r).expect("a record always serialises");
+        }
         s.push('\n');
         s
     }
@@ -333,15 +385,6 @@ pub fn parse_meta(pairs: &[String]) -> Result<Map<String, Value>, String> {
         }
     }
     Ok(meta)
-}
-
-/// The machine's host name, as `hostname` prints it.
-pub fn hostname() -> String {
-    // gethostname(2) is uname's nodename on Linux.
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// Whether a stored record is waiting for a consumer.
@@ -381,6 +424,44 @@ impl View {
             Some(true) => Pulled::Yes,
             None => Pulled::Unknown,
         }
+    }
+}
+
+/// One stored record as a reader sees it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The line as stored, without its newline, BOM or trailing `\r`.
+    pub line: Vec<u8>,
+    pub view: View,
+}
+
+impl Stored {
+    /// A record line as cq wrote it (with or without its newline).
+    pub fn parse(line: &str) -> crate::error::Result<Stored> {
+        let line = line.trim_end_matches('\n').as_bytes().to_vec();
+        Stored::from_store(line, false)
+            .map_err(|e| crate::error::Error::new(format!("not a record: {e}")))
+    }
+
+    /// What makes a record the same record in two queues: its id, or for
+    /// a record without one (a legacy writer's), its text with `pulled`
+    /// unset.
+    pub fn identity(&self) -> String {
+        match &self.view.id {
+            Some(id) => format!("id:{id}"),
+            None => format!(
+                "line:{}",
+                String::from_utf8_lossy(&pending_form(&self.line))
+            ),
+        }
+    }
+
+    /// A record as a store keeps it (its line with `"pulled":false`), in
+    /// the state the store says it is in.
+    pub fn from_store(line: Vec<u8>, pulled: bool) -> std::result::Result<Stored, LineError> {
+        let line = if pulled { pulled_form(&line) } else { line };
+        let view = parse_line(&line)?;
+        Ok(Stored { line, view })
     }
 }
 
@@ -819,6 +900,40 @@ mod tests {
         small.command = Some(vec!["true".into()]);
         small.meta = Map::new();
         assert!(!small.to_line().contains("truncated"));
+    }
+
+    /// Names and paths at their bounds, of the characters escaping swells
+    /// most, still make a record readers read whole; past them the door
+    /// refuses, and a record built without the door is cut all the same.
+    #[test]
+    fn names_and_paths_at_their_bounds_fit_and_beyond_are_refused() {
+        let worst = |n: usize| "\u{1}".repeat(n / 6);
+        let r = NewRecord {
+            name: worst(NAME_MAX),
+            output_dir: worst(PATH_MAX),
+            cwd: worst(PATH_MAX),
+            log: Some(worst(PATH_MAX)),
+            command: Some(vec!["\u{1}".repeat(100 << 10); 60]),
+            ..sample()
+        };
+        let line = r.to_line();
+        assert!(line.len() <= RECORD_MAX + 1, "{}", line.len());
+        assert_eq!(parse_line(line.trim_end().as_bytes()).unwrap().name, r.name);
+        assert!(check_text("the name", &r.name, NAME_MAX).is_ok());
+        let over = format!("{}\u{1}", r.name);
+        let why = check_text("the name", &over, NAME_MAX).unwrap_err();
+        assert!(why.contains("more than 131072"), "{why}");
+        assert!(check_text("p", &"y".repeat(100 << 10), NAME_MAX).is_ok());
+        assert_eq!(json_len("a\"\n\u{1}é"), 1 + 2 + 2 + 6 + 2);
+        // Without the door: still a line readers read.
+        let r = NewRecord {
+            name: "n".repeat(1 << 20),
+            host: "h".repeat(1 << 20),
+            ..sample()
+        };
+        let line = r.to_line();
+        assert!(line.len() <= RECORD_MAX + 1, "{}", line.len());
+        assert!(line.contains("\"truncated\":true"));
     }
 
     #[test]

@@ -987,3 +987,142 @@ fn wake_latency() {
         s.close();
     }
 }
+
+/// `cq init claude --install` merges cq's hooks into settings that
+/// already hold the user's hooks for the same events: every other key and
+/// hook stays, a second run changes nothing, the old file is kept as a
+/// backup, and `--uninstall` takes out exactly what was added.
+#[test]
+fn install_merges_the_hooks_and_uninstall_takes_out_exactly_them() {
+    let env = Env::new();
+    let home = env.path("home");
+    let file = home.join(".claude/settings.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let mine = json!({
+        "model": "opus",
+        "permissions": {"allow": ["Bash(make:*)"]},
+        "hooks": {
+            "Stop": [{"matcher": "", "hooks": [{"type": "command", "command": "notify-send done"}]}],
+            "UserPromptSubmit": [{"matcher": "", "hooks": [{"type": "command", "command": "date >> ~/prompts.log"}]}]
+        }
+    });
+    let original = serde_json::to_string_pretty(&mine).unwrap();
+    std::fs::write(&file, &original).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let cq = |args: &[&str]| {
+        let out = env
+            .cq()
+            .env("HOME", &home)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        out
+    };
+    cq(&["init", "claude", "--install"]);
+    let once = std::fs::read_to_string(&file).unwrap();
+    let s: Value = serde_json::from_str(&once).unwrap();
+    assert_eq!(s["model"], "opus");
+    assert_eq!(s["permissions"], mine["permissions"]);
+    let commands = |s: &Value, event: &str| -> Vec<String> {
+        s["hooks"][event]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["hooks"].as_array().cloned().unwrap_or_default())
+            .map(|h| h["command"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let stop = commands(&s, "Stop");
+    assert_eq!(stop[0], "notify-send done", "{stop:?}");
+    assert!(
+        stop.iter().any(|c| c.contains("hook claude --wake")),
+        "{stop:?}"
+    );
+    assert_eq!(commands(&s, "UserPromptSubmit")[0], "date >> ~/prompts.log");
+    assert!(!commands(&s, "SessionStart").is_empty());
+    assert_eq!(
+        std::fs::read_to_string(file.with_extension("json.bak")).unwrap(),
+        original,
+        "the old file is kept"
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o640,
+        "the file keeps its mode"
+    );
+    cq(&["init", "claude", "--install"]);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        once,
+        "twice is once"
+    );
+    cq(&["init", "claude", "--uninstall"]);
+    let back: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(back, mine, "exactly what was added is gone");
+    // Not JSON: refused, nothing changed.
+    std::fs::write(&file, "{ not json").unwrap();
+    let out = env
+        .cq()
+        .env("HOME", &home)
+        .args(["init", "claude", "--install"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing changed"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{ not json");
+}
+
+/// A prompt hook never outwaits its prompt: with the queue's lock held by
+/// another program (a stopped puller, say) it gives up within its bound
+/// (15 s, inside the 30 s the client allows), exit 0, one line on stderr.
+#[test]
+fn a_prompt_hook_gives_up_on_a_held_lock_within_its_bound() {
+    if !have("flock") {
+        skip(
+            "a_prompt_hook_gives_up_on_a_held_lock_within_its_bound",
+            "flock(1) is not installed",
+        );
+        return;
+    }
+    let env = Env::new();
+    env.push("held", 0);
+    let mut holder = Command::new("flock")
+        .arg("-x")
+        .arg(format!("{}.lock", env.queue.display()))
+        .arg("cat")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let input = json!({"session_id": new_session_id(), "hook_event_name": "UserPromptSubmit"});
+    let began = Instant::now();
+    let out = env
+        .cq()
+        .args(["hook", "claude"])
+        .write_stdin(input.to_string())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = began.elapsed();
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(took < Duration::from_secs(25), "{took:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("timed out waiting for the lock"),
+        "{out:?}"
+    );
+    let pending = env
+        .cq()
+        .args(["list", "--pending", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        names(&parse_lines(&String::from_utf8_lossy(&pending.stdout))),
+        ["held"]
+    );
+}

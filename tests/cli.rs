@@ -627,7 +627,7 @@ fn corrupt_line_is_reported_skipped_and_kept_byte_for_byte() {
         .arg("pull")
         .assert()
         .success()
-        .stderr(predicate::str::contains(":2: not valid JSON"))
+        .stderr(predicate::str::contains("line 2: not valid JSON"))
         .stdout(predicate::str::contains("\"a\"").and(predicate::str::contains("\"b\"")));
     // Record times have second precision: let them be older than 0s.
     std::thread::sleep(Duration::from_millis(1100));
@@ -635,7 +635,7 @@ fn corrupt_line_is_reported_skipped_and_kept_byte_for_byte() {
         .args(["compact", "--older-than", "0s"])
         .assert()
         .success()
-        .stderr(predicate::str::contains(":2: not valid JSON"));
+        .stderr(predicate::str::contains("line 2: not valid JSON"));
     assert_eq!(env.text(), format!("{garbage}\n"));
 }
 
@@ -651,7 +651,7 @@ fn torn_tail_never_swallows_the_next_record() {
     env.push("b", 0);
     let out = env.cq().arg("pull").output().unwrap();
     assert_eq!(names(&parse_lines(&stdout_of(&out))), ["a", "b"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: not valid JSON"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: not valid JSON"));
 }
 
 #[test]
@@ -883,4 +883,46 @@ fn push_batch_writes_what_it_has_before_waiting_for_more() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
     assert_eq!(env.records().len(), 2);
+}
+
+/// `cq where`: the queue in use, where it came from (the flag, CQ_QUEUE,
+/// the default), whether it exists, and what cq keeps beside it.
+#[test]
+fn where_says_which_queue_and_why() {
+    let env = Env::new();
+    let run = |c: &mut common::Cq| {
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        stdout_of(&out)
+    };
+    let text = run(env.cq().arg("where"));
+    assert!(
+        text.starts_with(&format!("queue   {} (jsonl tier)\n", env.queue.display())),
+        "{text}"
+    );
+    assert!(text.contains("from    the CQ_QUEUE variable"), "{text}");
+    assert!(text.contains("does not exist yet"), "{text}");
+    assert!(text.contains(".lock (the lock)"), "{text}");
+    let db = env.path("q.db");
+    let text = run(env
+        .cq()
+        .args(["where", "-q"])
+        .arg(format!("sqlite:{}", db.display())));
+    assert!(
+        text.contains("(sqlite tier)") && text.contains("from    the --queue flag"),
+        "{text}"
+    );
+    let text = run(env.cq().env_remove("CQ_QUEUE").arg("where"));
+    let state = env.path("xdg-state");
+    assert!(
+        text.starts_with(&format!("queue   {}/cq/queue.jsonl", state.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("from    the default, $XDG_STATE_HOME"),
+        "{text}"
+    );
+    env.push("a", 0);
+    let text = run(env.cq().arg("where"));
+    assert!(!text.contains("does not exist"), "{text}");
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,11 @@ impl Rng {
     }
 }
 
+/// The pullers start this late, while writers and compaction run: records
+/// pending for over a second (timestamps have whole seconds) are what a
+/// compaction that removed pending records would take.
+const PULLERS_LATE: Duration = Duration::from_millis(1500);
+
 #[test]
 fn writers_pullers_and_compaction_lose_nothing() {
     let env = Arc::new(Env::new());
@@ -39,18 +44,34 @@ fn writers_pullers_and_compaction_lose_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
 
+    // Kills that landed while a puller was delivering (it printed a
+    // record), and compactions that removed records: the paths this test
+    // is about. Writers go on past `per` (up to 10 times) until both ran.
+    let mid_delivery = Arc::new(AtomicU64::new(0));
+    let removing = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
     for w in 0..writers {
-        let env = Arc::clone(&env);
+        let (env, mid_delivery, removing) = (
+            Arc::clone(&env),
+            Arc::clone(&mid_delivery),
+            Arc::clone(&removing),
+        );
         handles.push(thread::spawn(move || {
-            for j in 0..per {
+            let mut j = 0;
+            while j < per
+                || (j < 10 * per
+                    && (mid_delivery.load(Ordering::SeqCst) == 0
+                        || removing.load(Ordering::SeqCst) == 0))
+            {
                 let st = env
                     .cq_std()
                     .args(["push", "-n", &format!("w{w}-{j}"), "-e", "0"])
                     .status()
                     .unwrap();
                 assert!(st.success(), "push failed: {st:?}");
+                j += 1;
             }
+            j
         }));
     }
 
@@ -58,6 +79,7 @@ fn writers_pullers_and_compaction_lose_nothing() {
     let clean_a = {
         let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
         thread::spawn(move || {
+            thread::sleep(PULLERS_LATE);
             let mut got = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let out = env.cq_std().args(["pull", "--json"]).output().unwrap();
@@ -70,8 +92,13 @@ fn writers_pullers_and_compaction_lose_nothing() {
 
     // Puller B: SIGKILLed at random moments; only its unkilled runs count as clean.
     let b = {
-        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        let (env, stop, mid_delivery) = (
+            Arc::clone(&env),
+            Arc::clone(&stop),
+            Arc::clone(&mid_delivery),
+        );
         thread::spawn(move || {
+            thread::sleep(PULLERS_LATE);
             let mut rng = Rng::new();
             let (mut clean, mut dirty, mut kills) = (Vec::new(), Vec::new(), 0);
             while !stop.load(Ordering::SeqCst) {
@@ -80,6 +107,9 @@ fn writers_pullers_and_compaction_lose_nothing() {
                 let names = delivered(&out.stdout, killed);
                 if killed {
                     kills += 1;
+                    if !names.is_empty() {
+                        mid_delivery.fetch_add(1, Ordering::SeqCst);
+                    }
                     dirty.extend(names);
                 } else {
                     assert!(out.status.success(), "{out:?}");
@@ -91,17 +121,20 @@ fn writers_pullers_and_compaction_lose_nothing() {
     };
 
     let compactor = {
-        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        let (env, stop, removing) = (Arc::clone(&env), Arc::clone(&stop), Arc::clone(&removing));
         thread::spawn(move || {
             let mut runs = 0;
             while !stop.load(Ordering::SeqCst) {
-                let st = env
+                let out = env
                     .cq_std()
                     .args(["compact", "--older-than", "0s"])
-                    .stdout(Stdio::null())
-                    .status()
+                    .stderr(Stdio::inherit())
+                    .output()
                     .unwrap();
-                assert!(st.success());
+                assert!(out.status.success(), "{out:?}");
+                if !String::from_utf8_lossy(&out.stdout).starts_with("removed 0 ") {
+                    removing.fetch_add(1, Ordering::SeqCst);
+                }
                 runs += 1;
                 thread::sleep(Duration::from_millis(50));
             }
@@ -109,9 +142,7 @@ fn writers_pullers_and_compaction_lose_nothing() {
         })
     };
 
-    for h in handles {
-        h.join().unwrap();
-    }
+    let pushed: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     stop.store(true, Ordering::SeqCst);
     let mut clean = clean_a.join().unwrap();
     let (b_clean, dirty, kills) = b.join().unwrap();
@@ -136,7 +167,7 @@ fn writers_pullers_and_compaction_lose_nothing() {
         .map(String::as_str)
         .collect();
     let missing: Vec<String> = (0..writers)
-        .flat_map(|w| (0..per).map(move |j| format!("w{w}-{j}")))
+        .flat_map(|w| (0..pushed[w]).map(move |j| format!("w{w}-{j}")))
         .filter(|n| !all.contains(n.as_str()))
         .collect();
     assert!(
@@ -149,9 +180,13 @@ fn writers_pullers_and_compaction_lose_nothing() {
     assert!(!env.text().contains("\n\n"), "blank line in the queue");
     let recs = env.records();
     assert!(recs.iter().all(|r| r["pulled"] == true));
+    let (mid_delivery, removing) = (
+        mid_delivery.load(Ordering::SeqCst),
+        removing.load(Ordering::SeqCst),
+    );
     eprintln!(
-        "{} records, {} puller kills, {} compactions, {} redelivered after a kill, in {:.1}s",
-        writers * per,
+        "{} records, {} puller kills ({mid_delivery} mid-delivery), {} compactions ({removing} removed records), {} redelivered after a kill, in {:.1}s",
+        pushed.iter().sum::<usize>(),
         kills,
         compactions,
         dirty
@@ -160,4 +195,6 @@ fn writers_pullers_and_compaction_lose_nothing() {
             .count(),
         started.elapsed().as_secs_f64()
     );
+    assert!(mid_delivery > 0, "no puller was killed while delivering");
+    assert!(removing > 0, "no compaction removed a record");
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -77,7 +78,8 @@ fn spawn_maybe_killed(
 }
 
 /// Like [`run`], for commands that must succeed unless killed; `allowed`
-/// is the one failure that may happen (its stderr holds it).
+/// is the one failure that may happen (its stderr holds it). Returns
+/// (killed, succeeded, stderr).
 fn run_checked(
     env: &Env,
     args: &[&str],
@@ -85,12 +87,12 @@ fn run_checked(
     odds: u64,
     kills: &Mutex<u64>,
     allowed: Option<&str>,
-) {
+) -> (bool, bool, String) {
     let (killed, out) = spawn_maybe_killed(env, args, rng, odds, kills);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     if killed {
-        return;
+        return (true, false, err);
     }
-    let err = String::from_utf8_lossy(&out.stderr);
     let excused = out.status.code() == Some(1) && allowed.is_some_and(|a| err.contains(a));
     assert!(
         out.status.success() || excused,
@@ -98,6 +100,7 @@ fn run_checked(
         args.join(" "),
         out.status
     );
+    (false, out.status.success(), err)
 }
 
 #[derive(Default)]
@@ -105,50 +108,120 @@ struct Seen {
     acknowledged: HashSet<String>,
     clean_pulls: Vec<String>,
     delivered: HashSet<String>,
-    ack_attempted: HashSet<String>,
+    /// Listed, then acknowledged by an `ack` that exited 0 or was killed
+    /// (it may have marked them): the consumer has them. Not an ack that
+    /// failed with "no record with id": that marked nothing, and a record
+    /// that vanished from under it must show up as lost.
+    acked: HashSet<String>,
+    /// Pushes SIGKILLed: their record may or may not be there.
+    killed_pushes: HashSet<String>,
+}
+
+/// What the run made happen, counted so that the test knows each fault
+/// path ran (and runs longer until each has).
+#[derive(Default)]
+struct Happened {
+    /// Pushes SIGKILLed.
+    push_kills: AtomicU64,
+    /// Compactions that found a torn line (a push killed inside its write;
+    /// rare, about one in a minute here: not required, the tear itself is
+    /// made on purpose in cli.rs's `torn_tail_never_swallows_the_next_record`
+    /// and the jsonl unit tests).
+    tears: AtomicU64,
+    /// Pulls SIGKILLed after printing at least one record.
+    pull_kills_mid_delivery: AtomicU64,
+    /// Acks that exited 0 having marked a record.
+    acks: AtomicU64,
+    /// Compactions that removed at least one record.
+    removing_compactions: AtomicU64,
+}
+
+impl Happened {
+    fn all(&self) -> bool {
+        [
+            &self.push_kills,
+            &self.pull_kills_mid_delivery,
+            &self.acks,
+            &self.removing_compactions,
+        ]
+        .iter()
+        .all(|c| c.load(SeqCst) > 0)
+    }
 }
 
 #[test]
 fn sigkill_at_any_moment_loses_nothing() {
     let scale = common::stress() as u32;
     let env = Arc::new(Env::new());
-    let deadline = Instant::now() + Duration::from_secs(8) * scale;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(8) * scale;
+    // A tear needs a kill inside a write that crosses a page boundary:
+    // about one in 8 s here. Go on past the deadline until every fault
+    // path ran, up to this bound.
+    let bound = started + Duration::from_secs(60) * scale;
+    let happened = Arc::new(Happened::default());
+    let go_on = {
+        let happened = Arc::clone(&happened);
+        move || {
+            let now = Instant::now();
+            now < deadline || (now < bound && !happened.all())
+        }
+    };
     let seen = Arc::new(Mutex::new(Seen::default()));
     let kills = Arc::new(Mutex::new(0u64));
     let mut handles = Vec::new();
 
     for w in 0..3u64 {
-        let (env, seen, kills) = (Arc::clone(&env), Arc::clone(&seen), Arc::clone(&kills));
+        let (env, seen, kills, happened, go_on) = (
+            Arc::clone(&env),
+            Arc::clone(&seen),
+            Arc::clone(&kills),
+            Arc::clone(&happened),
+            go_on.clone(),
+        );
         handles.push(thread::spawn(move || {
             let mut rng = Rng::new(w);
             let mut i = 0;
-            while Instant::now() < deadline {
+            while go_on() {
                 let name = format!("w{w}-{i}");
                 i += 1;
                 // Records of up to two pages: a write killed at a page
                 // boundary tears its line, the case appenders must survive.
                 let pad = format!("pad={}", "x".repeat(rng.below(8000) as usize));
-                let (killed, _, ok) = run(
-                    &env,
-                    &["push", "-n", &name, "-e", "0", "--meta", &pad],
-                    &mut rng,
-                    3,
-                    &kills,
-                );
-                if ok && !killed {
-                    seen.lock().unwrap().acknowledged.insert(name);
+                let args = ["push", "-n", &name, "-e", "0", "--meta", &pad];
+                let (killed, out) = spawn_maybe_killed(&env, &args, &mut rng, 3, &kills);
+                if killed {
+                    happened.push_kills.fetch_add(1, SeqCst);
+                    seen.lock().unwrap().killed_pushes.insert(name);
+                    continue;
                 }
+                assert!(
+                    out.status.success(),
+                    "push {name} failed without being killed: {:?}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                seen.lock().unwrap().acknowledged.insert(name);
             }
         }));
     }
     {
-        let (env, seen, kills) = (Arc::clone(&env), Arc::clone(&seen), Arc::clone(&kills));
+        let (env, seen, kills, happened, go_on) = (
+            Arc::clone(&env),
+            Arc::clone(&seen),
+            Arc::clone(&kills),
+            Arc::clone(&happened),
+            go_on.clone(),
+        );
         handles.push(thread::spawn(move || {
             let mut rng = Rng::new(10);
-            while Instant::now() < deadline {
+            while go_on() {
                 let (killed, out, ok) = run(&env, &["pull", "--json"], &mut rng, 2, &kills);
                 assert!(killed || ok, "a pull failed");
                 let names = delivered(&out, killed);
+                if killed && !names.is_empty() {
+                    happened.pull_kills_mid_delivery.fetch_add(1, SeqCst);
+                }
                 let mut s = seen.lock().unwrap();
                 s.delivered.extend(names.iter().cloned());
                 if !killed {
@@ -158,10 +231,16 @@ fn sigkill_at_any_moment_loses_nothing() {
         }));
     }
     {
-        let (env, seen, kills) = (Arc::clone(&env), Arc::clone(&seen), Arc::clone(&kills));
+        let (env, seen, kills, happened, go_on) = (
+            Arc::clone(&env),
+            Arc::clone(&seen),
+            Arc::clone(&kills),
+            Arc::clone(&happened),
+            go_on.clone(),
+        );
         handles.push(thread::spawn(move || {
             let mut rng = Rng::new(20);
-            while Instant::now() < deadline {
+            while go_on() {
                 let (killed, out, _) = run(
                     &env,
                     &["list", "--pending", "--json"],
@@ -169,11 +248,15 @@ fn sigkill_at_any_moment_loses_nothing() {
                     1_000_000,
                     &kills,
                 );
-                let recs: Vec<Value> = String::from_utf8_lossy(&out)
+                // Up to three of them, anywhere in the list: an ack that
+                // marked records besides its own would mark those between.
+                let mut recs: Vec<Value> = String::from_utf8_lossy(&out)
                     .lines()
                     .filter_map(|l| serde_json::from_str(l).ok())
-                    .take(3)
                     .collect();
+                while recs.len() > 3 {
+                    recs.swap_remove(rng.below(recs.len() as u64) as usize);
+                }
                 if killed || recs.is_empty() {
                     continue;
                 }
@@ -181,32 +264,48 @@ fn sigkill_at_any_moment_loses_nothing() {
                     .iter()
                     .map(|r| r["id"].as_str().unwrap().to_string())
                     .collect();
-                // The consumer processed these before acknowledging them.
-                seen.lock()
-                    .unwrap()
-                    .ack_attempted
-                    .extend(recs.iter().map(|r| r["name"].as_str().unwrap().to_string()));
                 let mut args = vec!["ack"];
                 args.extend(ids.iter().map(String::as_str));
                 // A puller may have taken them and a compaction removed
-                // them since the listing: then the id is unknown.
-                run_checked(&env, &args, &mut rng, 2, &kills, Some("no record with id"));
+                // them since the listing: then the id is unknown, the ack
+                // marks nothing, and the puller delivered them.
+                let (killed, ok, _) =
+                    run_checked(&env, &args, &mut rng, 2, &kills, Some("no record with id"));
+                if ok {
+                    happened.acks.fetch_add(1, SeqCst);
+                }
+                if killed || ok {
+                    seen.lock()
+                        .unwrap()
+                        .acked
+                        .extend(recs.iter().map(|r| r["name"].as_str().unwrap().to_string()));
+                }
             }
         }));
     }
     {
-        let (env, kills) = (Arc::clone(&env), Arc::clone(&kills));
+        let (env, kills, happened, go_on) = (
+            Arc::clone(&env),
+            Arc::clone(&kills),
+            Arc::clone(&happened),
+            go_on.clone(),
+        );
         handles.push(thread::spawn(move || {
             let mut rng = Rng::new(30);
-            while Instant::now() < deadline {
-                run_checked(
-                    &env,
-                    &["compact", "--older-than", "0s"],
-                    &mut rng,
-                    2,
-                    &kills,
-                    None,
-                );
+            while go_on() {
+                let args = ["compact", "--older-than", "0s"];
+                let (killed, out) = spawn_maybe_killed(&env, &args, &mut rng, 2, &kills);
+                if !killed {
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    assert!(out.status.success(), "cq compact failed: {out:?}");
+                    // A torn line is reported and kept.
+                    if err.contains("; kept") {
+                        happened.tears.fetch_add(1, SeqCst);
+                    }
+                    if !String::from_utf8_lossy(&out.stdout).starts_with("removed 0 ") {
+                        happened.removing_compactions.fetch_add(1, SeqCst);
+                    }
+                }
                 thread::sleep(Duration::from_millis(20));
             }
         }));
@@ -255,13 +354,13 @@ fn sigkill_at_any_moment_loses_nothing() {
     }
     let twice: Vec<_> = in_file.iter().filter(|(_, c)| **c > 1).collect();
     assert!(twice.is_empty(), "in the file twice: {twice:?}");
-    // Nothing lost: each acknowledged push was delivered, acknowledged by a
-    // consumer, or is still in the file (pulled by a killed puller that had
-    // printed it: then it is in `delivered`).
+    // Nothing lost: each acknowledged push was delivered, or acknowledged by
+    // a consumer that had listed it (a record still in the file is pulled,
+    // above: by a puller that printed it, or by an ack).
     let lost: Vec<&String> = seen
         .acknowledged
         .iter()
-        .filter(|n| !seen.delivered.contains(*n) && !seen.ack_attempted.contains(*n))
+        .filter(|n| !seen.delivered.contains(*n) && !seen.acked.contains(*n))
         .collect();
     let lines_of = |n: &String| -> Vec<&str> {
         let needle = format!("\"name\":\"{n}\"");
@@ -277,7 +376,7 @@ fn sigkill_at_any_moment_loses_nothing() {
     // And nothing marked pulled without having been delivered.
     let silently: Vec<&String> = in_file
         .keys()
-        .filter(|n| !seen.delivered.contains(*n) && !seen.ack_attempted.contains(*n))
+        .filter(|n| !seen.delivered.contains(*n) && !seen.acked.contains(*n))
         .collect();
     assert!(
         silently.is_empty(),
@@ -303,11 +402,97 @@ fn sigkill_at_any_moment_loses_nothing() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".cq-compact-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    eprintln!(
-        "{} kills injected; {} acknowledged pushes checked, {} delivered, {} records and {torn} torn tails ({glued} continued by an append) in the file",
+    // Pushes killed after their record was written (it was delivered, or
+    // is in the file): the kills reached the write, not only the start.
+    let landed = seen
+        .killed_pushes
+        .iter()
+        .filter(|n| seen.delivered.contains(*n) || in_file.contains_key(*n))
+        .count();
+    let count = |c: &AtomicU64| c.load(SeqCst);
+    let report = format!(
+        "{} kills injected in {:.1}s: {} pushes killed ({landed} after their record landed), {} compactions saw a torn line, {} pulls killed mid-delivery, {} acks, {} compactions removed records; {} acknowledged pushes checked, {} delivered, {} records and {torn} torn tails ({glued} continued by an append) in the file",
         kills.lock().unwrap(),
+        started.elapsed().as_secs_f64(),
+        count(&happened.push_kills),
+        count(&happened.tears),
+        count(&happened.pull_kills_mid_delivery),
+        count(&happened.acks),
+        count(&happened.removing_compactions),
         seen.acknowledged.len(),
         seen.delivered.len(),
         in_file.len()
     );
+    eprintln!("{report}");
+    // Each fault path ran, or the checks above proved nothing about it.
+    assert!(
+        happened.all() && landed > 0,
+        "a fault path never ran: {report}"
+    );
+}
+
+/// `push` exits 0 only once its record is on the disk: the queue's
+/// fdatasync comes after the record's write. A SIGKILL cannot show a
+/// missing fsync (the page cache outlives the process, only a power cut
+/// loses it), so strace shows the order of the system calls instead.
+#[test]
+fn a_push_is_on_disk_before_it_exits() {
+    let test = "a_push_is_on_disk_before_it_exits";
+    if !common::have("strace") {
+        return common::skip(test, "strace is not installed");
+    }
+    let env = Env::new();
+    // The queue exists: this push creates nothing, it only appends.
+    env.push("first", 0);
+    let log = env.path("strace.log");
+    let out = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,write,pwrite64,fdatasync,fsync",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(common::CQ)
+        .args(["push", "-n", "second", "-e", "0"])
+        .env("CQ_QUEUE", &env.location)
+        .env("XDG_STATE_HOME", env.path("xdg-state"))
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && (err.contains("PTRACE") || err.contains("Operation not permitted"))
+    {
+        return common::skip(test, &format!("strace cannot trace here: {err}"));
+    }
+    assert!(out.status.success(), "{out:?}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let queue = format!("\"{}\"", env.queue.display());
+    // The queue's fd, then its record's write, then a sync of that fd.
+    let fd = log
+        .lines()
+        .filter(|l| l.contains("openat(") && l.contains(&queue))
+        .filter_map(|l| {
+            l.rsplit_once("= ")
+                .and_then(|(_, fd)| fd.trim().parse::<u32>().ok())
+        })
+        .next_back()
+        .unwrap_or_else(|| panic!("the queue was never opened:\n{log}"));
+    let calls: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_once(' ').map_or(l, |(_, c)| c).trim_start())
+        .collect();
+    let wrote = calls
+        .iter()
+        .position(|c| c.starts_with(&format!("write({fd}, \"{{\\\"name\\\":\\\"second")))
+        .unwrap_or_else(|| panic!("no write of the record to fd {fd}:\n{log}"));
+    let synced = calls[wrote..].iter().any(|c| {
+        c.starts_with(&format!("fdatasync({fd})")) || c.starts_with(&format!("fsync({fd})"))
+    });
+    assert!(
+        synced,
+        "push exited 0 without syncing the queue after its write:\n{log}"
+    );
+    assert_eq!(common::names(&env.records()), ["first", "second"]);
 }

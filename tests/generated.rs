@@ -231,6 +231,12 @@ fn shell_files_pass_shellcheck() {
         .args(["init", "bash", "--wrap", "claude"])
         .output()
         .unwrap();
+    // An empty script would pass shellcheck: it must be cq's script.
+    assert!(init.status.success(), "cq init bash: {init:?}");
+    assert!(
+        String::from_utf8_lossy(&init.stdout).contains("function claude {"),
+        "cq init bash --wrap claude printed no wrapper for claude"
+    );
     let tmp = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(tmp.path(), &init.stdout).unwrap();
     let out = Command::new("shellcheck")

@@ -174,24 +174,53 @@ fn wrapper_on_b(
     wrapper
 }
 
+/// A job that runs until [`go`] (the hosts share the file system), then
+/// exits with `code`: it ends after the cut however long the wrapper took
+/// to be seen running, instead of after a sleep that a slow start eats.
+fn job_until_go(dir: &tempfile::TempDir, code: i32) -> String {
+    format!(
+        "while [ ! -e '{}' ]; do sleep 0.05; done; exit {code}",
+        dir.path().join("go").display()
+    )
+}
+
+fn go(dir: &tempfile::TempDir) {
+    std::fs::write(dir.path().join("go"), "").unwrap();
+}
+
 /// Waits for a wrapper: its exit code and what it said on stderr.
 fn ended(wrapper: &mut Reaped) -> (Option<i32>, String) {
     use std::io::Read;
-    let st = wrapper.0.wait().unwrap();
-    let mut err = String::new();
-    if let Some(mut e) = wrapper.0.stderr.take() {
-        e.read_to_string(&mut err).unwrap();
-    }
-    (st.code(), err)
+    // Reading stderr first: a child blocked on a full stderr pipe would
+    // never end. Both bounded (the longest scenario gives up after 30 s).
+    let err = wrapper.0.stderr.take().map(|mut e| {
+        common::within(Duration::from_secs(180), "a cq's stderr", move || {
+            let mut err = String::new();
+            e.read_to_string(&mut err).unwrap();
+            err
+        })
+    });
+    let st = common::wait_within(&mut wrapper.0, Duration::from_secs(60), "a cq's exit");
+    (st.code(), err.unwrap_or_default())
 }
+
+/// How long a scenario may run before its watchdog fails the run (the
+/// longest waits out partitions and session timeouts: about 60 s).
+const LIMIT: Duration = Duration::from_secs(300);
 
 /// Runs a scenario on Redis and on Kafka.
 macro_rules! on_both {
     ($($test:ident),* $(,)?) => {
         $(
             mod $test {
-                #[test] fn redis() { super::$test(stringify!($test), super::Tier::Redis) }
-                #[test] fn kafka() { super::$test(stringify!($test), super::Tier::Kafka) }
+                #[test] fn redis() {
+                    let _dog = crate::common::Watchdog::start(super::LIMIT);
+                    super::$test(stringify!($test), super::Tier::Redis)
+                }
+                #[test] fn kafka() {
+                    let _dog = crate::common::Watchdog::start(super::LIMIT);
+                    super::$test(stringify!($test), super::Tier::Kafka)
+                }
             }
         )*
     };
@@ -302,8 +331,9 @@ fn a_wrapper_cut_off_at_its_end_retries_until_the_network_heals(test: &str, tier
         return;
     };
     let retry = [("CQ_APPEND_RETRY", "60s")];
-    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "late", "sleep 2; exit 4");
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "late", &job_until_go(&dir, 4));
     net.cut("b");
+    go(&dir);
     // Longer than one attempt may take (10 s): the first one fails.
     std::thread::sleep(Duration::from_secs(14));
     net.heal("b");
@@ -336,9 +366,10 @@ fn a_wrapper_cut_off_for_good_keeps_its_status_and_prints_the_record(test: &str,
         return;
     };
     let retry = [("CQ_APPEND_RETRY", "2s")];
-    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "stranded", "sleep 2; exit 5");
+    let mut wrapper = wrapper_on_b(&net, &loc, &dir, &retry, "stranded", &job_until_go(&dir, 5));
     net.cut("b");
     let cut = Instant::now();
+    go(&dir);
     let (code, err) = ended(&mut wrapper);
     let took = cut.elapsed();
     assert_eq!(code, Some(5), "{err}");
@@ -349,8 +380,8 @@ fn a_wrapper_cut_off_for_good_keeps_its_status_and_prints_the_record(test: &str,
     let rec: serde_json::Value = serde_json::from_str(unsaved).unwrap();
     assert_eq!(rec["exit_code"], 5);
     assert_eq!(rec["name"], "stranded");
-    // The bound: the job (2 s), a renewal and a first attempt (10 s each
-    // at most), the window (2 s) and a last attempt (10 s).
+    // The bound: a renewal and a first attempt (10 s each at most), the
+    // window (2 s) and a last attempt (10 s), and some slack.
     assert!(took < Duration::from_secs(40), "{took:?}");
     eprintln!("{test} {tier:?}: gave up {took:?} after the cut");
 }
@@ -385,9 +416,17 @@ fn held_puller(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = vec![0u8; 1024];
-    rx.read_exact(&mut first).unwrap();
-    (Reaped(child), rx, first)
+    let child = Reaped(child);
+    let (rx, first) = common::within(
+        Duration::from_secs(60),
+        "the puller's first KiB",
+        move || {
+            let mut first = vec![0u8; 1024];
+            rx.read_exact(&mut first).unwrap();
+            (rx, first)
+        },
+    );
+    (child, rx, first)
 }
 
 /// Pulls on `host` until every one of `want` names was delivered there,
@@ -432,8 +471,15 @@ fn a_puller_cut_off_between_printing_and_marking_costs_a_redelivery_not_a_record
     let (mut puller, mut rx, first_kib) = held_puller(&net, &loc, &dir);
     net.cut("b");
     let cut = Instant::now();
-    let mut rest = Vec::new();
-    rx.read_to_end(&mut rest).unwrap();
+    let rest = common::within(
+        Duration::from_secs(120),
+        "the cut-off puller's output",
+        move || {
+            let mut rest = Vec::new();
+            rx.read_to_end(&mut rest).unwrap();
+            rest
+        },
+    );
     let printed = String::from_utf8([first_kib, rest].concat()).unwrap();
     let (code, err) = ended(&mut puller);
     assert_eq!(code, Some(1), "{err}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{CQ, Env, parse_lines, stdout_of};
+use common::{CQ, Env, children_of, parse_lines, stdout_of};
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -85,15 +85,14 @@ fn detach_takes_a_log_path_and_refuses_what_it_cannot_start() {
         .success();
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "here\n");
     // A log that cannot be opened: 125, nothing started, nothing queued.
+    // Its parent is a file of the test's own: no directory made elsewhere
+    // (by a root test run, or another test) can make it openable.
+    let file = env.path("a-file");
+    std::fs::write(&file, "").unwrap();
     env.cq()
-        .args([
-            "wrap",
-            "-d",
-            "--log",
-            "/nonexistent/dir/x.log",
-            "--",
-            "true",
-        ])
+        .args(["wrap", "-d", "--log"])
+        .arg(file.join("x.log"))
+        .args(["--", "true"])
         .assert()
         .code(125)
         .stderr(predicates::str::contains("cannot open the log"));
@@ -146,14 +145,31 @@ fn a_detached_job_survives_the_hangup_of_the_session_that_started_it() {
     assert!(recs[0].get("signal").is_none(), "{recs:?}");
 }
 
+/// SIGKILLs these processes of the test's own when dropped.
+struct Reaper(Vec<i32>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        common::kill_all(&self.0);
+    }
+}
+
 #[test]
 fn a_killed_wrappers_job_gets_sigterm_and_one_lost_record() {
     let env = Env::new();
     let pidfile = env.dir.path().join("job.pid");
+    let caught = env.dir.path().join("job.signal");
+    // The job says which signal ended it: SIGTERM is the promise (a job
+    // may clean up), not any death. `wait` returns when the trap runs.
     let mut wrapper = env
         .cq_std()
         .args(["wrap", "-n", "orphan", "--", "sh", "-c"])
-        .arg(format!("echo $$ > '{}'; exec sleep 30", pidfile.display()))
+        .arg(format!(
+            "trap 'echo TERM > \"$1\"; kill $!; exit 0' TERM; sleep 30 & echo $$ > '{}'; wait",
+            pidfile.display()
+        ))
+        .arg("sh")
+        .arg(&caught)
         .spawn()
         .unwrap();
     eventually(10, "the job wrote its pid", || {
@@ -164,9 +180,17 @@ fn a_killed_wrappers_job_gets_sigterm_and_one_lost_record() {
         .trim()
         .parse()
         .unwrap();
+    // Should the job outlive the test (the promise broken), it and its
+    // sleep are ours to end.
+    let _reaper = Reaper([job].into_iter().chain(children_of(job as u32)).collect());
     wrapper.kill().unwrap();
     wrapper.wait().unwrap();
     eventually(5, "the orphaned job ended", || ended(job));
+    assert_eq!(
+        std::fs::read_to_string(&caught).ok().as_deref(),
+        Some("TERM\n"),
+        "the orphaned job ended without its SIGTERM"
+    );
     let out = env
         .cq()
         .args(["list", "--running", "--count"])

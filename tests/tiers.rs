@@ -52,7 +52,131 @@ tiered!(
     compaction_racing_pushes_keeps_every_push,
     a_second_migrate_carries_what_was_pulled_since,
     running_jobs_are_listed_in_start_order,
+    detach_meta_batch_brief_and_pull_wait,
+    list_follow_and_stats_since,
 );
+
+/// Behaviours once tested on the JSONL tier only, on every tier: `wrap
+/// --detach` and `cq wait ID`, `cq meta` from inside a job, `push --batch`,
+/// `--format brief`, and `pull --wait` delivering a record pushed while it
+/// waits.
+fn detach_meta_batch_brief_and_pull_wait(tier: Tier) {
+    let env = Env::tier(tier);
+    // A detached job that adds to its own record, awaited by its id.
+    let out = env
+        .cq()
+        .args(["wrap", "-d", "-n", "dj", "--", "sh", "-c"])
+        .arg(format!("'{CQ}' meta k=v && exit 3"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let id = stdout_of(&out).trim().to_string();
+    let waited = env
+        .cq()
+        .args(["wait", "--timeout", "30s", "--json", &id])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(waited.status.code(), Some(3), "{waited:?}");
+    let recs = parse_lines(&stdout_of(&waited));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["id"], id.as_str());
+    assert_eq!(recs[0]["meta"]["k"], "v", "{recs:?}");
+    assert!(recs[0]["log"].as_str().is_some(), "{recs:?}");
+    // A batch: each line its record, in order.
+    env.cq()
+        .args(["push", "--batch"])
+        .write_stdin("b1 0\nb2 4\n")
+        .assert()
+        .success();
+    let out = env
+        .cq()
+        .args(["pull", "--format", "brief"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("dj: failure (exit 3), completed "),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("b1: success (exit 0), completed "),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("b2: failure (exit 4), completed "),
+        "{text}"
+    );
+    // pull --wait gets a record pushed while it waits, and marks it.
+    let puller = env
+        .cq_std()
+        .args(["pull", "--wait", "--timeout", "30s", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::until_asleep(puller.id());
+    env.push("late", 0);
+    let out = common::within(Duration::from_secs(60), "pull --wait", move || {
+        puller.wait_with_output().unwrap()
+    });
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["late"]);
+    env.await_no_pending();
+}
+
+/// `list --follow` prints what is there, then each record as it comes,
+/// and marks nothing; `stats --since` counts only what completed since.
+fn list_follow_and_stats_since(tier: Tier) {
+    let env = Env::tier(tier);
+    env.push("old", 0);
+    // Records have whole seconds: the next second is "since" for the next.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(
+        u64::from(1000 - now.subsec_millis()) + 20,
+    ));
+    let since = utc_timestamp(now.as_secs() + 1);
+    let (mut follower, mut lines) = env.follow(&["list", "--follow", "--json"]);
+    let mut got = vec![lines.next_line()];
+    for n in ["new1", "new2"] {
+        env.push(n, 0);
+        got.push(lines.next_line());
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_eq!(
+        names(&parse_lines(&got.join("\n"))),
+        ["old", "new1", "new2"]
+    );
+    assert!(
+        env.listed().iter().all(|r| r["pulled"] == false),
+        "list --follow marks nothing"
+    );
+    let out = env
+        .cq()
+        .args(["stats", "--json", "--since", &since])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stats: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(stats["records"], 2, "since {since}: {stats}");
+    let out = env.cq().args(["stats", "--json"]).output().unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(stats["records"], 3, "{stats}");
+}
+
+/// An RFC 3339 UTC timestamp of `secs` since the epoch.
+fn utc_timestamp(secs: u64) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
 
 /// `list --running` orders jobs the same on every tier: by start, then id.
 fn running_jobs_are_listed_in_start_order(tier: Tier) {
@@ -156,8 +280,7 @@ fn a_second_migrate_carries_what_was_pulled_since(tier: Tier) {
 fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
     let env = Env::tier(tier);
     let n = 40 * common::stress();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let (delivered, compactions) = std::thread::scope(|s| {
+    let (delivered, compactions, removing) = std::thread::scope(|s| {
         let pusher = s.spawn(|| {
             for i in 0..n {
                 // The last few a second apart: all that a compaction then
@@ -168,12 +291,27 @@ fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
                 }
                 env.push(&format!("p{i}"), 0);
             }
-            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let mut delivered = Vec::new();
-        let mut compactions = 0;
+        let (mut compactions, mut removing) = (0, 0);
+        // First a compaction over a record pending for over a second
+        // (timestamps have whole seconds): it must stay.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while stdout_of(&env.cq().args(["list", "--count"]).output().unwrap()) == "0\n" {
+            assert!(Instant::now() < deadline, "the first push never landed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(1100));
+        let out = env
+            .cq()
+            .args(["compact", "--older-than", "0s"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
         loop {
-            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            // Finished, or failed: its panic comes out of the join below
+            // (a flag it sets at its end would never be set).
+            let finished = pusher.is_finished();
             let out = env.cq().args(["pull", "--json"]).output().unwrap();
             assert!(out.status.success(), "{out:?}");
             delivered.extend(names(&parse_lines(&stdout_of(&out))));
@@ -184,12 +322,15 @@ fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
                 .unwrap();
             assert!(out.status.success(), "{out:?}");
             compactions += 1;
+            if !stdout_of(&out).starts_with("removed 0 ") {
+                removing += 1;
+            }
             if finished {
                 break;
             }
         }
         pusher.join().unwrap();
-        (delivered, compactions)
+        (delivered, compactions, removing)
     });
     let out = env.cq().args(["pull", "--json"]).output().unwrap();
     let mut delivered = delivered;
@@ -199,6 +340,10 @@ fn compaction_racing_pushes_keeps_every_push(tier: Tier) {
     got.sort_by_key(|s| s[1..].parse::<usize>().unwrap());
     assert_eq!(got, want, "every push delivered exactly once");
     assert!(compactions >= 2, "compaction ran {compactions} times");
+    // Kafka's compaction removes nothing (retention is the broker's).
+    if tier != Tier::Kafka {
+        assert!(removing > 0, "no compaction removed anything");
+    }
 }
 
 fn core_commands_behave_the_same(tier: Tier) {
@@ -342,9 +487,17 @@ fn wait_timeout_and_follow(tier: Tier) {
     let t = Instant::now();
     env.cq()
         .args(["wait", "x", "--timeout", "1s"])
+        .timeout(Duration::from_secs(60))
         .assert()
         .code(124);
-    assert!(t.elapsed() < Duration::from_secs(3));
+    // The timeout is kept, not ignored: a wait that ended at once or ran
+    // on. How much later it ends is the machine's load (and on Kafka the
+    // group's join), so the upper bound is loose.
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
     let waiter = env
         .cq_std()
         .args(["wait", "x", "--timeout", "20s"])
@@ -358,10 +511,10 @@ fn wait_timeout_and_follow(tier: Tier) {
     assert_eq!(out.status.code(), Some(5));
     assert!(pushed.elapsed() < Duration::from_secs(5));
     let (mut follower, mut lines) = env.follow(&["pull", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     for i in 0..3 {
         env.push(&format!("f{i}"), 0);
-        got.push(lines.next().unwrap().unwrap());
+        got.push(lines.next_line());
     }
     // Printed comes before marked: let the follower mark what it printed
     // before stopping it, or that is rightly delivered again (at-least-once).
@@ -427,6 +580,12 @@ fn killed_wrapper_is_lost_once(tier: Tier) {
     common::kill_all(&job);
 }
 
+/// The pullers of the conformance stress start this late, while writers
+/// and compaction run: records pending for over a second (timestamps have
+/// whole seconds) are what a compaction that removed pending records would
+/// take.
+const PULLERS_LATE: Duration = Duration::from_millis(1500);
+
 /// The conformance stress, the same on every tier: 8 writers push 1,000
 /// records (times CQ_STRESS) while a clean puller, a puller SIGKILLed at
 /// random moments and a loop of `compact --older-than 0s` run. Every record
@@ -437,27 +596,48 @@ fn killed_wrapper_is_lost_once(tier: Tier) {
 fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     use std::os::unix::process::ExitStatusExt;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let env = Arc::new(Env::tier(tier));
     let (writers, per) = (8, 125 * common::stress());
     let stop = Arc::new(AtomicBool::new(false));
+    // Kills of a puller that had printed a record, and compactions that
+    // removed records: the paths this test is about. Writers go on past
+    // `per` (up to 10 times) until both ran. Not on Kafka: there a killed
+    // puller dies waiting for its turn (the README says why), and
+    // retention is the broker's.
+    let mid_delivery = Arc::new(AtomicU64::new(0));
+    let removing = Arc::new(AtomicU64::new(0));
+    let both_ran = {
+        let (mid_delivery, removing) = (Arc::clone(&mid_delivery), Arc::clone(&removing));
+        move || {
+            tier == Tier::Kafka
+                || (mid_delivery.load(Ordering::SeqCst) > 0 && removing.load(Ordering::SeqCst) > 0)
+        }
+    };
     let handles: Vec<_> = (0..writers)
         .map(|w| {
-            let env = Arc::clone(&env);
+            let (env, both_ran) = (Arc::clone(&env), both_ran.clone());
             std::thread::spawn(move || {
-                for j in 0..per {
+                let mut j = 0;
+                while j < per || (j < 10 * per && !both_ran()) {
                     let out = env
                         .cq_std()
                         .args(["push", "-n", &format!("w{w}-{j}"), "-e", "0"])
                         .output()
                         .unwrap();
                     assert!(out.status.success(), "{out:?}");
+                    j += 1;
                 }
+                j
             })
         })
         .collect();
     let killer = {
-        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        let (env, stop, mid_delivery) = (
+            Arc::clone(&env),
+            Arc::clone(&stop),
+            Arc::clone(&mid_delivery),
+        );
         std::thread::spawn(move || {
             let mut delivered = Vec::new();
             let (mut n, mut kills) = (0u64, 0);
@@ -468,19 +648,28 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
                 Tier::Redis => 20_000,
                 Tier::Kafka => 300_000,
             };
+            std::thread::sleep(PULLERS_LATE);
             while !stop.load(Ordering::SeqCst) {
                 n += 1;
                 let out = common::pull_killed_after(&env, Duration::from_micros(n * 7919 % span));
-                if out.status.signal() == Some(libc::SIGKILL) {
+                let killed = out.status.signal() == Some(libc::SIGKILL);
+                // Only a killed puller may leave a torn last line.
+                let names = common::delivered(&out.stdout, killed);
+                if killed {
                     kills += 1;
+                    if !names.is_empty() {
+                        mid_delivery.fetch_add(1, Ordering::SeqCst);
+                    }
+                } else {
+                    assert!(out.status.success(), "{out:?}");
                 }
-                delivered.extend(common::delivered(&out.stdout, true));
+                delivered.extend(names);
             }
             (delivered, kills)
         })
     };
     let compactor = {
-        let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
+        let (env, stop, removing) = (Arc::clone(&env), Arc::clone(&stop), Arc::clone(&removing));
         std::thread::spawn(move || {
             let mut runs = 0;
             while !stop.load(Ordering::SeqCst) {
@@ -490,6 +679,9 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
                     .output()
                     .unwrap();
                 assert!(out.status.success(), "{out:?}");
+                if !stdout_of(&out).starts_with("removed 0 ") {
+                    removing.fetch_add(1, Ordering::SeqCst);
+                }
                 runs += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -499,6 +691,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     let clean_puller = {
         let (env, stop) = (Arc::clone(&env), Arc::clone(&stop));
         std::thread::spawn(move || {
+            std::thread::sleep(PULLERS_LATE);
             let mut got = Vec::new();
             while !stop.load(Ordering::SeqCst) {
                 let out = env.cq_std().args(["pull", "--json"]).output().unwrap();
@@ -508,9 +701,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
             got
         })
     };
-    for h in handles {
-        h.join().unwrap();
-    }
+    let pushed: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     stop.store(true, Ordering::SeqCst);
     let (dirty, kills) = killer.join().unwrap();
     let compactions = compactor.join().unwrap();
@@ -564,8 +755,8 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
         );
     }
     let mut missing = Vec::new();
-    for w in 0..writers {
-        for j in 0..per {
+    for (w, &pushed) in pushed.iter().enumerate() {
+        for j in 0..pushed {
             let n = format!("w{w}-{j}");
             if !count.contains_key(n.as_str()) && !dirty.contains(&n) {
                 missing.push(n);
@@ -576,9 +767,17 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     assert!(env.listed().iter().all(|r| r["pulled"] == true));
     assert!(kills > 0, "no puller was killed");
     assert!(compactions > 0, "compaction never ran");
+    let (mid_delivery, removing) = (
+        mid_delivery.load(Ordering::SeqCst),
+        removing.load(Ordering::SeqCst),
+    );
+    if tier != Tier::Kafka {
+        assert!(mid_delivery > 0, "no puller was killed while delivering");
+        assert!(removing > 0, "no compaction removed a record");
+    }
     eprintln!(
-        "{tier:?}: {} records, {} delivered by the clean puller, {} by killed pullers, {kills} pullers killed, {compactions} compactions",
-        writers * per,
+        "{tier:?}: {} records, {} delivered by the clean puller, {} by killed pullers, {kills} pullers killed ({mid_delivery} mid-delivery), {compactions} compactions ({removing} removed records)",
+        pushed.iter().sum::<usize>(),
         clean.len(),
         dirty.len()
     );
@@ -713,7 +912,88 @@ networked!(
     leases_of_killed_wrappers_expire_into_one_lost_record,
     a_returning_wrappers_real_record_follows_the_lost_one,
     server_going_away_mid_run_keeps_the_job_status,
+    a_group_waits_follows_and_survives_a_killed_member,
 );
+
+/// A named group with `--wait` and `--follow`, and a member of it
+/// SIGKILLed while it pulls: every record still reaches the group (what a
+/// killed member took is claimed after its lease, 2 s here, on Redis, and
+/// after its session on Kafka), and the default group is untouched.
+fn a_group_waits_follows_and_survives_a_killed_member(tier: Tier) {
+    let env = Env::tier(tier);
+    let group = |args: &[&str]| {
+        let mut c = env.cq_std();
+        c.env("CQ_LEASE_TTL", "2s")
+            .args(["pull", "--group", "g", "--json"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    // --wait: a record pushed while it waits.
+    let waiter = group(&["--wait", "--timeout", "60s"]).spawn().unwrap();
+    common::until_asleep(waiter.id());
+    env.push("w", 0);
+    let out = common::within(Duration::from_secs(90), "pull --group --wait", move || {
+        waiter.wait_with_output().unwrap()
+    });
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&parse_lines(&stdout_of(&out))), ["w"]);
+    // --follow: each record as it comes.
+    let mut follower = KillOnDrop(group(&["--follow"]).spawn().unwrap());
+    let mut lines = common::Lines::of(
+        follower.0.stdout.take().unwrap(),
+        "cq pull --group g --follow",
+    );
+    env.push("f", 0);
+    assert_eq!(
+        names(&parse_lines(&lines.next_within(Duration::from_secs(60)))),
+        ["f"]
+    );
+    drop(follower);
+    // A member killed mid-pull: its records are the group's still.
+    for i in 0..30 {
+        env.push(&format!("k{i}"), 0);
+    }
+    let mut got: Vec<String> = Vec::new();
+    let mut n = 0u64;
+    let mut kills = 0;
+    while kills < 5 {
+        n += 1;
+        let child = group(&[]).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(n * 7919 % 30_000));
+        // SAFETY: kill has no memory-safety conditions; the pid is our child's.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let out = child.wait_with_output().unwrap();
+        let killed = out.status.signal() == Some(libc::SIGKILL);
+        kills += usize::from(killed);
+        got.extend(common::delivered(&out.stdout, killed));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
+    while !want.iter().all(|w| got.contains(w)) {
+        assert!(
+            Instant::now() < deadline,
+            "the group never got {:?}",
+            want.iter().filter(|w| !got.contains(w)).collect::<Vec<_>>()
+        );
+        let out = common::within(Duration::from_secs(60), "a group pull", {
+            let mut c = group(&[]);
+            move || c.output().unwrap()
+        });
+        assert!(out.status.success(), "{out:?}");
+        let batch = names(&parse_lines(&stdout_of(&out)));
+        if batch.is_empty() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        got.extend(batch);
+    }
+    // The default group still has every record pending.
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("32\n");
+}
 
 /// SIGKILLs a process of the test's own when dropped (also a stopped one,
 /// also when the test fails).
@@ -893,15 +1173,25 @@ fn leases_of_killed_wrappers_expire_into_one_lost_record(tier: Tier) {
     // other tiers at once, so no pkill by name).
     let children = common::children_of(wrapper.id());
     assert!(!children.is_empty(), "the wrapper has no child");
+    // The lease was renewed at most a third of its TTL before the kill:
+    // it lasts at least until then.
+    let lease_lasts = Instant::now() + ttl - ttl / 3;
     wrapper.kill().unwrap();
     wrapper.wait().unwrap();
     let killed = Instant::now();
     common::kill_all(&children);
-    assert!(
-        running(&env).contains("\"host\":\"elsewhere\""),
-        "a job of another host stays running while its lease lasts"
-    );
-    assert!(env.listed().is_empty());
+    let (listed, recs) = (running(&env), env.listed());
+    // Asserted only when the answers came while the lease surely lasted (a
+    // listing slowed past that by a busy machine may rightly say "lost").
+    if Instant::now() < lease_lasts {
+        assert!(
+            listed.contains("\"host\":\"elsewhere\""),
+            "a job of another host stays running while its lease lasts"
+        );
+        assert!(recs.is_empty(), "{recs:?}");
+    } else {
+        eprintln!("{tier:?}: the listings came after the lease's sure end; not checked");
+    }
     let found = std::thread::scope(|s| {
         let readers: Vec<_> = (0..3)
             .map(|_| {
@@ -1040,34 +1330,44 @@ fn kafka_tls_from_the_url() {
 fn server_going_away_mid_run_keeps_the_job_status(tier: Tier) {
     let mut env = Env::tier(tier);
     env.push("before", 0);
+    // The job runs until the test says so: it is seen running first, the
+    // server stopped next, and only then does it end (no sleep to guess
+    // how long the wrapper takes to start on a busy machine).
+    let go = env.path("go");
     let mut wrapper = env
         .cq_std()
-        .args([
-            "wrap",
-            "-n",
-            "survivor",
-            "--",
-            "sh",
-            "-c",
-            "sleep 0.5; exit 7",
-        ])
+        .args(["wrap", "-n", "survivor", "--", "sh", "-c"])
+        .arg("while [ ! -e \"$1\" ]; do sleep 0.02; done; exit 7")
+        .arg("sh")
+        .arg(&go)
+        // Retrying the append for the default 60 s proves nothing more
+        // here (hosts.rs times the retry window).
+        .env("CQ_APPEND_RETRY", "2s")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stdout_of(&env.cq().args(["list", "--running"]).output().unwrap()).contains("survivor") {
+        assert!(
+            Instant::now() < deadline,
+            "the job was never listed as running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     match tier {
         Tier::Kafka => env.kafka.as_mut().unwrap().stop(),
         _ => env.redis.as_mut().unwrap().stop(),
     }
-    let mut err = String::new();
+    std::fs::write(&go, "").unwrap();
     use std::io::Read;
-    wrapper
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    let st = wrapper.wait().unwrap();
+    let mut stderr = wrapper.stderr.take().unwrap();
+    // On Kafka the record's produce is retried for 30 s first.
+    let err = common::within(Duration::from_secs(90), "the wrapper's stderr", move || {
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).unwrap();
+        err
+    });
+    let st = common::wait_within(&mut wrapper, Duration::from_secs(30), "the wrapper's exit");
     assert_eq!(st.code(), Some(7), "{err}");
     let unsaved = err
         .lines()
@@ -1241,4 +1541,97 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
         .arg(src.queue.display().to_string())
         .assert()
         .code(2);
+}
+
+/// A queue location of a given name.
+type Target<'a> = dyn Fn(&str) -> String + 'a;
+
+/// `cq migrate` SIGKILLed midway, then run again: the target ends with
+/// every record once, ids and pulled state kept, whichever moment the kill
+/// came (a fraction of a full copy's time, measured first).
+#[test]
+fn a_migrate_killed_midway_then_run_again_copies_each_record_once() {
+    let src = Env::tier(Tier::Jsonl);
+    std::fs::create_dir_all(src.queue.parent().unwrap()).unwrap();
+    let n = 20_000;
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "{{\"name\":\"m{i}\",\"completed_at\":\"2026-01-01T00:00:00Z\",\"output_dir\":\"/o\",\"status\":\"success\",\"pulled\":{},\"id\":\"id-{i}\"}}\n",
+            i % 3 == 0
+        ));
+    }
+    std::fs::write(&src.queue, text).unwrap();
+    let want = states(&src.listed());
+    let redis = common::RedisServer::start();
+    if redis.is_none() {
+        common::skip(
+            "migrate killed midway into redis",
+            "redis-server is not installed",
+        );
+    }
+    // A target per try: the probe (a full copy, timed), then q0, q1, ...
+    let mut kinds: Vec<Box<Target>> = vec![Box::new(|name: &str| {
+        format!("sqlite:{}", src.path(&format!("{name}.db")).display())
+    })];
+    if let Some(r) = &redis {
+        let port = r.port;
+        kinds.push(Box::new(move |name: &str| {
+            format!("redis://127.0.0.1:{port}/0?stream={name}")
+        }));
+    }
+    let list = |q: &str| {
+        let out = src
+            .cq()
+            .env("CQ_QUEUE", q)
+            .args(["list", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        states(&parse_lines(&stdout_of(&out)))
+    };
+    for kind in kinds {
+        let t = Instant::now();
+        src.cq()
+            .args(["migrate", "--to", &kind("probe")])
+            .assert()
+            .success();
+        let full = t.elapsed();
+        // A kill before the first record or after the last proves nothing:
+        // then again, earlier or later.
+        let mut midway = false;
+        for (attempt, part) in [2, 4, 2, 8, 2].into_iter().enumerate() {
+            let target = kind(&format!("q{attempt}"));
+            let mut child = src
+                .cq_std()
+                .args(["migrate", "--to", &target])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(full / part);
+            // SAFETY: kill has no memory-safety conditions; the pid is our child's.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            let st = common::wait_within(&mut child, Duration::from_secs(30), "the killed migrate");
+            let partial = list(&target).len();
+            src.cq()
+                .args(["migrate", "--to", &target])
+                .assert()
+                .success();
+            let got = list(&target);
+            eprintln!(
+                "{target}: a full copy took {full:?}; killed ({st:?}) with {partial} of {n} copied"
+            );
+            assert!(
+                got == want,
+                "{target}: {} records, not the {n} of the source",
+                got.len()
+            );
+            if partial > 0 && partial < n {
+                midway = true;
+                break;
+            }
+        }
+        assert!(midway, "no kill came while migrate copied");
+    }
 }

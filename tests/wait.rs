@@ -83,10 +83,16 @@ fn timeouts_exit_124_on_time() {
         &["pull", "--follow", "--timeout", "1s"],
     ] {
         let t = Instant::now();
-        env.cq().args(args).assert().code(124).stdout("");
+        env.cq()
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(124)
+            .stdout("");
         let took = t.elapsed();
+        // Not before its time; after it, by how much is the machine's load.
         assert!(
-            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            took >= Duration::from_secs(1) && took < Duration::from_secs(10),
             "{args:?} took {took:?}"
         );
     }
@@ -105,7 +111,15 @@ fn idle_wait_uses_no_cpu() {
     let (code, used) = wait_with_cpu(child);
     assert_eq!(code, Some(124));
     eprintln!("3 s idle wait used {used:?} of CPU");
-    assert!(used < Duration::from_millis(50), "{used:?}");
+    // A wait that polled would use about its 3 s. An optimized cq starts
+    // and sleeps in a few ms; a debug build's start alone may cost more
+    // on a loaded machine, so there only a third of the wait is the bound.
+    let bound = if cfg!(debug_assertions) {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_millis(50)
+    };
+    assert!(used < bound, "{used:?}");
 }
 
 #[test]
@@ -113,10 +127,10 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
     let env = Env::new();
     env.push("before", 0);
     let (mut follower, mut lines) = env.follow(&["pull", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     for i in 0..5 {
         env.push(&format!("r{i}"), 0);
-        got.push(lines.next().unwrap().unwrap());
+        got.push(lines.next_line());
     }
     // A concurrent compaction does not make it deliver anything again.
     std::thread::sleep(Duration::from_millis(1100));
@@ -125,7 +139,7 @@ fn pull_follow_delivers_new_records_in_order_exactly_once() {
         .assert()
         .success();
     env.push("last", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     // Printed comes before marked: let the follower mark what it printed
     // before stopping it, or that is rightly delivered again (at-least-once).
     env.await_no_pending();
@@ -142,9 +156,9 @@ fn list_follow_prints_each_record_once_across_compaction() {
     let env = Env::new();
     env.push("a", 0);
     let (mut follower, mut lines) = env.follow(&["list", "--follow", "--json"]);
-    let mut got = vec![lines.next().unwrap().unwrap()];
+    let mut got = vec![lines.next_line()];
     env.push("b", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     env.cq().arg("pull").assert().success();
     std::thread::sleep(Duration::from_millis(1100));
     env.cq()
@@ -152,7 +166,7 @@ fn list_follow_prints_each_record_once_across_compaction() {
         .assert()
         .success();
     env.push("c", 0);
-    got.push(lines.next().unwrap().unwrap());
+    got.push(lines.next_line());
     let _ = follower.kill();
     let _ = follower.wait();
     assert_eq!(names(&parse_lines(&got.join("\n"))), ["a", "b", "c"]);
@@ -547,4 +561,70 @@ fn waiters_hear_pushes_after_the_queue_directory_is_made_again() {
         "{:?}",
         pushed.elapsed()
     );
+}
+
+/// A name nothing can answer (a typo, a record someone already pulled)
+/// ends the wait after its 10 s grace with exit 1 and a line that says so,
+/// with the closest known name, in a pipe as on a terminal; a running job
+/// of that name keeps it waiting past the grace; --new-only waits for a
+/// job not started yet.
+#[test]
+fn a_wait_that_nothing_can_answer_says_so() {
+    let env = Env::new();
+    env.push("build", 0);
+    env.cq().args(["pull"]).assert().success();
+    let t = Instant::now();
+    let out = env
+        .cq()
+        .args(["wait", "biuld", "--timeout", "60s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing to wait for") && err.contains("did you mean 'build'?"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(30),
+        "{took:?}"
+    );
+    // The pulled record's own name: said so too.
+    let out = env
+        .cq()
+        .args(["wait", "build", "--timeout", "60s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("was pulled"),
+        "{out:?}"
+    );
+    // A running job answers: the wait goes past the grace to its end.
+    let id = String::from_utf8(
+        env.cq()
+            .args(["wrap", "-d", "-n", "slow", "--", "sleep", "12"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!id.trim().is_empty());
+    let out = env
+        .cq()
+        .args(["wait", "slow", "--timeout", "60s"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // --new-only: no check; the timeout ends it.
+    env.cq()
+        .args(["wait", "future", "--new-only", "--timeout", "11s"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(124);
 }

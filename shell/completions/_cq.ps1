@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'cq' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -42,21 +42,22 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for a shell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the cq(1) man page, or write every page to a directory')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
+            [CompletionResult]::new('where', 'where', [CompletionResultType]::ParameterValue, 'Say which queue cq uses, why, and what it keeps beside it')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'cq;wrap' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Job name [default: $CQ_NAME, else the basename of CMD]')
-            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Job name [default: $CQ_NAME, else the basename of CMD]')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]')
-            [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]')
+            [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]')
             [CompletionResult]::new('--detached-id', '--detached-id', [CompletionResultType]::ParameterName, 'The detached wrapper''s job id (set by --detach)')
             [CompletionResult]::new('--ready-fd', '--ready-fd', [CompletionResultType]::ParameterName, 'Where the detached wrapper says it registered the job (set by --detach)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run CMD in the background, in a session of its own; print the job id once it is registered as running')
@@ -68,8 +69,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;push' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Job name')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Job name')
@@ -77,8 +78,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--exit-code', '--exit-code', [CompletionResultType]::ParameterName, 'The job''s exit code (0 is success, anything else failure)')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The job''s status, when there is no exit code')
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'The job''s status, when there is no exit code')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]')
-            [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]')
+            [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]')
             [CompletionResult]::new('--started-at', '--started-at', [CompletionResultType]::ParameterName, 'When the job started (RFC 3339); adds started_at and duration_ms')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
@@ -90,8 +91,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;pull' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Pull at most N records (with --follow: N in all, then exit 0)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Pull at most N records (with --follow: N in all, then exit 0)')
@@ -120,8 +121,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;ack' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -130,8 +131,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;retry' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Every dead letter')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every dead letter')
@@ -142,8 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;list' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Only jobs whose name matches PATTERN (shell-style * and ?)')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Only jobs whose name matches PATTERN (shell-style * and ?)')
@@ -170,14 +171,15 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;wait' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Give up after DUR (90s, 10m, 2h): exit 124')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after DUR (90s, 10m, 2h): exit 124')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Mark the records printed as pulled')
             [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'Mark the records printed as pulled')
+            [CompletionResult]::new('--new-only', '--new-only', [CompletionResultType]::ParameterName, 'Wait for a job that has not started yet: no check that something can answer NAME')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Short for --format jsonl')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -186,8 +188,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;compact' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -197,8 +199,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;stats' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object instead of the report')
@@ -209,8 +211,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;migrate' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The queue to copy to, of any tier (as for --queue)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -220,8 +222,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;meta' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -230,8 +232,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;completions' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -240,8 +242,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;man' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR')
@@ -252,13 +254,26 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;init' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Define a function CMD that runs CMD under `cq wrap` (repeatable)')
             [CompletionResult]::new('--wrap', '--wrap', [CompletionResultType]::ParameterName, 'Define a function CMD that runs CMD under `cq wrap` (repeatable)')
             [CompletionResult]::new('--wake-for', '--wake-for', [CompletionResultType]::ParameterName, 'With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]')
             [CompletionResult]::new('--own-only', '--own-only', [CompletionResultType]::ParameterName, 'With claude: the session hears only jobs started from it, not those that name no session')
+            [CompletionResult]::new('--install', '--install', [CompletionResultType]::ParameterName, 'With claude: merge the hooks into ~/.claude/settings.json (keeping everything else; a backup in settings.json.bak) instead of printing them')
+            [CompletionResult]::new('--uninstall', '--uninstall', [CompletionResultType]::ParameterName, 'With claude: take cq''s hooks out of the settings file, and nothing else')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'With --install or --uninstall: the project''s .claude/settings.json instead of the user''s')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'cq;where' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -266,8 +281,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;hook' {
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
-            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('--wake-for', '--wake-for', [CompletionResultType]::ParameterName, 'With --wake: give up (exit 0, nothing taken) after DUR, before the hook''s timeout')
             [CompletionResult]::new('--wake', '--wake', [CompletionResultType]::ParameterName, 'Wait for the session''s next record (an asyncRewake hook)')
@@ -293,6 +308,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script for a shell')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the cq(1) man page, or write every page to a directory')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
+            [CompletionResult]::new('where', 'where', [CompletionResultType]::ParameterValue, 'Say which queue cq uses, why, and what it keeps beside it')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run by Claude Code''s hooks (see cq init claude)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -337,6 +353,9 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;help;init' {
+            break
+        }
+        'cq;help;where' {
             break
         }
         'cq;help;hook' {

@@ -62,6 +62,9 @@ _cq() {
             cq,wait)
                 cmd="cq__subcmd__wait"
                 ;;
+            cq,where)
+                cmd="cq__subcmd__where"
+                ;;
             cq,wrap)
                 cmd="cq__subcmd__wrap"
                 ;;
@@ -110,6 +113,9 @@ _cq() {
             cq__subcmd__help,wait)
                 cmd="cq__subcmd__help__subcmd__wait"
                 ;;
+            cq__subcmd__help,where)
+                cmd="cq__subcmd__help__subcmd__where"
+                ;;
             cq__subcmd__help,wrap)
                 cmd="cq__subcmd__help__subcmd__wrap"
                 ;;
@@ -120,7 +126,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack retry list wait compact stats migrate meta completions man init hook help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,7 +234,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack retry list wait compact stats migrate meta completions man init hook help"
+            opts="wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -451,6 +457,20 @@ _cq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cq__subcmd__help__subcmd__where)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cq__subcmd__help__subcmd__wrap)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -496,7 +516,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__init)
-            opts="-q -w -h -V --queue --color --wrap --own-only --wake-for --help --version bash zsh fish phase-g claude"
+            opts="-q -w -h -V --queue --color --wrap --own-only --wake-for --install --uninstall --project --help --version bash zsh fish phase-g claude"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -894,7 +914,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__wait)
-            opts="-q -t -p -h -V --queue --color --timeout --pull --format --json --help --version"
+            opts="-q -t -p -h -V --queue --color --timeout --pull --new-only --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -922,6 +942,32 @@ _cq() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table jsonl brief" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__where)
+            opts="-q -h -V --queue --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

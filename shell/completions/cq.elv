@@ -18,8 +18,8 @@ set edit:completion:arg-completer[cq] = {|@words|
     }
     var completions = [
         &'cq'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -39,20 +39,21 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
+            cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;wrap'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
-            cand -n 'Job name [default: $CQ_NAME, else the basename of CMD]'
-            cand --name 'Job name [default: $CQ_NAME, else the basename of CMD]'
-            cand -o 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
-            cand --output-dir 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand -n 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]'
+            cand --name 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]'
+            cand -o 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand --output-dir 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
-            cand --log 'With --detach: CMD''s stdout and stderr go here [default: OUTPUT_DIR/NAME.ID.log]'
+            cand --log 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]'
             cand --detached-id 'The detached wrapper''s job id (set by --detach)'
             cand --ready-fd 'Where the detached wrapper says it registered the job (set by --detach)'
             cand -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
@@ -63,8 +64,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;push'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -n 'Job name'
             cand --name 'Job name'
@@ -72,8 +73,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --exit-code 'The job''s exit code (0 is success, anything else failure)'
             cand -s 'The job''s status, when there is no exit code'
             cand --status 'The job''s status, when there is no exit code'
-            cand -o 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
-            cand --output-dir 'Where the job''s output lives [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand -o 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]'
+            cand --output-dir 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]'
             cand --started-at 'When the job started (RFC 3339); adds started_at and duration_ms'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
@@ -84,8 +85,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;pull'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -l 'Pull at most N records (with --follow: N in all, then exit 0)'
             cand --limit 'Pull at most N records (with --follow: N in all, then exit 0)'
@@ -113,8 +114,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;ack'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -122,8 +123,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;retry'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -a 'Every dead letter'
             cand --all 'Every dead letter'
@@ -133,8 +134,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;list'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -n 'Only jobs whose name matches PATTERN (shell-style * and ?)'
             cand --name 'Only jobs whose name matches PATTERN (shell-style * and ?)'
@@ -160,14 +161,15 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;wait'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -t 'Give up after DUR (90s, 10m, 2h): exit 124'
             cand --timeout 'Give up after DUR (90s, 10m, 2h): exit 124'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -p 'Mark the records printed as pulled'
             cand --pull 'Mark the records printed as pulled'
+            cand --new-only 'Wait for a job that has not started yet: no check that something can answer NAME'
             cand --json 'Short for --format jsonl'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -175,8 +177,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;compact'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --older-than 'Remove pulled records completed more than DUR ago (90s, 10m, 2h, 7d)'
             cand -h 'Print help (see more with ''--help'')'
@@ -185,8 +187,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;stats'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
             cand --json 'One JSON object instead of the report'
@@ -196,8 +198,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;migrate'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --to 'The queue to copy to, of any tier (as for --queue)'
             cand -h 'Print help (see more with ''--help'')'
@@ -206,8 +208,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;meta'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -215,8 +217,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;completions'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -224,8 +226,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;man'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -o 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
             cand --out 'Write cq.1, one cq-COMMAND.1 per command and cq-queue.5 to DIR'
@@ -235,21 +237,33 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --version 'Print version'
         }
         &'cq;init'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -w 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
             cand --wrap 'Define a function CMD that runs CMD under `cq wrap` (repeatable)'
             cand --wake-for 'With claude: how long an idle session waits to be woken before it waits for its next turn instead [default: 1d]'
             cand --own-only 'With claude: the session hears only jobs started from it, not those that name no session'
+            cand --install 'With claude: merge the hooks into ~/.claude/settings.json (keeping everything else; a backup in settings.json.bak) instead of printing them'
+            cand --uninstall 'With claude: take cq''s hooks out of the settings file, and nothing else'
+            cand --project 'With --install or --uninstall: the project''s .claude/settings.json instead of the user''s'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'cq;where'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'cq;hook'= {
-            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
-            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME] [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --wake-for 'With --wake: give up (exit 0, nothing taken) after DUR, before the hook''s timeout'
             cand --wake 'Wait for the session''s next record (an asyncRewake hook)'
@@ -274,6 +288,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand completions 'Print a completion script for a shell'
             cand man 'Print the cq(1) man page, or write every page to a directory'
             cand init 'Print shell integration to eval in an rc file'
+            cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by Claude Code''s hooks (see cq init claude)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -304,6 +319,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;man'= {
         }
         &'cq;help;init'= {
+        }
+        &'cq;help;where'= {
         }
         &'cq;help;hook'= {
         }

@@ -10,16 +10,23 @@
 //! 0, so an immediate `cq wait ID` or `cq list --running` sees the job.
 //! Re-executing rather than forking: a fork of a process with threads
 //! (a Kafka client's) may not run Rust code.
+//!
+//! The second cq keeps none of the caller's descriptors but 0, 1, 2 and the
+//! pipe: a caller that reads a pipe to its end must not wait for the job.
+//! The log is private (0600), in a directory made for it if missing, and
+//! opened without blocking; a job that is never registered leaves neither.
 
 use super::Exit;
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result};
 use crate::queue::Where;
+use crate::queue::files;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// How long the first cq waits for the job to be registered.
@@ -40,6 +47,50 @@ fn default_log(output_dir: &str, name: &str, id: &str) -> PathBuf {
     PathBuf::from(output_dir).join(file)
 }
 
+/// What a detached start made before the job was registered: removed
+/// again if it never is (a full disk must not leave an empty log and the
+/// directories made for it).
+struct Made {
+    log: Option<PathBuf>,
+    dirs: Vec<PathBuf>,
+    keep: bool,
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
+        }
+        files::remove_dirs(&self.dirs);
+    }
+}
+
+/// Opens (creating it mode 0600, whatever the umask: job output often
+/// holds secrets) the log, appending. Never blocks: a FIFO nobody reads is
+/// refused rather than waited on; one with a reader is written as usual.
+fn open_log(log: &Path) -> Result<(File, bool)> {
+    let mut o = OpenOptions::new();
+    o.append(true).custom_flags(files::NONBLOCK);
+    let fail = |e| Error::io(format!("cannot open the log {}", log.display()), e);
+    let (f, created) = files::open_or_create(log, &o).map_err(|e| {
+        if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+            Error::new(format!(
+                "cannot open the log {}: a FIFO that nobody reads",
+                log.display()
+            ))
+        } else {
+            fail(e)
+        }
+    })?;
+    let flags = rustix::fs::fcntl_getfl(&f).map_err(|e| fail(e.into()))?;
+    rustix::fs::fcntl_setfl(&f, flags - rustix::fs::OFlags::NONBLOCK)
+        .map_err(|e| fail(e.into()))?;
+    Ok((f, created))
+}
+
 pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Result<Exit> {
     let id = crate::record::new_id();
     let log = match &args.log {
@@ -47,11 +98,20 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
             .map_err(|e| Error::io(format!("cannot use the log {}", l.display()), e))?,
         None => default_log(output_dir, name, &id),
     };
-    let out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(|e| Error::io(format!("cannot open the log {}", log.display()), e))?;
+    // The log's directory (the output directory, by default) is made as
+    // its home, private like the queue's.
+    let home = files::parent(&log);
+    let dirs = files::make_private_dirs(&home)
+        .map_err(|e| Error::io(format!("cannot create {}", home.display()), e))?;
+    let mut made = Made {
+        log: None,
+        dirs,
+        keep: false,
+    };
+    let (out, created) = open_log(&log)?;
+    if created {
+        made.log = Some(log.clone());
+    }
     let err = out
         .try_clone()
         .map_err(|e| Error::io("cannot duplicate the log's descriptor", e))?;
@@ -74,13 +134,33 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
     }
     c.arg("--").args(&args.cmd);
     c.stdin(Stdio::null()).stdout(out).stderr(err);
-    // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
-    // these calls as raw system calls (async-signal-safe), nothing here
-    // allocates, and `fd` is the pipe's write end, open until exec (`tx`
-    // outlives the spawn).
+    // For the child to mark close-on-exec when the kernel has no
+    // close_range (before 5.11).
+    let inherited = crate::process::open_fds();
+    // SAFETY: pre_exec's closure runs between fork and exec: it makes only
+    // raw system calls (async-signal-safe: rustix's, and close_range by
+    // number, which no safe wrapper offers), allocates nothing (`inherited`
+    // was read before the fork), and `fd` is the pipe's write end, open
+    // until exec (`tx` outlives the spawn).
     unsafe {
         c.pre_exec(move || {
             rustix::process::setsid()?;
+            // Every descriptor the caller let us inherit is closed at exec:
+            // a detached job holds 0, 1, 2 and what it opens itself, and
+            // never the pipe a caller waits on for EOF. (Close-on-exec,
+            // not closed: std's own error pipe must live until exec.)
+            let all = libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
+            if all != 0 {
+                for &n in &inherited {
+                    let n = std::os::fd::BorrowedFd::borrow_raw(n);
+                    let _ = rustix::io::fcntl_setfd(n, rustix::io::FdFlags::CLOEXEC);
+                }
+            }
             // The pipe's write end stays open across exec, for the word.
             let fd = std::os::fd::BorrowedFd::borrow_raw(fd);
             rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
@@ -100,15 +180,18 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
         let _ = rx.read_to_string(&mut word);
         let _ = done_tx.send(word);
     });
-    let word = done_rx.recv_timeout(REGISTER_WITHIN).map_err(|_| {
-        Error::new(format!(
+    let Ok(word) = done_rx.recv_timeout(REGISTER_WITHIN) else {
+        // It may still register and run: what it made stays.
+        made.keep = true;
+        return Err(Error::new(format!(
             "the detached job was not registered within {}s; it may still start (see {})",
             REGISTER_WITHIN.as_secs(),
             log.display()
-        ))
-    })?;
+        )));
+    };
     match word.strip_prefix("ok") {
         Some(_) => {
+            made.keep = true;
             let mut o = std::io::stdout().lock();
             writeln!(o, "{id}")
                 .and_then(|()| o.flush())
@@ -119,14 +202,20 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
             // Reap it: it ended without registering the job.
             let _ = child.wait();
             let why = word.trim();
-            Err(Error::new(if why.is_empty() {
-                format!(
-                    "the detached wrapper ended before registering the job (see {})",
-                    log.display()
-                )
-            } else {
-                why.to_string()
-            }))
+            if why.is_empty() {
+                // Its last words, if any, are in the log: keep that.
+                let said = std::fs::metadata(&log).is_ok_and(|m| m.len() > 0);
+                made.keep = said;
+                return Err(Error::new(if said {
+                    format!(
+                        "the detached wrapper ended before registering the job (see {})",
+                        log.display()
+                    )
+                } else {
+                    "the detached wrapper ended before registering the job".to_string()
+                }));
+            }
+            Err(Error::new(why.to_string()))
         }
     }
 }

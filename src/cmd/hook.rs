@@ -57,6 +57,9 @@ impl HookArgs {
             let client = client.expect("checked above");
             return self.wait(&input, client, &q, &sessions);
         }
+        // A prompt hook never outwaits its prompt: the queue's lock waits
+        // give up too.
+        crate::watch::deadline(Some(claude::LOCK_WAIT));
         let lock = sessions.lock()?;
         let in_flight = lock.settle(&q);
         let deliver = match input.hook_event_name.as_str() {
@@ -96,6 +99,8 @@ impl HookArgs {
         let Some(_mine) = claude::waiter_lock(sessions.dir(), &input.session_id)? else {
             return Ok(Exit::Code(0));
         };
+        // Its stderr is the model's text when it wakes the session.
+        crate::error::quiet();
         claude::exit_with(client);
         let until = self
             .wake_for
@@ -153,8 +158,5 @@ impl HookArgs {
 
 /// `$XDG_STATE_HOME/cq/claude/` (else `~/.local/state/cq/claude/`).
 fn claude_dir() -> Result<std::path::PathBuf> {
-    match queue::Location::default_location()? {
-        queue::Location::File(p) => Ok(queue::files::parent(&p).join("claude")),
-        _ => Err(Error::new("no state directory")),
-    }
+    Ok(queue::files::state_dir()?.join("claude"))
 }

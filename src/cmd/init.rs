@@ -41,13 +41,33 @@ impl Run for InitArgs {
                 None => None,
             };
         if self.shell == InitShell::Claude {
+            if self.project && !(self.install || self.uninstall) {
+                return Err(Error::usage("--project goes with --install or --uninstall"));
+            }
+            if self.uninstall {
+                let msg = super::settings::uninstall(&super::settings::path(self.project)?)?;
+                crate::error::warn(&msg);
+                return Ok(Exit::Code(0));
+            }
             let wake_for = self.wake_for.as_deref().unwrap_or("1d");
             let text = claude_settings(pinned.as_deref(), self.own_only, wake_for)?;
+            if self.install {
+                let ours: serde_json::Value =
+                    serde_json::from_str(&text).expect("cq's own settings parse");
+                let msg = super::settings::install(&super::settings::path(self.project)?, &ours)?;
+                crate::error::warn(&msg);
+                return Ok(Exit::Code(0));
+            }
             return print_text(text.as_bytes());
         }
-        if self.own_only || self.wake_for.is_some() {
+        if self.own_only
+            || self.wake_for.is_some()
+            || self.install
+            || self.uninstall
+            || self.project
+        {
             return Err(Error::usage(
-                "--own-only and --wake-for set up Claude Code's hooks: use them with cq init claude",
+                "--own-only, --wake-for, --install, --uninstall and --project set up Claude Code's hooks: use them with cq init claude",
             ));
         }
         let run = cq_path();

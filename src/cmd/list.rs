@@ -15,7 +15,7 @@ impl Run for ListArgs {
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }
-        let fmt = output::format(self.format);
+        let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
         let stdout = io::stdout();
         if self.running {

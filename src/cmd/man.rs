@@ -81,9 +81,15 @@ fn exit_status(sub: &str) -> &'static str {
             ".TP\n126\nCMD was found but is not executable; recorded as a failure\n",
             ".TP\n127\nCMD was not found; recorded as a failure\n",
             ".TP\n128+N\nCMD was killed by signal N: cq records it, then dies of the same signal, ",
-            "so the calling shell sees 128+N and a Ctrl\\-C stops its loop\n",
+            "so the calling shell sees 128+N and a Ctrl\\-C stops its loop. Also when signal N ",
+            "reached cq after CMD ended: cq dies of it within about a second, once the record is ",
+            "appended or, if the append cannot finish by then, printed on standard error with ",
+            "the job left running, for readers to record as lost\n",
             ".PP\nIf the record cannot be written after CMD ran, cq keeps CMD's status and ",
             "prints the error and the record's JSON on standard error.\n",
+            ".PP\nThe job's name, its output directory and the working directory must be valid ",
+            "UTF\\-8, as a record is JSON (exit 2 for a name or \\fB\\-o\\fR, 125 for the working ",
+            "directory); an empty CMD needs \\fB\\-\\-name\\fR.\n",
         ),
         "pull" | "list" => concat!(
             ".TP\n0\nsuccess, also when the reader of the output went away (records not ",
@@ -156,7 +162,7 @@ fn environment(sub: &str) -> Vec<(&'static str, &'static str)> {
     );
     let meta_file = (
         "CQ_META_FILE",
-        "Set by \\fBcq wrap\\fR for CMD: where the pairs go; without it cq meta refuses.",
+        "Set by \\fBcq wrap\\fR for CMD: the job's private file (mode 0600, a random name in \\fB$TMPDIR\\fR, made before CMD starts) where the pairs go; without it, or once the job has ended, cq meta refuses.",
     );
     let no_color = (
         "NO_COLOR",
@@ -305,6 +311,13 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
                 "cq man \\-\\-out ~/.local/share/man/man1 && mv ~/.local/share/man/man1/cq\\-queue.5 ~/.local/share/man/man5/",
             ),
         ],
+        "where" => &[
+            ("Which queue this shell uses, and why:", "cq where"),
+            (
+                "The files of another queue:",
+                "cq \\-\\-queue sqlite:jobs.db where",
+            ),
+        ],
         "init" => &[
             (
                 "In ~/.bashrc:",
@@ -413,7 +426,11 @@ const CLAUDE: &str = concat!(
     "terminal UI can. On the kafka tier an acknowledgement commits an offset, which acknowledges earlier records of ",
     "the partition too: give each session its own consumer group or use another tier.\n",
     ".PP\n",
-    "To undo, delete the hooks whose command runs \\fBcq hook claude\\fR from the settings file, and ",
+    "\\fB\\-\\-install\\fR merges the hooks into the settings file (\\fB\\-\\-project\\fR: ",
+    "\\fI.claude/settings.json\\fR under the working directory; else \\fI$CLAUDE_CONFIG_DIR/settings.json\\fR ",
+    "or \\fI~/.claude/settings.json\\fR), keeping every other key and hook, replacing the hooks of any ",
+    "earlier \\fBcq hook claude\\fR, writing atomically and keeping the old file as \\fIsettings.json.bak\\fR. ",
+    "To undo, \\fBcq init claude \\-\\-uninstall\\fR takes out exactly those hooks; then remove ",
     "\\fI$XDG_STATE_HOME/cq/claude/\\fR.\n",
 );
 

@@ -15,8 +15,11 @@ mod migrate;
 mod pull;
 mod push;
 mod retry;
+mod settings;
 mod stats;
 mod wait;
+#[path = "where_.rs"]
+mod where_;
 mod wrap;
 
 use crate::cli::Command;
@@ -55,6 +58,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Man(a) => a.run(queue),
         Command::Init(a) => a.run(queue),
         Command::Hook(a) => a.run(queue),
+        Command::Where(a) => a.run(queue),
     }
 }
 
@@ -72,6 +76,7 @@ pub fn answers_on_stdout(cmd: &Command) -> bool {
                 | Command::Completions(_)
                 | Command::Man(_)
                 | Command::Init(_)
+                | Command::Where(_)
         )
         || matches!(cmd, Command::Wrap(a) if a.detach)
 }
@@ -102,23 +107,50 @@ fn env_nonempty(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }
 
-fn cwd() -> Result<PathBuf> {
-    std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))
+/// The working directory, as records hold it (`cwd`). A record is JSON,
+/// which holds only UTF-8: a directory whose name is not UTF-8 would be
+/// written as another name (U+FFFD for its bytes) naming no directory, so
+/// it is refused, as names and meta are (not usage: exit 1, or 125 before
+/// `wrap` runs CMD).
+fn cwd() -> Result<String> {
+    let d =
+        std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
+    utf8_path(&d, "the working directory")
+        .map(str::to_string)
+        .map_err(|e| Error::new(format!("{}; run cq from another directory", e.msg)))
+}
+
+/// `p` as text, or the one error for a path a record cannot hold.
+fn utf8_path<'a>(p: &'a Path, what: &str) -> Result<&'a str> {
+    p.to_str().ok_or_else(|| {
+        Error::usage(format!(
+            "{what} {:?} is not valid UTF-8, which a record (JSON) cannot hold",
+            p.as_os_str()
+        ))
+    })
 }
 
 /// `-o DIR`, else `$CQ_OUTPUT_DIR`, else the working directory; absolute.
-fn output_dir(flag: Option<&Path>, cwd: &Path) -> String {
+/// Refused (exit 2) when not UTF-8, like a name: see [`cwd`].
+fn output_dir(flag: Option<&Path>, cwd: &str) -> Result<String> {
     let dir = match flag {
-        Some(d) => d.to_path_buf(),
+        Some(d) => {
+            utf8_path(d, "--output-dir")?;
+            d.to_path_buf()
+        }
         None => match std::env::var_os("CQ_OUTPUT_DIR").filter(|v| !v.is_empty()) {
-            Some(d) => PathBuf::from(d),
-            None => cwd.to_path_buf(),
+            Some(d) => {
+                utf8_path(Path::new(&d), "CQ_OUTPUT_DIR")?;
+                PathBuf::from(d)
+            }
+            None => PathBuf::from(cwd),
         },
     };
     let abs = if dir.is_absolute() {
         dir
     } else {
-        cwd.join(dir)
+        Path::new(cwd).join(dir)
     };
-    abs.to_string_lossy().into_owned()
+    // Both parts are UTF-8, so the whole is.
+    Ok(abs.to_string_lossy().into_owned())
 }

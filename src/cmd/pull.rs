@@ -22,7 +22,7 @@ impl Run for PullArgs {
             return Err(Error::usage("--timeout needs --wait or --follow"));
         }
         let until = deadline(self.timeout.as_deref())?;
-        let fmt = output::format(self.format);
+        let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
         if let Some(point) = &self.from {
             q.replay(self.group.as_deref(), point)?;

@@ -26,10 +26,12 @@ impl Run for PushArgs {
             (None, None) => unreachable!("clap requires --exit-code or --status"),
         };
         let cwd = cwd()?;
+        let dir = output_dir(self.output_dir.as_deref(), &cwd)?;
+        record::check_job_text(&name, &dir, &cwd).map_err(Error::usage)?;
         let rec = NewRecord::pushed(Pushed {
             name,
-            output_dir: output_dir(self.output_dir.as_deref(), &cwd),
-            cwd: cwd.to_string_lossy().into_owned(),
+            output_dir: dir,
+            cwd,
             status,
             exit_code: self.exit_code,
             started_at,
@@ -57,7 +59,7 @@ fn started(ts: Option<&str>) -> Result<(Option<String>, Option<u64>)> {
 /// One line of `--batch` input as a record, or why it is not one.
 fn batch_record(
     line: &str,
-    cwd: &std::path::Path,
+    cwd: &str,
     dir: &str,
     meta: &serde_json::Map<String, serde_json::Value>,
 ) -> std::result::Result<NewRecord, String> {
@@ -115,6 +117,12 @@ fn batch_record(
         return Err("the job name must not be empty".into());
     }
     let status = match (exit_code, status) {
+        (Some(c), Some(s)) if Status::of_exit(c) != s => {
+            return Err(format!(
+                "\"exit_code\":{c} and \"status\":\"{}\" contradict each other",
+                s.as_str()
+            ));
+        }
         (Some(c), _) => Status::of_exit(c),
         (None, Some(s)) => s,
         (None, None) => return Err("neither \"exit_code\" nor \"status\"".into()),
@@ -122,13 +130,16 @@ fn batch_record(
     let (started_at, duration_ms) = started(started_at.as_deref()).map_err(|e| e.msg)?;
     let mut all = meta.clone();
     all.append(&mut extra);
+    let output_dir = match out {
+        Some(o) => output_dir(Some(std::path::Path::new(&o)), cwd).map_err(|e| e.msg)?,
+        None => dir.to_string(),
+    };
+    let cwd = cwd.to_string();
+    record::check_job_text(&name, &output_dir, &cwd)?;
     Ok(NewRecord::pushed(Pushed {
         name,
-        output_dir: match out {
-            Some(o) => output_dir(Some(std::path::Path::new(&o)), cwd),
-            None => dir.to_string(),
-        },
-        cwd: cwd.to_string_lossy().into_owned(),
+        output_dir,
+        cwd,
         status,
         exit_code,
         started_at,
@@ -142,15 +153,16 @@ fn batch_record(
 /// written (durably, one sync) whenever the input read so far is used up,
 /// or at 1,000 records: a producer that writes a line at a time gets each
 /// record durable before cq waits for the next; a file or a fast pipe gets
-/// few syncs.
+/// few syncs. A bad line (not UTF-8, too long, not a record) is named on
+/// stderr and skipped, the good ones kept; a line too long to be a record
+/// is skipped without being held in memory.
 fn batch(
     args: &PushArgs,
     loc: &queue::Location,
     meta: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Exit> {
-    use std::io::BufRead;
     let cwd = cwd()?;
-    let dir = output_dir(args.output_dir.as_deref(), &cwd);
+    let dir = output_dir(args.output_dir.as_deref(), &cwd)?;
     let q = queue::open(loc)?;
     // Our own buffer over fd 0, so that "nothing left in it" is known.
     let fd = std::os::fd::AsFd::as_fd(&std::io::stdin())
@@ -159,31 +171,45 @@ fn batch(
     let mut input = std::io::BufReader::with_capacity(64 << 10, std::fs::File::from(fd));
     let mut group: Vec<String> = Vec::new();
     let (mut n, mut bad) = (0usize, 0usize);
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        let read = input
-            .read_line(&mut line)
+        let read = read_line(&mut input, &mut line, record::RECORD_MAX)
             .map_err(|e| Error::io(format!("cannot read standard input (line {})", n + 1), e))?;
-        if read > 0 {
+        if let Some(len) = read {
             n += 1;
-            let text = line.trim();
-            if !text.is_empty() {
-                match batch_record(text, &cwd, &dir, &meta) {
-                    Ok(rec) => group.push(rec.to_line()),
-                    Err(why) => {
-                        bad += 1;
-                        crate::error::warn(&format!("standard input line {n}: {why}; skipped"));
+            let parsed = if len > record::RECORD_MAX {
+                Some(Err(format!(
+                    "{len} bytes, longer than the {} a record may be",
+                    record::RECORD_MAX
+                )))
+            } else {
+                match std::str::from_utf8(&line) {
+                    Err(e) => Some(Err(format!(
+                        "not UTF-8 (an invalid byte at column {})",
+                        e.valid_up_to() + 1
+                    ))),
+                    Ok(text) => {
+                        let text = text.trim();
+                        (!text.is_empty()).then(|| batch_record(text, &cwd, &dir, &meta))
                     }
+                }
+            };
+            match parsed {
+                None => {}
+                Some(Ok(rec)) => group.push(rec.to_line()),
+                Some(Err(why)) => {
+                    bad += 1;
+                    crate::error::warn(&format!("standard input line {n}: {why}; skipped"));
                 }
             }
         }
-        let drained = read == 0 || input.buffer().is_empty();
+        let drained = read.is_none() || input.buffer().is_empty();
         if !group.is_empty() && (drained || group.len() >= 1000) {
             q.append_many(&group)?;
             group.clear();
         }
-        if read == 0 {
+        if read.is_none() {
             break;
         }
     }
@@ -192,4 +218,65 @@ fn batch(
     } else {
         0
     }))
+}
+
+/// Reads one line (its `\n` dropped) into `buf`, keeping at most `max + 1`
+/// bytes of it and consuming the rest unbuffered. Returns the line's whole
+/// length, or `None` at the end of input.
+fn read_line(
+    input: &mut impl std::io::BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
+    let mut len = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(len));
+        }
+        any = true;
+        let (part, end) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        let room = (max + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        len += part.len();
+        let used = end.unwrap_or(chunk.len());
+        input.consume(used);
+        if end.is_some() {
+            return Ok(Some(len));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_line;
+
+    #[test]
+    fn lines_are_read_whole_or_cut_at_the_bound() {
+        let text = b"short\nlonger line\n\nlast";
+        let mut r = std::io::BufReader::with_capacity(4, &text[..]);
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        while let Some(len) = read_line(&mut r, &mut buf, 6).unwrap() {
+            got.push((String::from_utf8(buf.clone()).unwrap(), len));
+            buf.clear();
+        }
+        assert_eq!(
+            got,
+            [
+                ("short".to_string(), 5),
+                ("longer ".to_string(), 11),
+                (String::new(), 0),
+                ("last".to_string(), 4)
+            ]
+        );
+    }
 }

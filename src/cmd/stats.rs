@@ -28,6 +28,9 @@ struct Stats {
     peak_per_minute: u64,
     peak_per_hour: u64,
     writers: u64,
+    /// Records that name no writer (no `pid` or no `host`: the Phase G
+    /// block's and other legacy writers'): in no count of writers.
+    unattributed: u64,
     hosts: u64,
     lost: u64,
     /// Dead letters: records `cq pull --exec` parked after their last
@@ -64,7 +67,7 @@ impl Run for StatsArgs {
         let q = queue::open(loc)?;
         let mut st = Stats::default();
         let (mut first, mut last): (Option<Timestamp>, Option<Timestamp>) = (None, None);
-        let mut writers: HashSet<(Option<String>, Option<u64>)> = HashSet::new();
+        let mut writers: HashSet<(String, u64)> = HashSet::new();
         let mut hosts: HashSet<String> = HashSet::new();
         q.list(&filter, None, &mut |s| {
             let v = &s.view;
@@ -72,7 +75,15 @@ impl Run for StatsArgs {
             st.pending += u64::from(v.pulled() == Pulled::No);
             st.failures += u64::from(v.status != "success");
             st.lost += u64::from(v.lost);
-            writers.insert((v.host.clone(), v.pid));
+            // A writer is a pid on a host; a record that names neither is
+            // no evidence of one (counting it made every legacy queue one
+            // writer more).
+            match (&v.host, v.pid) {
+                (Some(h), Some(p)) => {
+                    writers.insert((h.clone(), p));
+                }
+                _ => st.unattributed += 1,
+            }
             if let Some(h) = &v.host {
                 hosts.insert(h.clone());
             }
@@ -202,10 +213,15 @@ fn report(
     )?;
     writeln!(
         out,
-        "writers     {} (pid@host), {} host{}",
+        "writers     {} (pid@host), {} host{}{}",
         st.writers,
         st.hosts,
-        if st.hosts == 1 { "" } else { "s" }
+        if st.hosts == 1 { "" } else { "s" },
+        if st.unattributed == 0 {
+            String::new()
+        } else {
+            format!("; {} record(s) name no writer", st.unattributed)
+        }
     )?;
     writeln!(out, "tier        {}: {}", st.tier, st.reason)?;
     writeln!(out, "checklist   {}", st.checklist)?;

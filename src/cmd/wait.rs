@@ -22,7 +22,7 @@ impl Run for WaitArgs {
         // Second precision, like the records: a job that completed in the
         // second the wait began counts as new.
         let began = Cutoff::new(time::parse_timestamp(&time::format(time::now()))?);
-        let fmt = output::format(self.format);
+        let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
         let mut waiter = q.waiter()?;
         let filter = Filter::default();
@@ -63,15 +63,94 @@ impl Run for WaitArgs {
                 status.clear();
                 return Ok(Exit::Code(code::TIMEOUT));
             }
-            // On a terminal, wake each second to update the elapsed time.
+            let checked = status.start + GRACE;
+            if !self.new_only
+                && Instant::now() >= checked
+                && let Some(msg) = nothing_answers(&q, &waiting)?
+            {
+                status.clear();
+                return Err(Error::new(msg));
+            }
+            // On a terminal, wake each second to update the elapsed time;
+            // and once when the grace ends.
             let tick = status.tty.then(|| Instant::now() + Duration::from_secs(1));
-            let wake = match (until, tick) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let grace = (!self.new_only && Instant::now() < checked).then_some(checked);
+            let wake = [until, tick, grace].into_iter().flatten().min();
             waiter.wait(wake)?;
         }
     }
+}
+
+/// How long a NAME may go unanswerable before the wait says so.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Why the wait cannot end, if it cannot: some NAME is neither a running
+/// job's name or id (on a networked tier, any host's) nor answered yet.
+fn nothing_answers(q: &queue::Queue, waiting: &[&str]) -> Result<Option<String>> {
+    let running = q.running()?;
+    let lost: Vec<&str> = waiting
+        .iter()
+        .copied()
+        .filter(|n| !running.iter().any(|j| j.name == *n || j.id == *n))
+        .collect();
+    let Some(first) = lost.first() else {
+        return Ok(None);
+    };
+    // The names the queue knows, for "did you mean".
+    let mut known: Vec<String> = running.iter().map(|j| j.name.clone()).collect();
+    let mut pulled_last = None;
+    q.list(&Filter::default(), None, &mut |s| {
+        if s.view.name == *first {
+            pulled_last = s.view.completed_at.clone();
+        }
+        known.push(s.view.name);
+        Ok(())
+    })?;
+    let names: Vec<String> = lost
+        .iter()
+        .map(|n| format!("'{}'", output::escape(n)))
+        .collect();
+    let mut msg = format!(
+        "nothing to wait for: no job named {} is running, has a pending record or ended since the wait began",
+        names.join(", ")
+    );
+    if let Some(t) = pulled_last {
+        msg.push_str(&format!(
+            " ('{}' last ended at {t}, and that record was pulled; cq list --name shows it)",
+            output::escape(first)
+        ));
+    } else if let Some(close) = closest(first, &known) {
+        msg.push_str(&format!(" (did you mean '{}'?)", output::escape(&close)));
+    }
+    msg.push_str(
+        "; wait by the id cq wrap -d printed, or for a job not started yet with --new-only",
+    );
+    Ok(Some(msg))
+}
+
+/// The known name nearest to `name` (edit distance at most 2), if any.
+fn closest(name: &str, known: &[String]) -> Option<String> {
+    let a: Vec<char> = name.chars().collect();
+    let dist = |b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != cb);
+                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    };
+    known
+        .iter()
+        .filter(|k| k.as_str() != name)
+        .map(|k| (dist(k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k.clone())
 }
 
 impl WaitArgs {

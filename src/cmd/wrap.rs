@@ -5,7 +5,7 @@ use super::{Exit, Run, cwd, detach, env_nonempty, output_dir};
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
-use crate::queue::{self, Job, Where, running};
+use crate::queue::{self, Job, Where};
 use crate::record::{self, Ended, NewRecord};
 use crate::time;
 use std::path::Path;
@@ -22,17 +22,23 @@ impl Run for WrapArgs {
         let name = match self.name.clone().or_else(|| env_nonempty("CQ_NAME")) {
             Some(n) if n.is_empty() => return Err(Error::usage("the job name must not be empty")),
             Some(n) => n,
-            None => Path::new(&self.cmd[0])
-                .file_name()
-                .map_or_else(|| self.cmd[0].to_string_lossy(), |b| b.to_string_lossy())
-                .into_owned(),
+            None => command_name(&self.cmd[0])?,
         };
         let cwd = cwd().map_err(wrap_failed)?;
+        let output_dir = output_dir(self.output_dir.as_deref(), &cwd)?;
+        record::check_job_text(&name, &output_dir, &cwd).map_err(Error::usage)?;
+        if let Some(l) = &self.log {
+            record::check_text("the log's path", &l.to_string_lossy(), record::PATH_MAX)
+                .map_err(Error::usage)?;
+        }
+        #[cfg(feature = "kafka")]
+        if matches!(loc, queue::Location::Kafka(_)) {
+            crate::process::note_inherited_fds(self.ready_fd);
+        }
         let q = queue::open(loc).map_err(wrap_failed)?;
         // Before CMD runs, not after: a job whose completion cannot be
         // recorded should not start.
         q.check_writable().map_err(wrap_failed)?;
-        let output_dir = output_dir(self.output_dir.as_deref(), &cwd);
         if self.detach {
             return detach::start(&self, at, &name, &output_dir).map_err(wrap_failed);
         }
@@ -55,15 +61,15 @@ impl Run for WrapArgs {
         let job = Job {
             id: id.clone(),
             name: name.clone(),
-            host: running::host().to_string(),
+            host: crate::process::host().to_string(),
             pid: me,
-            pid_start: running::proc_start(me),
-            boot_id: running::this_boot(),
+            pid_start: crate::process::proc_start(me),
+            boot_id: crate::process::this_boot(),
             started_at: time::format(started),
             // Bounded like the record (its JSON well under the 4 MiB a
             // reader reads of a side file, whatever escaping does).
             command: crate::record::cut_args(&command, 256 << 10, 4 << 10),
-            cwd: cwd.to_string_lossy().into_owned(),
+            cwd: cwd.clone(),
             output_dir,
             meta,
             log: self
@@ -83,8 +89,12 @@ impl Run for WrapArgs {
         if let Some(r) = ready.take() {
             r.registered();
         }
-        let meta_file = super::meta::file_for(&id);
-        let meta_env = meta_file.to_string_lossy().into_owned();
+        // Made now, so that it is the job's alone from its first instant.
+        let meta_file = super::meta::Channel::open();
+        let meta_env = meta_file
+            .as_ref()
+            .map(|c| c.path().to_string_lossy().into_owned())
+            .unwrap_or_default();
         let outcome = match process::resolve(&self.cmd[0]) {
             Ok(program) => {
                 // On networked tiers the job is a lease kept alive while CMD
@@ -114,13 +124,16 @@ impl Run for WrapArgs {
                 Outcome {
                     exit_code: i32::from(ns.exit_code),
                     signal: None,
+                    ending: None,
                 }
             }
         };
         let duration_ms = clock.elapsed().as_millis() as u64;
 
         let mut job = job;
-        super::meta::collect(&meta_file, &mut job.meta);
+        if let Ok(c) = meta_file {
+            c.collect(&mut job.meta);
+        }
         let rec = NewRecord::wrapped(
             &job,
             command,
@@ -137,7 +150,15 @@ impl Run for WrapArgs {
                 time::human_ms(window.as_millis() as u64)
             ));
         };
+        // A signal from here on ends cq within a second, the record on
+        // stderr, however long the append would wait.
+        let ending = process::Ending::arm(
+            &fwd,
+            &outcome,
+            format!("cq: unsaved record: {}\n", line.trim_end()).into_bytes(),
+        );
         let (q, appended) = queue::append_retrying(loc, q, &line, &mut retrying);
+        let asked_to_end = ending.disarm();
         match appended {
             Ok(()) => q.finish(&rec.id),
             Err(e) => {
@@ -148,9 +169,31 @@ impl Run for WrapArgs {
                 crate::error::warn(&format!("unsaved record: {}", line.trim_end()));
             }
         }
-        Ok(match outcome.signal {
+        // cq exits next: unregistering the handlers' actions one by one
+        // (each a copy of signal-hook's table) would be work for nothing,
+        // as freeing clap's tree is (lib.rs).
+        std::mem::forget(fwd);
+        // A signal sent to cq once CMD had ended is obeyed, not swallowed.
+        Ok(match outcome.signal.or(asked_to_end) {
             Some(sig) => Exit::Signal(sig),
             None => Exit::Code(outcome.exit_code.clamp(0, 255) as u8),
         })
     }
+}
+
+/// The job's name when none is given: CMD's base name (`/usr/bin/make` is
+/// `make`), or CMD itself when it has none (`/`, `..`). A job's name is
+/// never empty: `cq wait ''` cannot ask for it, so an empty CMD needs
+/// `--name` (and is then run, and recorded as not found, as a shell would).
+fn command_name(cmd: &std::ffi::OsStr) -> Result<String> {
+    let name = Path::new(cmd)
+        .file_name()
+        .map_or_else(|| cmd.to_string_lossy(), |b| b.to_string_lossy())
+        .into_owned();
+    if name.is_empty() {
+        return Err(Error::usage(
+            "the command is empty, so the job has no name: give one with --name",
+        ));
+    }
+    Ok(name)
 }

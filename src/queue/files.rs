@@ -17,6 +17,37 @@ pub fn parent(path: &Path) -> PathBuf {
     }
 }
 
+/// The longest file name (NAME_MAX) and path (PATH_MAX, less its NUL)
+/// Linux file systems take.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4095;
+
+/// Refuses a queue path whose side files could not be named: cq names them
+/// after the queue (`Q.lock`, `Q.cursor.tmp`, SQLite's `Q-journal`), up to
+/// `suffix` bytes longer than its name and `tail` bytes longer than its
+/// path. A name near the limit once took pushes and pulls but not
+/// `compact`, and left the cursor unwritten; refused at the door, nothing
+/// is half-done. Checked on the text alone: no system call.
+pub fn fits_side_names(path: &Path, suffix: usize, tail: usize) -> Result<()> {
+    let name = path.file_name().map_or(0, |n| n.len());
+    let shown = path.display();
+    if name + suffix > NAME_MAX {
+        return Err(Error::usage(format!(
+            "queue name too long: {} bytes in {shown}; cq names its side files after it, up to {suffix} bytes longer, and a file name holds at most {NAME_MAX}: use a name of at most {} bytes",
+            name,
+            NAME_MAX - suffix
+        )));
+    }
+    let len = path.as_os_str().len();
+    if len + tail > PATH_MAX {
+        return Err(Error::usage(format!(
+            "queue path too long: {len} bytes; cq's side files need it {tail} bytes longer, and a path holds at most {PATH_MAX}: use a path of at most {} bytes",
+            PATH_MAX - tail
+        )));
+    }
+    Ok(())
+}
+
 /// Whether the queue at `path` exists. Only "no such file" means no queue
 /// (an empty answer); a symlink loop, a path component that is a file, a
 /// directory nobody may search is an error, never an empty queue.
@@ -128,6 +159,74 @@ pub fn open_or_create(path: &Path, opts: &OpenOptions) -> io::Result<(File, bool
     }
 }
 
+/// Creates `dir` and its missing parents, each mode 0700 whatever the
+/// umask; returns the ones it created, outermost first, so that a caller
+/// that gives up can remove them again.
+pub fn make_private_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    loop {
+        match fs::symlink_metadata(d) {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(d.to_path_buf()),
+            Err(e) => return Err(e),
+        }
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => d = p,
+            _ => break,
+        }
+    }
+    let mut made = Vec::new();
+    for d in missing.into_iter().rev() {
+        let step = match fs::DirBuilder::new().mode(0o700).create(&d) {
+            Ok(()) => {
+                made.push(d.clone());
+                fs::set_permissions(&d, fs::Permissions::from_mode(0o700))
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = step {
+            remove_dirs(&made);
+            return Err(e);
+        }
+    }
+    Ok(made)
+}
+
+/// Removes directories [`make_private_dirs`] made, innermost first, each
+/// only if still empty.
+pub fn remove_dirs(made: &[PathBuf]) {
+    for d in made.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// `PATH` + `suffix`: a side file named after the queue.
+pub fn side_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// cq's state directory: `$XDG_STATE_HOME/cq`, else `~/.local/state/cq`
+/// (the default queue's home, and the Claude hooks' and Kafka turns').
+pub fn state_dir() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME") {
+        // The XDG spec says relative values are to be ignored.
+        Some(x) if PathBuf::from(&x).is_absolute() => PathBuf::from(x),
+        _ => match std::env::var_os("HOME") {
+            Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/state"),
+            _ => {
+                return Err(Error::usage(
+                    "cannot find the default queue: neither XDG_STATE_HOME nor HOME is set (use --queue)",
+                ));
+            }
+        },
+    };
+    Ok(base.join("cq"))
 }

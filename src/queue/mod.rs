@@ -19,11 +19,13 @@
 //!   handler, acknowledges only on success, retries, parks dead letters,
 //!   and compaction keeps what it has not finished (consume.rs).
 
+pub mod bad;
 pub mod consume;
 pub(crate) mod files;
 pub mod jsonl;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub(crate) mod location;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod running;
@@ -32,46 +34,16 @@ pub mod sqlite;
 pub mod store;
 
 use crate::error::{Error, Result};
+pub use crate::record::Stored;
 use crate::record::{Pulled, View};
 use crate::time::{self, Cutoff};
+#[cfg(feature = "kafka")]
+pub use location::kafka_in_process;
+pub use location::{Location, Source, Where};
 pub use running::Job;
-use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 use std::time::Instant;
-pub use store::Store;
-
-/// One stored record as a reader sees it.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    /// The line as stored, without its newline, BOM or trailing `\r`.
-    pub line: Vec<u8>,
-    pub view: View,
-}
-
-impl Stored {
-    /// A record line as cq wrote it (with or without its newline).
-    pub fn parse(line: &str) -> Result<Stored> {
-        let line = line.trim_end_matches('\n').as_bytes().to_vec();
-        Stored::from_store(line, false).map_err(|e| Error::new(format!("not a record: {e}")))
-    }
-
-    /// A record as a store keeps it (its line with `"pulled":false`), in
-    /// the state the store says it is in.
-    pub fn from_store(
-        line: Vec<u8>,
-        pulled: bool,
-    ) -> std::result::Result<Stored, crate::record::LineError> {
-        let line = if pulled {
-            crate::record::pulled_form(&line)
-        } else {
-            line
-        };
-        let view = crate::record::parse_line(&line)?;
-        Ok(Stored { line, view })
-    }
-}
+pub use store::{CompactReport, Mark, Store, Tier, Waiter};
 
 /// Called with the records a pull selected; it must print and flush them.
 /// Only when it returns `Ok` are they marked pulled.
@@ -79,14 +51,6 @@ pub type Deliver<'a> = dyn FnMut(&[Stored]) -> io::Result<()> + 'a;
 
 /// Called for each record a listing matches, oldest first.
 pub type Each<'a> = dyn FnMut(Stored) -> io::Result<()> + 'a;
-
-pub struct CompactReport {
-    pub removed: usize,
-    pub kept: usize,
-    /// What the tier wants said about compaction there (Kafka: retention
-    /// is the broker's).
-    pub note: Option<String>,
-}
 
 /// Whether compaction may remove a record: only a pulled one, completed
 /// (by a time that parses) before the cut-off.
@@ -101,11 +65,32 @@ pub fn removable(v: &View, cutoff: &Cutoff) -> bool {
 /// The queue: one store, and every rule over it.
 pub struct Queue {
     store: Box<dyn Store>,
+    /// Bad entries already named by this process.
+    named: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl Queue {
     pub fn new(store: Box<dyn Store>) -> Queue {
-        Queue { store }
+        Queue {
+            store,
+            named: Default::default(),
+        }
+    }
+
+    /// Names each entry that is not a record once, on stderr, in one
+    /// wording on every tier: `QUEUE: WHERE: WHY; skipped` (`kept` by a
+    /// compaction). Readers skip it; nothing removes or rewrites it.
+    fn report_bad(&self, done: &str) {
+        for b in self.store.bad_entries() {
+            if self.named.borrow_mut().insert(b.at.clone()) {
+                crate::error::warn(&format!(
+                    "{}: {}: {}; {done}",
+                    self.store.describe(),
+                    b.at,
+                    b.why
+                ));
+            }
+        }
     }
 
     /// Fails unless a record could be appended now (wrap checks this before
@@ -146,6 +131,9 @@ impl Queue {
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
+        if group.is_empty() {
+            return Err(Error::usage("a group name must not be empty"));
+        }
         if !self.store.has_groups() {
             return Err(Error::usage(format!(
                 "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
@@ -165,11 +153,14 @@ impl Queue {
         deliver: &mut Deliver,
     ) -> Result<usize> {
         running::reap(&*self.store)?;
+        self.say_if_missing();
         let mut left = limit.unwrap_or(usize::MAX);
         let mut total = 0;
         while left > 0 {
             let want = left.min(self.store.pull_slice());
-            let taken = self.store.take(group, want)?;
+            let taken = self.store.take(group, want);
+            self.report_bad("skipped");
+            let taken = taken?;
             let n = taken.records().len();
             if n > 0 {
                 deliver(taken.records()).map_err(Error::output)?;
@@ -225,24 +216,28 @@ impl Queue {
     pub fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
         // A listing still answers when the lost records cannot be written.
         let _ = running::reap(&*self.store);
-        self.store.scan(from, filter.pending, &mut |s| {
+        self.say_if_missing();
+        let mark = self.store.scan(from, filter.pending, &mut |s| {
             if filter.matches(&s.view) {
                 each(s).map_err(Error::output)?;
             }
             Ok(true)
-        })
+        });
+        self.report_bad("skipped");
+        mark
     }
 
     /// Removes pulled records completed before `cutoff` ([`removable`]).
     /// Dead letters, and records a consumer has not finished with, stay.
     pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
         let ledger = self.ledger()?;
-        let p = crate::output::Progress::new("compacting");
+        let p = crate::notice::Progress::new("compacting");
         let r = self.store.remove(&|v| {
             p.tick();
             removable(v, cutoff) && !ledger.keeps(v)
         });
         p.finish();
+        self.report_bad("kept");
         r
     }
 
@@ -256,8 +251,9 @@ impl Queue {
         self.store.finish(id)
     }
 
+    /// How often the wrapper renews its job's lease, where jobs are leases.
     pub fn lease_interval(&self) -> Option<std::time::Duration> {
-        self.store.lease_interval()
+        self.store.leased().then(running::renew_every)
     }
 
     pub fn renew(&self, id: &str) {
@@ -282,6 +278,27 @@ impl Queue {
     /// How to name this queue in messages (never with a password).
     pub fn describe(&self) -> String {
         self.store.describe()
+    }
+
+    /// What the tier keeps besides the records.
+    pub fn side_files(&self) -> Vec<String> {
+        self.store.side_files()
+    }
+
+    /// Whether the queue was never created.
+    pub fn missing(&self) -> bool {
+        self.store.missing()
+    }
+
+    /// A read of a queue that does not exist is empty, and says so once:
+    /// a mistyped path must not read as "nothing pending" in silence.
+    fn say_if_missing(&self) {
+        if self.store.missing() && self.named.borrow_mut().insert(String::new()) {
+            crate::error::warn(&format!(
+                "{} does not exist (yet): nothing to read; the first cq wrap or cq push creates it",
+                self.store.describe()
+            ));
+        }
     }
 
     pub fn tier(&self) -> Tier {
@@ -363,9 +380,12 @@ pub struct Migrated {
 /// marked, so no record nobody pulled is swept along. Records without an
 /// id (a legacy writer's) keep the state of their first copy.
 pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
-    let p = crate::output::Progress::new("migrating");
+    let p = crate::notice::Progress::new("migrating");
     let r = copy_missing(source, target, &p);
     p.finish();
+    // What is not a record stays behind, named.
+    source.report_bad("not copied");
+    target.report_bad("skipped");
     let (total, copied, pulled) = r?;
     let marked = carry_pulled(target, &pulled)?;
     Ok(Migrated {
@@ -436,7 +456,7 @@ fn carry_pulled(target: &Queue, pulled: &Digests) -> Result<usize> {
 fn copy_missing(
     source: &Queue,
     target: &Queue,
-    p: &crate::output::Progress,
+    p: &crate::notice::Progress,
 ) -> Result<(usize, usize, Digests)> {
     let mut have = Vec::new();
     target.store.scan(None, false, &mut |s| {
@@ -500,8 +520,8 @@ fn copy_missing(
 /// records (copying one would lose the other).
 fn copy_key(s: &Stored) -> u128 {
     match s.view.lost {
-        true => digest(format!("lost {}", identity(s)).as_bytes()),
-        false => digest(identity(s).as_bytes()),
+        true => digest(format!("lost {}", s.identity()).as_bytes()),
+        false => digest(s.identity().as_bytes()),
     }
 }
 
@@ -543,178 +563,6 @@ pub fn check_ids(ids: &[String]) -> Result<()> {
     }
 }
 
-/// What makes a record the same record in two queues: its id, or for a
-/// record without one (a legacy writer's), its text with `pulled` unset.
-pub fn identity(s: &Stored) -> String {
-    match &s.view.id {
-        Some(id) => format!("id:{id}"),
-        None => format!(
-            "line:{}",
-            String::from_utf8_lossy(&crate::record::pending_form(&s.line))
-        ),
-    }
-}
-
-/// Where a listing stopped, in a form only its tier understands.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mark(pub String);
-
-pub trait Waiter {
-    /// Sleeps until the queue may have changed (a record, a pull, a running
-    /// job started or died) or until `deadline`; false on the deadline.
-    /// Spurious wake-ups are allowed: callers re-check.
-    fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
-}
-
-/// The four kinds of store, as the rubric names them. The one list of
-/// tiers: the rubric, `cq stats` and every message name a tier through it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    #[default]
-    Jsonl,
-    Sqlite,
-    Redis,
-    Kafka,
-}
-
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Jsonl => "jsonl",
-            Tier::Sqlite => "sqlite",
-            Tier::Redis => "redis",
-            Tier::Kafka => "kafka",
-        }
-    }
-}
-
-impl std::fmt::Display for Tier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
-/// the commands that use the queue.
-pub struct Where(pub Option<OsString>);
-
-impl Where {
-    pub fn resolve(&self) -> Result<Location> {
-        Location::resolve(self.0.as_ref())
-    }
-}
-
-/// Where the queue is, parsed from `--queue` / `CQ_QUEUE`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    File(PathBuf),
-    Sqlite(PathBuf),
-    /// The URL, parsed (its password is never printed).
-    #[cfg(feature = "redis")]
-    Redis(redis::Url),
-    /// The URL, parsed (its password is never printed).
-    #[cfg(feature = "kafka")]
-    Kafka(kafka::Url),
-}
-
-/// The scheme of `SCHEME://…` (letters, digits, `+`, `-`, `.`, starting
-/// with a letter, as RFC 3986 has it), if `q` has one.
-fn scheme_of(q: &[u8]) -> Option<String> {
-    let end = q.windows(3).position(|w| w == b"://")?;
-    let s = &q[..end];
-    let ok = s.first().is_some_and(u8::is_ascii_alphabetic)
-        && s.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
-    ok.then(|| String::from_utf8_lossy(s).into_owned())
-}
-
-impl Location {
-    pub fn parse(q: &OsStr) -> Result<Location> {
-        let b = q.as_bytes();
-        if b.is_empty() {
-            return Err(Error::usage("empty queue location"));
-        }
-        if let Some(rest) = b.strip_prefix(b"file:") {
-            if rest.is_empty() {
-                return Err(Error::usage("empty path in queue location 'file:'"));
-            }
-            return Ok(Location::File(PathBuf::from(OsStr::from_bytes(rest))));
-        }
-        if let Some(rest) = b.strip_prefix(b"sqlite:") {
-            if rest.is_empty() {
-                return Err(Error::usage("empty path in queue location 'sqlite:'"));
-            }
-            if !cfg!(feature = "sqlite") {
-                return Err(Error::usage("this cq was built without the sqlite feature"));
-            }
-            return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
-        }
-        if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
-            #[cfg(not(feature = "redis"))]
-            return Err(Error::usage("this cq was built without the redis feature"));
-            #[cfg(feature = "redis")]
-            {
-                let Some(url) = q.to_str() else {
-                    return Err(Error::usage("a redis:// queue URL must be valid UTF-8"));
-                };
-                return Ok(Location::Redis(redis::Url::parse(url)?));
-            }
-        }
-        if b.starts_with(b"kafka://") {
-            #[cfg(not(feature = "kafka"))]
-            return Err(Error::usage("this cq was built without the kafka feature"));
-            #[cfg(feature = "kafka")]
-            {
-                let Some(url) = q.to_str() else {
-                    return Err(Error::usage("a kafka:// queue URL must be valid UTF-8"));
-                };
-                // Parsed here so a bad URL is a usage error before anything runs.
-                return Ok(Location::Kafka(kafka::Url::parse(url)?));
-            }
-        }
-        // Anything else with a scheme is a mistake, not a file name: a
-        // push to `Redis://h/0` once created directories named after it.
-        if let Some(scheme) = scheme_of(b) {
-            let known = ["file:", "sqlite:", "redis://", "rediss://", "kafka://"];
-            let lower = scheme.to_ascii_lowercase();
-            let hint = known
-                .iter()
-                .find(|k| k.trim_end_matches([':', '/']) == lower)
-                .map(|k| format!(" (did you mean {k}?)"))
-                .unwrap_or_default();
-            return Err(Error::usage(format!(
-                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka://"
-            )));
-        }
-        Ok(Location::File(PathBuf::from(q)))
-    }
-
-    /// `$XDG_STATE_HOME/cq/queue.jsonl`, else `~/.local/state/cq/queue.jsonl`.
-    pub fn default_location() -> Result<Location> {
-        let base = match std::env::var_os("XDG_STATE_HOME") {
-            // The XDG spec says relative values are to be ignored.
-            Some(x) if PathBuf::from(&x).is_absolute() => PathBuf::from(x),
-            _ => match std::env::var_os("HOME") {
-                Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/state"),
-                _ => {
-                    return Err(Error::usage(
-                        "cannot find the default queue: neither XDG_STATE_HOME nor HOME is set (use --queue)",
-                    ));
-                }
-            },
-        };
-        Ok(Location::File(base.join("cq/queue.jsonl")))
-    }
-
-    pub fn resolve(flag: Option<&OsString>) -> Result<Location> {
-        match flag {
-            Some(q) => Location::parse(q),
-            None => Location::default_location(),
-        }
-    }
-}
-
 pub fn open(loc: &Location) -> Result<Queue> {
     running::check_lease_ttl()?;
     if let Ok(v) = std::env::var("CQ_APPEND_RETRY")
@@ -722,60 +570,7 @@ pub fn open(loc: &Location) -> Result<Queue> {
     {
         return Err(Error::usage(format!("CQ_APPEND_RETRY: {}", e.msg)));
     }
-    let store: Box<dyn Store> = match loc {
-        Location::File(p) => Box::new(jsonl::JsonlQueue::new(p.clone())),
-        #[cfg(feature = "sqlite")]
-        Location::Sqlite(p) => Box::new(sqlite::SqliteQueue::new(p.clone())),
-        #[cfg(not(feature = "sqlite"))]
-        Location::Sqlite(_) => {
-            return Err(Error::usage("this cq was built without the sqlite feature"));
-        }
-        #[cfg(feature = "redis")]
-        Location::Redis(u) => Box::new(redis::RedisQueue::new(u.clone())),
-        #[cfg(feature = "kafka")]
-        Location::Kafka(u) => match KAFKA.get() {
-            Some(open) => open(u),
-            None => return Err(exec_kafka()),
-        },
-    };
-    Ok(Queue::new(store))
-}
-
-/// How `cq-kafka` opens a Kafka queue; unset in `cq`, which must not link
-/// the Kafka client at all (a reference here would).
-#[cfg(feature = "kafka")]
-static KAFKA: std::sync::OnceLock<OpenKafka> = std::sync::OnceLock::new();
-#[cfg(feature = "kafka")]
-type OpenKafka = fn(&kafka::Url) -> Box<dyn Store>;
-
-/// Called by `cq-kafka` before anything else.
-#[cfg(feature = "kafka")]
-pub fn kafka_in_process() {
-    let _ = KAFKA.set(|u| Box::new(kafka::KafkaQueue::new(u.clone())));
-}
-
-/// `cq` with a `kafka://` queue: becomes `cq-kafka`, next to it, with the
-/// same arguments and environment (nothing was read, written or printed
-/// yet). Returns only when that fails.
-#[cfg(feature = "kafka")]
-fn exec_kafka() -> Error {
-    use std::os::unix::process::CommandExt;
-    let me = std::env::current_exe().ok();
-    let helper = me
-        .as_deref()
-        .and_then(std::path::Path::parent)
-        .map(|d| d.join("cq-kafka"));
-    let Some(helper) = helper else {
-        return Error::new("cannot find cq's own executable, next to which cq-kafka is");
-    };
-    let e = std::process::Command::new(&helper)
-        .args(std::env::args_os().skip(1))
-        .exec();
-    Error::new(format!(
-        "the kafka tier runs in cq-kafka, installed next to cq: cannot run {}: {}",
-        helper.display(),
-        crate::error::describe_io(&e)
-    ))
+    Ok(Queue::new(location::open_store(loc)?))
 }
 
 /// What `cq list` selects; shared by every tier.
@@ -855,6 +650,7 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsStr;
 
     /// The local stores, each real: a file and (when built) a database in
     /// `dir`, named `stem.jsonl` and `stem.db`.
@@ -1036,6 +832,30 @@ mod tests {
         }
         let e = Location::parse(OsStr::new("Redis://h/0")).unwrap_err();
         assert!(e.msg.contains("did you mean redis://"), "{}", e.msg);
+        // `word:` at the start is a scheme, whatever follows: one slash, a
+        // case, no slash at all. A colon after a slash is a file's.
+        for (bad, hint) in [
+            ("SQLITE:/x.db", "did you mean sqlite:"),
+            ("kafka:/h:9092/t", "did you mean kafka://"),
+            ("redis:h", "did you mean redis://"),
+            ("File:q", "did you mean file:"),
+            ("notes:q.jsonl", "./NAME or file:NAME"),
+        ] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+            assert!(e.msg.contains(hint), "{bad}: {}", e.msg);
+        }
+        for good in [
+            "./notes:q",
+            "file:notes:q",
+            "/a/b:c",
+            "2026-01-01T10:00.jsonl",
+        ] {
+            assert!(
+                matches!(Location::parse(OsStr::new(good)), Ok(Location::File(_))),
+                "{good}"
+            );
+        }
         // A relative path with "://" further in is still a path.
         assert!(matches!(
             Location::parse(OsStr::new("./a://b")).unwrap(),

@@ -3,23 +3,10 @@
 //! `"lost":true` failure record instead of a wait that never ends.
 
 use crate::error::Result;
+pub use crate::process::{host, proc_start, this_boot};
 pub use crate::record::Job;
-use crate::record::{self, NewRecord};
+use crate::record::NewRecord;
 use crate::time;
-
-pub fn this_boot() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
-}
-
-/// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
-pub fn proc_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
 
 impl Job {
     /// Whether the wrapper is known to be gone. Jobs of other hosts cannot
@@ -84,7 +71,7 @@ pub trait Claim {
     /// record, then died before unregistering).
     fn has_record(&self, id: &str) -> Result<bool>;
     /// Appends a record, durably.
-    fn append(&self, rec: &super::Stored) -> Result<()>;
+    fn append(&self, rec: &crate::record::Stored) -> Result<()>;
 }
 
 /// The lost-record rule, the same on every tier: a job whose wrapper is
@@ -106,22 +93,14 @@ pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
     if !dead.is_empty() {
         r.claim_each(dead, &mut |job, claim| {
             if !claim.has_record(&job.id)? {
-                claim.append(&super::Stored::parse(&NewRecord::lost(job).to_line())?)?;
+                claim.append(&crate::record::Stored::parse(
+                    &NewRecord::lost(job).to_line(),
+                )?)?;
             }
             Ok(())
         })?;
     }
     Ok(alive)
-}
-
-/// The host name once per process: `$CQ_HOST` when set (containers that
-/// share a host name, tests of leases across hosts), else the machine's.
-pub fn host() -> &'static str {
-    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| match std::env::var("CQ_HOST") {
-        Ok(h) if !h.trim().is_empty() => h,
-        _ => record::hostname(),
-    })
 }
 
 /// How long a running job's lease lives on the networked tiers without
@@ -145,6 +124,31 @@ pub fn check_lease_ttl() -> crate::error::Result<()> {
         _ => Ok(()),
     }
 }
+
+/// How often a wrapper renews its job's lease: three times a TTL, so one
+/// or two lost renewals do not make a live job look dead.
+pub fn renew_every() -> std::time::Duration {
+    lease_ttl() / 3
+}
+
+/// When a puller of another host that holds delivered entries counts as
+/// dead (a pid there means nothing here; only time tells): four TTLs.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub fn puller_dead_after() -> std::time::Duration {
+    lease_ttl() * 4
+}
+
+/// When a claim to write a dead job's lost record counts as abandoned (its
+/// claimer died before writing it) and may be taken over: two TTLs.
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+pub fn claim_stale_after() -> std::time::Duration {
+    lease_ttl() * 2
+}
+
+/// The longest a waiter on a networked tier sleeps before it looks again
+/// (readers must notice expired leases, which no message announces).
+#[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
+pub const WAKE_CAP: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn lease_ttl() -> std::time::Duration {

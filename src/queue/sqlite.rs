@@ -11,10 +11,12 @@
 //! (`synchronous=FULL`); a busy timeout makes concurrent writers wait their
 //! turn instead of failing.
 
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, files, running};
+use super::{files, running};
 use crate::error::{Error, Result};
 use crate::record::{self, Pulled, View};
+use crate::record::{Job, Stored};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS facts (seq INTEGER PRIMARY KEY AUTOINCREMENT, fact TE
 pub struct SqliteQueue {
     path: PathBuf,
     conn: RefCell<Option<Connection>>,
+    bad: super::bad::BadEntries,
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -79,6 +82,7 @@ impl SqliteQueue {
         Self {
             path,
             conn: RefCell::new(None),
+            bad: Default::default(),
         }
     }
 
@@ -168,8 +172,17 @@ impl SqliteQueue {
         let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(&err)?;
         let mut jobs = Vec::new();
         for r in rows {
-            if let Ok(j) = serde_json::from_str::<Job>(&r.map_err(&err)?) {
-                jobs.push(j);
+            let text = r.map_err(&err)?;
+            match serde_json::from_str::<Job>(&text) {
+                Ok(j) => jobs.push(j),
+                // Said once and skipped, as a bad line of a file queue is.
+                Err(e) => crate::error::warn_once(
+                    &format!("sqlite running {text}"),
+                    &format!(
+                        "{}: a running job that is not one ({e}); skipped",
+                        self.shown()
+                    ),
+                ),
             }
         }
         Ok(jobs)
@@ -177,6 +190,22 @@ impl SqliteQueue {
 }
 
 impl Store for SqliteQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
+    fn missing(&self) -> bool {
+        matches!(files::present(&self.path), Ok(false))
+    }
+
+    fn side_files(&self) -> Vec<String> {
+        let p = self.path.display();
+        vec![
+            format!("{p}-wal, {p}-shm (SQLite's write-ahead log)"),
+            format!("{p}: table running (running jobs)"),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Sqlite
     }
@@ -239,10 +268,13 @@ impl Store for SqliteQueue {
         for row in rows {
             let (seq, line, pulled) = row.map_err(&err)?;
             last = last.max(seq);
-            if let Some(s) = Stored::from_store(line.into_bytes(), pulled).ok()
-                && !each(s)?
-            {
-                break;
+            match Stored::from_store(line.into_bytes(), pulled) {
+                Ok(s) => {
+                    if !each(s)? {
+                        break;
+                    }
+                }
+                Err(why) => self.bad.note(format!("row {seq}"), why),
             }
         }
         Ok(Mark(last.to_string()))
@@ -271,7 +303,10 @@ impl Store for SqliteQueue {
                 let (seq, line) = row.map_err(&err)?;
                 first = first.min(seq);
                 last = last.max(seq);
-                t.batch.extend(Stored::from_store(line.into_bytes(), false));
+                match Stored::from_store(line.into_bytes(), false) {
+                    Ok(s) => t.batch.push(s),
+                    Err(why) => self.bad.note(format!("row {seq}"), why),
+                }
             }
         }
         t.range = (first <= last).then_some((first, last));

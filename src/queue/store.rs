@@ -11,9 +11,10 @@
 //! conformance suite in tests/tiers.rs then proves it keeps the rules.
 
 use super::running::Registry;
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter};
 use crate::error::Result;
 use crate::record::View;
+use crate::record::{Job, Stored};
+use std::time::Instant;
 
 /// Called for each stored record a scan meets, oldest first; `Ok(false)`
 /// stops the scan.
@@ -21,6 +22,17 @@ pub type Scan<'a> = dyn FnMut(Stored) -> Result<bool> + 'a;
 
 pub trait Store: Registry {
     fn tier(&self) -> Tier;
+    /// The entries that were not records met since the last call (the
+    /// queue names them; a store never prints).
+    fn bad_entries(&self) -> Vec<super::bad::Bad>;
+    /// What this tier keeps besides the records (side files, side keys),
+    /// as a person would look for them: for `cq where`.
+    fn side_files(&self) -> Vec<String>;
+    /// Whether the queue is known not to exist yet (a local file that was
+    /// never created); a networked tier answers false.
+    fn missing(&self) -> bool {
+        false
+    }
     /// How to name this queue in messages (never with a password).
     fn describe(&self) -> String;
     /// Fails unless a record could be appended now; creates the queue when
@@ -54,10 +66,10 @@ pub trait Store: Registry {
     fn start(&self, job: &Job) -> Result<()>;
     /// Forgets a running job (best effort).
     fn finish(&self, id: &str);
-    /// How often a wrapper renews its job's lease, where readers on other
-    /// hosts cannot judge a pid.
-    fn lease_interval(&self) -> Option<std::time::Duration> {
-        None
+    /// Whether a running job is a lease its wrapper renews (networked
+    /// tiers: readers on other hosts cannot judge a pid).
+    fn leased(&self) -> bool {
+        false
     }
     /// Renews a running job's lease (best effort).
     fn renew(&self, id: &str) {
@@ -126,5 +138,54 @@ impl Taken for Nothing {
     }
     fn mark(self: Box<Self>) -> Result<()> {
         Ok(())
+    }
+}
+
+/// What a compaction did.
+pub struct CompactReport {
+    pub removed: usize,
+    pub kept: usize,
+    /// What the tier wants said about compaction there (Kafka: retention
+    /// is the broker's).
+    pub note: Option<String>,
+}
+
+/// Where a listing stopped, in a form only its tier understands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mark(pub String);
+
+pub trait Waiter {
+    /// Sleeps until the queue may have changed (a record, a pull, a running
+    /// job started or died) or until `deadline`; false on the deadline.
+    /// Spurious wake-ups are allowed: callers re-check.
+    fn wait(&mut self, deadline: Option<Instant>) -> Result<bool>;
+}
+
+/// The four kinds of store, as the rubric names them. The one list of
+/// tiers: the rubric, `cq stats` and every message name a tier through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Jsonl,
+    Sqlite,
+    Redis,
+    Kafka,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Jsonl => "jsonl",
+            Tier::Sqlite => "sqlite",
+            Tier::Redis => "redis",
+            Tier::Kafka => "kafka",
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -21,6 +21,8 @@ pub struct Env {
     pub queue: PathBuf,
     /// What CQ_QUEUE says.
     pub location: String,
+    /// Fails the test run, naming the test, when it outlives its time.
+    pub watchdog: Watchdog,
 }
 
 /// The tiers every tier-parametrised test runs against.
@@ -38,6 +40,7 @@ impl Env {
     }
 
     pub fn tier(tier: Tier) -> Env {
+        let watchdog = Watchdog::start(DEFAULT_LIMIT);
         let dir = tempfile::tempdir().expect("tempdir");
         let (queue, location) = match tier {
             Tier::Jsonl => {
@@ -52,24 +55,30 @@ impl Env {
             }
             Tier::Redis => {
                 let server = RedisServer::start().expect("redis-server did not start");
-                let l = format!("redis://127.0.0.1:{}/0?stream=cq-test", server.port);
+                let l = format!(
+                    "redis://127.0.0.1:{}/0?stream={}",
+                    server.port,
+                    unique_name(&dir)
+                );
                 return Env {
                     redis: Some(server),
                     kafka: None,
                     queue: dir.path().join("no-file"),
                     dir,
                     location: l,
+                    watchdog,
                 };
             }
             Tier::Kafka => {
                 let server = KafkaServer::start().expect("tansu did not start");
-                let l = format!("kafka://127.0.0.1:{}/cq-test", server.port);
+                let l = format!("kafka://127.0.0.1:{}/{}", server.port, unique_name(&dir));
                 return Env {
                     redis: None,
                     kafka: Some(server),
                     queue: dir.path().join("no-file"),
                     dir,
                     location: l,
+                    watchdog,
                 };
             }
         };
@@ -79,6 +88,7 @@ impl Env {
             dir,
             queue,
             location,
+            watchdog,
         }
     }
 
@@ -148,22 +158,19 @@ impl Env {
         parse_lines(&stdout_of(&out))
     }
 
-    /// Starts a `--follow` of some kind, with its stdout as lines.
-    pub fn follow(
-        &self,
-        args: &[&str],
-    ) -> (
-        std::process::Child,
-        std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-    ) {
-        use std::io::BufRead;
+    /// Starts a `--follow` of some kind, with its stdout as lines read
+    /// with a deadline.
+    pub fn follow(&self, args: &[&str]) -> (std::process::Child, Lines) {
         let mut child = self
             .cq_std()
             .args(args)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let lines = Lines::of(
+            child.stdout.take().unwrap(),
+            &format!("cq {}", args.join(" ")),
+        );
         (child, lines)
     }
 
@@ -192,6 +199,205 @@ impl Env {
             .args(["push", "-n", name, "-e", &code.to_string()])
             .assert()
             .success();
+    }
+}
+
+/// A stream or topic name of the test's own (from its temporary
+/// directory's unique name): were two tests ever to reach one server,
+/// they would still not see each other's records.
+fn unique_name(dir: &TempDir) -> String {
+    let tail: String = dir
+        .path()
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("cq-test-{tail}")
+}
+
+/// A child's output, line by line, each awaited for 20 s at most: a line
+/// that never comes fails the test saying whose line it waited for.
+pub struct Lines {
+    rx: std::sync::mpsc::Receiver<std::io::Result<String>>,
+    what: String,
+}
+
+impl Lines {
+    pub fn of(from: impl std::io::Read + Send + 'static, what: &str) -> Lines {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The thread ends with the stream (the child exits or is killed).
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(from).lines() {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        Lines {
+            rx,
+            what: what.to_string(),
+        }
+    }
+
+    /// The next line; fails the test when none comes within 20 s or the
+    /// stream ends.
+    pub fn next_line(&mut self) -> String {
+        self.next_within(std::time::Duration::from_secs(20))
+    }
+
+    pub fn next_within(&mut self, limit: std::time::Duration) -> String {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self.rx.recv_timeout(limit) {
+            Ok(l) => l.unwrap_or_else(|e| panic!("reading {}: {e}", self.what)),
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("no line from {} within {limit:?}", self.what)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("{} ended its output before the line awaited", self.what)
+            }
+        }
+    }
+}
+
+/// How long a test may run before its watchdog ends the test binary.
+pub const DEFAULT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A per-test deadline: when the test outlives it, the watchdog says which
+/// test it was, SIGKILLs every process the test binary started (servers,
+/// stuck cq's) and aborts the binary, so that CI fails with a name instead
+/// of running into its own limit. Dropping it (the test ended) disarms it.
+/// `CQ_STRESS=N` multiplies every limit.
+pub struct Watchdog(std::sync::mpsc::Sender<std::time::Duration>);
+
+impl Watchdog {
+    /// Armed for `limit`, named after the current test (libtest names
+    /// each test's thread after it; with one test thread, run in the
+    /// main thread, the name is the binary's).
+    pub fn start(limit: std::time::Duration) -> Watchdog {
+        let name = std::thread::current()
+            .name()
+            .filter(|n| *n != "main")
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                std::env::args()
+                    .next()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
+        let (tx, rx) = std::sync::mpsc::channel::<std::time::Duration>();
+        let started = std::time::Instant::now();
+        let scale = stress() as u32;
+        std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            let mut limit = limit * scale;
+            loop {
+                let left = limit.saturating_sub(started.elapsed());
+                match rx.recv_timeout(left) {
+                    Ok(new) => limit = new * scale,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                    Err(RecvTimeoutError::Timeout) => {
+                        // Straight to fd 2: eprintln! in a test's thread
+                        // goes to libtest's capture, lost with the abort.
+                        use std::io::Write;
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "\nWATCHDOG: test {name} still running after {:.0?}: killing what it started and aborting",
+                            started.elapsed()
+                        );
+                        kill_descendants(std::process::id());
+                        std::process::abort();
+                    }
+                }
+            }
+        });
+        Watchdog(tx)
+    }
+
+    /// Gives the test `limit` in all (from the watchdog's start) instead.
+    pub fn allow(&self, limit: std::time::Duration) {
+        let _ = self.0.send(limit);
+    }
+}
+
+/// Runs `f` (a blocking read, a wait) on a thread of its own and returns
+/// what it returns; fails the test, saying `what` it waited for, when that
+/// takes longer than `limit`. (The stuck thread is left behind, blocked on
+/// a pipe or a child of the failed test.)
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(RecvTimeoutError::Timeout) => panic!("{what}: still waiting after {limit:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: failed (the panic above)"),
+    }
+}
+
+/// Waits for a child of the test's own for `limit` at most; a child that
+/// is still running then is SIGKILLed and the test fails, saying `what`
+/// it waited for.
+pub fn wait_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}, killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Waits (5 s at most) until process `pid` has been asleep for three
+/// looks in a row, 30 ms apart: a `--wait` that has started waiting rather
+/// than still starting up. Only a likelihood (a process also sleeps on a
+/// read of its own); tests use it to make the case they want likely, never
+/// to decide what is right.
+pub fn until_asleep(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut asleep = 0;
+    while asleep < 3 && std::time::Instant::now() < deadline {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('S'))
+            });
+        asleep = if state == Some(true) { asleep + 1 } else { 0 };
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+}
+
+/// SIGKILLs every descendant of `pid` (children first found, then theirs).
+fn kill_descendants(pid: u32) {
+    for child in children_of(pid) {
+        // Stop it first, so that it spawns nothing more while its own
+        // children are killed.
+        // SAFETY: kill has no memory-safety conditions.
+        unsafe { libc::kill(child, libc::SIGSTOP) };
+        kill_descendants(child as u32);
+        // SAFETY: as above.
+        unsafe { libc::kill(child, libc::SIGKILL) };
     }
 }
 
@@ -309,14 +515,49 @@ fn pings(port: u16) -> bool {
     s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
 }
 
+/// Whether process `pid` holds a TCP socket listening on `port` (read
+/// from /proc: the listening sockets' inodes, then the process's fds).
+pub fn listens(pid: u32, port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    // local address, state 0A (LISTEN), inode
+                    (f.len() > 9 && f[1].ends_with(&want) && f[3] == "0A")
+                        .then(|| format!("socket:[{}]", f[9]))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path())
+                    .is_ok_and(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// A server process of a test's own, killed and reaped when dropped, also
 /// when the test fails.
 pub struct Daemon(std::process::Child);
 
 impl Daemon {
-    /// Spawns `cmd` (output discarded) and waits up to 10 s for `up`; None
-    /// when it exits first (its port was taken after all) or never serves.
-    fn start(cmd: &mut Command, up: impl Fn() -> bool) -> Option<Daemon> {
+    /// Spawns `cmd` (output discarded) and waits up to 10 s until it is
+    /// the process listening on `port` and `up` holds; None when it exits
+    /// first or never does. Another test's server on the same port (a
+    /// free port is free only until someone binds it) is never adopted:
+    /// the listening socket must be this process's own.
+    fn start(cmd: &mut Command, port: u16, up: impl Fn() -> bool) -> Option<Daemon> {
         let child = cmd
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -325,11 +566,11 @@ impl Daemon {
         let mut d = Daemon(child);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while std::time::Instant::now() < deadline {
-            if up() {
-                return Some(d);
-            }
             if let Ok(Some(_)) = d.0.try_wait() {
                 return None;
+            }
+            if listens(d.0.id(), port) && up() {
+                return Some(d);
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -378,6 +619,7 @@ impl RedisServer {
                     .args(extra)
                     .arg("--dir")
                     .arg(dir.path()),
+                port,
                 || if tls { connects(port) } else { pings(port) },
             );
             if let Some(daemon) = daemon {
@@ -442,6 +684,7 @@ impl KafkaServer {
                     .args(["broker", "--listener-url", &url])
                     .args(["--advertised-listener-url", &shown])
                     .args(["--storage-engine", "memory://tansu/"]),
+                port,
                 || connects(port),
             );
             if let Some(daemon) = daemon {
@@ -497,7 +740,7 @@ pub fn stunnel(dir: &Path, port: u16, to: u16, cert: &str, key: &str) -> Option<
     )
     .ok()?;
     let bin = which("stunnel4").or_else(|| which("stunnel"))?;
-    Daemon::start(Command::new(bin).arg(&conf), || connects(port))
+    Daemon::start(Command::new(bin).arg(&conf), port, || connects(port))
 }
 
 /// The signals cq never dies of on purpose (`cq wrap` re-raises its

@@ -4,7 +4,7 @@
 //! Format and rules: cq-queue(5), THE CURSOR.
 
 use super::lines::Pos;
-use super::side_path;
+use crate::queue::files::side_path;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};

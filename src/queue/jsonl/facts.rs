@@ -11,9 +11,9 @@
 
 use super::{JsonlQueue, side_path};
 use crate::error::{Error, Result, warn};
-use crate::queue::Mark;
 use crate::queue::files::{self, open_or_create, sync_dir};
 use crate::queue::store::FactScan;
+use crate::queue::store::Mark;
 use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};

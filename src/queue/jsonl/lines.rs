@@ -2,7 +2,7 @@
 //! more than one line (and not even that for a line over `MAX_LINE`), and
 //! what a line holds.
 
-use crate::queue::Stored;
+use crate::record::Stored;
 use crate::record::{self, LineError};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};

@@ -19,10 +19,12 @@
 //!   lock, once, and removes the file.
 
 use super::files::{self, open_or_create, sync_dir};
+use super::running;
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
-use crate::error::{Error, Result, warn};
+use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
+use crate::record::{Job, Stored};
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, Write};
@@ -42,13 +44,16 @@ pub struct JsonlQueue {
     lock_path: PathBuf,
     cursor_path: PathBuf,
     running_dir: PathBuf,
+    bad: super::bad::BadEntries,
 }
 
-pub(super) fn side_path(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
+pub(super) use files::side_path;
+
+/// How much longer than the queue's name its longest side file's name is
+/// (`Q.cursor.tmp`), and than its path the longest side path
+/// (`Q.running/.ID.tmp`): see [`files::fits_side_names`].
+pub const SIDE_SUFFIX_MAX: usize = ".cursor.tmp".len();
+pub const SIDE_TAIL_MAX: usize = ".running/.".len() + 36 + ".tmp".len();
 
 /// Held for as long as it lives; the kernel drops the flock with the fd.
 struct Lock(#[allow(dead_code)] Option<File>);
@@ -63,7 +68,7 @@ impl JsonlQueue {
         // must replace that file, not the link, and the side files belong
         // next to it.
         let path = match fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_symlink() => fs::canonicalize(&path).unwrap_or(path),
+            Ok(m) if m.file_type().is_symlink() => resolve_link(path),
             _ => path,
         };
         Self {
@@ -71,11 +76,17 @@ impl JsonlQueue {
             cursor_path: side_path(&path, ".cursor"),
             running_dir: side_path(&path, ".running"),
             path,
+            bad: Default::default(),
         }
     }
 
     fn shown(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// The queue file (a symlink's target).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn dir(&self) -> PathBuf {
@@ -100,8 +111,14 @@ impl JsonlQueue {
                     // The first lock of this queue: make sure it is one
                     // before leaving a side file next to it (`--queue
                     // /dev/null` once created /dev/null.lock).
-                    if let Ok(m) = fs::metadata(&self.path) {
-                        self.regular(&m)?;
+                    // Nor beside a path that cannot be a queue (a symlink
+                    // loop, a path through a file).
+                    match fs::metadata(&self.path) {
+                        Ok(m) => self.regular(&m)?,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(Error::io(format!("cannot write {}", self.shown()), e));
+                        }
                     }
                     Some(open_or_create(&self.lock_path, &o).map_err(fail)?.0)
                 }
@@ -137,6 +154,9 @@ impl JsonlQueue {
                 Err(TryLockError::Error(e)) => return Err(fail(e)),
                 Err(TryLockError::WouldBlock) => {}
             }
+            if !said && pause == std::time::Duration::from_millis(1) {
+                self.refuse_own_hold(f)?;
+            }
             if crate::watch::waits_expired() {
                 return Err(Error::new(format!(
                     "timed out waiting for the lock on {} (another process holds it)",
@@ -146,7 +166,7 @@ impl JsonlQueue {
             }
             if !said && pause >= std::time::Duration::from_millis(100) {
                 said = true;
-                crate::output::status_line(&format!(
+                crate::notice::status_line(&format!(
                     "waiting for the lock on {} (another process holds it; a stopped one holds it until it resumes)",
                     self.shown()
                 ));
@@ -154,6 +174,46 @@ impl JsonlQueue {
             std::thread::sleep(pause);
             pause = (pause * 2).min(std::time::Duration::from_millis(100));
         }
+    }
+
+    /// Refuses to wait for a lock this very process holds: through a
+    /// descriptor it inherited (`exec 9>>Q.lock; flock 9; cq wrap -- make`),
+    /// the lock is held by an open file of cq's own, which no wait can
+    /// release. Looked for only once the lock was found taken, so an
+    /// uncontended lock costs nothing more.
+    fn refuse_own_hold(&self, mine: &File) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = mine.metadata() else {
+            return Ok(());
+        };
+        let Ok(fds) = fs::read_dir("/proc/self/fd") else {
+            return Ok(());
+        };
+        for e in fds.flatten() {
+            let Some(fd) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            if fd == mine.as_raw_fd() {
+                continue;
+            }
+            let same =
+                fs::metadata(e.path()).is_ok_and(|t| t.dev() == m.dev() && t.ino() == m.ino());
+            // The kernel lists the locks held through an open file in its
+            // fdinfo ("lock: 1: FLOCK ADVISORY WRITE ...").
+            let holds = same
+                && fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).is_ok_and(|t| {
+                    t.lines()
+                        .any(|l| l.starts_with("lock:") && l.contains("FLOCK"))
+                });
+            if holds {
+                return Err(Error::new(format!(
+                    "cannot lock {}: cq holds that lock already, through file descriptor {fd} it inherited from its caller, so it would wait for itself forever; release it first (flock -u {fd}) or do not pass it on ({fd}>&-)",
+                    self.lock_path.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The queue file for reading, or `None` when there is no queue yet.
@@ -252,7 +312,7 @@ impl JsonlQueue {
             }
             let parsed = parse(&r.buf, line.too_long);
             if let Parsed::Bad(why) = &parsed {
-                warn(&format!("{}:{}: {why}; skipped", self.shown(), line.lineno));
+                self.bad.note(format!("line {}", line.lineno), why);
             }
             if !f(&line, &r.buf, parsed)? {
                 break;
@@ -342,23 +402,43 @@ impl JsonlQueue {
                 ));
             }
         };
-        // In no order: `queue::running` orders jobs, for every tier.
+        // In no order: `queue::running` orders jobs, for every tier. What is
+        // not a job is said once and skipped, as a bad line of the queue is:
+        // only `ID.json` files cq wrote, and its own `.ID.tmp` in flight.
         let jobs: Vec<(PathBuf, Job)> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .filter_map(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned())?;
+                let skip = |why: &str| {
+                    crate::error::warn_once(
+                        &p.to_string_lossy(),
+                        &format!("{}: {why}; skipped", p.display()),
+                    );
+                };
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    return None;
+                }
+                if !name.ends_with(".json") {
+                    skip("not a running job's file (ID.json)");
+                    return None;
+                }
                 // Untrusted: a FIFO, a symlink to /dev/zero or a huge file
                 // here once hung or swelled every reader.
                 let text = match files::read_side_file(&p, JOB_FILE_MAX) {
                     Ok(t) => t?,
                     Err(why) => {
-                        crate::error::warn(&format!("{}: {why}; skipped", p.display()));
+                        skip(&why);
                         return None;
                     }
                 };
-                let job = serde_json::from_slice::<Job>(&text).ok()?;
-                Some((p, job))
+                match serde_json::from_slice::<Job>(&text) {
+                    Ok(job) => Some((p, job)),
+                    Err(e) => {
+                        skip(&format!("not a running job ({e})"));
+                        None
+                    }
+                }
             })
             .collect();
         Ok(jobs)
@@ -419,6 +499,22 @@ fn false_at(line: &Line, buf: &[u8]) -> Option<u64> {
 }
 
 impl Store for JsonlQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
+    fn missing(&self) -> bool {
+        matches!(files::present(&self.path), Ok(false))
+    }
+
+    fn side_files(&self) -> Vec<String> {
+        vec![
+            format!("{} (the lock)", self.lock_path.display()),
+            format!("{} (the pull cursor)", self.cursor_path.display()),
+            format!("{}/ (running jobs)", self.running_dir.display()),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Jsonl
     }
@@ -630,17 +726,22 @@ impl Store for JsonlQueue {
         let dir = self.dir();
         let fail = |e| Error::io(format!("cannot compact {}", self.shown()), e);
         // Holding the exclusive lock, any temp file of ours is a leftover of
-        // a compaction that was killed.
-        let prefix = format!(
-            ".cq-compact-{}-",
-            self.path
-                .file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        );
+        // a compaction that was killed. Its name has a fixed length whatever
+        // the queue's (one built from a name near NAME_MAX was too long);
+        // the older form, with the whole name, is still cleaned up.
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.as_bytes())
+            .unwrap_or_default();
+        let prefix = format!(".cq-compact-{:016x}-", fnv1a(name));
+        let mut older = b".cq-compact-".to_vec();
+        older.extend_from_slice(name);
+        older.push(b'-');
         if let Ok(rd) = fs::read_dir(&dir) {
             for e in rd.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let n = e.file_name();
+                if n.as_bytes().starts_with(prefix.as_bytes()) || n.as_bytes().starts_with(&older) {
                     let _ = fs::remove_file(e.path());
                 }
             }
@@ -665,7 +766,7 @@ impl Store for JsonlQueue {
             let drop = match &parsed {
                 Some(Parsed::Record(s)) => may_go(&s.view),
                 Some(Parsed::Bad(why)) => {
-                    warn(&format!("{}:{}: {why}; kept", self.shown(), line.lineno));
+                    self.bad.note(format!("line {}", line.lineno), why);
                     false
                 }
                 _ => false,
@@ -745,7 +846,11 @@ impl Store for JsonlQueue {
         o.open(&tmp)
             .and_then(|mut f| f.write_all(&text))
             .and_then(|()| fs::rename(&tmp, self.running_dir.join(format!("{}.json", job.id))))
-            .map_err(fail)
+            .map_err(|e| {
+                // A full disk must not leave a half-written entry behind.
+                let _ = fs::remove_file(&tmp);
+                fail(e)
+            })
     }
 
     fn finish(&self, id: &str) {
@@ -891,6 +996,47 @@ impl Waiter for JsonlWaiter<'_> {
         self.refresh();
         Ok(woke)
     }
+}
+
+/// The file a symlinked queue names, also when it does not exist yet: a
+/// push then creates it, as `>>` would (a dangling link once failed with
+/// "No such file or directory" and left `Q.lock` next to the link). A
+/// loop, or a link that cannot be read, is left to the open that follows
+/// to report.
+fn resolve_link(link: PathBuf) -> PathBuf {
+    if let Ok(p) = fs::canonicalize(&link) {
+        return p;
+    }
+    let mut p = link.clone();
+    // The kernel's own bound on links followed in one lookup.
+    for _ in 0..40 {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {}
+            // The end of the chain: a target that does not exist yet.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let dir = files::parent(&p);
+                return match (fs::canonicalize(&dir), p.file_name()) {
+                    (Ok(d), Some(n)) => d.join(n),
+                    // Its directory is missing too: made like any queue's.
+                    _ => p,
+                };
+            }
+            _ => return link,
+        }
+        let Ok(to) = fs::read_link(&p) else {
+            return link;
+        };
+        p = files::parent(&p).join(to);
+    }
+    link
+}
+
+/// FNV-1a, 64 bits: a name's stable digest (std's hasher may change
+/// between releases, and a leftover must be found by the next cq).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Appends `buf` (a line, or a newline and a line) to `f`, opened with

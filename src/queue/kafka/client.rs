@@ -1,164 +1,19 @@
-//! librdkafka as cq uses it: client settings from the URL, the producer
-//! (idempotent, waiting for each acknowledgement), consumers, topics, and
-//! reading partitions to their ends. Also the latency traps librdkafka sets
-//! for a process that lives milliseconds, and how they are avoided.
+//! How the Kafka tier's queue makes its clients (producer, reader, group
+//! consumers) and asks the brokers about topics and offsets.
 
-use super::{DELIVERY, KafkaQueue, Msg, SESSION_MS, TIMEOUT};
+use super::ctx::{Ctx, DELIVERY, SESSION_MS, SLICE, TIMEOUT, block_on, debug, why};
+use super::queue::{KafkaQueue, Msg};
 use crate::error::{Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// How long one metadata request may wait before cq looks at librdkafka's
-/// errors again.
-const SLICE: Duration = Duration::from_millis(250);
-
-/// What librdkafka tells cq from its own threads: deliveries, the last
-/// error, and rebalances.
-#[derive(Default)]
-pub(super) struct Ctx {
-    pub(super) delivered: AtomicUsize,
-    pub(super) failed: Mutex<Option<String>>,
-    pub(super) placed: Mutex<Vec<(i32, i64)>>,
-    pub(super) last_error: Mutex<Option<String>>,
-    /// Set by an error no retry can mend (TLS, authentication).
-    pub(super) fatal: AtomicBool,
-    /// Bumped on every rebalance; the assignment it produced.
-    pub(super) epoch: AtomicU64,
-    pub(super) assigned: Mutex<Option<Vec<i32>>>,
-}
-
-impl ClientContext for Ctx {
-    fn error(&self, error: KafkaError, reason: &str) {
-        use rdkafka::types::RDKafkaErrorCode as Code;
-        if matches!(
-            error.rdkafka_error_code(),
-            Some(Code::SSL | Code::Authentication | Code::SaslAuthenticationFailed)
-        ) {
-            self.fatal.store(true, Ordering::SeqCst);
-        }
-        let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
-        // "All brokers are down" follows every failed connection; the
-        // failure before it (a certificate nobody vouches for, a refused
-        // password) is the one that says what to fix.
-        if last.is_none() || error.rdkafka_error_code() != Some(Code::AllBrokersDown) {
-            *last = Some(format!("{error}: {reason}"));
-        }
-    }
-    fn log(&self, _: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
-        // Only asked for by CQ_KAFKA_DEBUG; librdkafka is silent otherwise.
-        if debug().is_some() {
-            static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-            let ms = T0.get_or_init(Instant::now).elapsed().as_millis();
-            crate::error::warn(&format!("librdkafka +{ms}ms {fac}: {msg}"));
-        }
-    }
-}
-
-impl ProducerContext for Ctx {
-    type DeliveryOpaque = ();
-    fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
-        match r {
-            Ok(m) => self
-                .placed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((m.partition(), m.offset())),
-            Err((e, _)) => {
-                *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string())
-            }
-        }
-        self.delivered.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl ConsumerContext for Ctx {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, r: &Rebalance<'_>) {
-        let mut a = self.assigned.lock().unwrap_or_else(|e| e.into_inner());
-        match r {
-            Rebalance::Assign(tpl) => {
-                *a = Some(tpl.elements().iter().map(|e| e.partition()).collect());
-            }
-            Rebalance::Revoke(_) => *a = None,
-            Rebalance::Error(e) => {
-                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string())
-            }
-        }
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Runs a future of librdkafka's admin API to completion on this thread
-/// (its results arrive from librdkafka's own thread; no runtime needed).
-pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        std::thread::park_timeout(Duration::from_millis(100));
-    }
-}
-
-/// librdkafka's `debug` contexts from `$CQ_KAFKA_DEBUG` (e.g. `cgrp,fetch`
-/// or `all`), for seeing what a broker does to cq.
-pub(super) fn debug() -> Option<String> {
-    std::env::var("CQ_KAFKA_DEBUG")
-        .ok()
-        .filter(|v| !v.is_empty())
-}
-
-/// Why a client got nowhere: `e`, and librdkafka's last error if any.
-pub(super) fn why(last: &Mutex<Option<String>>, e: impl std::fmt::Display) -> String {
-    match last.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        Some(l) => format!("{e} ({l})"),
-        None => e.to_string(),
-    }
-}
-
-/// Leaves the consumer group at once, and destroys the consumer, its
-/// threads joined (issue 12: none may outlive cq's exit). Dropping it would
-/// do both, but waits in 100 ms polls, and forever when the group's
-/// coordinator cannot be reached (a puller cut off from the network hung
-/// so): after `TIMEOUT`, the client is destroyed without the group close.
-pub(super) fn leave(c: BaseConsumer<Ctx>) {
-    if c.close_queue().is_ok() {
-        let deadline = Instant::now() + TIMEOUT;
-        while !c.closed() && Instant::now() < deadline {
-            c.poll(Duration::from_millis(2));
-        }
-    }
-    if !c.closed() {
-        let rk = c.client().native_ptr();
-        // SAFETY: `rk` is `c`'s live client; `c` is forgotten right after,
-        // so nothing destroys it twice or uses it again.
-        unsafe {
-            rdkafka::bindings::rd_kafka_destroy_flags(
-                rk,
-                rdkafka::bindings::RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
-            );
-        }
-        std::mem::forget(c);
-    }
-}
 
 impl KafkaQueue {
     pub(super) fn config(&self) -> ClientConfig {

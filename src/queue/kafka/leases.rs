@@ -2,9 +2,10 @@
 //! the claim by which exactly one reader, on any host, writes a dead job's
 //! `"lost":true` record.
 
-use super::{KafkaQueue, Msg};
+use super::queue::{KafkaQueue, Msg};
 use crate::error::Result;
-use crate::queue::{Job, Stored, running};
+use crate::queue::running;
+use crate::record::{Job, Stored};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -64,7 +65,7 @@ fn fold(msgs: Vec<Msg>, stale_ms: u64) -> HashMap<String, LeaseState> {
 /// How old a claim must be before another reader may take it over: its
 /// claimer died between claiming and writing.
 fn stale_ms() -> u64 {
-    2 * running::lease_ttl().as_millis() as u64
+    running::claim_stale_after().as_millis() as u64
 }
 
 fn now_ms() -> u64 {

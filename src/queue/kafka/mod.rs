@@ -21,94 +21,45 @@
 //! the set-if-absent that decides, across readers and hosts.
 
 mod client;
+mod ctx;
 mod leases;
+mod queue;
 mod turn;
 mod url;
 mod waiter;
 
+pub use queue::KafkaQueue;
 pub use url::Url;
 
-use client::{Ctx, block_on, leave, why};
+use ctx::{Ctx, SESSION_MS, TIMEOUT};
+use queue::Msg;
+
+use ctx::{block_on, leave, why};
 use url::valid_name;
 use waiter::KafkaWaiter;
 
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
+use crate::record::{Job, Stored};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::BaseProducer;
-use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-const GROUP: &str = "cq";
-/// How long a broker may take to answer a metadata or offset request.
-const TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a produce may take before it counts as failed (one attempt;
-/// a wrapper retries its record's append, see `Queue::append_retrying`).
-const DELIVERY: Duration = Duration::from_secs(10);
-/// A member that stops heartbeating leaves the group after this long; a
-/// pull that finds a SIGKILLed puller's partitions waits at most this.
-const SESSION_MS: u64 = 10_000;
 /// How long a pull assigned no partition waits for a rebalance that gives
 /// it one before it reports nothing.
 const EMPTY_GRACE: Duration = Duration::from_millis(500);
 
-/// A message as read: partition, offset, key, value (None: a tombstone).
-struct Msg {
-    part: i32,
-    offset: i64,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-}
-
 /// Records with where they are, oldest first, and each partition's end.
 type Scanned = (Vec<(Msg, Stored)>, HashMap<i32, i64>);
 
-pub struct KafkaQueue {
-    url: Url,
-    shown: String,
-    producer: OnceCell<BaseProducer<Ctx>>,
-    /// A consumer of the default group that never joins it: it reads by
-    /// assignment and commits for `ack` and `migrate`.
-    reader: OnceCell<BaseConsumer<Ctx>>,
-    /// Topics this process saw exist, with their partitions: a wrap checks
-    /// its topic before CMD and appends after, one metadata request.
-    topics: RefCell<HashMap<String, Vec<i32>>>,
-    /// Whether librdkafka was nudged to fetch its producer id now.
-    kicked: std::cell::Cell<bool>,
-    /// The job this process runs, for renewing its lease.
-    job: RefCell<Option<Job>>,
-    /// A random name for this reader's claims.
-    me: String,
-    /// Why the brokers could not be reached, once they could not.
-    unreachable: OnceCell<String>,
-    /// The lease deadlines (ms) of the jobs last read as registered.
-    leased: RefCell<HashMap<String, u64>>,
-}
-
 impl KafkaQueue {
-    pub fn new(url: Url) -> Self {
-        Self {
-            shown: url.shown(),
-            url,
-            producer: OnceCell::new(),
-            reader: OnceCell::new(),
-            topics: RefCell::new(HashMap::new()),
-            kicked: std::cell::Cell::new(false),
-            job: RefCell::new(None),
-            me: uuid::Uuid::now_v7().to_string(),
-            unreachable: OnceCell::new(),
-            leased: RefCell::new(HashMap::new()),
-        }
-    }
-
     fn lease_topic(&self) -> String {
         format!("{}-cq-running", self.url.topic)
     }
@@ -119,11 +70,10 @@ impl KafkaQueue {
 
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        let mut msg = format!("{what} {}: {e}", self.shown);
-        if let Some(p) = &self.url.password {
-            msg = msg.replace(p.as_str(), "***");
-        }
-        Error::new(msg)
+        crate::error::scrubbed(
+            &format!("{what} {}: {e}", self.shown),
+            self.url.password.as_deref(),
+        )
     }
 
     /// Every record of the main topic from `starts`, oldest first, with its
@@ -165,11 +115,9 @@ impl KafkaQueue {
 
     fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
         Stored::from_store(m.value.clone()?, pulled)
-            .map_err(|e| {
-                crate::error::warn(&format!(
-                    "{} partition {} offset {}: not a record ({e}); skipped",
-                    self.shown, m.part, m.offset
-                ))
+            .map_err(|why| {
+                self.bad
+                    .note(format!("partition {} offset {}", m.part, m.offset), why)
             })
             .ok()
     }
@@ -385,6 +333,18 @@ fn mark_of(next: &HashMap<i32, i64>) -> Mark {
 }
 
 impl Store for KafkaQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
+    fn side_files(&self) -> Vec<String> {
+        let t = &self.url.topic;
+        vec![
+            format!("topic {t}-cq-running (running jobs and their leases)"),
+            "$XDG_STATE_HOME/cq/kafka/ (the lock files by which pulls of one group on this machine take turns)".to_string(),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Kafka
     }
@@ -474,8 +434,8 @@ impl Store for KafkaQueue {
         }
     }
 
-    fn lease_interval(&self) -> Option<Duration> {
-        Some(running::lease_ttl() / 3)
+    fn leased(&self) -> bool {
+        true
     }
 
     fn finish(&self, id: &str) {

@@ -1,6 +1,6 @@
 //! Pulls of one consumer group on one machine take turns.
 
-use super::KafkaQueue;
+use super::queue::KafkaQueue;
 use crate::error::{Error, Result};
 
 impl KafkaQueue {
@@ -16,10 +16,7 @@ impl KafkaQueue {
         let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
-        let state = match crate::queue::Location::default_location() {
-            Ok(crate::queue::Location::File(p)) => crate::queue::files::parent(&p),
-            _ => std::env::temp_dir(),
-        };
+        let state = crate::queue::files::state_dir().unwrap_or_else(|_| std::env::temp_dir());
         let uid = rustix::process::getuid().as_raw();
         let mut last = None;
         for dir in [

@@ -1,7 +1,8 @@
 //! The `kafka://` URL: brokers, topic, group and the security options, and
 //! how it may be printed (never with its password).
 
-use super::GROUP;
+/// The consumer group a URL without `?group=` names.
+pub(super) const GROUP: &str = "cq";
 use crate::error::{Error, Result};
 
 /// The parts of a `kafka://` URL.

@@ -1,9 +1,9 @@
 //! Waiting on Kafka: the consumer's poll, not a busy loop.
 
-use super::client::Ctx;
-use super::{KafkaQueue, TIMEOUT};
+use super::ctx::{Ctx, TIMEOUT};
+use super::queue::KafkaQueue;
 use crate::error::Result;
-use crate::queue::Waiter;
+use crate::queue::store::Waiter;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ impl KafkaWaiter<'_> {
 
 impl Waiter for KafkaWaiter<'_> {
     fn wait(&mut self, deadline: Option<Instant>) -> Result<bool> {
-        let cap = Duration::from_secs(5);
+        let cap = crate::queue::running::WAKE_CAP;
         let left = deadline.map_or(cap, |d| {
             d.saturating_duration_since(Instant::now()).min(cap)
         });

@@ -9,7 +9,9 @@
 //! known dead (same host) or after four lease TTLs (another host). `cq ack ID` of an
 //! entry not yet delivered notes it in `STREAM:acked`, which pulls honour.
 //! `--group NAME` reads as an independent group. Side keys: `STREAM:ids`
-//! (record id → entry id, also what makes `cq migrate` idempotent),
+//! (record id → its first entry id, also what makes `cq migrate`
+//! idempotent), `STREAM:more` (record id → its later entries, for the
+//! rare id that has several: a lost record and its wrapper's real one),
 //! `STREAM:running` (jobs whose wrapper runs) and `STREAM:lease:ID` (renewed
 //! by the wrapper, with a TTL), `STREAM:lost:ID` (set-if-absent: which reader
 //! writes a dead job's lost record, once across all hosts).
@@ -18,10 +20,12 @@ mod url;
 
 pub use url::Url;
 
+use super::running;
+use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Scan, Store, Taken};
-use super::{CompactReport, Job, Mark, Stored, Tier, Waiter, running};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
+use crate::record::{Job, Stored};
 use redis::{Connection, Value};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -29,12 +33,16 @@ use std::time::Duration;
 
 const GROUP: &str = "cq";
 
-/// Entries a consumer on another host has held this long (idle) are
-/// claimed back: four lease TTLs (`CQ_LEASE_TTL`), a minute by default. A
-/// pid of another host means nothing here, so only time can tell.
-fn foreign_claim() -> Duration {
-    running::lease_ttl() * 4
-}
+/// Indexes one entry of an identity, atomically: the first in
+/// `STREAM:ids`, later ones appended to its list in `STREAM:more`.
+const INDEX_SCRIPT: &str = r#"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  local cur = redis.call('HGET', KEYS[2], ARGV[1])
+  if cur then ARGV[2] = cur .. ' ' .. ARGV[2] end
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+return 1
+"#;
 
 /// A stream entry id, ordered as Redis orders them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -60,6 +68,7 @@ pub struct RedisQueue {
     shown: String,
     stream: String,
     conn: RefCell<Option<Connection>>,
+    bad: super::bad::BadEntries,
 }
 
 fn bytes(v: &Value) -> Option<Vec<u8>> {
@@ -143,6 +152,7 @@ impl RedisQueue {
             stream: url.stream.clone(),
             url,
             conn: RefCell::new(None),
+            bad: Default::default(),
         }
     }
 
@@ -152,11 +162,10 @@ impl RedisQueue {
 
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        let mut msg = format!("{what} {}: {e}", self.shown);
-        if let Some(p) = &self.url.password {
-            msg = msg.replace(p.as_str(), "***");
-        }
-        Error::new(msg)
+        crate::error::scrubbed(
+            &format!("{what} {}: {e}", self.shown),
+            self.url.password.as_deref(),
+        )
     }
 
     fn connect(&self) -> Result<Connection> {
@@ -313,7 +322,7 @@ impl RedisQueue {
                 Ok(pid) => !crate::process::exists(pid),
                 Err(_) => true,
             },
-            _ => idle_ms >= foreign_claim().as_millis() as u64,
+            _ => idle_ms >= running::puller_dead_after().as_millis() as u64,
         }
     }
 
@@ -374,7 +383,11 @@ impl RedisQueue {
         let batch: Vec<Stored> = got
             .iter()
             .filter(|e| !acked.contains(&e.eid))
-            .filter_map(|e| Stored::from_store(e.line.clone(), false).ok())
+            .filter_map(|e| {
+                Stored::from_store(e.line.clone(), false)
+                    .map_err(|why| self.bad.note(format!("entry {}", e.eid.text()), why))
+                    .ok()
+            })
             .collect();
         Ok(RedisTaken {
             q: self,
@@ -399,9 +412,10 @@ impl RedisQueue {
 
     /// Appends records, none skipped: a wrapper whose lease expired
     /// appends its job's real record after the lost one, with the same id,
-    /// and both are delivered. `STREAM:ids` keeps an id's first entry
-    /// (set-if-absent), so `cq ack ID` after seeing the lost record
-    /// acknowledges that one and leaves the real one to be delivered.
+    /// and both are delivered. `STREAM:ids` maps an id to its first entry
+    /// (what `cq migrate` and the lost-record claim ask: is it here?);
+    /// later entries of the id go to `STREAM:more` (entry ids, oldest
+    /// first), so that `find` sees every entry of an id.
     fn add(&self, recs: &[Stored]) -> Result<()> {
         for chunk in recs.chunks(500) {
             let mut p = redis::pipe();
@@ -413,9 +427,12 @@ impl RedisQueue {
             let mut p = redis::pipe();
             p.atomic();
             for (s, eid) in chunk.iter().zip(&eids) {
-                p.cmd("HSETNX")
+                p.cmd("EVAL")
+                    .arg(INDEX_SCRIPT)
+                    .arg(2)
                     .arg(self.key("ids"))
-                    .arg(super::identity(s))
+                    .arg(self.key("more"))
+                    .arg(s.identity())
                     .arg(eid)
                     .ignore();
                 if s.view.pulled() == record::Pulled::Yes {
@@ -427,8 +444,29 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Every entry of each identity still in the stream, oldest first.
+    fn entries_of(&self, identities: &[String]) -> Result<Vec<Vec<Eid>>> {
+        if identities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(identities))?;
+        let more = self.cmd(redis::cmd("HMGET").arg(self.key("more")).arg(identities))?;
+        Ok(items(&first)
+            .iter()
+            .zip(items(&more).iter().chain(std::iter::repeat(&Value::Nil)))
+            .map(|(f, m)| {
+                let mut all: Vec<Eid> = text(f).and_then(|t| Eid::parse(&t)).into_iter().collect();
+                if let Some(m) = text(m) {
+                    all.extend(m.split_whitespace().filter_map(Eid::parse));
+                }
+                all
+            })
+            .collect())
+    }
+
     /// Trims the stream through `last`, and forgets the trimmed entries'
-    /// index keys and acknowledged marks.
+    /// index keys and acknowledged marks. An id whose later entries stay
+    /// keeps them findable: the first that stays becomes its first.
     fn trim_through(&self, last: Eid, ids: &[String], eids: &[String]) -> Result<()> {
         // Up to the last entry the scan judged removable, never by length:
         // an entry pushed after the scan has a greater id and stays (MAXLEN
@@ -441,8 +479,40 @@ impl RedisQueue {
                 .arg("MINID")
                 .arg(below),
         )?;
-        self.cmd(redis::cmd("HDEL").arg(self.key("ids")).arg(ids))?;
-        self.cmd(redis::cmd("SREM").arg(self.key("acked")).arg(eids))?;
+        let all = self.entries_of(ids)?;
+        let mut p = redis::pipe();
+        p.atomic();
+        for (id, entries) in ids.iter().zip(all) {
+            let left: Vec<String> = entries
+                .into_iter()
+                .filter(|e| *e > last)
+                .map(|e| e.text())
+                .collect();
+            match left.split_first() {
+                None => {
+                    p.cmd("HDEL").arg(self.key("ids")).arg(id).ignore();
+                    p.cmd("HDEL").arg(self.key("more")).arg(id).ignore();
+                }
+                Some((first, rest)) => {
+                    p.cmd("HSET")
+                        .arg(self.key("ids"))
+                        .arg(id)
+                        .arg(first)
+                        .ignore();
+                    if rest.is_empty() {
+                        p.cmd("HDEL").arg(self.key("more")).arg(id).ignore();
+                    } else {
+                        p.cmd("HSET")
+                            .arg(self.key("more"))
+                            .arg(id)
+                            .arg(rest.join(" "))
+                            .ignore();
+                    }
+                }
+            }
+        }
+        p.cmd("SREM").arg(self.key("acked")).arg(eids).ignore();
+        self.run(|c| p.query::<()>(c))?;
         Ok(())
     }
 
@@ -489,10 +559,13 @@ impl RedisQueue {
                 if pending_only && pulled {
                     continue;
                 }
-                if let Ok(s) = Stored::from_store(e.line.clone(), pulled)
-                    && !f(e.eid, s)?
-                {
-                    return Ok(last);
+                match Stored::from_store(e.line.clone(), pulled) {
+                    Ok(s) => {
+                        if !f(e.eid, s)? {
+                            return Ok(last);
+                        }
+                    }
+                    Err(why) => self.bad.note(format!("entry {}", e.eid.text()), why),
                 }
             }
             start = format!("({}", last.text());
@@ -501,6 +574,18 @@ impl RedisQueue {
 }
 
 impl Store for RedisQueue {
+    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+        self.bad.take()
+    }
+
+    fn side_files(&self) -> Vec<String> {
+        let s = &self.stream;
+        vec![
+            format!("{s}:ids, {s}:more (records by id), {s}:acked (acknowledged before delivery)"),
+            format!("{s}:running, {s}:lease:ID, {s}:lost:ID (running jobs and their leases)"),
+        ]
+    }
+
     fn tier(&self) -> Tier {
         Tier::Redis
     }
@@ -529,7 +614,6 @@ impl Store for RedisQueue {
     fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
         let group = match group {
             None => GROUP,
-            Some("") => return Err(Error::usage("a group name must not be empty")),
             Some(g) => g,
         };
         Ok(Box::new(self.select(group, limit)?))
@@ -537,11 +621,7 @@ impl Store for RedisQueue {
 
     fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
-        let v = self.cmd(redis::cmd("HMGET").arg(self.key("ids")).arg(&keys))?;
-        let eids: Vec<Option<Eid>> = items(&v)
-            .iter()
-            .map(|v| text(v).and_then(|t| Eid::parse(&t)))
-            .collect();
+        let all = self.entries_of(&keys)?;
         let st = self.group_state(GROUP)?;
         let mut found = RedisFound {
             q: self,
@@ -549,17 +629,21 @@ impl Store for RedisQueue {
             acks: Vec::new(),
             notes: Vec::new(),
         };
-        for (id, e) in ids.iter().zip(eids) {
-            let Some(e) = e else { continue };
-            let pending = !st.pulled(e);
-            if pending && found.state.insert(id.clone(), true).is_none() {
+        for (id, entries) in ids.iter().zip(all) {
+            if entries.is_empty() {
+                continue;
+            }
+            // The oldest pending entry of the id, if any.
+            let pending = entries.into_iter().find(|e| !st.pulled(*e));
+            let already = found.state.get(id) == Some(&true);
+            found.state.insert(id.clone(), pending.is_some() || already);
+            if let (Some(e), false) = (pending, already) {
                 if st.pel.contains_key(&e) {
                     found.acks.push(e.text());
                 } else {
                     found.notes.push(e.text());
                 }
             }
-            found.state.entry(id.clone()).or_insert(pending);
         }
         Ok(Box::new(found))
     }
@@ -578,7 +662,7 @@ impl Store for RedisQueue {
             if !may_go(&s.view) {
                 return Ok(false);
             }
-            ids.push(super::identity(&s));
+            ids.push(s.identity());
             eids.push(eid.text());
             last = Some(eid);
             removed += 1;
@@ -632,8 +716,8 @@ impl Store for RedisQueue {
         );
     }
 
-    fn lease_interval(&self) -> Option<Duration> {
-        Some(running::lease_ttl() / 3)
+    fn leased(&self) -> bool {
+        true
     }
 
     fn finish(&self, id: &str) {
@@ -824,7 +908,20 @@ impl running::Registry for RedisQueue {
         Ok(items(&v)
             .iter()
             .filter_map(text)
-            .filter_map(|t| serde_json::from_str(&t).ok())
+            .filter_map(|t| match serde_json::from_str(&t) {
+                Ok(j) => Some(j),
+                // Said once and skipped, as a bad line of a file queue is.
+                Err(e) => {
+                    crate::error::warn_once(
+                        &format!("redis running {t}"),
+                        &format!(
+                            "{}: a running job that is not one ({e}); skipped",
+                            self.key("running")
+                        ),
+                    );
+                    None
+                }
+            })
             .collect())
     }
 
@@ -885,7 +982,7 @@ struct RedisWaiter<'a> {
 
 impl Waiter for RedisWaiter<'_> {
     fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
-        let cap = Duration::from_secs(5);
+        let cap = running::WAKE_CAP;
         let left = deadline.map_or(cap, |d| {
             d.saturating_duration_since(std::time::Instant::now())
                 .min(cap)

@@ -1,0 +1,61 @@
+//! The Kafka tier's queue: the connection state one process keeps
+//! (producer, reader, topics seen, its job's lease), shared by the files of
+//! kafka/ that implement it.
+
+use super::ctx::Ctx;
+use super::url::Url;
+use crate::queue::bad::BadEntries;
+use crate::record::Job;
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::producer::BaseProducer;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+
+/// A message as read: partition, offset, key, value (None: a tombstone).
+pub(super) struct Msg {
+    pub(super) part: i32,
+    pub(super) offset: i64,
+    pub(super) key: Option<Vec<u8>>,
+    pub(super) value: Option<Vec<u8>>,
+}
+
+pub struct KafkaQueue {
+    pub(super) url: Url,
+    pub(super) shown: String,
+    pub(super) producer: OnceCell<BaseProducer<Ctx>>,
+    /// A consumer of the default group that never joins it: it reads by
+    /// assignment and commits for `ack` and `migrate`.
+    pub(super) reader: OnceCell<BaseConsumer<Ctx>>,
+    /// Topics this process saw exist, with their partitions: a wrap checks
+    /// its topic before CMD and appends after, one metadata request.
+    pub(super) topics: RefCell<HashMap<String, Vec<i32>>>,
+    /// Whether librdkafka was nudged to fetch its producer id now.
+    pub(super) kicked: std::cell::Cell<bool>,
+    /// The job this process runs, for renewing its lease.
+    pub(super) job: RefCell<Option<Job>>,
+    /// A random name for this reader's claims.
+    pub(super) me: String,
+    /// Why the brokers could not be reached, once they could not.
+    pub(super) unreachable: OnceCell<String>,
+    /// The lease deadlines (ms) of the jobs last read as registered.
+    pub(super) leased: RefCell<HashMap<String, u64>>,
+    pub(super) bad: BadEntries,
+}
+
+impl KafkaQueue {
+    pub fn new(url: Url) -> Self {
+        Self {
+            shown: url.shown(),
+            url,
+            producer: OnceCell::new(),
+            reader: OnceCell::new(),
+            topics: RefCell::new(HashMap::new()),
+            kicked: std::cell::Cell::new(false),
+            job: RefCell::new(None),
+            me: uuid::Uuid::now_v7().to_string(),
+            unreachable: OnceCell::new(),
+            leased: RefCell::new(HashMap::new()),
+            bad: Default::default(),
+        }
+    }
+}

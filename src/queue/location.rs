@@ -1,0 +1,205 @@
+//! Where the queue is: `--queue` / `CQ_QUEUE` (or the XDG default) parsed
+//! into a [`Location`], and a location opened into its tier's store. The
+//! one place that knows every tier's name and URL form.
+
+use super::files;
+#[cfg(feature = "kafka")]
+use super::kafka;
+#[cfg(feature = "redis")]
+use super::redis;
+#[cfg(feature = "sqlite")]
+use super::sqlite;
+use super::{jsonl, store::Store};
+use crate::error::{Error, Result};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
+/// the commands that use the queue.
+pub struct Where(pub Option<OsString>, pub Source);
+
+/// Where `--queue`'s value came from, for `cq where`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    Default,
+}
+
+impl Where {
+    pub fn resolve(&self) -> Result<Location> {
+        Location::resolve(self.0.as_ref())
+    }
+}
+
+/// Where the queue is, parsed from `--queue` / `CQ_QUEUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Sqlite(PathBuf),
+    /// The URL, parsed (its password is never printed).
+    #[cfg(feature = "redis")]
+    Redis(redis::Url),
+    /// The URL, parsed (its password is never printed).
+    #[cfg(feature = "kafka")]
+    Kafka(kafka::Url),
+}
+
+/// The scheme of a location that has one: `SCHEME:` before any `/`
+/// (letters, digits, `+`, `-`, `.`, starting with a letter, as RFC 3986
+/// has it). Like scp, rsync and git, cq reads `word:` at the start as a
+/// scheme, never as a file name: `SQLITE:/x.db` or `kafka:/h:9092/t` (one
+/// slash) once made directories named `SQLITE:` and `kafka:` where a
+/// queue on another tier was meant. A file whose name holds a colon is
+/// written `./NAME` or `file:NAME`.
+fn scheme_of(q: &[u8]) -> Option<String> {
+    let end = q.iter().position(|&c| c == b':' || c == b'/')?;
+    let s = &q[..end];
+    let ok = q[end] == b':'
+        && s.first().is_some_and(u8::is_ascii_alphabetic)
+        && s.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    ok.then(|| String::from_utf8_lossy(s).into_owned())
+}
+
+impl Location {
+    pub fn parse(q: &OsStr) -> Result<Location> {
+        let b = q.as_bytes();
+        if b.is_empty() {
+            return Err(Error::usage("empty queue location"));
+        }
+        if let Some(rest) = b.strip_prefix(b"file:") {
+            if rest.is_empty() {
+                return Err(Error::usage("empty path in queue location 'file:'"));
+            }
+            return Ok(Location::File(PathBuf::from(OsStr::from_bytes(rest))));
+        }
+        if let Some(rest) = b.strip_prefix(b"sqlite:") {
+            if rest.is_empty() {
+                return Err(Error::usage("empty path in queue location 'sqlite:'"));
+            }
+            if !cfg!(feature = "sqlite") {
+                return Err(Error::usage("this cq was built without the sqlite feature"));
+            }
+            return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
+        }
+        if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
+            #[cfg(not(feature = "redis"))]
+            return Err(Error::usage("this cq was built without the redis feature"));
+            #[cfg(feature = "redis")]
+            {
+                let Some(url) = q.to_str() else {
+                    return Err(Error::usage("a redis:// queue URL must be valid UTF-8"));
+                };
+                return Ok(Location::Redis(redis::Url::parse(url)?));
+            }
+        }
+        if b.starts_with(b"kafka://") {
+            #[cfg(not(feature = "kafka"))]
+            return Err(Error::usage("this cq was built without the kafka feature"));
+            #[cfg(feature = "kafka")]
+            {
+                let Some(url) = q.to_str() else {
+                    return Err(Error::usage("a kafka:// queue URL must be valid UTF-8"));
+                };
+                // Parsed here so a bad URL is a usage error before anything runs.
+                return Ok(Location::Kafka(kafka::Url::parse(url)?));
+            }
+        }
+        // Anything else with a scheme is a mistake, not a file name: a
+        // push to `Redis://h/0` once created directories named after it.
+        if let Some(scheme) = scheme_of(b) {
+            let known = ["file:", "sqlite:", "redis://", "rediss://", "kafka://"];
+            let lower = scheme.to_ascii_lowercase();
+            let hint = known
+                .iter()
+                .find(|k| k.trim_end_matches([':', '/']) == lower)
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            return Err(Error::usage(format!(
+                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka:// (a file whose name holds a colon: ./NAME or file:NAME)"
+            )));
+        }
+        Ok(Location::File(PathBuf::from(q)))
+    }
+
+    /// `$XDG_STATE_HOME/cq/queue.jsonl`, else `~/.local/state/cq/queue.jsonl`.
+    pub fn default_location() -> Result<Location> {
+        Ok(Location::File(files::state_dir()?.join("queue.jsonl")))
+    }
+
+    pub fn resolve(flag: Option<&OsString>) -> Result<Location> {
+        match flag {
+            Some(q) => Location::parse(q),
+            None => Location::default_location(),
+        }
+    }
+}
+
+/// How `cq-kafka` opens a Kafka queue; unset in `cq`, which must not link
+/// the Kafka client at all (a reference here would).
+#[cfg(feature = "kafka")]
+static KAFKA: std::sync::OnceLock<OpenKafka> = std::sync::OnceLock::new();
+#[cfg(feature = "kafka")]
+type OpenKafka = fn(&kafka::Url) -> Box<dyn Store>;
+
+/// Called by `cq-kafka` before anything else.
+#[cfg(feature = "kafka")]
+pub fn kafka_in_process() {
+    let _ = KAFKA.set(|u| Box::new(kafka::KafkaQueue::new(u.clone())));
+}
+
+/// `cq` with a `kafka://` queue: becomes `cq-kafka`, next to it, with the
+/// same arguments and environment (nothing was read, written or printed
+/// yet). Returns only when that fails.
+#[cfg(feature = "kafka")]
+fn exec_kafka() -> Error {
+    use std::os::unix::process::CommandExt;
+    let me = std::env::current_exe().ok();
+    let helper = me
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(|d| d.join("cq-kafka"));
+    let Some(helper) = helper else {
+        return Error::new("cannot find cq's own executable, next to which cq-kafka is");
+    };
+    let e = std::process::Command::new(&helper)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Error::new(format!(
+        "the kafka tier runs in cq-kafka, installed next to cq: cannot run {}: {}",
+        helper.display(),
+        crate::error::describe_io(&e)
+    ))
+}
+
+/// The store of the tier `loc` names (in `cq`, a `kafka://` location
+/// becomes `cq-kafka` here).
+pub fn open_store(loc: &Location) -> Result<Box<dyn Store>> {
+    let store: Box<dyn Store> = match loc {
+        Location::File(p) => {
+            let q = jsonl::JsonlQueue::new(p.clone());
+            files::fits_side_names(q.path(), jsonl::SIDE_SUFFIX_MAX, jsonl::SIDE_TAIL_MAX)?;
+            Box::new(q)
+        }
+        #[cfg(feature = "sqlite")]
+        Location::Sqlite(p) => {
+            // SQLite's own side files: `-journal`, `-wal`, `-shm`.
+            files::fits_side_names(p, "-journal".len(), "-journal".len())?;
+            Box::new(sqlite::SqliteQueue::new(p.clone()))
+        }
+        #[cfg(not(feature = "sqlite"))]
+        Location::Sqlite(_) => {
+            return Err(Error::usage("this cq was built without the sqlite feature"));
+        }
+        #[cfg(feature = "redis")]
+        Location::Redis(u) => Box::new(redis::RedisQueue::new(u.clone())),
+        #[cfg(feature = "kafka")]
+        Location::Kafka(u) => match KAFKA.get() {
+            Some(open) => open(u),
+            None => return Err(exec_kafka()),
+        },
+    };
+    Ok(store)
+}
