@@ -661,6 +661,12 @@ fn the_seed_reader_reads_a_consumed_and_replayed_queue() {
             .unwrap(),
     ));
     assert_eq!(common::names(&dead), ["b", "c"]);
+    // `cq where` names the side file.
+    let out = env.cq().arg("where").output().unwrap();
+    assert!(
+        stdout_of(&out).contains(".attempts (what cq pull --exec knows"),
+        "{out:?}"
+    );
 }
 
 /// The deadline of `--follow --timeout` passing while a handler runs: the

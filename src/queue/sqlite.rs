@@ -203,6 +203,7 @@ impl Store for SqliteQueue {
         vec![
             format!("{p}-wal, {p}-shm (SQLite's write-ahead log)"),
             format!("{p}: table running (running jobs)"),
+            format!("{p}: table facts (what cq pull --exec knows: attempts, dead letters)"),
         ]
     }
 

@@ -512,6 +512,10 @@ impl Store for JsonlQueue {
             format!("{} (the lock)", self.lock_path.display()),
             format!("{} (the pull cursor)", self.cursor_path.display()),
             format!("{}/ (running jobs)", self.running_dir.display()),
+            format!(
+                "{} (what cq pull --exec knows: attempts, dead letters)",
+                self.facts_path().display()
+            ),
         ]
     }
 

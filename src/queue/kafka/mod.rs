@@ -341,6 +341,7 @@ impl Store for KafkaQueue {
         let t = &self.url.topic;
         vec![
             format!("topic {t}-cq-running (running jobs and their leases)"),
+            format!("topic {t}-cq-facts (what cq pull --exec knows: attempts, dead letters)"),
             "$XDG_STATE_HOME/cq/kafka/ (the lock files by which pulls of one group on this machine take turns)".to_string(),
         ]
     }

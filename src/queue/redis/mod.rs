@@ -583,6 +583,7 @@ impl Store for RedisQueue {
         vec![
             format!("{s}:ids, {s}:more (records by id), {s}:acked (acknowledged before delivery)"),
             format!("{s}:running, {s}:lease:ID, {s}:lost:ID (running jobs and their leases)"),
+            format!("{s}:facts (what cq pull --exec knows: attempts, dead letters)"),
         ]
     }
 
