@@ -603,7 +603,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     // Kills of a puller that had printed a record, and compactions that
     // removed records: the paths this test is about. Writers go on past
     // `per` (up to 10 times) until both ran. Not on Kafka: there a killed
-    // puller dies waiting for its turn (the README says why), and
+    // puller dies waiting for its turn (docs/tiers.md says why), and
     // retention is the broker's.
     let mid_delivery = Arc::new(AtomicU64::new(0));
     let removing = Arc::new(AtomicU64::new(0));
@@ -707,7 +707,7 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
     let compactions = compactor.join().unwrap();
     let mut clean = clean_puller.join().unwrap();
     // The last pull gets what is left. On Kafka a SIGKILLed puller's member
-    // keeps its partitions until its session times out (10 s; the README
+    // keeps its partitions until its session times out (10 s; docs/tiers.md
     // says so), and meanwhile a pull finds them taken and prints nothing:
     // pull until nothing is pending, within a bound.
     let drain_by = std::time::Instant::now() + Duration::from_secs(30);

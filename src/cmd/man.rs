@@ -212,7 +212,7 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "meta" => &[(
             "A job records its result as it goes:",
-            "cq wrap \\-n review \\-\\- sh \\-c \\(aqclaude \\-p review > out.md; cq meta summary=\\(dq$(head \\-n1 out.md)\\(dq\\(aq",
+            "cq wrap \\-n review \\-\\- sh \\-c \\(aqclaude \\-p review > out.md; s=$?; cq meta summary=\\(dq$(head \\-n1 out.md)\\(dq; exit $s\\(aq",
         )],
         "push" => &[
             (
