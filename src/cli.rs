@@ -61,6 +61,8 @@ pub enum Command {
     Pull(PullArgs),
     #[command(about = "Mark the given records pulled")]
     Ack(AckArgs),
+    #[command(about = "Put dead letters back for the consumer to handle again")]
+    Retry(RetryArgs),
     #[command(about = "Show records (or running jobs) without changing anything")]
     List(ListArgs),
     #[command(about = "Block until every NAME has a record; exit with the first failure's status")]
@@ -207,15 +209,73 @@ pub struct PushArgs {
 ///
 /// Records are printed and flushed before they are marked: a pull killed in
 /// between delivers them again (at-least-once, never lost).
+///
+/// --from replays before pulling: the records from that point on become
+/// pending again, their content untouched (on the JSONL tier the flag flips
+/// back in place; a `replay` fact in the consumer's fact log records it).
+/// On Redis and Kafka, --group NAME --from moves that group back; Kafka
+/// refuses while a member of the group runs, and as its partitions have no
+/// common order, an ID replays its own partition from that record and the
+/// others from the first record completed in the same second or later.
+/// Dead letters in the range stay parked for --exec (see `cq retry`).
+///
+/// With --exec CMD, nothing is printed: CMD (a shell command line, run by
+/// `sh -c`) runs once per pending record, oldest first, with the record's
+/// line on its standard input, cq's environment plus CQ_ID, CQ_NAME,
+/// CQ_STATUS, CQ_EXIT_CODE, CQ_OUTPUT_DIR and CQ_ATTEMPT (1 for the first
+/// attempt), and cq's stdout and stderr. The record is acknowledged only
+/// when CMD exits 0. Each attempt is counted, durably, before CMD starts,
+/// so a consumer killed mid-handler leaves the record pending, the attempt
+/// counted. A failed record is tried again after --backoff, doubled after
+/// each further failure (at most an hour), while later records of other
+/// keys go on; after --retries retries it is parked as a dead letter
+/// (`cq list --dead`, `cq retry`). Records with the same --key value are
+/// never handled at once nor out of order, even with --jobs. Handlers run
+/// at least once per record, sometimes more (a consumer killed after CMD
+/// succeeded and before the acknowledgement): make them idempotent, or
+/// de-duplicate on CQ_ID. A consumer stopped by a signal leaves the records
+/// of its running handlers pending, their attempts counted. Consumers
+/// side by side share the records: the first to claim a record (in the
+/// fact log's order) handles it, and the others leave it and its key alone
+/// while that consumer lives. Without
+/// --follow, cq exits once nothing is pending or waiting for a retry: 0,
+/// or 1 when records were parked. Records without an id (a legacy
+/// writer's) are left for a plain pull.
 #[derive(Args, Debug)]
 pub struct PullArgs {
     /// Pull at most N records (with --follow: N in all, then exit 0)
-    #[arg(long, short = 'l', value_name = "N")]
+    #[arg(long, short = 'l', value_name = "N", conflicts_with = "exec")]
     pub limit: Option<usize>,
 
     /// Block until at least one record is pending, then pull
-    #[arg(long, short = 'w')]
+    #[arg(long, short = 'w', conflicts_with = "exec")]
     pub wait: bool,
+
+    /// Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0
+    #[arg(long, short = 'x', value_name = "CMD", conflicts_with = "group")]
+    pub exec: Option<String>,
+
+    /// With --exec: run up to N handlers at once
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        default_value_t = 1,
+        requires = "exec"
+    )]
+    pub jobs: usize,
+
+    /// With --exec: try a failed record N more times before parking it as a dead letter
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "exec")]
+    pub retries: u32,
+
+    /// With --exec: wait DUR after a failure before the next try, doubled each time (at most 1h)
+    #[arg(long, value_name = "DUR", default_value = "1s", requires = "exec")]
+    pub backoff: String,
+
+    /// With --exec: records with equal values of this record key (or meta.KEY) are handled one at a time, in order
+    #[arg(long, value_name = "KEY", default_value = "name", requires = "exec")]
+    pub key: String,
 
     /// Keep pulling records as they arrive, until interrupted
     #[arg(long, short = 'f', conflicts_with = "wait")]
@@ -228,6 +288,10 @@ pub struct PullArgs {
     /// Pull as consumer group NAME, independently of other groups (Redis and Kafka)
     #[arg(long, short = 'g', value_name = "NAME")]
     pub group: Option<String>,
+
+    /// First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group's)
+    #[arg(long, value_name = "TIME|ID")]
+    pub from: Option<String>,
 
     #[command(flatten)]
     pub format: FormatArgs,
@@ -245,9 +309,29 @@ pub struct AckArgs {
     pub ids: Vec<String>,
 }
 
+/// Put dead letters back for the consumer to handle again.
+///
+/// A record parked by `cq pull --exec` after its last retry gets a new
+/// round of attempts: a running or the next consumer takes it again,
+/// although it reads pulled. An id that is not a dead letter changes
+/// nothing and fails.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("which").required(true).args(["ids", "all"])))]
+pub struct RetryArgs {
+    /// Record ids of dead letters, as `cq list --dead` shows them
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Every dead letter
+    #[arg(long, short = 'a', conflicts_with = "ids")]
+    pub all: bool,
+}
+
 /// Show records without changing anything.
 ///
 /// With --running, show the jobs whose `cq wrap` is still running instead.
+/// With --dead, show the dead letters of `cq pull --exec`, each line with
+/// "attempts" and "dead":{"exit_code":C,"at":TS} added.
 /// A job whose wrapper was killed (SIGKILL, reboot) is turned into a failure
 /// record with "lost":true by the first reader that notices, once.
 #[derive(Args, Debug)]
@@ -255,6 +339,10 @@ pub struct ListArgs {
     /// Show running jobs (name, pid, host, start, command) instead of records
     #[arg(long, short = 'r', conflicts_with_all = ["pending", "pulled", "name", "status", "since", "follow"])]
     pub running: bool,
+
+    /// Show the dead letters (records parked after their last retry)
+    #[arg(long, conflicts_with_all = ["running", "pending", "pulled", "follow"])]
+    pub dead: bool,
 
     /// Keep printing matching records as they arrive, until interrupted
     #[arg(long, short = 'f', conflicts_with_all = ["count", "limit"])]
@@ -333,7 +421,8 @@ pub struct WaitArgs {
 
 /// Measure the queue's load and say which tier of the rubric it belongs to.
 ///
-/// Counts, failure rate, observed throughput (mean; peak per second, minute
+/// Counts (records, pending, failed, lost, and the dead letters of `cq pull
+/// --exec`), failure rate, observed throughput (mean; peak per second, minute
 /// and hour), distinct writers and hosts, and the tier of the article's
 /// rubric (single-digit per hour: jsonl; hundreds per minute: sqlite;
 /// thousands per second: redis; millions per second: kafka) with the

@@ -42,6 +42,8 @@ fn bench_script_runs_in_quick_mode() {
         "first pull, legacy",
         "list --json",
         "writers x",
+        "pull --exec true, 20 records, jsonl",
+        "pull --exec true, 20 records, sqlite",
     ] {
         assert!(
             text.contains(row),

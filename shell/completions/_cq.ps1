@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Append the record of a job that already finished')
             [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Print the records not yet pulled, oldest first, and mark them pulled')
             [CompletionResult]::new('ack', 'ack', [CompletionResultType]::ParameterValue, 'Mark the given records pulled')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Put dead letters back for the consumer to handle again')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show records without changing anything')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Block until every NAME has a record, print those records, and exit with the status of the first that failed')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Remove pulled records older than a given age')
@@ -95,10 +96,18 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Pull at most N records (with --follow: N in all, then exit 0)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Pull at most N records (with --follow: N in all, then exit 0)')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0')
+            [CompletionResult]::new('--exec', '--exec', [CompletionResultType]::ParameterName, 'Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'With --exec: run up to N handlers at once')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'With --exec: run up to N handlers at once')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'With --exec: try a failed record N more times before parking it as a dead letter')
+            [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'With --exec: wait DUR after a failure before the next try, doubled each time (at most 1h)')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'With --exec: records with equal values of this record key (or meta.KEY) are handled one at a time, in order')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'With --wait or --follow: give up after DUR (exit 124)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --wait or --follow: give up after DUR (exit 124)')
             [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)')
             [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group''s)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Block until at least one record is pending, then pull')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Block until at least one record is pending, then pull')
@@ -121,6 +130,18 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cq;retry' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Every dead letter')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every dead letter')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cq;list' {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
@@ -135,6 +156,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Show running jobs (name, pid, host, start, command) instead of records')
             [CompletionResult]::new('--running', '--running', [CompletionResultType]::ParameterName, 'Show running jobs (name, pid, host, start, command) instead of records')
+            [CompletionResult]::new('--dead', '--dead', [CompletionResultType]::ParameterName, 'Show the dead letters (records parked after their last retry)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing matching records as they arrive, until interrupted')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing matching records as they arrive, until interrupted')
             [CompletionResult]::new('--pending', '--pending', [CompletionResultType]::ParameterName, 'Only records not yet pulled')
@@ -276,6 +298,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Append the record of a job that already finished')
             [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Print the records not yet pulled, oldest first, and mark them pulled')
             [CompletionResult]::new('ack', 'ack', [CompletionResultType]::ParameterValue, 'Mark the given records pulled')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Put dead letters back for the consumer to handle again')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show records (or running jobs) without changing anything')
             [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Block until every NAME has a record; exit with the first failure''s status')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Remove pulled records older than a given age')
@@ -300,6 +323,9 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;help;ack' {
+            break
+        }
+        'cq;help;retry' {
             break
         }
         'cq;help;list' {

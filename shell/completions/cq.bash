@@ -53,6 +53,9 @@ _cq() {
             cq,push)
                 cmd="cq__subcmd__push"
                 ;;
+            cq,retry)
+                cmd="cq__subcmd__retry"
+                ;;
             cq,stats)
                 cmd="cq__subcmd__stats"
                 ;;
@@ -101,6 +104,9 @@ _cq() {
             cq__subcmd__help,push)
                 cmd="cq__subcmd__help__subcmd__push"
                 ;;
+            cq__subcmd__help,retry)
+                cmd="cq__subcmd__help__subcmd__retry"
+                ;;
             cq__subcmd__help,stats)
                 cmd="cq__subcmd__help__subcmd__stats"
                 ;;
@@ -120,7 +126,7 @@ _cq() {
 
     case "${cmd}" in
         cq)
-            opts="-q -h -V --queue --color --help --version wrap push pull ack list wait compact stats migrate meta completions man init where hook help"
+            opts="-q -h -V --queue --color --help --version wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,7 +234,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__help)
-            opts="wrap push pull ack list wait compact stats migrate meta completions man init where hook help"
+            opts="wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +415,20 @@ _cq() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        cq__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         cq__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -534,7 +554,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__list)
-            opts="-q -r -f -n -s -l -c -h -V --queue --color --running --follow --pending --pulled --name --status --since --limit --count --format --json --help --version"
+            opts="-q -r -f -n -s -l -c -h -V --queue --color --running --dead --follow --pending --pulled --name --status --since --limit --count --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -682,7 +702,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__pull)
-            opts="-q -l -w -f -t -g -h -V --queue --color --limit --wait --follow --timeout --group --format --json --help --version"
+            opts="-q -l -w -x -j -f -t -g -h -V --queue --color --limit --wait --exec --jobs --retries --backoff --key --follow --timeout --group --from --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,6 +728,34 @@ _cq() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -721,6 +769,10 @@ _cq() {
                     return 0
                     ;;
                 -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -796,6 +848,32 @@ _cq() {
                     ;;
                 -m)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        cq__subcmd__retry)
+            opts="-q -a -h -V --queue --color --all --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -q)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

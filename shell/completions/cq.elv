@@ -29,6 +29,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand push 'Append the record of a job that already finished'
             cand pull 'Print the records not yet pulled, oldest first, and mark them pulled'
             cand ack 'Mark the given records pulled'
+            cand retry 'Put dead letters back for the consumer to handle again'
             cand list 'Show records without changing anything'
             cand wait 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
             cand compact 'Remove pulled records older than a given age'
@@ -89,10 +90,18 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand -l 'Pull at most N records (with --follow: N in all, then exit 0)'
             cand --limit 'Pull at most N records (with --follow: N in all, then exit 0)'
+            cand -x 'Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0'
+            cand --exec 'Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0'
+            cand -j 'With --exec: run up to N handlers at once'
+            cand --jobs 'With --exec: run up to N handlers at once'
+            cand --retries 'With --exec: try a failed record N more times before parking it as a dead letter'
+            cand --backoff 'With --exec: wait DUR after a failure before the next try, doubled each time (at most 1h)'
+            cand --key 'With --exec: records with equal values of this record key (or meta.KEY) are handled one at a time, in order'
             cand -t 'With --wait or --follow: give up after DUR (exit 124)'
             cand --timeout 'With --wait or --follow: give up after DUR (exit 124)'
             cand -g 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)'
             cand --group 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)'
+            cand --from 'First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group''s)'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -w 'Block until at least one record is pending, then pull'
             cand --wait 'Block until at least one record is pending, then pull'
@@ -113,6 +122,17 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;retry'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -a 'Every dead letter'
+            cand --all 'Every dead letter'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;list'= {
             cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
             cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
@@ -127,6 +147,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -r 'Show running jobs (name, pid, host, start, command) instead of records'
             cand --running 'Show running jobs (name, pid, host, start, command) instead of records'
+            cand --dead 'Show the dead letters (records parked after their last retry)'
             cand -f 'Keep printing matching records as they arrive, until interrupted'
             cand --follow 'Keep printing matching records as they arrive, until interrupted'
             cand --pending 'Only records not yet pulled'
@@ -257,6 +278,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand push 'Append the record of a job that already finished'
             cand pull 'Print the records not yet pulled, oldest first, and mark them pulled'
             cand ack 'Mark the given records pulled'
+            cand retry 'Put dead letters back for the consumer to handle again'
             cand list 'Show records (or running jobs) without changing anything'
             cand wait 'Block until every NAME has a record; exit with the first failure''s status'
             cand compact 'Remove pulled records older than a given age'
@@ -277,6 +299,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;pull'= {
         }
         &'cq;help;ack'= {
+        }
+        &'cq;help;retry'= {
         }
         &'cq;help;list'= {
         }

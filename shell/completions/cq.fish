@@ -34,6 +34,7 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "wrap" -d 'Run a command and a
 complete -c cq -n "__fish_cq_needs_command" -f -a "push" -d 'Append the record of a job that already finished'
 complete -c cq -n "__fish_cq_needs_command" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
 complete -c cq -n "__fish_cq_needs_command" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_needs_command" -f -a "retry" -d 'Put dead letters back for the consumer to handle again'
 complete -c cq -n "__fish_cq_needs_command" -f -a "list" -d 'Show records without changing anything'
 complete -c cq -n "__fish_cq_needs_command" -f -a "wait" -d 'Block until every NAME has a record, print those records, and exit with the status of the first that failed'
 complete -c cq -n "__fish_cq_needs_command" -f -a "compact" -d 'Remove pulled records older than a given age'
@@ -78,8 +79,14 @@ complete -c cq -n "__fish_cq_using_subcommand pull" -l color -d 'When to colour 
 always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand pull" -s l -l limit -d 'Pull at most N records (with --follow: N in all, then exit 0)' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -s x -l exec -d 'Run CMD (by sh -c) once per record and acknowledge the record only when it exits 0' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -s j -l jobs -d 'With --exec: run up to N handlers at once' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l retries -d 'With --exec: try a failed record N more times before parking it as a dead letter' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l backoff -d 'With --exec: wait DUR after a failure before the next try, doubled each time (at most 1h)' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l key -d 'With --exec: records with equal values of this record key (or meta.KEY) are handled one at a time, in order' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s t -l timeout -d 'With --wait or --follow: give up after DUR (exit 124)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -s g -l group -d 'Pull as consumer group NAME, independently of other groups (Redis and Kafka)' -r
+complete -c cq -n "__fish_cq_using_subcommand pull" -l from -d 'First replay from POINT: every record from the first completed at or after TIME (RFC 3339, or a duration ago such as 2h), or from the record with this ID, is made pending again (for --group NAME, that group\'s)' -r
 complete -c cq -n "__fish_cq_using_subcommand pull" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'
 brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
@@ -94,6 +101,13 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand ack" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand ack" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand retry" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand retry" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand retry" -s a -l all -d 'Every dead letter'
+complete -c cq -n "__fish_cq_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand retry" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand list" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
 always\t'Always colour tables'
@@ -107,6 +121,7 @@ complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format 
 jsonl\t'The record lines as stored, one per line'
 brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
 complete -c cq -n "__fish_cq_using_subcommand list" -s r -l running -d 'Show running jobs (name, pid, host, start, command) instead of records'
+complete -c cq -n "__fish_cq_using_subcommand list" -l dead -d 'Show the dead letters (records parked after their last retry)'
 complete -c cq -n "__fish_cq_using_subcommand list" -s f -l follow -d 'Keep printing matching records as they arrive, until interrupted'
 complete -c cq -n "__fish_cq_using_subcommand list" -l pending -d 'Only records not yet pulled'
 complete -c cq -n "__fish_cq_using_subcommand list" -l pulled -d 'Only records already pulled'
@@ -195,19 +210,20 @@ complete -c cq -n "__fish_cq_using_subcommand hook" -l wake -d 'Wait for the ses
 complete -c cq -n "__fish_cq_using_subcommand hook" -l own-only -d 'Take only records that name this session, not those that name none'
 complete -c cq -n "__fish_cq_using_subcommand hook" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand hook" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "push" -d 'Append the record of a job that already finished'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "ack" -d 'Mark the given records pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "compact" -d 'Remove pulled records older than a given age'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "meta" -d 'Add KEY=VALUE to the record of the wrapped job this runs in'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "completions" -d 'Print a completion script for a shell'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "init" -d 'Print shell integration to eval in an rc file'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "where" -d 'Say which queue cq uses, why, and what it keeps beside it'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "hook" -d 'Run by Claude Code\'s hooks (see cq init claude)'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack list wait compact stats migrate meta completions man init where hook help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "retry" -d 'Put dead letters back for the consumer to handle again'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "meta" -d 'Add KEY=VALUE to the record of the wrapped job this runs in'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "where" -d 'Say which queue cq uses, why, and what it keeps beside it'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "hook" -d 'Run by Claude Code\'s hooks (see cq init claude)'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -51,6 +51,24 @@ impl Run for ListArgs {
                 .map(Cutoff::new),
         };
         let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
+        if self.dead {
+            let mut dead = Vec::new();
+            q.dead_letters(&mut |s| {
+                if filter.matches(&s.view) {
+                    dead.push(s);
+                }
+                Ok(())
+            })?;
+            if let Some(n) = self.limit {
+                dead.drain(..dead.len().saturating_sub(n));
+            }
+            let done = if self.count {
+                writeln!(out, "{}", dead.len()).and_then(|()| out.flush())
+            } else {
+                output::print(&mut out, fmt, &dead, true)
+            };
+            return done.map(|()| Exit::Code(0)).map_err(Error::output);
+        }
         if self.follow {
             // Each batch as it arrives: JSONL lines, or table rows (columns
             // aligned within a batch).

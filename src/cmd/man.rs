@@ -233,7 +233,15 @@ fn examples(sub: &str) -> &'static [(&'static str, &'static str)] {
                 "At most ten at a time, as a table:",
                 "cq pull \\-\\-limit 10 \\-\\-format table",
             ),
+            (
+                "Act on each record as it arrives, four at a time; acknowledged only when the handler succeeds:",
+                "cq pull \\-\\-follow \\-\\-jobs 4 \\-\\-exec \\(aqnotify\\-send \\(dq$CQ_NAME: $CQ_STATUS\\(dq\\(aq",
+            ),
         ],
+        "retry" => &[(
+            "Put every dead letter back, then handle them again:",
+            "cq list \\-\\-dead\ncq retry \\-\\-all && cq pull \\-\\-exec ./handle.sh",
+        )],
         "ack" => &[(
             "Read, process, then acknowledge (at\\-least\\-once):",
             "cq list \\-\\-pending \\-\\-json | jq \\-r .id | xargs cq ack",
@@ -454,6 +462,8 @@ fn extra(sub: &str) -> String {
             "The lock and the pull cursor; see \\fBcq\\-queue\\fR(5).\n",
             ".TP\n\\fIQUEUE\\fB.running/\\fR\n",
             "One file per job whose \\fBcq wrap\\fR is running.\n",
+            ".TP\n\\fIQUEUE\\fB.attempts\\fR\n",
+            "What \\fBcq pull \\-\\-exec\\fR knows of each record's handling: attempts, failures, dead letters; see \\fBcq\\-queue\\fR(5).\n",
             ".TP\n.I $XDG_STATE_HOME/cq/kafka/\n",
             "On the kafka tier: the lock files by which pulls of one group on this machine take turns.\n",
         ));

@@ -5,6 +5,7 @@ mod ack;
 mod compact;
 mod completions;
 mod detach;
+mod exec;
 mod hook;
 mod init;
 mod list;
@@ -13,6 +14,7 @@ mod meta;
 mod migrate;
 mod pull;
 mod push;
+mod retry;
 mod settings;
 mod stats;
 mod wait;
@@ -45,6 +47,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Push(a) => a.run(queue),
         Command::Pull(a) => a.run(queue),
         Command::Ack(a) => a.run(queue),
+        Command::Retry(a) => a.run(queue),
         Command::List(a) => a.run(queue),
         Command::Compact(a) => a.run(queue),
         Command::Wait(a) => a.run(queue),
@@ -63,17 +66,19 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
 /// stdout closed it must not run). wrap and push print nothing there; ack,
 /// compact and migrate do their work and only report it.
 pub fn answers_on_stdout(cmd: &Command) -> bool {
-    matches!(
-        cmd,
-        Command::Pull(_)
-            | Command::List(_)
-            | Command::Wait(_)
-            | Command::Stats(_)
-            | Command::Completions(_)
-            | Command::Man(_)
-            | Command::Init(_)
-            | Command::Where(_)
-    ) || matches!(cmd, Command::Wrap(a) if a.detach)
+    // A consumer with --exec prints nothing; its handlers' output is theirs.
+    matches!(cmd, Command::Pull(a) if a.exec.is_none())
+        || matches!(
+            cmd,
+            Command::List(_)
+                | Command::Wait(_)
+                | Command::Stats(_)
+                | Command::Completions(_)
+                | Command::Man(_)
+                | Command::Init(_)
+                | Command::Where(_)
+        )
+        || matches!(cmd, Command::Wrap(a) if a.detach)
 }
 
 /// `'it'\''s`: one word, literally, in bash, zsh and fish alike.

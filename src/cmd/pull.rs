@@ -12,6 +12,9 @@ use std::time::Instant;
 impl Run for PullArgs {
     fn run(self, at: &Where) -> Result<Exit> {
         let loc = &at.resolve()?;
+        if let Some(cmd) = self.exec.clone() {
+            return super::exec::consume(self, cmd, loc);
+        }
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }
@@ -21,6 +24,9 @@ impl Run for PullArgs {
         let until = deadline(self.timeout.as_deref())?;
         let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
+        if let Some(point) = &self.from {
+            q.replay(self.group.as_deref(), point)?;
+        }
         let stdout = io::stdout();
         let pull = |limit: Option<usize>| {
             let mut deliver =

@@ -33,6 +33,9 @@ struct Stats {
     unattributed: u64,
     hosts: u64,
     lost: u64,
+    /// Dead letters: records `cq pull --exec` parked after their last
+    /// retry (the whole queue's, whatever --since).
+    dead: u64,
     /// Records without a `completed_at` (a legacy writer's): counted, but
     /// in no throughput.
     undated: u64,
@@ -110,6 +113,7 @@ impl Run for StatsArgs {
         }
         .max(60);
         st.window_seconds = window;
+        st.dead = q.ledger()?.dead_count() as u64;
         st.first = first.map(time::format);
         st.last = last.map(time::format);
         st.failure_rate = if st.records == 0 {
@@ -183,6 +187,10 @@ fn report(
         st.failure_rate * 100.0,
         if st.lost > 0 {
             format!(", {} lost", st.lost)
+        } else {
+            String::new()
+        } + &if st.dead > 0 {
+            format!(", {} dead letters", st.dead)
         } else {
             String::new()
         } + &if st.undated > 0 {

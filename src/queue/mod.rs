@@ -14,9 +14,13 @@
 //!   run before every pull, listing and wait);
 //! - running jobs have one order ([`Queue::running`]);
 //! - migration is the only de-duplication, and carries pulled state
-//!   forward ([`migrate`]).
+//!   forward ([`migrate`]);
+//! - a consumer that acts (`pull --exec`) counts attempts before each
+//!   handler, acknowledges only on success, retries, parks dead letters,
+//!   and compaction keeps what it has not finished (consume.rs).
 
 pub mod bad;
+pub mod consume;
 pub(crate) mod files;
 pub mod jsonl;
 #[cfg(feature = "kafka")]
@@ -224,11 +228,13 @@ impl Queue {
     }
 
     /// Removes pulled records completed before `cutoff` ([`removable`]).
+    /// Dead letters, and records a consumer has not finished with, stay.
     pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
+        let ledger = self.ledger()?;
         let p = crate::notice::Progress::new("compacting");
         let r = self.store.remove(&|v| {
             p.tick();
-            removable(v, cutoff)
+            removable(v, cutoff) && !ledger.keeps(v)
         });
         p.finish();
         self.report_bad("kept");

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_pending ON records(pulled, seq);
 CREATE INDEX IF NOT EXISTS records_id ON records(id);
 CREATE TABLE IF NOT EXISTS running (id TEXT PRIMARY KEY, job TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS facts (seq INTEGER PRIMARY KEY AUTOINCREMENT, fact TEXT NOT NULL);
 ";
 
 pub struct SqliteQueue {
@@ -202,6 +203,7 @@ impl Store for SqliteQueue {
         vec![
             format!("{p}-wal, {p}-shm (SQLite's write-ahead log)"),
             format!("{p}: table running (running jobs)"),
+            format!("{p}: table facts (what cq pull --exec knows: attempts, dead letters)"),
         ]
     }
 
@@ -400,6 +402,85 @@ impl Store for SqliteQueue {
         if let Ok(Some(db)) = self.db(false) {
             let _ = db.execute("DELETE FROM running WHERE id = ?1", [id]);
         }
+    }
+
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        let mut db = self.db(true)?.expect("created");
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err())?;
+        for f in facts {
+            tx.execute("INSERT INTO facts (fact) VALUES (?1)", [f])
+                .map_err(self.err())?;
+        }
+        tx.commit().map_err(self.err())
+    }
+
+    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        let Some(mut db) = self.db(false)? else {
+            return Ok(0);
+        };
+        let err = self.err();
+        let tx = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut first = None;
+        {
+            let mut st = tx
+                .prepare("SELECT seq, line, pulled FROM records ORDER BY seq")
+                .map_err(&err)?;
+            let mut rows = st.query([]).map_err(&err)?;
+            while let Some(r) = rows.next().map_err(&err)? {
+                let (seq, line, pulled): (i64, String, bool) = (
+                    r.get(0).map_err(&err)?,
+                    r.get(1).map_err(&err)?,
+                    r.get(2).map_err(&err)?,
+                );
+                if let Ok(s) = Stored::from_store(line.into_bytes(), pulled)
+                    && from(&s.view)
+                {
+                    first = Some(seq);
+                    break;
+                }
+            }
+        }
+        let Some(first) = first else {
+            return Ok(0);
+        };
+        let n = tx
+            .execute(
+                "UPDATE records SET pulled = 0 WHERE seq >= ?1 AND pulled = 1",
+                [first],
+            )
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        let after: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
+        let Some(db) = self.db(false)? else {
+            return Ok(Mark(after.to_string()));
+        };
+        let err = self.err();
+        // A read-only database from before the fact log has no table: no
+        // facts.
+        let Ok(mut st) = db.prepare("SELECT seq, fact FROM facts WHERE seq > ?1 ORDER BY seq")
+        else {
+            return Ok(Mark(after.to_string()));
+        };
+        let rows = st
+            .query_map([after], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(&err)?;
+        let mut last = after;
+        for row in rows {
+            let (seq, fact) = row.map_err(&err)?;
+            last = seq;
+            each(fact.as_bytes())?;
+        }
+        Ok(Mark(last.to_string()))
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

@@ -86,7 +86,31 @@ pub trait Store: Registry {
     fn has_groups(&self) -> bool {
         false
     }
+    /// Appends consumer facts (one JSON object each, no newline: an
+    /// attempt begun, a failure, a success, a dead letter, a retry) to the
+    /// queue's append-only fact log, in order, durably: they are on disk
+    /// (or acknowledged by the server) before this returns. The store
+    /// keeps them as given; what they mean is decided in `consume.rs`.
+    fn append_facts(&self, facts: &[String]) -> Result<()>;
+    /// The fact log oldest first, from the start or from where the scan
+    /// that returned `from` stopped; returns the mark to continue from.
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut FactScan) -> Result<Mark>;
+    /// Makes records pending again for `group` (the default consumer when
+    /// `None`): every record from the first one `from` matches to the end,
+    /// in each partition where the store has partitions (Kafka), without
+    /// changing a record's content. Returns how many were pulled and are
+    /// pending now.
+    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize>;
+    /// Moves whatever index says where pending records begin (the JSONL
+    /// cursor) past the records acknowledged one by one, so that pulls
+    /// keep reading only the pending part. Nothing to do elsewhere.
+    fn settle(&self) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// Called for each fact a scan meets, oldest first.
+pub type FactScan<'a> = dyn FnMut(&[u8]) -> Result<()> + 'a;
 
 /// Pending records selected by a pull, and the turn that holds them.
 pub trait Taken {

@@ -33,7 +33,9 @@ use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 mod cursor;
+mod facts;
 mod lines;
+mod replay;
 
 use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
 
@@ -510,6 +512,10 @@ impl Store for JsonlQueue {
             format!("{} (the lock)", self.lock_path.display()),
             format!("{} (the pull cursor)", self.cursor_path.display()),
             format!("{}/ (running jobs)", self.running_dir.display()),
+            format!(
+                "{} (what cq pull --exec knows: attempts, dead letters)",
+                self.facts_path().display()
+            ),
         ]
     }
 
@@ -855,6 +861,23 @@ impl Store for JsonlQueue {
         let _ = fs::remove_file(self.running_dir.join(format!("{id}.json")));
     }
 
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        self.add_facts(facts)
+    }
+
+    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        self.unpull(from)
+    }
+
+    /// A pull of nothing: it moves the cursor to the first pending line.
+    fn settle(&self) -> Result<()> {
+        self.take(None, 0)?.mark()
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        self.read_facts(from, each)
+    }
+
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
         self.ensure_dir()?;
         let fail = |e| Error::io(format!("cannot watch {}", self.dir().display()), e);
@@ -866,7 +889,12 @@ impl Store for JsonlQueue {
         };
         w.add_dir(
             &self.dir(),
-            Some(vec![name(&self.path), name(&self.running_dir)]),
+            // The fact log too: `cq retry` wakes a following consumer.
+            Some(vec![
+                name(&self.path),
+                name(&self.running_dir),
+                name(&self.facts_path()),
+            ]),
         )
         .map_err(fail)?;
         // The running directory may not exist yet; its creation shows in the

@@ -64,6 +64,10 @@ impl KafkaQueue {
         format!("{}-cq-running", self.url.topic)
     }
 
+    fn facts_topic(&self) -> String {
+        format!("{}-cq-facts", self.url.topic)
+    }
+
     /// A message about this queue that never holds the password.
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
         crate::error::scrubbed(
@@ -337,6 +341,7 @@ impl Store for KafkaQueue {
         let t = &self.url.topic;
         vec![
             format!("topic {t}-cq-running (running jobs and their leases)"),
+            format!("topic {t}-cq-facts (what cq pull --exec knows: attempts, dead letters)"),
             "$XDG_STATE_HOME/cq/kafka/ (the lock files by which pulls of one group on this machine take turns)".to_string(),
         ]
     }
@@ -440,6 +445,92 @@ impl Store for KafkaQueue {
             // A tombstone: compaction keeps nothing of an ended job.
             let _ = self.produce(&self.lease_topic(), &[(id, None)]);
         }
+    }
+
+    /// Commits the group's offsets back, in each partition, to the first
+    /// record `from` matches (never forward). Kafka refuses the commit
+    /// while a member of the group is active: replay with none running.
+    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        let group = match group {
+            None => self.url.group.clone(),
+            Some("") => return Err(Error::usage("a group name must not be empty")),
+            Some(g) => g.to_string(),
+        };
+        let topic = self.url.topic.clone();
+        let Some(parts) = self.partitions(&topic)? else {
+            return Ok(0);
+        };
+        let c = self.consumer(&group, false)?;
+        let committed = self.committed(&c, &topic, &parts)?;
+        let starts = parts.iter().map(|&p| (p, 0)).collect();
+        let (msgs, _) = self.read(self.reader()?, &topic, &starts)?;
+        let mut first: HashMap<i32, i64> = HashMap::new();
+        let mut count = 0;
+        for m in &msgs {
+            let Some(s) = m
+                .value
+                .clone()
+                .and_then(|v| Stored::from_store(v, false).ok())
+            else {
+                continue;
+            };
+            if !first.contains_key(&m.part) && from(&s.view) {
+                first.insert(m.part, m.offset);
+            }
+            if first.contains_key(&m.part)
+                && m.offset < committed.get(&m.part).copied().unwrap_or(0)
+            {
+                count += 1;
+            }
+        }
+        let next: HashMap<i32, i64> = first
+            .into_iter()
+            .filter(|(p, o)| committed.get(p).is_some_and(|c| c > o))
+            .collect();
+        let what = format!(
+            "cannot move the offsets of group {group} back (no consumer of the group may run meanwhile) on"
+        );
+        self.commit(&c, &topic, &next, &what)?;
+        Ok(count)
+    }
+
+    /// The fact log is a side topic, `TOPIC-cq-facts`, of one partition
+    /// (one order for every reader), each fact under a key of its own so
+    /// that the topic's compaction keeps every one.
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let topic = self.facts_topic();
+        self.ensure_topic(&topic, true)?;
+        let keys: Vec<String> = facts
+            .iter()
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
+        let msgs: Vec<(&str, Option<&[u8]>)> = keys
+            .iter()
+            .zip(facts)
+            .map(|(k, f)| (k.as_str(), Some(f.as_bytes())))
+            .collect();
+        self.produce(&topic, &msgs).map(|_| ())
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        let topic = self.facts_topic();
+        let start: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
+        let Some(parts) = self.partitions(&topic)? else {
+            return Ok(Mark(start.to_string()));
+        };
+        let starts = parts.iter().map(|&p| (p, start)).collect();
+        let c = self.reader()?;
+        let (msgs, next) = self.read(c, &topic, &starts)?;
+        for m in msgs {
+            if let Some(v) = m.value {
+                each(&v)?;
+            }
+        }
+        let next = next.values().copied().max().unwrap_or(start);
+        Ok(Mark(next.to_string()))
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {

@@ -576,6 +576,7 @@ impl Store for RedisQueue {
         vec![
             format!("{s}:ids, {s}:more (records by id), {s}:acked (acknowledged before delivery)"),
             format!("{s}:running, {s}:lease:ID, {s}:lost:ID (running jobs and their leases)"),
+            format!("{s}:facts (what cq pull --exec knows: attempts, dead letters)"),
         ]
     }
 
@@ -716,6 +717,94 @@ impl Store for RedisQueue {
     fn finish(&self, id: &str) {
         let _ = self.cmd(redis::cmd("HDEL").arg(self.key("running")).arg(id));
         let _ = self.cmd(redis::cmd("DEL").arg(self.key(&format!("lease:{id}"))));
+    }
+
+    /// Moves the group's last-delivered id back to just before the first
+    /// entry `from` matches (never forward); for the default group, entries
+    /// noted acknowledged from there on are un-noted.
+    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+        let group = match group {
+            None => GROUP,
+            Some("") => return Err(Error::usage("a group name must not be empty")),
+            Some(g) => g,
+        };
+        let st = self.group_state(group)?;
+        let (mut prev, mut first, mut replayed) = (Eid::default(), None, Vec::new());
+        self.entries_from(Eid::default(), false, |eid, s| {
+            if first.is_none() {
+                if from(&s.view) {
+                    first = Some(eid);
+                } else {
+                    prev = eid;
+                }
+            }
+            if first.is_some() && st.pulled(eid) {
+                replayed.push(eid);
+            }
+            Ok(true)
+        })?;
+        if first.is_none() || replayed.is_empty() {
+            return Ok(0);
+        }
+        self.ensure_group(group)?;
+        let to = prev.min(st.last);
+        let mut p = redis::pipe();
+        p.atomic()
+            .cmd("XGROUP")
+            .arg("SETID")
+            .arg(&self.stream)
+            .arg(group)
+            .arg(if to == Eid::default() {
+                "0".to_string()
+            } else {
+                to.text()
+            })
+            .ignore();
+        if group == GROUP {
+            let noted: Vec<String> = replayed
+                .iter()
+                .filter(|e| st.acked.contains(e))
+                .map(|e| e.text())
+                .collect();
+            if !noted.is_empty() {
+                p.cmd("SREM").arg(self.key("acked")).arg(noted).ignore();
+            }
+        }
+        self.run(|c| p.query::<()>(c))?;
+        Ok(replayed.len())
+    }
+
+    /// The fact log is a list, `STREAM:facts`, appended with RPUSH; a scan
+    /// continues from a list index (the list is never trimmed).
+    fn append_facts(&self, facts: &[String]) -> Result<()> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        self.cmd(redis::cmd("RPUSH").arg(self.key("facts")).arg(facts))
+            .map(|_| ())
+    }
+
+    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+        const SLICE: i64 = 10_000;
+        let mut at: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
+        loop {
+            let v = self.cmd(
+                redis::cmd("LRANGE")
+                    .arg(self.key("facts"))
+                    .arg(at)
+                    .arg(at + SLICE - 1),
+            )?;
+            let got = items(&v);
+            for f in got {
+                if let Some(b) = bytes(f) {
+                    each(&b)?;
+                }
+            }
+            at += got.len() as i64;
+            if (got.len() as i64) < SLICE {
+                return Ok(Mark(at.to_string()));
+            }
+        }
     }
 
     fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
