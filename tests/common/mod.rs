@@ -124,6 +124,10 @@ impl Env {
     /// test writes to the real HOME.
     fn hygiene<C: EnvSet>(&self, c: &mut C) {
         for var in [
+            // The suite's own switches: cq never reads them, and a handler
+            // cq runs must not see them either.
+            "CQ_NO_SKIP",
+            "CQ_STRESS",
             "CQ_HOST",
             "CQ_LEASE_TTL",
             "CQ_REDIS_CA",
