@@ -292,6 +292,18 @@ impl Home {
         out
     }
 
+    /// Waits (30 s at most) until session `sid`'s waiter is armed; its
+    /// lock file, which names its pid.
+    fn await_waiter(&self, sid: &str) -> PathBuf {
+        let waiter = self.env.path(&format!("xdg-state/cq/claude/{sid}.waiter"));
+        let end = Instant::now() + Duration::from_secs(30);
+        while !waiter.exists() {
+            assert!(Instant::now() < end, "no waiter armed for session {sid}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        waiter
+    }
+
     fn pending(&self) -> Vec<Value> {
         let out = self
             .env
@@ -510,12 +522,7 @@ fn idle_session_wakes(tier: Tier, tui: bool, test: &str) {
         h.stream(says_ok(), &session_args(&sid))
     };
     // Let the session settle into idleness: its waiter is armed.
-    let waiter = h.env.path(&format!("xdg-state/cq/claude/{sid}.waiter"));
-    let end = Instant::now() + Duration::from_secs(30);
-    while !waiter.exists() {
-        assert!(Instant::now() < end, "no waiter armed for the session");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    h.await_waiter(&sid);
     let before = s.model.requests().len();
     let id = h.detach(Some(&sid), "build", "sleep 1; exit 0");
     let r = s.await_request("build: success (exit 0)", Duration::from_secs(30));
@@ -624,13 +631,8 @@ fn two_sessions_each_hear_only_their_own_jobs() {
     let (a, b) = (new_session_id(), new_session_id());
     let mut sa = h.tui(says_ok(), &session_args(&a));
     let mut sb = h.stream(says_ok(), &session_args(&b));
-    let wa = h.env.path(&format!("xdg-state/cq/claude/{a}.waiter"));
-    let wb = h.env.path(&format!("xdg-state/cq/claude/{b}.waiter"));
-    let end = Instant::now() + Duration::from_secs(30);
-    while !(wa.exists() && wb.exists()) {
-        assert!(Instant::now() < end, "both waiters armed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    h.await_waiter(&a);
+    h.await_waiter(&b);
     h.detach(Some(&a), "alpha", "sleep 1; exit 0");
     h.detach(Some(&b), "beta", "sleep 1; exit 5");
     sa.await_request("alpha: success (exit 0)", Duration::from_secs(30));
@@ -692,12 +694,7 @@ fn a_burst_of_jobs_reaches_the_model_once_each_in_few_wakes() {
     let h = Home::new(bin, Env::new());
     let sid = new_session_id();
     let mut s = h.stream(says_ok(), &session_args(&sid));
-    let waiter = h.env.path(&format!("xdg-state/cq/claude/{sid}.waiter"));
-    let end = Instant::now() + Duration::from_secs(30);
-    while !waiter.exists() {
-        assert!(Instant::now() < end, "no waiter armed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    h.await_waiter(&sid);
     let n = 20;
     for i in 0..n {
         h.detach(Some(&sid), &format!("burst{i}"), "sleep 1");
@@ -937,12 +934,7 @@ fn wake_latency() {
         let h = Home::new(bin.clone(), Env::tier(tier));
         let sid = new_session_id();
         let mut s = h.stream(says_ok(), &session_args(&sid));
-        let waiter = h.env.path(&format!("xdg-state/cq/claude/{sid}.waiter"));
-        let end = Instant::now() + Duration::from_secs(30);
-        while !waiter.exists() {
-            assert!(Instant::now() < end, "no waiter armed");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let waiter = h.await_waiter(&sid);
         let mut ms = Vec::new();
         for i in 0..jobs {
             let t0 = std::time::SystemTime::now();

@@ -2,8 +2,9 @@
 //! per record, acknowledgement only on success, attempts counted before
 //! each handler runs, retries, dead letters and `cq retry`, order per key,
 //! and a consumer SIGKILLed at random moments while writers push. Each test
-//! is a function of the tier, run once per tier by `consumed!`.
+//! is a function of the tier, run once per tier by `tiered!` (tests/common).
 
+#[macro_use]
 mod common;
 
 use common::{Env, Tier, parse_lines, stdout_of};
@@ -11,34 +12,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-macro_rules! consumed {
-    ($($test:ident),* $(,)?) => {
-        mod jsonl {
-            $( #[test] fn $test() { super::$test(super::Tier::Jsonl) } )*
-        }
-        mod sqlite {
-            $( #[test] fn $test() { super::$test(super::Tier::Sqlite) } )*
-        }
-        mod redis {
-            $( #[test] fn $test() {
-                if !crate::common::have("redis-server") {
-                    return crate::common::skip(stringify!($test), "redis-server is not installed");
-                }
-                super::$test(super::Tier::Redis)
-            } )*
-        }
-        mod kafka {
-            $( #[test] fn $test() {
-                if !crate::common::have("tansu") {
-                    return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
-                }
-                super::$test(super::Tier::Kafka)
-            } )*
-        }
-    };
-}
-
-consumed!(
+tiered!(
     handler_gets_the_record_and_its_fields,
     fails_twice_then_succeeds_acked_once_with_three_attempts,
     always_failing_is_parked_after_n_plus_one_attempts,

@@ -6,6 +6,7 @@
 //! separators and format characters. Each case runs on every tier where
 //! its feature exists, through `tiered!` as in tiers.rs.
 
+#[macro_use]
 mod common;
 
 use common::{CQ, Env, Tier, names, parse_lines, stdout_of};
@@ -13,33 +14,6 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-macro_rules! tiered {
-    ($($test:ident),* $(,)?) => {
-        mod jsonl {
-            $( #[test] fn $test() { super::$test(super::Tier::Jsonl) } )*
-        }
-        mod sqlite {
-            $( #[test] fn $test() { super::$test(super::Tier::Sqlite) } )*
-        }
-        mod redis {
-            $( #[test] fn $test() {
-                if !crate::common::have("redis-server") {
-                    return crate::common::skip(stringify!($test), "redis-server is not installed");
-                }
-                super::$test(super::Tier::Redis)
-            } )*
-        }
-        mod kafka {
-            $( #[test] fn $test() {
-                if !crate::common::have("tansu") {
-                    return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
-                }
-                super::$test(super::Tier::Kafka)
-            } )*
-        }
-    };
-}
 
 /// The same, without Kafka: for faults only the other tiers can stage.
 macro_rules! tiered_but_kafka {

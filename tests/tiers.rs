@@ -3,6 +3,7 @@
 //! `cq migrate` between tiers. Each test is a function of the tier, run once
 //! per tier by `tiered!` (parametrised, not copied).
 
+#[macro_use]
 mod common;
 
 use common::{CQ, Env, Tier, names, parse_lines, stdout_of};
@@ -11,33 +12,6 @@ use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-macro_rules! tiered {
-    ($($test:ident),* $(,)?) => {
-        mod jsonl {
-            $( #[test] fn $test() { super::$test(super::Tier::Jsonl) } )*
-        }
-        mod sqlite {
-            $( #[test] fn $test() { super::$test(super::Tier::Sqlite) } )*
-        }
-        mod redis {
-            $( #[test] fn $test() {
-                if !crate::common::have("redis-server") {
-                    return crate::common::skip(stringify!($test), "redis-server is not installed");
-                }
-                super::$test(super::Tier::Redis)
-            } )*
-        }
-        mod kafka {
-            $( #[test] fn $test() {
-                if !crate::common::have("tansu") {
-                    return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
-                }
-                super::$test(super::Tier::Kafka)
-            } )*
-        }
-    };
-}
 
 tiered!(
     core_commands_behave_the_same,

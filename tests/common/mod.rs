@@ -4,6 +4,39 @@
 
 pub mod hosts;
 
+/// `tiered!(test_a, test_b)`: each `fn test_a(tier: Tier)` becomes one
+/// test per tier (`jsonl::test_a`, `sqlite::test_a`, `redis::test_a`,
+/// `kafka::test_a`), Redis and Kafka skipping, saying why, without their
+/// server (a failure under CQ_NO_SKIP). A test file takes it with
+/// `#[macro_use] mod common;`.
+#[allow(unused_macros)]
+macro_rules! tiered {
+    ($($test:ident),* $(,)?) => {
+        mod jsonl {
+            $( #[test] fn $test() { super::$test(super::Tier::Jsonl) } )*
+        }
+        mod sqlite {
+            $( #[test] fn $test() { super::$test(super::Tier::Sqlite) } )*
+        }
+        mod redis {
+            $( #[test] fn $test() {
+                if !crate::common::have("redis-server") {
+                    return crate::common::skip(stringify!($test), "redis-server is not installed");
+                }
+                super::$test(super::Tier::Redis)
+            } )*
+        }
+        mod kafka {
+            $( #[test] fn $test() {
+                if !crate::common::have("tansu") {
+                    return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
+                }
+                super::$test(super::Tier::Kafka)
+            } )*
+        }
+    };
+}
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
