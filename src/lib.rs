@@ -131,11 +131,36 @@ fn clap_exit(e: clap::Error) -> u8 {
                 .collect();
             let joined = para.join(" ");
             let first = joined.strip_prefix("error: ").unwrap_or(&joined);
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "cq: {} (see cq --help)",
-                Error::usage(first)
-            );
+            // clap's tips ("a similar argument exists: '--name'") stay.
+            let tips: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("tip:") && l.contains("similar"))
+                .collect();
+            // The subcommand whose help says more: "Usage: cq wrap [OPTIONS]".
+            let sub: Vec<&str> = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Usage: "))
+                .map(|u| {
+                    u.split_whitespace()
+                        .take_while(|w| !w.starts_with(['[', '<', '-']))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let help = if sub.len() > 1 {
+                sub.join(" ")
+            } else {
+                "cq".to_string()
+            };
+            let mut line = format!("cq: {}", Error::usage(first));
+            for t in tips {
+                line.push_str(&format!("; {t}"));
+            }
+            // `cq push deploy`: the name is an option there.
+            if sub.get(1) == Some(&"push") && e.kind() == ErrorKind::UnknownArgument {
+                line.push_str("; give the job's name with -n: cq push -n NAME --exit-code N");
+            }
+            let _ = writeln!(std::io::stderr().lock(), "{line} (see {help} --help)");
             code::USAGE
         }
     }

@@ -926,3 +926,38 @@ fn where_says_which_queue_and_why() {
     let text = run(env.cq().arg("where"));
     assert!(!text.contains("does not exist"), "{text}");
 }
+
+/// A usage error keeps clap's tip and points at the subcommand's own help;
+/// `push NAME` and `ack NAME` say what to type instead; the queue is not
+/// touched.
+#[test]
+fn usage_errors_say_what_to_do() {
+    let env = Env::new();
+    let err = |args: &[&str], code: i32| {
+        let out = env.cq().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {out:?}");
+        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
+        e
+    };
+    let e = err(&["wrap", "--nmae", "foo", "--", "true"], 2);
+    assert!(
+        e.contains("tip: a similar argument exists: '--name'"),
+        "{e}"
+    );
+    assert!(e.ends_with("(see cq wrap --help)\n"), "{e}");
+    let e = err(&["push", "deploy"], 2);
+    assert!(
+        e.contains("cq push -n NAME --exit-code N") && e.ends_with("(see cq push --help)\n"),
+        "{e}"
+    );
+    let e = err(&["pul"], 2);
+    assert!(
+        e.contains("'pull'") && e.ends_with("(see cq --help)\n"),
+        "{e}"
+    );
+    env.push("build", 0);
+    let e = err(&["ack", "build"], 1);
+    assert!(e.contains("cq ack takes record ids"), "{e}");
+    assert!(!env.text().contains("\"pulled\":true"), "nothing marked");
+}

@@ -195,8 +195,14 @@ impl Queue {
         for id in ids {
             match found.pending(id) {
                 None => {
+                    // `cq ack build`: a name where an id belongs.
+                    let hint = if uuid::Uuid::parse_str(id).is_err() {
+                        " (cq ack takes record ids, as cq list --pending --json shows them; cq wait --pull NAME acknowledges by name)"
+                    } else {
+                        ""
+                    };
                     return Err(Error::new(format!(
-                        "no record with id {id} in {}; nothing marked",
+                        "no record with id {id} in {}; nothing marked{hint}",
                         self.store.describe()
                     )));
                 }
