@@ -961,3 +961,29 @@ fn usage_errors_say_what_to_do() {
     assert!(e.contains("cq ack takes record ids"), "{e}");
     assert!(!env.text().contains("\"pulled\":true"), "nothing marked");
 }
+
+/// A queue spec starting with `~` (quoted, so the shell left it) means
+/// the home directory, never a directory named `~`; `~user` is refused.
+#[test]
+fn a_tilde_in_a_queue_spec_is_home_never_a_directory() {
+    let env = Env::new();
+    let home = env.path("home");
+    for spec in ["~/q.jsonl", "file:~/f.jsonl", "sqlite:~/q.db"] {
+        env.cq()
+            .env("HOME", &home)
+            .args(["-q", spec, "push", "-n", "t", "--exit-code", "0"])
+            .assert()
+            .success();
+    }
+    assert!(
+        home.join("q.jsonl").exists()
+            && home.join("f.jsonl").exists()
+            && home.join("q.db").exists()
+    );
+    assert!(!env.path("~").exists(), "no directory named ~");
+    env.cq()
+        .args(["-q", "~bob/q.jsonl", "push", "-n", "t", "--exit-code", "0"])
+        .assert()
+        .code(2);
+    assert!(!env.path("~bob").exists());
+}

@@ -73,7 +73,7 @@ impl Location {
             if rest.is_empty() {
                 return Err(Error::usage("empty path in queue location 'file:'"));
             }
-            return Ok(Location::File(PathBuf::from(OsStr::from_bytes(rest))));
+            return Ok(Location::File(home_path(rest)?));
         }
         if let Some(rest) = b.strip_prefix(b"sqlite:") {
             if rest.is_empty() {
@@ -82,7 +82,7 @@ impl Location {
             if !cfg!(feature = "sqlite") {
                 return Err(Error::usage("this cq was built without the sqlite feature"));
             }
-            return Ok(Location::Sqlite(PathBuf::from(OsStr::from_bytes(rest))));
+            return Ok(Location::Sqlite(home_path(rest)?));
         }
         if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
             #[cfg(not(feature = "redis"))]
@@ -121,7 +121,7 @@ impl Location {
                 "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka:// (a file whose name holds a colon: ./NAME or file:NAME)"
             )));
         }
-        Ok(Location::File(PathBuf::from(q)))
+        Ok(Location::File(home_path(b)?))
     }
 
     /// `$XDG_STATE_HOME/cq/queue.jsonl`, else `~/.local/state/cq/queue.jsonl`.
@@ -202,4 +202,29 @@ pub fn open_store(loc: &Location) -> Result<Box<dyn Store>> {
         },
     };
     Ok(store)
+}
+
+/// A path as given, with a leading `~/` (or a lone `~`) read as the home
+/// directory, as the shell would have: a quoted `sqlite:~/q.db` once made
+/// a directory named `~` in the working directory. `~user` is refused.
+fn home_path(p: &[u8]) -> Result<PathBuf> {
+    if !p.starts_with(b"~") {
+        return Ok(PathBuf::from(OsStr::from_bytes(p)));
+    }
+    let rest = &p[1..];
+    if !(rest.is_empty() || rest.starts_with(b"/")) {
+        return Err(Error::usage(
+            "a queue path starting with ~user is not expanded: give the home directory's path",
+        ));
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => {
+            let mut full = h.into_encoded_bytes();
+            full.extend_from_slice(rest);
+            Ok(PathBuf::from(OsStr::from_bytes(&full)))
+        }
+        None => Err(Error::usage(
+            "a queue path starts with ~ but HOME is not set: give the full path",
+        )),
+    }
 }
