@@ -101,14 +101,21 @@ fn writers_pullers_and_compaction_lose_nothing() {
             thread::sleep(PULLERS_LATE);
             let mut rng = Rng::new();
             let (mut clean, mut dirty, mut kills) = (Vec::new(), Vec::new(), 0);
+            // Kill moments spread over a pull's length; a loaded machine
+            // starts cq slower than that, so while no kill has landed
+            // mid-delivery the window widens.
+            let mut span = 4_000;
             while !stop.load(Ordering::SeqCst) {
-                let out = common::pull_killed_after(&env, Duration::from_micros(rng.below(4000)));
+                let out = common::pull_killed_after(&env, Duration::from_micros(rng.below(span)));
                 let killed = out.status.signal() == Some(libc::SIGKILL);
                 let names = delivered(&out.stdout, killed);
                 if killed {
                     kills += 1;
                     if !names.is_empty() {
                         mid_delivery.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if kills % 16 == 0 && mid_delivery.load(Ordering::SeqCst) == 0 {
+                        span = (span * 2).min(500_000);
                     }
                     dirty.extend(names);
                 } else {
