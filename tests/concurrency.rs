@@ -106,7 +106,12 @@ fn writers_pullers_and_compaction_lose_nothing() {
             // mid-delivery the window widens.
             let mut span = 4_000;
             while !stop.load(Ordering::SeqCst) {
-                let out = common::pull_killed_after(&env, Duration::from_micros(rng.below(span)));
+                // Every third kill waits for the first byte printed.
+                let out = if kills % 3 == 2 {
+                    common::pull_killed_at_first_output(&env)
+                } else {
+                    common::pull_killed_after(&env, Duration::from_micros(rng.below(span)))
+                };
                 let killed = out.status.signal() == Some(libc::SIGKILL);
                 let names = delivered(&out.stdout, killed);
                 if killed {

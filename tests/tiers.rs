@@ -625,7 +625,12 @@ fn concurrent_writers_and_a_killed_puller(tier: Tier) {
             std::thread::sleep(PULLERS_LATE);
             while !stop.load(Ordering::SeqCst) {
                 n += 1;
-                let out = common::pull_killed_after(&env, Duration::from_micros(n * 7919 % span));
+                // Every third kill waits for the first byte printed.
+                let out = if n % 3 == 0 && tier != Tier::Kafka {
+                    common::pull_killed_at_first_output(&env)
+                } else {
+                    common::pull_killed_after(&env, Duration::from_micros(n * 7919 % span))
+                };
                 let killed = out.status.signal() == Some(libc::SIGKILL);
                 // Only a killed puller may leave a torn last line.
                 let names = common::delivered(&out.stdout, killed);

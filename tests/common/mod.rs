@@ -464,6 +464,40 @@ pub fn delivered(out: &[u8], killed: bool) -> Vec<String> {
 }
 
 /// `cq pull --json` SIGKILLed `after` its start (if still running then).
+/// A `cq pull --json` SIGKILLed as soon as it printed its first byte (or
+/// after 2 s without one): the kill lands mid-delivery however slowly a
+/// loaded machine starts cq, which a kill at a random moment may never do.
+/// A pull that printed nothing and ended is not killed.
+pub fn pull_killed_at_first_output(env: &Env) -> std::process::Output {
+    use std::io::Read;
+    let mut child = env
+        .cq_std()
+        .args(["pull", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut first = [0u8; 1];
+        let n = out.read(&mut first).unwrap_or(0);
+        let _ = tx.send(());
+        let mut all = first[..n].to_vec();
+        let _ = out.read_to_end(&mut all);
+        all
+    });
+    let _ = rx.recv_timeout(std::time::Duration::from_secs(2));
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let status = child.wait().unwrap();
+    let stdout = reader.join().unwrap();
+    std::process::Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    }
+}
+
 pub fn pull_killed_after(env: &Env, after: std::time::Duration) -> std::process::Output {
     let child = env
         .cq_std()
