@@ -1081,14 +1081,10 @@ fn a_prompt_hook_gives_up_on_a_held_lock_within_its_bound() {
     }
     let env = Env::new();
     env.push("held", 0);
-    let mut holder = Command::new("flock")
-        .arg("-x")
-        .arg(format!("{}.lock", env.queue.display()))
-        .arg("cat")
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let holder = LockHolder::flock(std::path::Path::new(&format!(
+        "{}.lock",
+        env.queue.display()
+    )));
     let input = json!({"session_id": new_session_id(), "hook_event_name": "UserPromptSubmit"});
     let began = Instant::now();
     let out = env
@@ -1099,8 +1095,7 @@ fn a_prompt_hook_gives_up_on_a_held_lock_within_its_bound() {
         .output()
         .unwrap();
     let took = began.elapsed();
-    drop(holder.stdin.take());
-    let _ = holder.wait();
+    drop(holder);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(took < Duration::from_secs(25), "{took:?}");
     assert!(out.stdout.is_empty(), "{out:?}");

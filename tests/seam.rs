@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `--timeout` bounds a wait for a lock held by another program: exit 124
@@ -17,17 +17,11 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
         let env = Env::tier(tier);
         env.push("held", 0);
         // The other program: sqlite3 inside BEGIN EXCLUSIVE, or flock(1)
-        // on the file's lock, each until its stdin closes.
-        let (prog, args): (&str, Vec<String>) = match tier {
-            Tier::Sqlite => ("sqlite3", vec![env.queue.display().to_string()]),
-            _ => (
-                "flock",
-                vec![
-                    "-x".into(),
-                    format!("{}.lock", env.queue.display()),
-                    "cat".into(),
-                ],
-            ),
+        // on the file's lock, each until dropped.
+        let prog = if tier == Tier::Sqlite {
+            "sqlite3"
+        } else {
+            "flock"
         };
         if !have(prog) {
             skip(
@@ -36,19 +30,13 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
             );
             continue;
         }
-        let mut holder = Command::new(prog)
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        if tier == Tier::Sqlite {
-            use std::io::Write;
-            let stdin = holder.stdin.as_mut().unwrap();
-            stdin.write_all(b"BEGIN EXCLUSIVE;\nSELECT 1;\n").unwrap();
-            stdin.flush().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(500));
+        let holder = match tier {
+            Tier::Sqlite => LockHolder::sqlite(&env.queue),
+            _ => LockHolder::flock(std::path::Path::new(&format!(
+                "{}.lock",
+                env.queue.display()
+            ))),
+        };
         let began = Instant::now();
         let out = env
             .cq()
@@ -57,8 +45,7 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
             .output()
             .unwrap();
         let took = began.elapsed();
-        drop(holder.stdin.take());
-        let _ = holder.wait();
+        drop(holder);
         assert_eq!(out.status.code(), Some(124), "{tier:?}: {out:?}");
         assert!(
             took < Duration::from_secs(3),

@@ -971,3 +971,58 @@ impl KafkaTls {
         }
     }
 }
+
+/// Another program holding a lock of the queue's until dropped: flock(1)
+/// on a lock file, or sqlite3 inside `BEGIN EXCLUSIVE`. Started only once
+/// it says the lock is held (a line on its stdout, waited for 10 s at
+/// most), never after a guessed sleep.
+pub struct LockHolder(std::process::Child);
+
+impl LockHolder {
+    /// flock(1) holding `lock` exclusively.
+    pub fn flock(lock: &Path) -> LockHolder {
+        let mut c = Command::new("flock");
+        c.arg("-x").arg(lock).args(["sh", "-c", "echo held; cat"]);
+        LockHolder::start(c, b"")
+    }
+
+    /// sqlite3 holding `db`'s write lock.
+    pub fn sqlite(db: &Path) -> LockHolder {
+        let mut c = Command::new("sqlite3");
+        c.arg(db);
+        LockHolder::start(c, b"BEGIN EXCLUSIVE;\nSELECT 'held';\n")
+    }
+
+    fn start(mut c: Command, script: &[u8]) -> LockHolder {
+        use std::io::{BufRead, Write};
+        let mut child = c
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the lock holder starts");
+        let stdin = child.stdin.as_mut().unwrap();
+        stdin.write_all(script).unwrap();
+        stdin.flush().unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let said = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(
+            said.as_deref().map(str::trim),
+            Ok("held"),
+            "the lock holder never held the lock"
+        );
+        LockHolder(child)
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
