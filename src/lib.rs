@@ -11,6 +11,7 @@
 mod claude;
 mod cli;
 mod cmd;
+mod config;
 mod error;
 mod notice;
 mod output;

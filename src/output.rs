@@ -36,9 +36,7 @@ pub fn init_color(choice: ColorChoice) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
-        }
+        ColorChoice::Auto => !crate::config::get().no_color && io::stdout().is_terminal(),
     };
     let _ = COLOR.set(on);
 }

@@ -561,10 +561,7 @@ pub fn proc_start(pid: u32) -> Option<u64> {
 /// share a host name, tests of leases across hosts), else the machine's.
 pub fn host() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| match std::env::var("CQ_HOST") {
-        Ok(h) if !h.trim().is_empty() => h,
-        _ => hostname(),
-    })
+    HOST.get_or_init(|| crate::config::get().host.clone().unwrap_or_else(hostname))
 }
 
 /// The machine's host name, as `hostname` prints it.

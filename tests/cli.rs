@@ -361,6 +361,36 @@ fn a_bad_lease_ttl_is_a_usage_error() {
     assert_eq!(env.text(), "");
 }
 
+/// A variable that is not UTF-8 is refused by name (src/config.rs), not
+/// taken as unset: a CQ_NAME of other bytes would have named the job after
+/// its command, a CQ_HOST the machine.
+#[test]
+fn a_variable_that_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let marker = env.path("ran");
+    let bad = std::ffi::OsStr::from_bytes(b"job\xff");
+    for var in ["CQ_NAME", "CQ_HOST", "CQ_LEASE_TTL"] {
+        env.cq()
+            .env(var, bad)
+            .args(["wrap", "--", "touch"])
+            .arg(&marker)
+            .assert()
+            .code(125)
+            .stderr(format!("cq: {var} is not valid UTF-8\n"));
+        env.cq()
+            .env(var, bad)
+            .args(["push", "-n", "a", "-e", "0"])
+            .assert()
+            .code(2)
+            .stderr(format!("cq: {var} is not valid UTF-8\n"));
+    }
+    assert!(!marker.exists(), "CMD did not run");
+    assert_eq!(env.text(), "");
+    // Commands that need no queue do not read it.
+    env.cq().env("CQ_NAME", bad).arg("man").assert().success();
+}
+
 #[test]
 fn a_bad_append_retry_is_refused_before_cmd_runs() {
     let env = Env::new();

@@ -156,3 +156,34 @@ fn common_have(prog: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
 }
+
+/// Every environment variable is read in src/config.rs, once, and checked
+/// there: an `env::var` elsewhere would be a knob with its own wording for
+/// a bad value, or none.
+#[test]
+fn environment_variables_are_read_only_in_config() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(root()).unwrap().display().to_string();
+        if rel == "src/config.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, l) in text.lines().enumerate() {
+            let c = code(l);
+            if ["env::var", "env::vars", "getenv"]
+                .iter()
+                .any(|w| c.contains(w))
+            {
+                found.push(format!("{rel}:{}: {}", i + 1, l.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "read the variable through crate::config (src/config.rs) instead:\n{}",
+        found.join("\n")
+    );
+}

@@ -39,7 +39,7 @@ const LOCK_WITHIN: Duration = Duration::from_secs(10);
 
 impl Run for MetaArgs {
     fn run(self, _: &Where) -> Result<Exit> {
-        let path = match std::env::var_os("CQ_META_FILE") {
+        let path = match crate::config::get().meta_file.clone() {
             None => {
                 return Err(Error::usage(
                     "cq meta works inside cq wrap (CQ_META_FILE is not set)",

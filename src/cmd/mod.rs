@@ -102,11 +102,6 @@ fn deadline(timeout: Option<&str>) -> Result<Option<std::time::Instant>> {
     Ok(crate::watch::deadline(d))
 }
 
-/// Non-empty value of an environment variable.
-fn env_nonempty(key: &str) -> Option<String> {
-    std::env::var(key).ok().filter(|v| !v.is_empty())
-}
-
 /// The working directory, as records hold it (`cwd`). A record is JSON,
 /// which holds only UTF-8: a directory whose name is not UTF-8 would be
 /// written as another name (U+FFFD for its bytes) naming no directory, so
@@ -138,7 +133,7 @@ fn output_dir(flag: Option<&Path>, cwd: &str) -> Result<String> {
             utf8_path(d, "--output-dir")?;
             d.to_path_buf()
         }
-        None => match std::env::var_os("CQ_OUTPUT_DIR").filter(|v| !v.is_empty()) {
+        None => match crate::config::get().output_dir.clone() {
             Some(d) => {
                 utf8_path(Path::new(&d), "CQ_OUTPUT_DIR")?;
                 PathBuf::from(d)

@@ -39,10 +39,10 @@ pub fn path(project: bool) -> Result<PathBuf> {
             .map_err(|e| Error::io("cannot find the working directory", e))?;
         return Ok(cwd.join(".claude/settings.json"));
     }
-    if let Some(d) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+    if let Some(d) = crate::config::get().claude_config_dir.clone() {
         return Ok(PathBuf::from(d).join("settings.json"));
     }
-    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+    match crate::config::get().home.clone() {
         Some(h) => Ok(PathBuf::from(h).join(".claude/settings.json")),
         None => Err(Error::usage(
             "cannot find the user's Claude Code settings: HOME is not set (use --project)",

@@ -12,10 +12,8 @@ impl Run for WhereArgs {
         let from = match at.1 {
             Source::Flag => "the --queue flag".to_string(),
             Source::Env => "the CQ_QUEUE variable".to_string(),
-            Source::Default => match std::env::var_os("XDG_STATE_HOME") {
-                Some(x) if std::path::Path::new(&x).is_absolute() => {
-                    "the default, $XDG_STATE_HOME/cq/queue.jsonl".to_string()
-                }
+            Source::Default => match crate::config::get().state_home {
+                Some(_) => "the default, $XDG_STATE_HOME/cq/queue.jsonl".to_string(),
                 _ => "the default, ~/.local/state/cq/queue.jsonl (XDG_STATE_HOME is not set)"
                     .to_string(),
             },

@@ -1,7 +1,7 @@
 //! `cq wrap`: run CMD invisibly, then append its record; with `--detach`,
 //! do that in a session of its own and return once the job is registered.
 
-use super::{Exit, Run, cwd, detach, env_nonempty, output_dir};
+use super::{Exit, Run, cwd, detach, output_dir};
 use crate::cli::WrapArgs;
 use crate::error::{Error, Result, code};
 use crate::process::{self, Forwarder, Outcome};
@@ -19,7 +19,11 @@ impl Run for WrapArgs {
         if self.log.is_some() && !self.detach && self.detached_id.is_none() {
             return Err(Error::usage("--log goes with --detach"));
         }
-        let name = match self.name.clone().or_else(|| env_nonempty("CQ_NAME")) {
+        let name = match self
+            .name
+            .clone()
+            .or_else(|| crate::config::get().name.clone())
+        {
             Some(n) if n.is_empty() => return Err(Error::usage("the job name must not be empty")),
             Some(n) => n,
             None => command_name(&self.cmd[0])?,

@@ -216,12 +216,12 @@ pub fn side_path(path: &Path, suffix: &str) -> PathBuf {
 /// cq's state directory: `$XDG_STATE_HOME/cq`, else `~/.local/state/cq`
 /// (the default queue's home, and the Claude hooks' and Kafka turns').
 pub fn state_dir() -> Result<PathBuf> {
-    let base = match std::env::var_os("XDG_STATE_HOME") {
-        // The XDG spec says relative values are to be ignored.
-        Some(x) if PathBuf::from(&x).is_absolute() => PathBuf::from(x),
-        _ => match std::env::var_os("HOME") {
-            Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/state"),
-            _ => {
+    let config = crate::config::get();
+    let base = match &config.state_home {
+        Some(x) => x.clone(),
+        None => match &config.home {
+            Some(h) => PathBuf::from(h).join(".local/state"),
+            None => {
                 return Err(Error::usage(
                     "cannot find the default queue: neither XDG_STATE_HOME nor HOME is set (use --queue)",
                 ));

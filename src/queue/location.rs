@@ -217,7 +217,7 @@ fn home_path(p: &[u8]) -> Result<PathBuf> {
             "a queue path starting with ~user is not expanded: give the home directory's path",
         ));
     }
-    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+    match crate::config::get().home.clone() {
         Some(h) => {
             let mut full = h.into_encoded_bytes();
             full.extend_from_slice(rest);

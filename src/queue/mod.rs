@@ -359,9 +359,8 @@ pub fn append_retrying(
 /// `CQ_APPEND_RETRY`: how long a wrapper keeps trying to append its record
 /// to a networked queue it cannot reach (default 60s; `0` tries once).
 fn append_retry() -> std::time::Duration {
-    std::env::var("CQ_APPEND_RETRY")
-        .ok()
-        .and_then(|v| time::parse_duration(&v).ok())
+    crate::config::get()
+        .append_retry
         .unwrap_or(std::time::Duration::from_secs(60))
 }
 
@@ -570,12 +569,7 @@ pub fn check_ids(ids: &[String]) -> Result<()> {
 }
 
 pub fn open(loc: &Location) -> Result<Queue> {
-    running::check_lease_ttl()?;
-    if let Ok(v) = std::env::var("CQ_APPEND_RETRY")
-        && let Err(e) = time::parse_duration(&v)
-    {
-        return Err(Error::usage(format!("CQ_APPEND_RETRY: {}", e.msg)));
-    }
+    crate::config::check()?;
     Ok(Queue::new(location::open_store(loc)?))
 }
 

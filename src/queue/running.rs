@@ -6,7 +6,6 @@ use crate::error::Result;
 pub use crate::process::{host, proc_start, this_boot};
 pub use crate::record::Job;
 use crate::record::NewRecord;
-use crate::time;
 
 impl Job {
     /// Whether the wrapper is known to be gone. Jobs of other hosts cannot
@@ -103,28 +102,6 @@ pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
     Ok(alive)
 }
 
-/// How long a running job's lease lives on the networked tiers without
-/// renewal (the wrapper renews at a third of it): `$CQ_LEASE_TTL` as a
-/// duration, else 15 s. Longer tolerates slower networks; shorter turns a
-/// killed wrapper on another host into its lost record sooner.
-/// Refuses a `CQ_LEASE_TTL` that is not a positive duration, before any
-/// command touches a queue.
-pub fn check_lease_ttl() -> crate::error::Result<()> {
-    match std::env::var("CQ_LEASE_TTL") {
-        Ok(v) if !v.is_empty() => match time::parse_duration(&v) {
-            Ok(d) if !d.is_zero() => Ok(()),
-            Ok(_) => Err(crate::error::Error::usage(
-                "CQ_LEASE_TTL must be longer than 0s",
-            )),
-            Err(e) => Err(crate::error::Error::usage(format!(
-                "CQ_LEASE_TTL: {}",
-                e.msg
-            ))),
-        },
-        _ => Ok(()),
-    }
-}
-
 /// How often a wrapper renews its job's lease: three times a TTL, so one
 /// or two lost renewals do not make a live job look dead.
 pub fn renew_every() -> std::time::Duration {
@@ -150,12 +127,14 @@ pub fn claim_stale_after() -> std::time::Duration {
 #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub const WAKE_CAP: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long a running job's lease lives on the networked tiers without
+/// renewal (the wrapper renews at a third of it): `$CQ_LEASE_TTL` as a
+/// duration, else 15 s. Longer tolerates slower networks; shorter turns a
+/// killed wrapper on another host into its lost record sooner.
 #[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn lease_ttl() -> std::time::Duration {
-    std::env::var("CQ_LEASE_TTL")
-        .ok()
-        .and_then(|v| time::parse_duration(&v).ok())
-        .filter(|d| !d.is_zero())
+    crate::config::get()
+        .lease_ttl
         .unwrap_or(std::time::Duration::from_secs(15))
 }
 

@@ -12,6 +12,7 @@ mod flip;
 mod meta;
 mod read;
 
+pub use crate::config::is_session_id;
 pub use bounds::{PATH_MAX, RECORD_MAX, check_job_text, check_text, cut_args};
 pub use flip::{PULLED_FALSE, PULLED_TRUE, pending_form, pulled_form, pulled_span};
 pub use meta::parse_meta;
@@ -142,17 +143,7 @@ pub struct Pushed {
 /// one (letters, digits, `-`, `_`; at most 128 bytes): it names files of
 /// the session's hooks.
 pub fn session_of_env() -> Option<String> {
-    std::env::var("CLAUDE_CODE_SESSION_ID")
-        .ok()
-        .filter(|s| is_session_id(s))
-}
-
-/// Whether `s` can be a session id (see [`session_of_env`]).
-pub fn is_session_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::config::get().session.clone()
 }
 
 impl NewRecord {

@@ -124,9 +124,7 @@ pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// librdkafka's `debug` contexts from `$CQ_KAFKA_DEBUG` (e.g. `cgrp,fetch`
 /// or `all`), for seeing what a broker does to cq.
 pub(super) fn debug() -> Option<String> {
-    std::env::var("CQ_KAFKA_DEBUG")
-        .ok()
-        .filter(|v| !v.is_empty())
+    crate::config::get().kafka_debug.clone()
 }
 
 /// Why a client got nowhere: `e`, and librdkafka's last error if any.

@@ -177,7 +177,7 @@ impl RedisQueue {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // rediss:// trusts the webpki roots, or the CA in $CQ_REDIS_CA (a
         // PEM file) for servers with a certificate of their own.
-        let ca = std::env::var_os("CQ_REDIS_CA").filter(|v| !v.is_empty());
+        let ca = crate::config::get().redis_ca.clone();
         let client = match ca {
             Some(path) if self.url.tls => {
                 let pem = std::fs::read(&path).map_err(|e| {
