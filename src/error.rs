@@ -13,6 +13,27 @@ pub mod code {
     pub const WRAP_FAILED: u8 = 125;
     pub const NOT_EXECUTABLE: u8 = 126;
     pub const NOT_FOUND: u8 = 127;
+
+    /// What each code means, in the words of cq(1)'s EXIT STATUS (which
+    /// is generated from this table; 128+N, a signal's, is process.rs's).
+    pub const MEANINGS: &[(u8, &str)] = &[
+        (0, "success (also when the reader of cq's output went away)"),
+        (
+            ERROR,
+            "error (I/O, unreadable queue, unknown id, ...), one line on standard error",
+        ),
+        (USAGE, "usage error; nothing in the queue changed"),
+        (TIMEOUT, "`--timeout` reached"),
+        (
+            WRAP_FAILED,
+            "`cq wrap` failed before CMD ran (queue not writable, ...)",
+        ),
+        (
+            NOT_EXECUTABLE,
+            "CMD found but not executable (recorded as a failure)",
+        ),
+        (NOT_FOUND, "CMD not found (recorded as a failure)"),
+    ];
 }
 
 /// A failure that ends a command: one line for stderr and an exit code.

@@ -137,6 +137,114 @@ fn man_pages_pass_mandoc_lint() {
     }
 }
 
+/// What groff says rendering every page at 80 columns, as `man` does
+/// (issue 29: three "cannot adjust line" warnings, from an unbreakable
+/// Kafka URL, which was also hyphenated).
+#[test]
+fn man_pages_render_without_groff_warnings() {
+    if !have("man") || !have("groff") {
+        return skip(
+            "man_pages_render_without_groff_warnings",
+            "man or groff is not installed",
+        );
+    }
+    for e in std::fs::read_dir(root().join("man")).unwrap() {
+        let p = e.unwrap().path();
+        let out = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&p)
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("MAN_KEEP_FORMATTING", "")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "man --warnings {}: {}",
+            p.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains('`'), "{}: a literal backtick", p.display());
+        // A URL split at a hyphen would read as another URL.
+        assert!(!text.contains("kaf-\n"), "{}: hyphenated URL", p.display());
+    }
+}
+
+/// Each page's SYNOPSIS names every option of `cq SUB --help` with its
+/// value, and every argument in the order `Usage:` gives them; `cq wrap`'s
+/// command comes after `--`.
+#[test]
+fn every_synopsis_matches_its_command() {
+    let subs = [
+        "wrap",
+        "push",
+        "pull",
+        "ack",
+        "retry",
+        "list",
+        "wait",
+        "compact",
+        "stats",
+        "migrate",
+        "meta",
+        "completions",
+        "man",
+        "init",
+        "where",
+    ];
+    for sub in subs {
+        let page = std::fs::read_to_string(root().join(format!("man/cq-{sub}.1"))).unwrap();
+        let synopsis = page
+            .split(".SH SYNOPSIS\n")
+            .nth(1)
+            .and_then(|s| s.lines().next())
+            .unwrap_or_else(|| panic!("cq-{sub}.1 has no SYNOPSIS"));
+        let help = Command::new(CQ).args([sub, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&help.stdout);
+        for line in help.lines().map(str::trim_start) {
+            let Some(opt) = line.split(", ").last().filter(|o| o.starts_with("--")) else {
+                continue;
+            };
+            let mut words = opt.split_whitespace();
+            let long = words.next().unwrap().replace('-', "\\-");
+            let want = match words.next() {
+                Some(v) => format!("{long}\\fR \\fI{}\\fR", v.trim_matches(['<', '>'])),
+                None => format!("{long}\\fR"),
+            };
+            assert!(
+                synopsis.contains(&want),
+                "cq-{sub}.1's SYNOPSIS lacks {want}: {synopsis}"
+            );
+        }
+        // The arguments: `<CMD>...` and `[ID]...` under "Arguments:".
+        let args = help
+            .split("Arguments:\n")
+            .nth(1)
+            .map(|a| a.split("\n\n").next().unwrap_or(""))
+            .unwrap_or("");
+        let names = args
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| w.starts_with(['<', '[']) && !w.starts_with("[possible"));
+        for arg in names {
+            let name = arg.trim_matches(['<', '>', '[', ']', '.']);
+            let want = format!("\\fI{name}\\fR");
+            assert!(
+                synopsis.contains(&want),
+                "cq-{sub}.1's SYNOPSIS lacks {name}: {synopsis}"
+            );
+        }
+        assert!(!synopsis.ends_with(' '), "cq-{sub}.1: a trailing blank");
+    }
+    let wrap = std::fs::read_to_string(root().join("man/cq-wrap.1")).unwrap();
+    assert!(
+        wrap.contains("\\fB\\-\\-\\fR \\fICMD\\fR [\\fIARGS\\fR]...\n"),
+        "cq-wrap(1)'s SYNOPSIS ends with -- CMD [ARGS]..."
+    );
+}
+
 #[test]
 fn every_page_has_the_sections_users_look_for() {
     for e in std::fs::read_dir(root().join("man")).unwrap() {
