@@ -187,3 +187,104 @@ fn environment_variables_are_read_only_in_config() {
         found.join("\n")
     );
 }
+
+/// The most lines a file under src/ may have, and a function.
+const FILE_MAX: usize = 600;
+const FN_MAX: usize = 80;
+
+/// Files over [`FILE_MAX`] on purpose, each with its reason. (None: a file
+/// that grows past it holds two things; split it.)
+const LONG_FILES: &[(&str, &str)] = &[];
+
+/// Functions over [`FN_MAX`] on purpose, as "file:name", each with its
+/// reason.
+const LONG_FNS: &[(&str, &str)] = &[];
+
+/// Every function of a rustfmt-formatted file as (name, first line, lines):
+/// a body ends at the first line that closes it at the indentation of its
+/// `fn`, which is how rustfmt lays out every body.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim_start();
+        let indent = l.len() - t.len();
+        let sig = [
+            "pub ",
+            "pub(crate) ",
+            "pub(super) ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ]
+        .iter()
+        .fold(t, |t, p| t.strip_prefix(p).unwrap_or(t));
+        let Some(rest) = sig.strip_prefix("fn ") else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        // A declaration without a body ends in `;` before any `{`.
+        let Some(open) = lines[i..]
+            .iter()
+            .position(|l| l.trim_end().ends_with('{') || l.trim_end().ends_with(';'))
+        else {
+            continue;
+        };
+        if lines[i + open].trim_end().ends_with(';') {
+            continue;
+        }
+        if lines[i + open].trim_end().ends_with('}') {
+            continue;
+        }
+        let close = format!("{}}}", " ".repeat(indent));
+        if let Some(end) = lines[i + open..].iter().position(|l| *l == close) {
+            found.push((name, i + 1, open + end + 1));
+        }
+    }
+    found
+}
+
+/// No file under src/ over 600 lines and no function over 80 (issue 24):
+/// past that a file holds two things and a function does two steps.
+/// Enabled at merge: the files of src/queue/ and the wrap path are split
+/// on their own branches (s24q, s27w); until those land it fails on them
+/// only.
+#[test]
+#[ignore = "enabled at merge: fails only on files other branches split"]
+fn no_file_over_600_lines_and_no_function_over_80() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut over = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(root()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(f).unwrap();
+        let n = text.lines().count();
+        if n > FILE_MAX && !LONG_FILES.iter().any(|(p, _)| *p == rel) {
+            over.push(format!("{rel}: {n} lines"));
+        }
+        for (name, at, len) in functions(&text) {
+            let id = format!("{rel}:{name}");
+            if len > FN_MAX && !LONG_FNS.iter().any(|(p, _)| *p == id) {
+                over.push(format!("{rel}:{at}: fn {name}: {len} lines"));
+            }
+        }
+    }
+    assert!(
+        over.is_empty(),
+        "split these (or list them in tests/source.rs with a reason):\n{}",
+        over.join("\n")
+    );
+}
+
+/// The scan itself finds a long function and its length.
+#[test]
+fn the_function_scan_measures_bodies() {
+    let text = "fn a() {\n    x;\n}\n\nimpl B {\n    pub fn c(\n        d: u8,\n    ) -> u8 {\n        if d {\n        }\n        d\n    }\n    fn e();\n}\n";
+    assert_eq!(
+        functions(text),
+        vec![("a".to_string(), 1, 3), ("c".to_string(), 6, 7)]
+    );
+}
