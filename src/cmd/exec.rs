@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exit> {
+/// The options of `--exec`, checked before anything is read.
+fn policy(args: &PullArgs, cmd: &str) -> Result<Policy> {
     if args.jobs == 0 {
         return Err(Error::usage("--jobs must be at least 1"));
     }
@@ -29,16 +30,20 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
     if args.timeout.is_some() && !args.follow {
         return Err(Error::usage("--timeout needs --follow"));
     }
+    Ok(Policy {
+        retries: args.retries,
+        backoff,
+        key: args.key.clone(),
+    })
+}
+
+pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exit> {
+    let policy = policy(&args, &cmd)?;
     let until = deadline(args.timeout.as_deref())?;
     let q = queue::open(loc)?;
     if let Some(point) = &args.from {
         q.replay(None, point)?;
     }
-    let policy = Policy {
-        retries: args.retries,
-        backoff,
-        key: args.key.clone(),
-    };
     // Watch before looking, so a record appended in between wakes us.
     let mut waiter = if args.follow { Some(q.waiter()?) } else { None };
     let mut c = q.consumer(policy)?;
@@ -90,29 +95,9 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
             }
             continue;
         }
-        // A handler ends, a retry falls due, the deadline passes, or (with
-        // room left, following) it is time to look for new records.
-        let tick = (args.follow && running.len() < args.jobs && !timed_out)
-            .then(|| Instant::now() + Duration::from_millis(500));
-        // Past the deadline, only the running handlers' ends matter.
-        let wake = match timed_out {
-            true => Some(next_hold),
-            false => [due, tick, until, Some(next_hold)]
-                .into_iter()
-                .flatten()
-                .min(),
-        };
-        let got = match wake {
-            Some(w) => match rx.recv_timeout(w.saturating_duration_since(Instant::now())) {
-                Ok(m) => Some(m),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("we hold a sender"),
-            },
-            None => Some(rx.recv().expect("we hold a sender")),
-        };
-        let mut ended: Vec<(usize, i32)> = got.into_iter().collect();
-        ended.extend(rx.try_iter());
-        let ended = ended
+        let look = args.follow && running.len() < args.jobs;
+        let wake = wake_at(look, timed_out, due, until, next_hold);
+        let ended = ends(&rx, wake)
             .into_iter()
             .filter_map(|(s, exit)| running.remove(&s).map(|w| (w, exit)))
             .collect();
@@ -126,6 +111,43 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
         )));
     }
     Ok(Exit::Code(0))
+}
+
+/// Until when to wait for a handler's end: a retry falls due, the
+/// deadline passes, the hold needs renewing, or (`look`: room left,
+/// following) it is time to look for new records. Past the deadline, only
+/// the running handlers' ends matter.
+fn wake_at(
+    look: bool,
+    timed_out: bool,
+    due: Option<Instant>,
+    until: Option<Instant>,
+    next_hold: Instant,
+) -> Option<Instant> {
+    if timed_out {
+        return Some(next_hold);
+    }
+    let tick = look.then(|| Instant::now() + Duration::from_millis(500));
+    [due, tick, until, Some(next_hold)]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
+/// The handlers that ended (slot, exit status) by `wake`, or by the first
+/// end when nothing else can happen.
+fn ends(rx: &mpsc::Receiver<(usize, i32)>, wake: Option<Instant>) -> Vec<(usize, i32)> {
+    let got = match wake {
+        Some(w) => match rx.recv_timeout(w.saturating_duration_since(Instant::now())) {
+            Ok(m) => Some(m),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("we hold a sender"),
+        },
+        None => Some(rx.recv().expect("we hold a sender")),
+    };
+    let mut ended: Vec<(usize, i32)> = got.into_iter().collect();
+    ended.extend(rx.try_iter());
+    ended
 }
 
 /// Starts the handler for one record on a thread of its own, which feeds

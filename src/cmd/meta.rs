@@ -52,21 +52,7 @@ impl Run for MetaArgs {
             }
             Some(p) => p,
         };
-        let pairs = crate::record::parse_meta(&self.pairs).map_err(Error::usage)?;
-        for (k, v) in &pairs {
-            if k.len() > KEY_MAX {
-                return Err(Error::usage(format!(
-                    "a meta key is {} bytes, more than {KEY_MAX}",
-                    k.len()
-                )));
-            }
-            let len = v.as_str().map_or(0, str::len);
-            if len > VALUE_MAX {
-                return Err(Error::usage(format!(
-                    "the value of meta key '{k}' is {len} bytes, more than {VALUE_MAX}"
-                )));
-            }
-        }
+        let pairs = checked_pairs(&self.pairs)?;
         let path = Path::new(&path);
         let fail = |e| Error::io(format!("cannot add to {}", path.display()), e);
         let ended = || {
@@ -122,6 +108,26 @@ impl Run for MetaArgs {
         }
         Ok(Exit::Code(0))
     }
+}
+
+/// The pairs given, each key and value within its bound.
+fn checked_pairs(given: &[String]) -> Result<Map<String, Value>> {
+    let pairs = crate::record::parse_meta(given).map_err(Error::usage)?;
+    for (k, v) in &pairs {
+        if k.len() > KEY_MAX {
+            return Err(Error::usage(format!(
+                "a meta key is {} bytes, more than {KEY_MAX}",
+                k.len()
+            )));
+        }
+        let len = v.as_str().map_or(0, str::len);
+        if len > VALUE_MAX {
+            return Err(Error::usage(format!(
+                "the value of meta key '{k}' is {len} bytes, more than {VALUE_MAX}"
+            )));
+        }
+    }
+    Ok(pairs)
 }
 
 /// Takes the file's lock, waiting at most [`LOCK_WITHIN`].

@@ -63,55 +63,17 @@ fn batch_record(
     dir: &str,
     meta: &serde_json::Map<String, serde_json::Value>,
 ) -> std::result::Result<NewRecord, String> {
-    use serde_json::Value;
-    let (name, exit_code, status, out, started_at, mut extra) = if line.starts_with('{') {
-        let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-        let name = v["name"].as_str().ok_or("no \"name\" string")?.to_string();
-        let exit_code = match &v["exit_code"] {
-            Value::Null => None,
-            c => Some(
-                c.as_i64()
-                    .filter(|c| (0..=255).contains(c))
-                    .ok_or("\"exit_code\" is not a number from 0 to 255")? as i32,
-            ),
-        };
-        let status = match v["status"].as_str() {
-            None => None,
-            Some("success") => Some(Status::Success),
-            Some("failure") => Some(Status::Failure),
-            Some(other) => return Err(format!("unknown status '{other}'")),
-        };
-        let extra = match &v["meta"] {
-            Value::Null => serde_json::Map::new(),
-            Value::Object(m) if m.values().all(Value::is_string) => m.clone(),
-            _ => return Err("\"meta\" is not an object of strings".into()),
-        };
-        (
-            name,
-            exit_code,
-            status,
-            v["output_dir"].as_str().map(str::to_string),
-            v["started_at"].as_str().map(str::to_string),
-            extra,
-        )
+    let Given {
+        name,
+        exit_code,
+        status,
+        out,
+        started_at,
+        mut extra,
+    } = if line.starts_with('{') {
+        given_json(line)?
     } else {
-        let mut words = line.split_whitespace();
-        let (Some(name), Some(code), None) = (words.next(), words.next(), words.next()) else {
-            return Err("expected NAME EXIT_CODE or a JSON object".into());
-        };
-        let code: i32 = code
-            .parse()
-            .ok()
-            .filter(|c| (0..=255).contains(c))
-            .ok_or("the exit code is not a number from 0 to 255")?;
-        (
-            name.to_string(),
-            Some(code),
-            None,
-            None,
-            None,
-            serde_json::Map::new(),
-        )
+        given_words(line)?
     };
     if name.is_empty() {
         return Err("the job name must not be empty".into());
@@ -147,6 +109,72 @@ fn batch_record(
         meta: all,
         session: crate::record::session_of_env(),
     }))
+}
+
+/// What a line of `--batch` gives.
+struct Given {
+    name: String,
+    exit_code: Option<i32>,
+    status: Option<Status>,
+    out: Option<String>,
+    started_at: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A JSON line: "name" and "exit_code" or "status", and if wanted
+/// "output_dir", "started_at" and "meta" (strings).
+fn given_json(line: &str) -> std::result::Result<Given, String> {
+    use serde_json::Value;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let name = v["name"].as_str().ok_or("no \"name\" string")?.to_string();
+    let exit_code = match &v["exit_code"] {
+        Value::Null => None,
+        c => Some(
+            c.as_i64()
+                .filter(|c| (0..=255).contains(c))
+                .ok_or("\"exit_code\" is not a number from 0 to 255")? as i32,
+        ),
+    };
+    let status = match v["status"].as_str() {
+        None => None,
+        Some("success") => Some(Status::Success),
+        Some("failure") => Some(Status::Failure),
+        Some(other) => return Err(format!("unknown status '{other}'")),
+    };
+    let extra = match &v["meta"] {
+        Value::Null => serde_json::Map::new(),
+        Value::Object(m) if m.values().all(Value::is_string) => m.clone(),
+        _ => return Err("\"meta\" is not an object of strings".into()),
+    };
+    Ok(Given {
+        name,
+        exit_code,
+        status,
+        out: v["output_dir"].as_str().map(str::to_string),
+        started_at: v["started_at"].as_str().map(str::to_string),
+        extra,
+    })
+}
+
+/// A plain line: `NAME EXIT_CODE`.
+fn given_words(line: &str) -> std::result::Result<Given, String> {
+    let mut words = line.split_whitespace();
+    let (Some(name), Some(code), None) = (words.next(), words.next(), words.next()) else {
+        return Err("expected NAME EXIT_CODE or a JSON object".into());
+    };
+    let code: i32 = code
+        .parse()
+        .ok()
+        .filter(|c| (0..=255).contains(c))
+        .ok_or("the exit code is not a number from 0 to 255")?;
+    Ok(Given {
+        name: name.to_string(),
+        exit_code: Some(code),
+        status: None,
+        out: None,
+        started_at: None,
+        extra: serde_json::Map::new(),
+    })
 }
 
 /// `cq push --batch`: lines from stdin, appended in groups. A group is
