@@ -15,6 +15,62 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// Every variable cq reads and what it does, in the words of the man
+/// pages' ENVIRONMENT (`backticks` are bold there). A test checks that
+/// [`read`] asks for exactly these (CQ_QUEUE aside, which clap reads).
+pub const VARS: &[(&str, &str)] = &[
+    ("CQ_QUEUE", "The queue, as for `--queue`."),
+    (
+        "XDG_STATE_HOME",
+        "Where the default queue lives: `$XDG_STATE_HOME/cq/queue.jsonl` (a relative value is ignored, as the XDG spec says); the Claude Code hooks' and Kafka's state is in `$XDG_STATE_HOME/cq/` too.",
+    ),
+    (
+        "HOME",
+        "The default queue is `~/.local/state/cq/queue.jsonl` when XDG_STATE_HOME is unset; a queue path starting with `~/` is read from here.",
+    ),
+    (
+        "CQ_REDIS_CA",
+        "For a `rediss://` queue: a PEM file of the CA that signed the server's certificate, trusted instead of the public roots.",
+    ),
+    (
+        "CQ_HOST",
+        "The host name cq records and judges running jobs by (default: the machine's). Set it where several machines or containers share one name.",
+    ),
+    (
+        "CQ_LEASE_TTL",
+        "On the redis and kafka tiers: how long a running job's lease lives without renewal (a duration; default 15s). The wrapper renews it at a third of that; a reader on another host turns a job whose lease expired into its lost record.",
+    ),
+    (
+        "CQ_KAFKA_DEBUG",
+        "On the kafka tier: librdkafka's debug contexts (e.g. `cgrp,fetch` or `all`), logged on standard error.",
+    ),
+    ("CQ_NAME", "The job name when `-n` is not given."),
+    (
+        "CQ_OUTPUT_DIR",
+        "The output directory when `-o` is not given.",
+    ),
+    (
+        "CQ_APPEND_RETRY",
+        "On the redis and kafka tiers: how long a wrapper whose job ended keeps trying to append its record when the server cannot be reached (a duration; default 60s). Each attempt takes at most 10 s, so the wait is at most this plus 10 s; then the record is printed on standard error and cq exits with CMD's status.",
+    ),
+    (
+        "CQ_META_FILE",
+        "Set by `cq wrap` for CMD: the job's private file (mode 0600, a random name in `$TMPDIR`, made before CMD starts) where the pairs go; without it, or once the job has ended, cq meta refuses.",
+    ),
+    (
+        "NO_COLOR",
+        "When set and not empty, tables are not coloured (unless `--color always`).",
+    ),
+    (
+        "CLAUDE_CONFIG_DIR",
+        "Where `cq init claude --install` finds the user's Claude Code settings: `$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`.",
+    ),
+    (
+        "CLAUDE_CODE_SESSION_ID",
+        "Set by Claude Code for every command of a session: a job started there records the session, whose hooks deliver it.",
+    ),
+];
+
 /// What the environment says, checked. An empty value counts as unset
 /// (as `CQ_NAME= cq wrap ...` means in a shell), except where noted.
 #[derive(Debug, Default)]
@@ -189,5 +245,25 @@ mod tests {
             c.session, None,
             "not a session id: ignored, as Claude Code sets it"
         );
+    }
+
+    /// The list the man pages print is the list read, no more, no less.
+    #[test]
+    fn every_variable_read_is_documented() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        read(|k| {
+            asked.borrow_mut().push(k.to_string());
+            None
+        });
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut listed: Vec<String> = VARS
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .filter(|k| k != "CQ_QUEUE")
+            .collect();
+        listed.sort();
+        assert_eq!(asked, listed);
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result, code};
 use crate::queue::Where;
 use clap::CommandFactory;
 use clap_mangen::Man;
-use pages::{Code, FILES, Own, PAGES, PLAIN, Page, Var};
+use pages::{Code, FILES, Own, PAGES, PLAIN, Page};
 use std::path::Path;
 
 mod pages;
@@ -157,7 +157,8 @@ fn option(a: &clap::Arg) -> String {
 }
 
 /// `text` with each pair of backticks on a line made bold: the clap docs
-/// quote commands that way, which `--help` shows as they are.
+/// quote commands that way, which `--help` shows as they are. Never
+/// hyphenated (`\%`): a path or a command split at a hyphen reads wrong.
 fn bold_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
@@ -167,7 +168,7 @@ fn bold_quoted(text: &str) -> String {
         }
         for (i, part) in line.split('`').enumerate() {
             if i % 2 == 1 {
-                out.push_str(&format!("\\fB{part}\\fR"));
+                out.push_str(&format!("\\%\\fB{part}\\fR"));
             } else {
                 out.push_str(part);
             }
@@ -207,10 +208,23 @@ fn sections(page: &Page) -> String {
         s.push_str(&format!(".TP\n{code}\n{meaning}\n"));
     }
     s.push_str(page.exit_after);
-    let env: Vec<&Var> = page.env.iter().flat_map(|g| g.iter()).collect();
-    if !env.is_empty() {
+    if !page.env.is_empty() || !page.sets.is_empty() {
         s.push_str(".SH ENVIRONMENT\n");
-        for (k, v) in env {
+        if page.sub.is_empty() {
+            s.push_str(concat!(
+                "A variable set to an empty value counts as unset. A value that is not valid ",
+                "UTF\\-8, or a duration that does not parse, is refused (exit 2, or 125 from ",
+                "\\fBcq wrap\\fR, whose CMD does not run) before a queue is touched.\n",
+            ));
+        }
+        for name in page.env.iter().flat_map(|g| g.iter()) {
+            let (_, what) = crate::config::VARS
+                .iter()
+                .find(|(k, _)| k == name)
+                .expect("every variable a page names is in config.rs's list");
+            s.push_str(&format!(".TP\n.B {name}\n{}\n", roff(what)));
+        }
+        for (k, v) in page.sets {
             s.push_str(&format!(".TP\n.B {k}\n{v}\n"));
         }
     }
@@ -257,4 +271,20 @@ fn write_pages(dir: &Path, pages: &[(String, Vec<u8>)]) -> Result<()> {
             .map_err(|e| Error::io(format!("cannot write {}", p.display()), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// cq(1) names every variable cq reads; config.rs checks that its list
+    /// is what it reads.
+    #[test]
+    fn cq_1_documents_every_variable() {
+        let root = PAGES.iter().find(|p| p.sub.is_empty()).unwrap();
+        let named: Vec<&str> = root.env.iter().flat_map(|g| g.iter().copied()).collect();
+        for (k, _) in crate::config::VARS {
+            assert!(named.contains(k), "cq(1) does not name {k}");
+        }
+    }
 }

@@ -19,8 +19,10 @@ pub(super) struct Page {
     pub exit_before: &'static str,
     pub exit: &'static [Status],
     pub exit_after: &'static str,
-    /// ENVIRONMENT: the variables the command reads or sets.
-    pub env: &'static [&'static [Var]],
+    /// ENVIRONMENT: the variables the command reads (named in config.rs's
+    /// list, which words them), then those it sets.
+    pub env: &'static [&'static [&'static str]],
+    pub sets: &'static [Var],
     /// Whether the command touches a queue (and so its FILES).
     pub files: bool,
     pub examples: &'static [(&'static str, &'static str)],
@@ -51,58 +53,26 @@ pub(super) const PLAIN: Page = Page {
     ],
     exit_after: "",
     env: &[QUEUE_ENV],
+    sets: &[],
     files: true,
     examples: &[],
 };
 
-/// What every command that opens a queue reads.
-const QUEUE_ENV: &[Var] = &[
-    ("CQ_QUEUE", "The queue, as for \\fB\\-\\-queue\\fR."),
-    (
-        "XDG_STATE_HOME",
-        "Where the default queue lives: \\fI$XDG_STATE_HOME/cq/queue.jsonl\\fR.",
-    ),
-    (
-        "CQ_REDIS_CA",
-        "For a \\fBrediss://\\fR queue: a PEM file of the CA that signed the server's certificate, trusted instead of the public roots.",
-    ),
-    (
-        "HOME",
-        "The default queue is \\fI~/.local/state/cq/queue.jsonl\\fR when XDG_STATE_HOME is unset.",
-    ),
-    (
-        "CQ_HOST",
-        "The host name cq records and judges running jobs by (default: the machine's). Set it where several machines or containers share one name.",
-    ),
-    (
-        "CQ_LEASE_TTL",
-        "On the redis and kafka tiers: how long a running job's lease lives without renewal (a duration; default 15s). The wrapper renews it at a third of that; a reader on another host turns a job whose lease expired into its lost record.",
-    ),
-    (
-        "CQ_KAFKA_DEBUG",
-        "On the kafka tier: librdkafka's debug contexts (e.g. \\fBcgrp,fetch\\fR or \\fBall\\fR), logged on standard error.",
-    ),
+/// What every command that opens a queue reads (config.rs words them).
+const QUEUE_ENV: &[&str] = &[
+    "CQ_QUEUE",
+    "XDG_STATE_HOME",
+    "CQ_REDIS_CA",
+    "HOME",
+    "CQ_HOST",
+    "CQ_LEASE_TTL",
+    "CQ_KAFKA_DEBUG",
 ];
-const NAME_ENV: Var = ("CQ_NAME", "The job name when \\fB\\-n\\fR is not given.");
-const OUT_DIR_ENV: Var = (
-    "CQ_OUTPUT_DIR",
-    "The output directory when \\fB\\-o\\fR is not given.",
-);
+
+/// What `cq wrap` sets for CMD.
 const CHILD_ENV: Var = (
     "CQ_ID, CQ_NAME, CQ_META_FILE (set for CMD)",
     "CMD sees its record's id and its job name, and where \\fBcq meta\\fR adds to its record.",
-);
-const APPEND_RETRY_ENV: Var = (
-    "CQ_APPEND_RETRY",
-    "On the redis and kafka tiers: how long a wrapper whose job ended keeps trying to append its record when the server cannot be reached (a duration; default 60s). Each attempt takes at most 10 s, so the wait is at most this plus 10 s; then the record is printed on standard error and cq exits with CMD's status.",
-);
-const META_FILE_ENV: Var = (
-    "CQ_META_FILE",
-    "Set by \\fBcq wrap\\fR for CMD: the job's private file (mode 0600, a random name in \\fB$TMPDIR\\fR, made before CMD starts) where the pairs go; without it, or once the job has ended, cq meta refuses.",
-);
-const NO_COLOR_ENV: Var = (
-    "NO_COLOR",
-    "When set and not empty, tables are not coloured (unless \\fB\\-\\-color always\\fR).",
 );
 
 /// Every page, cq(1) first; a subcommand without an entry gets [`PLAIN`].
@@ -136,7 +106,19 @@ pub(super) const PAGES: &[Page] = &[
                 "CMD was killed by signal N, and \\fBcq wrap\\fR died of it too",
             ),
         ],
-        env: &[QUEUE_ENV, &[NAME_ENV, OUT_DIR_ENV, CHILD_ENV, NO_COLOR_ENV]],
+        env: &[
+            QUEUE_ENV,
+            &[
+                "CQ_NAME",
+                "CQ_OUTPUT_DIR",
+                "CQ_APPEND_RETRY",
+                "CQ_META_FILE",
+                "NO_COLOR",
+                "CLAUDE_CONFIG_DIR",
+                "CLAUDE_CODE_SESSION_ID",
+            ],
+        ],
+        sets: &[CHILD_ENV],
         examples: &[
             (
                 "Run a build and record its completion:",
@@ -181,8 +163,14 @@ pub(super) const PAGES: &[Page] = &[
         ),
         env: &[
             QUEUE_ENV,
-            &[NAME_ENV, OUT_DIR_ENV, CHILD_ENV, APPEND_RETRY_ENV],
+            &[
+                "CQ_NAME",
+                "CQ_OUTPUT_DIR",
+                "CQ_APPEND_RETRY",
+                "CLAUDE_CODE_SESSION_ID",
+            ],
         ],
+        sets: &[CHILD_ENV],
         examples: &[
             (
                 "Record a job with a name and an output directory:",
@@ -205,7 +193,7 @@ pub(super) const PAGES: &[Page] = &[
     },
     Page {
         sub: "meta",
-        env: &[&[META_FILE_ENV]],
+        env: &[&["CQ_META_FILE"]],
         examples: &[(
             "A job records its result as it goes:",
             "cq wrap \\-n review \\-\\- sh \\-c \\(aqclaude \\-p review > out.md; s=$?; cq meta summary=\\(dq$(head \\-n1 out.md)\\(dq; exit $s\\(aq",
@@ -214,7 +202,7 @@ pub(super) const PAGES: &[Page] = &[
     },
     Page {
         sub: "push",
-        env: &[QUEUE_ENV, &[OUT_DIR_ENV]],
+        env: &[QUEUE_ENV, &["CQ_OUTPUT_DIR", "CLAUDE_CODE_SESSION_ID"]],
         examples: &[
             (
                 "The seed's Phase G block, in one line:",
@@ -253,7 +241,7 @@ pub(super) const PAGES: &[Page] = &[
             Code(code::USAGE),
             Code(code::TIMEOUT),
         ],
-        env: &[QUEUE_ENV, &[NO_COLOR_ENV]],
+        env: &[QUEUE_ENV, &["NO_COLOR"]],
         examples: &[
             (
                 "Process each new record once:",
@@ -311,7 +299,7 @@ pub(super) const PAGES: &[Page] = &[
             Code(code::ERROR),
             Code(code::USAGE),
         ],
-        env: &[QUEUE_ENV, &[NO_COLOR_ENV]],
+        env: &[QUEUE_ENV, &["NO_COLOR"]],
         examples: &[
             (
                 "Failed builds of the last day:",
@@ -342,7 +330,7 @@ pub(super) const PAGES: &[Page] = &[
                 "\\fB\\-\\-timeout\\fR reached before every job had a record",
             ),
         ],
-        env: &[QUEUE_ENV, &[NO_COLOR_ENV]],
+        env: &[QUEUE_ENV, &["NO_COLOR"]],
         examples: &[
             (
                 "Start two jobs, then block until both are done:",
@@ -451,7 +439,7 @@ pub(super) const PAGES: &[Page] = &[
     Page {
         sub: "init",
         more: CLAUDE,
-        env: &[],
+        env: &[&["CLAUDE_CONFIG_DIR", "HOME", "XDG_STATE_HOME"]],
         files: false,
         examples: &[
             (
