@@ -115,6 +115,8 @@ fn man_pages_match_the_cli() {
     assert_eq!(out.stdout, std::fs::read(root().join("man/cq.1")).unwrap());
 }
 
+/// Every message of mandoc's lint, down to style (a source line over 80
+/// bytes, a blank at a line's end), fails.
 #[test]
 fn man_pages_pass_mandoc_lint() {
     if !have("mandoc") {
@@ -123,7 +125,7 @@ fn man_pages_pass_mandoc_lint() {
     for e in std::fs::read_dir(root().join("man")).unwrap() {
         let p = e.unwrap().path();
         let out = Command::new("mandoc")
-            .args(["-T", "lint", "-W", "warning"])
+            .args(["-T", "lint", "-W", "style"])
             .arg(&p)
             .output()
             .unwrap();
@@ -196,11 +198,15 @@ fn every_synopsis_matches_its_command() {
     ];
     for sub in subs {
         let page = std::fs::read_to_string(root().join(format!("man/cq-{sub}.1"))).unwrap();
+        // Its text lines, up to the next request, as roff joins them.
         let synopsis = page
             .split(".SH SYNOPSIS\n")
             .nth(1)
-            .and_then(|s| s.lines().next())
-            .unwrap_or_else(|| panic!("cq-{sub}.1 has no SYNOPSIS"));
+            .unwrap_or_else(|| panic!("cq-{sub}.1 has no SYNOPSIS"))
+            .lines()
+            .take_while(|l| !l.starts_with('.'))
+            .collect::<Vec<_>>()
+            .join(" ");
         let help = Command::new(CQ).args([sub, "--help"]).output().unwrap();
         let help = String::from_utf8_lossy(&help.stdout);
         for line in help.lines().map(str::trim_start) {
@@ -236,11 +242,11 @@ fn every_synopsis_matches_its_command() {
                 "cq-{sub}.1's SYNOPSIS lacks {name}: {synopsis}"
             );
         }
-        assert!(!synopsis.ends_with(' '), "cq-{sub}.1: a trailing blank");
     }
     let wrap = std::fs::read_to_string(root().join("man/cq-wrap.1")).unwrap();
     assert!(
-        wrap.contains("\\fB\\-\\-\\fR \\fICMD\\fR [\\fIARGS\\fR]...\n"),
+        wrap.replace("\n", " ")
+            .contains("\\fB\\-\\-\\fR \\fICMD\\fR [\\fIARGS\\fR]... .ie"),
         "cq-wrap(1)'s SYNOPSIS ends with -- CMD [ARGS]..."
     );
 }

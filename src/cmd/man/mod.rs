@@ -65,7 +65,7 @@ fn render(cmd: &clap::Command, sub: Option<&str>) -> Vec<u8> {
     let text = String::from_utf8_lossy(&out).replace("\n.br\n\n.br\n", "\n.sp\n");
     let sub = sub.unwrap_or("");
     let page = PAGES.iter().find(|p| p.sub == sub).unwrap_or(&PLAIN);
-    bold_quoted(&(text + &sections(page))).into_bytes()
+    short_lines(&bold_quoted(&(text + &sections(page)))).into_bytes()
 }
 
 /// SYNOPSIS as a user types the command: each option with its value,
@@ -177,6 +177,61 @@ fn bold_quoted(text: &str) -> String {
     out
 }
 
+/// `text` with its lines of running text broken at spaces to at most 80
+/// bytes where they can be (mandoc -T lint asks it; roff fills them
+/// again, so the page reads the same). Requests, the tag after `.TP` and
+/// examples (`.EX`, no filling) stay as they are; no line made starts with
+/// `.` or `'`, which roff would read as a request, nor follows a sentence's
+/// end, after which roff would put two spaces.
+fn short_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 40);
+    let (mut literal, mut tag) = (false, false);
+    for line in text.lines() {
+        let keep = literal || tag || line.starts_with(['.', '\'']) || line.len() <= 80;
+        tag = line == ".TP";
+        match line {
+            ".EX" | ".nf" => literal = true,
+            ".EE" | ".fi" => literal = false,
+            _ => {}
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut start = 0;
+        while line.len() - start > 80 {
+            // The last space within 80 bytes whose next word can start a line.
+            let mut end = start + 81;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            let cut = line[start..end]
+                .match_indices(' ')
+                .map(|(i, _)| start + i)
+                .rfind(|&i| {
+                    i > start
+                        && !line[i + 1..].starts_with([' ', '.', '\''])
+                        && !ends_sentence(&line[..i])
+                });
+            let Some(cut) = cut else { break };
+            out.push_str(&line[start..cut]);
+            out.push('\n');
+            start = cut + 1;
+        }
+        out.push_str(&line[start..]);
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether roff takes `s`'s end, at a line's end, for a sentence's, and
+/// widens the space after it.
+fn ends_sentence(s: &str) -> bool {
+    s.trim_end_matches([')', ']', '"', '\'', '*'])
+        .ends_with(['.', '!', '?'])
+}
+
 /// Plain text (error.rs's words) as roff.
 fn roff(s: &str) -> String {
     s.replace('\\', "\\e")
@@ -285,6 +340,24 @@ mod tests {
         let named: Vec<&str> = root.env.iter().flat_map(|g| g.iter().copied()).collect();
         for (k, _) in crate::config::VARS {
             assert!(named.contains(k), "cq(1) does not name {k}");
+        }
+    }
+
+    /// Long text lines are broken where roff joins them back, never in a
+    /// character, after a sentence, before a request, in an example or a tag.
+    #[test]
+    fn short_lines_break_only_where_roff_reads_the_same() {
+        let long = format!("{} é{}", "a".repeat(79), " word".repeat(20));
+        let out = short_lines(&long);
+        assert!(out.lines().all(|l| l.len() <= 80), "{out}");
+        assert_eq!(out.replace('\n', " ").trim_end(), long);
+        let sentence = format!("{}. Next {}", "b ".repeat(38), "c ".repeat(30));
+        assert!(!short_lines(&sentence).contains(".\n"));
+        let dots = format!("{} .x {}", "d".repeat(70), "e ".repeat(20));
+        assert!(short_lines(&dots).lines().all(|l| !l.starts_with('.')));
+        for kept in [".EX", ".TP"] {
+            let text = format!("{kept}\n{}\n", "f ".repeat(60));
+            assert_eq!(short_lines(&text), text);
         }
     }
 }
