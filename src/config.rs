@@ -126,8 +126,8 @@ pub fn check() -> Result<()> {
 
 fn read(var: impl Fn(&str) -> Option<OsString>) -> Config {
     let mut problem = None;
-    let set = |k: &str| var(k).filter(|v| !v.is_empty());
-    let mut text = |k: &str| utf8(k, set(k), &mut problem);
+    let nonempty_var = |k: &str| var(k).filter(|v| !v.is_empty());
+    let mut text = |k: &str| utf8(k, nonempty_var(k), &mut problem);
     let name = text("CQ_NAME");
     let host = text("CQ_HOST").filter(|h| !h.trim().is_empty());
     let kafka_debug = text("CQ_KAFKA_DEBUG");
@@ -137,22 +137,22 @@ fn read(var: impl Fn(&str) -> Option<OsString>) -> Config {
     let append_retry = duration("CQ_APPEND_RETRY", retry_text, true, &mut problem);
     Config {
         name,
-        output_dir: set("CQ_OUTPUT_DIR"),
+        output_dir: nonempty_var("CQ_OUTPUT_DIR"),
         host,
         lease_ttl,
         append_retry,
-        redis_ca: set("CQ_REDIS_CA"),
+        redis_ca: nonempty_var("CQ_REDIS_CA"),
         kafka_debug,
         meta_file: var("CQ_META_FILE"),
         state_home: var("XDG_STATE_HOME")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute()),
-        home: set("HOME"),
-        claude_config_dir: set("CLAUDE_CONFIG_DIR"),
+        home: nonempty_var("HOME"),
+        claude_config_dir: nonempty_var("CLAUDE_CONFIG_DIR"),
         session: var("CLAUDE_CODE_SESSION_ID")
             .and_then(|v| v.into_string().ok())
             .filter(|s| is_session_id(s)),
-        no_color: set("NO_COLOR").is_some(),
+        no_color: nonempty_var("NO_COLOR").is_some(),
         problem,
     }
 }
