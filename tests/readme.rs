@@ -25,10 +25,10 @@
 //!   is only `…` matches any number of lines, none included;
 //! - trailing blank lines do not count.
 //!
-//! The other tests here keep the README honest where no block can: every
-//! variable cq reads is in its configuration table, its test command is
-//! the one `.ci/run` runs, its links lead to files that exist, and it stays
-//! short.
+//! The other tests here keep the README honest where no block can: the
+//! `cq` commands in its `sh` blocks still parse, every variable cq reads
+//! is in its configuration table, its test command is the one `.ci/run`
+//! runs, its links lead to files that exist, and it stays short.
 
 mod common;
 
@@ -505,6 +505,46 @@ fn the_test_command_is_the_one_ci_runs() {
         .collect();
     assert_eq!(shown, runs, "README.md's test commands against .ci/run's");
     assert!(ci.contains("CQ_NO_SKIP=1") && readme().contains("CQ_NO_SKIP=1"));
+}
+
+/// The `cq` commands in the blocks that are not run (`sh`) still parse:
+/// each, with `--help` added, is accepted by this build's cq.
+#[test]
+fn commands_in_blocks_not_run_still_parse() {
+    let mut bad = Vec::new();
+    let mut seen = 0;
+    for (at, lines) in fenced(&readme(), "sh") {
+        for (i, line) in lines.iter().enumerate() {
+            let line = line.split(" #").next().unwrap();
+            for (k, _) in line.match_indices("cq ") {
+                let before = &line[..k];
+                if !(before.trim().is_empty() || before.ends_with("$(")) {
+                    continue;
+                }
+                let cmd: String = line[k + 3..]
+                    .chars()
+                    .take_while(|c| !matches!(c, ')' | '|' | '>' | '&' | ';'))
+                    .collect();
+                let args: Vec<&str> = cmd.split_whitespace().collect();
+                let out = Command::new(CQ)
+                    .args(&args)
+                    .arg("--help")
+                    .env_remove("CQ_QUEUE")
+                    .output()
+                    .unwrap();
+                seen += 1;
+                if !out.status.success() {
+                    bad.push(format!(
+                        "README.md line {}: cq {cmd}: {}",
+                        at + i,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(seen >= 4, "only {seen} cq commands found in sh blocks");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
 /// Relative links in the README and docs/ lead to files that exist.
