@@ -87,8 +87,10 @@ pub struct Config {
     /// `CQ_APPEND_RETRY`: how long a wrapper retries its append (0: once).
     pub append_retry: Option<Duration>,
     /// `CQ_REDIS_CA`: a PEM file trusted for `rediss://`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub redis_ca: Option<OsString>,
     /// `CQ_KAFKA_DEBUG`: librdkafka's debug contexts.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     pub kafka_debug: Option<String>,
     /// `CQ_META_FILE`, set by `cq wrap` for its job; `Some("")` (set but
     /// empty) means the wrapper could not make one, which differs from unset.
