@@ -120,7 +120,7 @@ pub struct WrapArgs {
     #[arg(long, short = 'd')]
     pub detach: bool,
 
-    /// With --detach: CMD's stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]
+    /// With --detach: CMD's stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 

@@ -57,7 +57,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]')
             [CompletionResult]::new('--detached-id', '--detached-id', [CompletionResultType]::ParameterName, 'The detached wrapper''s job id (set by --detach)')
             [CompletionResult]::new('--ready-fd', '--ready-fd', [CompletionResultType]::ParameterName, 'Where the detached wrapper says it registered the job (set by --detach)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run CMD in the background, in a session of its own; print the job id once it is registered as running')

@@ -53,7 +53,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --output-dir 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
-            cand --log 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]'
+            cand --log 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]'
             cand --detached-id 'The detached wrapper''s job id (set by --detach)'
             cand --ready-fd 'Where the detached wrapper says it registered the job (set by --detach)'
             cand -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'

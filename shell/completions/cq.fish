@@ -54,7 +54,7 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
-complete -c cq -n "__fish_cq_using_subcommand wrap" -l log -d 'With --detach: CMD\'s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand wrap" -l log -d 'With --detach: CMD\'s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l detached-id -d 'The detached wrapper\'s job id (set by --detach)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l ready-fd -d 'Where the detached wrapper says it registered the job (set by --detach)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s d -l detach -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
