@@ -147,6 +147,112 @@ pub fn write_jsonl(out: &mut impl Write, s: &Stored) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Whether stderr is a terminal (where notices and progress go).
+pub fn stderr_is_terminal() -> bool {
+    io::stderr().is_terminal()
+}
+
+/// `cq: MSG` as a whole line on stderr, only when stderr is a terminal
+/// (scripts get no noise): what cq is waiting for, and the like.
+pub fn notice(msg: &str) {
+    let err = io::stderr();
+    if err.is_terminal() {
+        let _ = writeln!(err.lock(), "cq: {msg}");
+    }
+}
+
+/// One line on stderr, whatever it is: errors and warnings (a closed or
+/// full stderr is ignored, as nobody is left to tell).
+pub fn error_line(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Text for a program on stderr (the session hook's words to the model),
+/// flushed; a failure is the caller's to judge.
+pub fn stderr_text(text: &[u8]) -> io::Result<()> {
+    let mut err = io::stderr().lock();
+    err.write_all(text).and_then(|()| err.flush())
+}
+
+/// Text on stdout as it is (generated scripts and pages, an id, a count),
+/// flushed.
+pub fn stdout_text(text: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text).and_then(|()| out.flush())
+}
+
+/// Flushes whatever is still buffered for stdout (before an exit that
+/// skips the runtime's own flush).
+pub fn flush_stdout() {
+    let _ = io::stdout().flush();
+}
+
+/// A buffered writer on stdout, for the printers here that stream many
+/// records; only output.rs writes to it.
+pub struct Out(io::BufWriter<io::StdoutLock<'static>>);
+
+impl Out {
+    pub fn new() -> Out {
+        Out(io::BufWriter::with_capacity(64 << 10, io::stdout().lock()))
+    }
+
+    /// One record line as stored (see [`write_jsonl`]), not yet flushed.
+    pub fn jsonl(&mut self, s: &Stored) -> io::Result<()> {
+        write_jsonl(&mut self.0, s)
+    }
+
+    /// Records in the chosen format, flushed; `state` adds the PULLED column.
+    pub fn records(&mut self, fmt: Format, recs: &[Stored], state: bool) -> io::Result<()> {
+        print(&mut self.0, fmt, recs, state)
+    }
+
+    /// A number on a line of its own (`--count`), flushed.
+    pub fn count(&mut self, n: usize) -> io::Result<()> {
+        writeln!(self.0, "{n}").and_then(|()| self.0.flush())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The bar of long work (see `notice::Progress`): on stderr, only when
+/// that is a terminal.
+pub fn progress_bar(what: &'static str) -> Option<indicatif::ProgressBar> {
+    io::stderr().is_terminal().then(|| {
+        let b =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "cq: {msg}: {pos} records ({per_sec}) {spinner}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b.set_message(what);
+        b
+    })
+}
+
+/// Records on stdout in the chosen format, flushed.
+pub fn print_records(fmt: Format, recs: &[Stored]) -> io::Result<()> {
+    print(&mut io::stdout().lock(), fmt, recs, false)
+}
+
+/// Running jobs on stdout: a table, or one JSON object per line.
+pub fn print_jobs(fmt: Format, jobs: &[Job]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match fmt {
+        Format::Table | Format::Brief => jobs_table(&mut out, jobs),
+        Format::Jsonl => {
+            for j in jobs {
+                serde_json::to_writer(&mut out, j).map_err(io::Error::other)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        }
+    }
+}
+
 /// Prints records in the chosen format and flushes.
 pub fn print(out: &mut impl Write, fmt: Format, recs: &[Stored], state: bool) -> io::Result<()> {
     match fmt {

@@ -207,10 +207,7 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
     match word.strip_prefix("ok") {
         Some(_) => {
             made.keep = true;
-            let mut o = std::io::stdout().lock();
-            writeln!(o, "{id}")
-                .and_then(|()| o.flush())
-                .map_err(Error::output)?;
+            crate::output::stdout_text(format!("{id}\n").as_bytes()).map_err(Error::output)?;
             Ok(Exit::Code(0))
         }
         None => {

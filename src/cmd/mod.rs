@@ -88,10 +88,7 @@ fn sh_quote(s: &str) -> String {
 
 /// Writes generated text to stdout; a closed pipe is not an error.
 fn print_text(text: &[u8]) -> Result<Exit> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text)
-        .and_then(|()| out.flush())
+    crate::output::stdout_text(text)
         .map(|()| Exit::Code(0))
         .map_err(Error::output)
 }
