@@ -554,7 +554,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__list)
-            opts="-q -r -f -n -s -l -c -h -V --queue --color --running --dead --follow --pending --pulled --name --status --since --limit --count --format --json --help --version"
+            opts="-q -r -f -n -s -l -c -h -V --queue --color --running --dead --follow --pending --pulled --name --status --since --limit --count --columns --format --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -597,6 +597,10 @@ _cq() {
                     return 0
                     ;;
                 -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --columns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

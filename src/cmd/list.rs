@@ -16,6 +16,7 @@ impl Run for ListArgs {
             return Err(Error::usage("--limit must be at least 1"));
         }
         let fmt = output::format(self.format.chosen());
+        let cols = output::columns_of(self.columns.as_deref(), true).map_err(Error::usage)?;
         let q = queue::open(loc)?;
         if self.running {
             let jobs = q.running()?;
@@ -54,7 +55,7 @@ impl Run for ListArgs {
             let done = if self.count {
                 out.count(dead.len())
             } else {
-                out.records(fmt, &dead, true)
+                out.records(fmt, &dead, &cols)
             };
             return done.map(|()| Exit::Code(0)).map_err(Error::output);
         }
@@ -70,7 +71,7 @@ impl Run for ListArgs {
                     Ok(())
                 })?);
                 if !batch.is_empty() {
-                    out.records(fmt, &batch, true).map_err(Error::output)?;
+                    out.records(fmt, &batch, &cols).map_err(Error::output)?;
                 }
                 waiter.wait(None)?;
             }
@@ -100,7 +101,7 @@ impl Run for ListArgs {
         } else if stream {
             out.flush()
         } else {
-            out.records(fmt, kept.make_contiguous(), true)
+            out.records(fmt, kept.make_contiguous(), &cols)
         };
         done.map(|()| Exit::Code(0)).map_err(Error::output)
     }
