@@ -86,6 +86,32 @@ pub enum Command {
     /// Run by the hooks of `cq init claude`; see cq-init(1).
     #[command(about = "Run by Claude Code's hooks (see cq init claude)", hide = true)]
     Hook(HookArgs),
+    /// Run by the completion scripts (see cq completions): job names and
+    /// ids to offer, one a line, a tab before its description.
+    #[command(
+        name = "__candidates",
+        about = "Print job names and ids for shell completion",
+        hide = true
+    )]
+    Candidates(CandidatesArgs),
+}
+
+/// Job names and ids for shell completion (run by the completion scripts).
+#[derive(Args, Debug)]
+pub struct CandidatesArgs {
+    /// wait: names and ids of running jobs and pending records; ack: ids of pending records; list: their names
+    #[arg(value_enum)]
+    pub what: CandidatesFor,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidatesFor {
+    /// Names and ids of running jobs and pending records
+    Wait,
+    /// Ids of pending records
+    Ack,
+    /// Names of running jobs and pending records
+    List,
 }
 
 /// Run a command and append its completion record when it ends.

@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
             [CompletionResult]::new('where', 'where', [CompletionResultType]::ParameterValue, 'Say which queue cq uses, why, and what it keeps beside it')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin')
+            [CompletionResult]::new('__candidates', '__candidates', [CompletionResultType]::ParameterValue, 'Job names and ids for shell completion (run by the completion scripts)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -294,6 +295,16 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cq;__candidates' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cq;help' {
             [CompletionResult]::new('wrap', 'wrap', [CompletionResultType]::ParameterValue, 'Run a command and append its completion record when it ends')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Append the record of a job that already finished')
@@ -311,6 +322,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
             [CompletionResult]::new('where', 'where', [CompletionResultType]::ParameterValue, 'Say which queue cq uses, why, and what it keeps beside it')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run by Claude Code''s hooks (see cq init claude)')
+            [CompletionResult]::new('__candidates', '__candidates', [CompletionResultType]::ParameterValue, 'Print job names and ids for shell completion')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -360,6 +372,9 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;help;hook' {
+            break
+        }
+        'cq;help;__candidates' {
             break
         }
         'cq;help;help' {

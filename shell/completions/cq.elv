@@ -41,6 +41,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand init 'Print shell integration to eval in an rc file'
             cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin'
+            cand __candidates 'Job names and ids for shell completion (run by the completion scripts)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;wrap'= {
@@ -274,6 +275,15 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;__candidates'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;help'= {
             cand wrap 'Run a command and append its completion record when it ends'
             cand push 'Append the record of a job that already finished'
@@ -291,6 +301,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand init 'Print shell integration to eval in an rc file'
             cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by Claude Code''s hooks (see cq init claude)'
+            cand __candidates 'Print job names and ids for shell completion'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;help;wrap'= {
@@ -324,6 +335,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;where'= {
         }
         &'cq;help;hook'= {
+        }
+        &'cq;help;__candidates'= {
         }
         &'cq;help;help'= {
         }

@@ -2,6 +2,7 @@
 //! through [`Queue`](crate::queue::Queue), and prints.
 
 mod ack;
+mod candidates;
 mod compact;
 mod completions;
 mod detach;
@@ -59,6 +60,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Init(a) => a.run(queue),
         Command::Hook(a) => a.run(queue),
         Command::Where(a) => a.run(queue),
+        Command::Candidates(a) => a.run(queue),
     }
 }
 
