@@ -424,9 +424,11 @@ pub struct ListArgs {
 /// A NAME that nothing can answer (no running job of that name or id, no
 /// pending record, none since the wait began) for 10 seconds ends the
 /// wait with exit 1 and a line saying so (with the closest name known, if
-/// any), in a pipe as on a terminal: a typo or a record that someone
+/// any, or the id of the record someone pulled, which `cq wait ID` still
+/// answers), in a pipe as on a terminal: a typo or a record that someone
 /// already pulled does not wait forever. --new-only waits for a job that
-/// has not started yet.
+/// has not started yet. On a terminal, a line on stderr says what the
+/// wait waits for.
 #[derive(Args, Debug)]
 pub struct WaitArgs {
     /// Job names (or job ids) to wait for
