@@ -574,7 +574,7 @@ fn middle_ellipsis(text: &str, width: usize) -> String {
     s
 }
 
-/// Running jobs as a table.
+/// Running jobs as a table (on a terminal, fitted to its width).
 pub fn jobs_table(out: &mut impl Write, jobs: &[Job]) -> io::Result<()> {
     let now = time::now();
     let rows: Vec<Vec<String>> = jobs
@@ -589,12 +589,15 @@ pub fn jobs_table(out: &mut impl Write, jobs: &[Job]) -> io::Result<()> {
             ]
         })
         .collect();
+    // Fitted to a terminal as records are: long names, hosts and command
+    // lines lose their middle.
+    let shrinks = [true, false, true, false, true];
     write_columns(
         out,
         &["NAME", "PID", "HOST", "STARTED", "COMMAND"],
         &rows,
         None,
-        None,
+        terminal_width().map(|w| (w, shrinks.as_slice())),
     )?;
     out.flush()
 }

@@ -1081,6 +1081,29 @@ fn list_fits_a_terminal_keeps_a_pipe_whole_and_takes_columns() {
         ],
         "{piped}"
     );
+    // Running jobs too.
+    let stop = env.path("stop");
+    let out = env
+        .cq()
+        .args(["wrap", "-d", "-n", long, "--", "sh", "-c"])
+        .arg(format!(
+            "i=0; while [ ! -e {} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; : {}",
+            stop.display(),
+            "a long command line ".repeat(5)
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let shown = on_tty("list --running", Some("60"));
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    for l in shown.lines() {
+        assert!(l.chars().count() <= 60, "{l:?}\n{shown}");
+    }
+    std::fs::write(&stop, "").unwrap();
+    env.cq()
+        .args(["wait", "--timeout", "30s", stdout_of(&out).trim()])
+        .assert()
+        .success();
     let before = std::fs::read(&env.queue).unwrap();
     env.cq()
         .args(["list", "--columns", "name,nmae"])
