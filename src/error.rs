@@ -155,6 +155,15 @@ pub fn warn_once(key: &str, msg: &str) {
     }
 }
 
+/// Where [`warn`] writes: output.rs's stderr line, handed over by lib.rs
+/// at start (output.rs depends on this file, so it cannot be called here
+/// directly).
+static WARN_TO: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
+
+pub fn warn_to(print: fn(&str)) {
+    let _ = WARN_TO.set(print);
+}
+
 /// A warning that does not stop the command (a skipped line), on stderr.
 pub fn warn(msg: &str) {
     if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
@@ -169,8 +178,7 @@ pub fn warn(msg: &str) {
         eprintln!("cq: {e}");
     }
     #[cfg(not(test))]
-    {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr().lock(), "cq: {e}");
+    if let Some(print) = WARN_TO.get() {
+        print(&format!("cq: {e}"));
     }
 }

@@ -24,7 +24,6 @@ mod watch;
 
 use clap::error::ErrorKind;
 use error::{Error, code};
-use std::io::Write;
 
 /// What both programs' `main` run: parse, dispatch, and the exit status.
 pub fn entry() -> i32 {
@@ -33,9 +32,10 @@ pub fn entry() -> i32 {
     // SAFETY: setting a signal disposition has no memory-safety conditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let stdout_closed = process::reserve_std_fds();
+    error::warn_to(output::error_line);
     let code = run(stdout_closed);
     // Without the runtime nothing flushes stdout at exit.
-    let _ = std::io::stdout().flush();
+    output::flush_stdout();
     i32::from(code)
 }
 
@@ -64,13 +64,13 @@ fn run(stdout_closed: bool) -> u8 {
     match result {
         Ok(cmd::Exit::Code(c)) => c,
         Ok(cmd::Exit::Signal(sig)) => {
-            let _ = std::io::stdout().flush();
+            output::flush_stdout();
             process::die_of(sig);
             (128 + sig).clamp(0, 255) as u8
         }
         Err(e) => {
             if !e.msg.is_empty() {
-                let _ = writeln!(std::io::stderr().lock(), "cq: {e}");
+                output::error_line(&format!("cq: {e}"));
             }
             e.code
         }
@@ -161,7 +161,7 @@ fn clap_exit(e: clap::Error) -> u8 {
             if sub.get(1) == Some(&"push") && e.kind() == ErrorKind::UnknownArgument {
                 line.push_str("; give the job's name with -n: cq push -n NAME --exit-code N");
             }
-            let _ = writeln!(std::io::stderr().lock(), "{line} (see {help} --help)");
+            output::error_line(&format!("{line} (see {help} --help)"));
             code::USAGE
         }
     }

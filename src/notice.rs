@@ -1,17 +1,12 @@
 //! Words on the terminal about work in progress: what cq waits for, and
-//! how far long work got. A leaf: the queue and its tiers report through
-//! it without depending on output.rs (which depends on them), and it
-//! prints only to a terminal's stderr.
-
-use std::io::{self, IsTerminal, Write};
+//! how far long work got. What the queue and its tiers report through;
+//! the bytes themselves are written by output.rs (a leaf too: it depends
+//! on the record only), and only to a terminal's stderr.
 
 /// A word on the terminal about what cq is waiting for: on stderr, and
 /// only when stderr is a terminal (scripts get no noise).
 pub fn status_line(msg: &str) {
-    let err = io::stderr();
-    if err.is_terminal() {
-        let _ = writeln!(err.lock(), "cq: {msg}");
-    }
+    crate::output::notice(msg);
 }
 
 /// Progress of long work (`cq compact`, `cq migrate` on big queues): a
@@ -45,22 +40,9 @@ impl Progress {
         {
             return;
         }
-        let bar = self.bar.get_or_init(|| {
-            io::stderr().is_terminal().then(|| {
-                let b = indicatif::ProgressBar::with_draw_target(
-                    None,
-                    indicatif::ProgressDrawTarget::stderr(),
-                );
-                b.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "cq: {msg}: {pos} records ({per_sec}) {spinner}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                b.set_message(self.what);
-                b
-            })
-        });
+        let bar = self
+            .bar
+            .get_or_init(|| crate::output::progress_bar(self.what));
         if let Some(b) = bar {
             b.set_position(n);
         }

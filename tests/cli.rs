@@ -1017,3 +1017,129 @@ fn a_tilde_in_a_queue_spec_is_home_never_a_directory() {
         .code(2);
     assert!(!env.path("~bob").exists());
 }
+
+/// `cq list` on a terminal (`script` gives one) fits its rows to the
+/// width (COLUMNS, else 80): paths under HOME from `~`, long cells cut in
+/// the middle; in a pipe every cell is whole. `--columns` chooses the
+/// columns and their order (the id among them), `+COL` adds to the default,
+/// and a column that does not exist is a usage error.
+#[test]
+fn list_fits_a_terminal_keeps_a_pipe_whole_and_takes_columns() {
+    if !common::have("script") {
+        return common::skip(
+            "list_fits_a_terminal_keeps_a_pipe_whole_and_takes_columns",
+            "script (util-linux) is not installed",
+        );
+    }
+    let env = Env::new();
+    let long = "a-really-quite-long-job-name-that-goes-on-and-on-and-on";
+    let deep = env.path("home/some/very/deep/output/directory/for/this/job");
+    for name in ["short", long] {
+        env.cq()
+            .args(["wrap", "-n", name, "-o"])
+            .arg(deep.join(name))
+            .args(["--", "true"])
+            .assert()
+            .success();
+    }
+    let ids: Vec<String> = env
+        .records()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let on_tty = |args: &str, columns: Option<&str>| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("'{}' {args}", common::CQ), "/dev/null"])
+            .env("CQ_QUEUE", &env.location)
+            .env("HOME", env.path("home"))
+            .env("XDG_STATE_HOME", env.path("xdg"))
+            .env("NO_COLOR", "1")
+            .env_remove("COLUMNS")
+            .stdin(std::process::Stdio::null());
+        if let Some(w) = columns {
+            c.env("COLUMNS", w);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let fits = |text: &str, width: usize| {
+        assert!(text.lines().count() == 3, "{text}");
+        for l in text.lines() {
+            assert!(
+                l.chars().count() <= width,
+                "wider than {width}: {l:?}\n{text}"
+            );
+        }
+    };
+    let shown = on_tty("list", None);
+    fits(&shown, 80);
+    assert!(shown.contains("~/some/") && shown.contains('…'), "{shown}");
+    assert!(!shown.contains(long), "{shown}");
+    let shown = on_tty("list --columns name,status,exit,id,output", Some("72"));
+    fits(&shown, 72);
+    let head: Vec<&str> = shown.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(head, ["NAME", "STATUS", "EXIT", "ID", "OUTPUT"], "{shown}");
+    // Ids are copied from here: never shortened.
+    for id in &ids {
+        assert!(shown.contains(id.as_str()), "{shown}");
+    }
+    let shown = on_tty("list --columns name,status,output", Some("40"));
+    fits(&shown, 40);
+    // In a pipe: whole.
+    let piped = env
+        .cq()
+        .args(["list", "--format", "table", "--columns", "+id"])
+        .env("HOME", env.path("home"))
+        .output()
+        .unwrap();
+    let piped = common::stdout_of(&piped);
+    assert!(piped.contains(long) && !piped.contains('…'), "{piped}");
+    assert!(piped.contains(deep.join(long).to_str().unwrap()), "{piped}");
+    let head: Vec<&str> = piped.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        head,
+        [
+            "NAME",
+            "STATUS",
+            "EXIT",
+            "COMPLETED",
+            "DURATION",
+            "OUTPUT",
+            "PULLED",
+            "ID"
+        ],
+        "{piped}"
+    );
+    // Running jobs too.
+    let stop = env.path("stop");
+    let out = env
+        .cq()
+        .args(["wrap", "-d", "-n", long, "--", "sh", "-c"])
+        .arg(format!(
+            "i=0; while [ ! -e {} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; : {}",
+            stop.display(),
+            "a long command line ".repeat(5)
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let shown = on_tty("list --running", Some("60"));
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    for l in shown.lines() {
+        assert!(l.chars().count() <= 60, "{l:?}\n{shown}");
+    }
+    std::fs::write(&stop, "").unwrap();
+    env.cq()
+        .args(["wait", "--timeout", "30s", stdout_of(&out).trim()])
+        .assert()
+        .success();
+    let before = std::fs::read(&env.queue).unwrap();
+    env.cq()
+        .args(["list", "--columns", "name,nmae"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains("no column 'nmae'"));
+    assert_eq!(std::fs::read(&env.queue).unwrap(), before);
+}

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{CQ, Env, children_of, parse_lines, stdout_of};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -49,7 +50,9 @@ fn a_detached_job_is_running_when_cq_returns_and_its_record_names_its_log() {
     let jobs = parse_lines(&stdout_of(&running));
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0]["id"], id.as_str());
-    let log = env.dir.path().join(format!("dj.{id}.log"));
+    // Without -o the log is kept under cq's state directory, not in the
+    // working directory (often a repository an agent works in).
+    let log = env.path(&format!("xdg-state/cq/logs/dj.{id}.log"));
     assert_eq!(jobs[0]["log"], log.to_str().unwrap());
     // `cq wait ID` ends with the job, with its status.
     let waited = env
@@ -64,6 +67,57 @@ fn a_detached_job_is_running_when_cq_returns_and_its_record_names_its_log() {
     assert_eq!(recs[0]["log"], log.to_str().unwrap());
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("to-out") && text.contains("to-err"), "{text}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(log.parent().unwrap()), 0o700, "the logs directory");
+    let here: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".log"))
+        .collect();
+    assert!(here.is_empty(), "a log in the working directory: {here:?}");
+}
+
+/// The output directory the user chose (-o, or CQ_OUTPUT_DIR) is where a
+/// detached job's log goes; with no state directory at all (neither HOME
+/// nor XDG_STATE_HOME) the output directory is the one place left.
+#[test]
+fn a_detached_jobs_log_follows_a_chosen_output_directory() {
+    let env = Env::new();
+    let run = |c: &mut common::Cq| {
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let id = stdout_of(&out).trim().to_string();
+        env.cq()
+            .args(["wait", "--timeout", "20s", &id])
+            .assert()
+            .success();
+        id
+    };
+    let out = env.path("out");
+    let id = run(env
+        .cq()
+        .args(["wrap", "-d", "-n", "a", "-o", "out", "--", "echo", "a"]));
+    assert_eq!(
+        std::fs::read_to_string(out.join(format!("a.{id}.log"))).unwrap(),
+        "a\n"
+    );
+    let id = run(env
+        .cq()
+        .env("CQ_OUTPUT_DIR", &out)
+        .args(["wrap", "-d", "-n", "b", "--", "echo", "b"]));
+    assert_eq!(
+        std::fs::read_to_string(out.join(format!("b.{id}.log"))).unwrap(),
+        "b\n"
+    );
+    let id = run(env
+        .cq()
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("HOME")
+        .args(["wrap", "-d", "-n", "c", "--", "echo", "c"]));
+    assert_eq!(
+        std::fs::read_to_string(env.path(&format!("c.{id}.log"))).unwrap(),
+        "c\n"
+    );
 }
 
 #[test]

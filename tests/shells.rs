@@ -576,3 +576,171 @@ fn claude_hooks_bring_each_finished_job_once() {
         "{out:?}"
     );
 }
+
+/// Completion of what only the queue knows, in the real shells, through
+/// `cq init SHELL`: `cq wait` offers the names and ids of running jobs and
+/// pending records, `cq ack` the pending ids, `cq list --name` the names;
+/// after `cq wrap --` the command, then its own arguments. bash through
+/// its completion function (COMP_WORDS), zsh at a real prompt (zpty),
+/// fish through `complete -C`.
+#[test]
+fn completion_offers_job_names_ids_and_commands() {
+    let env = Env::new();
+    env.push("build", 0);
+    env.push("test-all", 1);
+    let stop = env.path("stop");
+    let out = env
+        .cq()
+        .env("CQ_QUEUE", &env.queue)
+        .args(["wrap", "-d", "-n", "sleeper", "--", "sh", "-c"])
+        .arg(format!(
+            "i=0; while [ ! -e {} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done",
+            stop.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let sleeper = stdout_of(&out).trim().to_string();
+    let build = env.records()[0]["id"].as_str().unwrap().to_string();
+    // Long enough to tell ids made in the same millisecond apart.
+    let prefix = |id: &str| id[..33].to_string();
+
+    let bash = run(
+        &env,
+        "bash",
+        BASH,
+        &format!(
+            r#"
+        eval "$(cq init bash)"
+        set +eu
+        t() {{
+            COMP_WORDS=("$@"); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMPREPLY=()
+            __cq_complete cq "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+            printf '%s\n' "$(printf '%s ' "${{COMPREPLY[@]}}" | tr ' ' '\n' | sort | tr '\n' ' ')"
+        }}
+        t cq wait ''
+        t cq wait bu
+        t cq wait {sp}
+        t cq ack ''
+        t cq list --name te
+        t cq wrap -n x -- mytoo
+        t cq wa
+        t cq wait --timeout ''
+        "#,
+            sp = prefix(&sleeper)
+        ),
+    );
+    let mut all = [
+        build.clone(),
+        env.records()[1]["id"].as_str().unwrap().to_string(),
+        sleeper.clone(),
+        "build".into(),
+        "sleeper".into(),
+        "test-all".into(),
+    ];
+    all.sort();
+    let mut pending_ids: Vec<String> = env
+        .records()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    pending_ids.sort();
+    let lines: Vec<String> = stdout_of(&bash)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert_eq!(lines[0], all.join(" "), "{lines:?}");
+    assert_eq!(lines[1], "build");
+    assert_eq!(lines[2], sleeper);
+    assert_eq!(lines[3], pending_ids.join(" "));
+    assert_eq!(lines[4], "test-all");
+    assert_eq!(lines[5], "mytool");
+    assert_eq!(lines[6], "wait");
+    assert!(
+        !lines[7].contains("build"),
+        "a duration is not a name: {lines:?}"
+    );
+
+    if have("fish") {
+        let fish = run(
+            &env,
+            "fish",
+            &["--no-config", "-c"],
+            &format!(
+                r#"
+            cq init fish | source
+            complete -c mytool -l colour -d paint
+            for l in 'cq wait bu' 'cq wait {sp}' 'cq ack {bp}' 'cq list --name te' 'cq list -n sl' 'cq wrap -n x -- mytoo' 'cq wrap -- mytool a --col'
+                echo (complete -C "$l" | string split -f1 \t | string join ' ')
+            end
+            "#,
+                sp = prefix(&sleeper),
+                bp = prefix(&build)
+            ),
+        );
+        let want = [
+            "build",
+            sleeper.as_str(),
+            build.as_str(),
+            "test-all",
+            "sleeper",
+            "mytool",
+            "--colour",
+        ];
+        let fish = stdout_of(&fish);
+        let got: Vec<&str> = fish.lines().collect();
+        assert_eq!(got, want, "fish");
+    } else {
+        skip(
+            "completion_offers_job_names_ids_and_commands (fish)",
+            "fish is not installed",
+        );
+    }
+
+    if have("zsh") {
+        let zsh = run(
+            &env,
+            "zsh",
+            &["-f", "-c"],
+            &format!(
+                r#"
+            zmodload zsh/zpty
+            try() {{
+                zpty -b z 'TERM=dumb PS1="> " zsh -f -i'
+                zpty -w z 'autoload -Uz compinit; compinit -u -D; eval "$(cq init zsh)"'
+                zpty -w -n z "$1"$'\t'
+                out=""
+                for i in {{1..100}}; do
+                    while zpty -r -t z chunk; do out+=$chunk; done
+                    [[ $out == *"$2"* ]] && break
+                    sleep 0.1
+                done
+                zpty -d z
+                [[ $out == *"$2"* ]] && print "ok" || print -r -- "NOT: $1: ${{(q)out}}"
+            }}
+            try 'cq wait bu' 'cq wait build '
+            try 'cq wait {sp}' 'cq wait {s} '
+            try 'cq ack {bp}' 'cq ack {b} '
+            try 'cq list --name te' 'cq list --name test-all '
+            try 'cq wrap -n x -- mytoo' 'cq wrap -n x -- mytool '
+            "#,
+                sp = prefix(&sleeper),
+                s = sleeper,
+                bp = prefix(&build),
+                b = build
+            ),
+        );
+        assert_eq!(stdout_of(&zsh), "ok\n".repeat(5), "zsh");
+    } else {
+        skip(
+            "completion_offers_job_names_ids_and_commands (zsh)",
+            "zsh is not installed",
+        );
+    }
+    std::fs::write(&stop, "").unwrap();
+    env.cq()
+        .env("CQ_QUEUE", &env.queue)
+        .args(["wait", "--timeout", "30s", &sleeper])
+        .assert()
+        .success();
+}

@@ -2,7 +2,9 @@
 //! system calls through rustix's safe wrappers (issue 14, class 8), so
 //! `unsafe` and direct `libc::` calls stay in the places listed here, each
 //! for something no safe wrapper covers. A new one must be added here, with
-//! its reason, on purpose.
+//! its reason, on purpose. And every byte cq prints goes through
+//! output.rs: no other file names stdout or stderr but those listed, each
+//! with its reason.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -286,5 +288,103 @@ fn the_function_scan_measures_bodies() {
     assert_eq!(
         functions(text),
         vec![("a".to_string(), 1, 3), ("c".to_string(), 6, 7)]
+    );
+}
+
+/// What writes to cq's own stdout or stderr: the std handles, rustix's
+/// fds 0-2, the print macros, and the paths and progress targets that reach
+/// them.
+const PRINTS: &[&str] = &[
+    "stdout()",
+    "stderr()",
+    "print!(",
+    "println!(",
+    "eprint!(",
+    "eprintln!(",
+    "dbg!(",
+    "StdoutLock",
+    "StderrLock",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/tty",
+    "ProgressDrawTarget::",
+];
+
+/// The places outside output.rs that may name one, each with its reason.
+const PRINTS_ELSEWHERE: &[(&str, &str, &str)] = &[
+    (
+        "src/process.rs",
+        "stderr()",
+        "a wrapper that a signal ends mid-append says so and prints its record from the signal handler: write(2) on fd 2, the one async-signal-safe way (no lock, no allocation); and reserve_std_fds checks fds 0-2 are open at start (prints nothing)",
+    ),
+    (
+        "src/process.rs",
+        "stdout()",
+        "reserve_std_fds checks fds 0-2 are open at start, so that no file cq opens becomes its stdout (prints nothing)",
+    ),
+    (
+        "src/error.rs",
+        "eprintln!(",
+        "#[cfg(test)] only: the unit tests' captured warnings; the binary's go through output::error_line",
+    ),
+    (
+        "src/cmd/stats.rs",
+        "stdout()",
+        "s27k's part of issue 27 moves stats' printing into output.rs; delete this row when it lands",
+    ),
+];
+
+/// Every byte cq prints goes through output.rs (issue 24): one place
+/// handles a closed or full stream, escaping, terminals and pipes. Clippy's
+/// print lints miss `writeln!(stdout())`, so the rule reads the source.
+/// CMD under `cq wrap` inherits cq's descriptors, which is not cq printing.
+#[test]
+fn every_printed_byte_goes_through_output_rs() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(root()).unwrap().display().to_string();
+        if rel == "src/output.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let line = code(line);
+            for p in PRINTS {
+                // As a name of its own: `flush_stdout()` is not `stdout()`.
+                let named = line.match_indices(p).any(|(i, _)| {
+                    !line[..i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if named {
+                    found.push((rel.clone(), *p, n + 1));
+                }
+            }
+        }
+    }
+    let unlisted: Vec<String> = found
+        .iter()
+        .filter(|(f, p, _)| {
+            !PRINTS_ELSEWHERE
+                .iter()
+                .any(|(lf, lp, _)| lf == f && lp == p)
+        })
+        .map(|(f, p, n)| format!("{f}:{n}: {p}"))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "printing outside output.rs: {unlisted:?}; add a function to output.rs (or list the place here with its reason)"
+    );
+    let stale: Vec<String> = PRINTS_ELSEWHERE
+        .iter()
+        .filter(|(lf, lp, _)| !found.iter().any(|(f, p, _)| f == lf && p == lp))
+        .map(|(f, p, _)| format!("{f}: {p}"))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "listed in PRINTS_ELSEWHERE but no longer there (delete the row): {stale:?}"
     );
 }

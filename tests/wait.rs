@@ -592,7 +592,9 @@ fn a_wait_that_nothing_can_answer_says_so() {
         took >= Duration::from_secs(10) && took < Duration::from_secs(30),
         "{took:?}"
     );
-    // The pulled record's own name: said so too.
+    // The pulled record's own name: said so too, with the id that still
+    // answers a wait.
+    let id = env.records()[0]["id"].as_str().unwrap().to_string();
     let out = env
         .cq()
         .args(["wait", "build", "--timeout", "60s"])
@@ -600,10 +602,16 @@ fn a_wait_that_nothing_can_answer_says_so() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("was pulled"),
-        "{out:?}"
+        err.contains("was pulled") && err.contains(&format!("cq wait {id} prints it again")),
+        "{err}"
     );
+    env.cq()
+        .args(["wait", "--timeout", "20s", "--json", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(id.as_str()));
     // A running job answers: the wait goes past the grace to its end.
     let id = String::from_utf8(
         env.cq()
@@ -627,4 +635,69 @@ fn a_wait_that_nothing_can_answer_says_so() {
         .timeout(Duration::from_secs(60))
         .assert()
         .code(124);
+}
+
+/// On a terminal (`script` gives one) the wait says what it waits for as
+/// a whole line, so that the job's own output on the same terminal starts
+/// a line of its own (`cq: waiting for build (0ms)done` was seen); the
+/// line is said again only when the names waited for change.
+#[test]
+fn the_wait_status_line_ends_before_the_jobs_output() {
+    if !common::have("script") {
+        return common::skip(
+            "the_wait_status_line_ends_before_the_jobs_output",
+            "script (util-linux) is not installed",
+        );
+    }
+    let env = Env::new();
+    let go = env.path("go");
+    // The job prints to the terminal once the test has seen the status
+    // line (or after 30 s, so that a failed test leaves nothing running),
+    // and the wait prints its record to a file, not the terminal.
+    let inner = format!(
+        "'{cq}' wrap -n build -- sh -c 'i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; echo done' & \
+         '{cq}' wait build --timeout 60s --json > {out}; wait",
+        cq = common::CQ,
+        go = go.display(),
+        out = env.path("waited").display(),
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env("CQ_QUEUE", &env.location)
+        .env("XDG_STATE_HOME", env.path("xdg"))
+        .env_remove("CQ_NAME")
+        .env_remove("CQ_OUTPUT_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = common::Lines::of(child.stdout.take().unwrap(), "the terminal");
+    let mut seen = Vec::new();
+    loop {
+        let l = lines.next_line();
+        seen.push(l.clone());
+        if l.contains("waiting for") {
+            assert_eq!(l.trim_end(), "cq: waiting for build", "{seen:?}");
+            break;
+        }
+    }
+    std::fs::write(&go, "").unwrap();
+    loop {
+        let l = lines.next_line();
+        seen.push(l.clone());
+        if l.contains("done") {
+            assert_eq!(
+                l.trim_end(),
+                "done",
+                "the job's output on a line of its own: {seen:?}"
+            );
+            break;
+        }
+    }
+    let status = common::wait_within(&mut child, Duration::from_secs(30), "script");
+    assert!(status.success(), "{seen:?}");
+    let waited = std::fs::read_to_string(env.path("waited")).unwrap();
+    assert_eq!(names(&parse_lines(&waited)), ["build"], "{waited}");
+    let said = seen.iter().filter(|l| l.contains("waiting for")).count();
+    assert_eq!(said, 1, "said once: {seen:?}");
 }

@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
             [CompletionResult]::new('where', 'where', [CompletionResultType]::ParameterValue, 'Say which queue cq uses, why, and what it keeps beside it')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin')
+            [CompletionResult]::new('__candidates', '__candidates', [CompletionResultType]::ParameterValue, 'Job names and ids for shell completion (run by the completion scripts)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -57,7 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--output-dir', '--output-dir', [CompletionResultType]::ParameterName, 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
             [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Extra KEY=VALUE stored in the record''s meta object (repeatable)')
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]')
             [CompletionResult]::new('--detached-id', '--detached-id', [CompletionResultType]::ParameterName, 'The detached wrapper''s job id (set by --detach)')
             [CompletionResult]::new('--ready-fd', '--ready-fd', [CompletionResultType]::ParameterName, 'Where the detached wrapper says it registered the job (set by --detach)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run CMD in the background, in a session of its own; print the job id once it is registered as running')
@@ -153,6 +154,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Only the N most recent matching records (still printed oldest first)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Only the N most recent matching records (still printed oldest first)')
+            [CompletionResult]::new('--columns', '--columns', [CompletionResultType]::ParameterName, 'The table''s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal''s, else 80) and paths under HOME show as ~; in a pipe every cell is whole')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl otherwise]')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Show running jobs (name, pid, host, start, command) instead of records')
             [CompletionResult]::new('--running', '--running', [CompletionResultType]::ParameterName, 'Show running jobs (name, pid, host, start, command) instead of records')
@@ -293,6 +295,16 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'cq;__candidates' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'cq;help' {
             [CompletionResult]::new('wrap', 'wrap', [CompletionResultType]::ParameterValue, 'Run a command and append its completion record when it ends')
             [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Append the record of a job that already finished')
@@ -310,6 +322,7 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print shell integration to eval in an rc file')
             [CompletionResult]::new('where', 'where', [CompletionResultType]::ParameterValue, 'Say which queue cq uses, why, and what it keeps beside it')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Run by Claude Code''s hooks (see cq init claude)')
+            [CompletionResult]::new('__candidates', '__candidates', [CompletionResultType]::ParameterValue, 'Print job names and ids for shell completion')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -359,6 +372,9 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             break
         }
         'cq;help;hook' {
+            break
+        }
+        'cq;help;__candidates' {
             break
         }
         'cq;help;help' {

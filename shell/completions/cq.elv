@@ -41,6 +41,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand init 'Print shell integration to eval in an rc file'
             cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by the hooks that `cq init claude` sets up, with Claude Code''s hook input on stdin'
+            cand __candidates 'Job names and ids for shell completion (run by the completion scripts)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;wrap'= {
@@ -53,7 +54,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --output-dir 'Where the job''s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]'
             cand -m 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
             cand --meta 'Extra KEY=VALUE stored in the record''s meta object (repeatable)'
-            cand --log 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]'
+            cand --log 'With --detach: CMD''s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]'
             cand --detached-id 'The detached wrapper''s job id (set by --detach)'
             cand --ready-fd 'Where the detached wrapper says it registered the job (set by --detach)'
             cand -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
@@ -144,6 +145,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
             cand -l 'Only the N most recent matching records (still printed oldest first)'
             cand --limit 'Only the N most recent matching records (still printed oldest first)'
+            cand --columns 'The table''s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal''s, else 80) and paths under HOME show as ~; in a pipe every cell is whole'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -r 'Show running jobs (name, pid, host, start, command) instead of records'
             cand --running 'Show running jobs (name, pid, host, start, command) instead of records'
@@ -273,6 +275,15 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'cq;__candidates'= {
+            cand -q 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --queue 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]'
+            cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'cq;help'= {
             cand wrap 'Run a command and append its completion record when it ends'
             cand push 'Append the record of a job that already finished'
@@ -290,6 +301,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand init 'Print shell integration to eval in an rc file'
             cand where 'Say which queue cq uses, why, and what it keeps beside it'
             cand hook 'Run by Claude Code''s hooks (see cq init claude)'
+            cand __candidates 'Print job names and ids for shell completion'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'cq;help;wrap'= {
@@ -323,6 +335,8 @@ set edit:completion:arg-completer[cq] = {|@words|
         &'cq;help;where'= {
         }
         &'cq;help;hook'= {
+        }
+        &'cq;help;__candidates'= {
         }
         &'cq;help;help'= {
         }

@@ -46,6 +46,7 @@ complete -c cq -n "__fish_cq_needs_command" -f -a "man" -d 'Print the cq(1) man 
 complete -c cq -n "__fish_cq_needs_command" -f -a "init" -d 'Print shell integration to eval in an rc file'
 complete -c cq -n "__fish_cq_needs_command" -f -a "where" -d 'Say which queue cq uses, why, and what it keeps beside it'
 complete -c cq -n "__fish_cq_needs_command" -f -a "hook" -d 'Run by the hooks that `cq init claude` sets up, with Claude Code\'s hook input on stdin'
+complete -c cq -n "__fish_cq_needs_command" -f -a "__candidates" -d 'Job names and ids for shell completion (run by the completion scripts)'
 complete -c cq -n "__fish_cq_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
@@ -54,7 +55,7 @@ never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s n -l name -d 'Job name [default: $CQ_NAME, else the basename of CMD; an empty CMD needs one]' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s o -l output-dir -d 'Where the job\'s output lives, valid UTF-8 (as is the working directory) [default: $CQ_OUTPUT_DIR, else the working directory]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s m -l meta -d 'Extra KEY=VALUE stored in the record\'s meta object (repeatable)' -r
-complete -c cq -n "__fish_cq_using_subcommand wrap" -l log -d 'With --detach: CMD\'s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]' -r -F
+complete -c cq -n "__fish_cq_using_subcommand wrap" -l log -d 'With --detach: CMD\'s stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]' -r -F
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l detached-id -d 'The detached wrapper\'s job id (set by --detach)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -l ready-fd -d 'Where the detached wrapper says it registered the job (set by --detach)' -r
 complete -c cq -n "__fish_cq_using_subcommand wrap" -s d -l detach -d 'Run CMD in the background, in a session of its own; print the job id once it is registered as running'
@@ -117,6 +118,7 @@ complete -c cq -n "__fish_cq_using_subcommand list" -s s -l status -d 'Only reco
 failure\t'Any other exit code'"
 complete -c cq -n "__fish_cq_using_subcommand list" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N most recent matching records (still printed oldest first)' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -l columns -d 'The table\'s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal\'s, else 80) and paths under HOME show as ~; in a pipe every cell is whole' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'
 brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"
@@ -210,20 +212,76 @@ complete -c cq -n "__fish_cq_using_subcommand hook" -l wake -d 'Wait for the ses
 complete -c cq -n "__fish_cq_using_subcommand hook" -l own-only -d 'Take only records that name this session, not those that name none'
 complete -c cq -n "__fish_cq_using_subcommand hook" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand hook" -s V -l version -d 'Print version'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "push" -d 'Append the record of a job that already finished'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "ack" -d 'Mark the given records pulled'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "retry" -d 'Put dead letters back for the consumer to handle again'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "compact" -d 'Remove pulled records older than a given age'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "meta" -d 'Add KEY=VALUE to the record of the wrapped job this runs in'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "completions" -d 'Print a completion script for a shell'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "init" -d 'Print shell integration to eval in an rc file'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "where" -d 'Say which queue cq uses, why, and what it keeps beside it'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "hook" -d 'Run by Claude Code\'s hooks (see cq init claude)'
-complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c cq -n "__fish_cq_using_subcommand __candidates" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r
+complete -c cq -n "__fish_cq_using_subcommand __candidates" -l color -d 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Colour when printing a table to a terminal and NO_COLOR is unset'
+always\t'Always colour tables'
+never\t'Never colour'"
+complete -c cq -n "__fish_cq_using_subcommand __candidates" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c cq -n "__fish_cq_using_subcommand __candidates" -s V -l version -d 'Print version'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "wrap" -d 'Run a command and append its completion record when it ends'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "push" -d 'Append the record of a job that already finished'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "pull" -d 'Print the records not yet pulled, oldest first, and mark them pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "ack" -d 'Mark the given records pulled'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "retry" -d 'Put dead letters back for the consumer to handle again'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "list" -d 'Show records (or running jobs) without changing anything'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "wait" -d 'Block until every NAME has a record; exit with the first failure\'s status'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "compact" -d 'Remove pulled records older than a given age'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "stats" -d 'Measure the queue\'s load and say which tier of the rubric it belongs to'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "migrate" -d 'Copy every record to another queue, of any tier'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "meta" -d 'Add KEY=VALUE to the record of the wrapped job this runs in'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "completions" -d 'Print a completion script for a shell'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "man" -d 'Print the cq(1) man page, or write every page to a directory'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "init" -d 'Print shell integration to eval in an rc file'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "where" -d 'Say which queue cq uses, why, and what it keeps beside it'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "hook" -d 'Run by Claude Code\'s hooks (see cq init claude)'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "__candidates" -d 'Print job names and ids for shell completion'
+complete -c cq -n "__fish_cq_using_subcommand help; and not __fish_seen_subcommand_from wrap push pull ack retry list wait compact stats migrate meta completions man init where hook __candidates help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# What only the queue knows, and the command after `cq wrap --`: appended
+# by `cq completions fish` (and `cq init fish`) to clap's completions,
+# which complete everything else. Names and ids of running jobs and
+# pending records come from the hidden `cq __candidates`.
+
+# `cq __candidates WHAT` on the queue the command line names, else the
+# one cq would use: a candidate a line, a tab before its description.
+function __cq_candidates --argument-names what
+    set -l tokens (commandline -opc)
+    set -l queue
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case --queue -q
+                set -l next (math $i + 1)
+                set queue --queue $tokens[$next]
+            case '--queue=*'
+                set queue $tokens[$i]
+        end
+    end
+    if test (count $queue) -eq 0; and functions -q __cq_bin
+        __cq_bin __candidates $what 2>/dev/null
+    else
+        command cq $queue __candidates $what 2>/dev/null
+    end
+end
+
+# Whether the command line has reached `cq wrap ... --`.
+function __cq_wrapping
+    __fish_cq_using_subcommand wrap; and contains -- -- (commandline -opc)
+end
+
+# The command after `cq wrap --`, and its own arguments: completed as if
+# typed alone.
+function __cq_wrapped
+    set -l tokens (commandline -opc)
+    set -l at (contains -i -- -- $tokens)
+    set -l rest $tokens[(math $at + 1)..-1]
+    if test (count $rest) -eq 0
+        complete -C (commandline -ct)
+    else
+        complete -C (string join -- ' ' (string escape -- $rest) (commandline -ct))
+    end
+end
+
+complete -c cq -n "__fish_cq_using_subcommand wait; and not __cq_wrapping" -f -a "(__cq_candidates wait)"
+complete -c cq -n "__fish_cq_using_subcommand ack" -f -a "(__cq_candidates ack)"
+complete -c cq -n "__fish_cq_using_subcommand list" -s n -l name -x -a "(__cq_candidates list)"
+complete -c cq -n __cq_wrapping -f -a "(__cq_wrapped)"

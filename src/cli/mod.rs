@@ -92,6 +92,32 @@ pub enum Command {
     /// Run by the hooks of `cq init claude`; see cq-init(1).
     #[command(about = "Run by Claude Code's hooks (see cq init claude)", hide = true)]
     Hook(HookArgs),
+    /// Run by the completion scripts (see cq completions): job names and
+    /// ids to offer, one a line, a tab before its description.
+    #[command(
+        name = "__candidates",
+        about = "Print job names and ids for shell completion",
+        hide = true
+    )]
+    Candidates(CandidatesArgs),
+}
+
+/// Job names and ids for shell completion (run by the completion scripts).
+#[derive(Args, Debug)]
+pub struct CandidatesArgs {
+    /// wait: names and ids of running jobs and pending records; ack: ids of pending records; list: their names
+    #[arg(value_enum)]
+    pub what: CandidatesFor,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CandidatesFor {
+    /// Names and ids of running jobs and pending records
+    Wait,
+    /// Ids of pending records
+    Ack,
+    /// Names of running jobs and pending records
+    List,
 }
 
 /// Run a command and append its completion record when it ends.
@@ -126,7 +152,7 @@ pub struct WrapArgs {
     #[arg(long, short = 'd')]
     pub detach: bool,
 
-    /// With --detach: CMD's stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log]
+    /// With --detach: CMD's stdout and stderr go here, created 0600 in a directory made if missing; a FIFO nobody reads is refused [default: OUTPUT_DIR/NAME.ID.log with -o or CQ_OUTPUT_DIR, else $XDG_STATE_HOME/cq/logs/NAME.ID.log]
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
@@ -260,6 +286,10 @@ pub struct ListArgs {
     #[arg(long, short = 'c', conflicts_with_all = ["format", "json"])]
     pub count: bool,
 
+    /// The table's columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal's, else 80) and paths under HOME show as ~; in a pipe every cell is whole
+    #[arg(long, value_name = "COL,...", conflicts_with_all = ["running", "count"])]
+    pub columns: Option<String>,
+
     #[command(flatten)]
     pub format: FormatArgs,
 }
@@ -278,9 +308,11 @@ pub struct ListArgs {
 /// A NAME that nothing can answer (no running job of that name or id, no
 /// pending record, none since the wait began) for 10 seconds ends the
 /// wait with exit 1 and a line saying so (with the closest name known, if
-/// any), in a pipe as on a terminal: a typo or a record that someone
+/// any, or the id of the record someone pulled, which `cq wait ID` still
+/// answers), in a pipe as on a terminal: a typo or a record that someone
 /// already pulled does not wait forever. --new-only waits for a job that
-/// has not started yet.
+/// has not started yet. On a terminal, a line on stderr says what the
+/// wait waits for.
 #[derive(Args, Debug)]
 pub struct WaitArgs {
     /// Job names (or job ids) to wait for

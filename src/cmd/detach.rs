@@ -32,8 +32,8 @@ use std::process::{Command, Stdio};
 /// How long the first cq waits for the job to be registered.
 const REGISTER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// `OUTPUT_DIR/NAME.ID.log`, the name made one path component.
-fn default_log(output_dir: &str, name: &str, id: &str) -> PathBuf {
+/// `DIR/NAME.ID.log`, the name made one path component.
+fn default_log(dir: &Path, name: &str, id: &str) -> PathBuf {
     let safe: String = name
         .chars()
         .map(|c| if c == '/' || c == '\0' { '_' } else { c })
@@ -44,7 +44,23 @@ fn default_log(output_dir: &str, name: &str, id: &str) -> PathBuf {
         let cut = file.floor_char_boundary(file.len() - 41 - 1);
         file = format!("{}.{id}.log", &file[..cut]);
     }
-    PathBuf::from(output_dir).join(file)
+    dir.join(file)
+}
+
+/// Where a log goes when `--log` is not given: the output directory the
+/// user chose (`-o` or `CQ_OUTPUT_DIR`), else cq's state directory
+/// (`$XDG_STATE_HOME/cq/logs`), never the working directory by default:
+/// that is often a repository an agent works in, and a log there is an
+/// untracked file in every `git status`. Without HOME or XDG_STATE_HOME
+/// there is no state directory, and the output directory is the one place
+/// left.
+fn log_dir(args: &WrapArgs, output_dir: &str) -> PathBuf {
+    let chosen = args.output_dir.is_some()
+        || std::env::var_os("CQ_OUTPUT_DIR").is_some_and(|v| !v.is_empty());
+    match files::state_dir() {
+        Ok(state) if !chosen => state.join("logs"),
+        _ => PathBuf::from(output_dir),
+    }
 }
 
 /// What a detached start made before the job was registered: removed
@@ -96,10 +112,9 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
     let log = match &args.log {
         Some(l) => std::path::absolute(l)
             .map_err(|e| Error::io(format!("cannot use the log {}", l.display()), e))?,
-        None => default_log(output_dir, name, &id),
+        None => default_log(&log_dir(args, output_dir), name, &id),
     };
-    // The log's directory (the output directory, by default) is made as
-    // its home, private like the queue's.
+    // The log's directory is made as its home, private like the queue's.
     let home = files::parent(&log);
     let dirs = files::make_private_dirs(&home)
         .map_err(|e| Error::io(format!("cannot create {}", home.display()), e))?;
@@ -192,10 +207,7 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
     match word.strip_prefix("ok") {
         Some(_) => {
             made.keep = true;
-            let mut o = std::io::stdout().lock();
-            writeln!(o, "{id}")
-                .and_then(|()| o.flush())
-                .map_err(Error::output)?;
+            crate::output::stdout_text(format!("{id}\n").as_bytes()).map_err(Error::output)?;
             Ok(Exit::Code(0))
         }
         None => {

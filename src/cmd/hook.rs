@@ -16,7 +16,6 @@ use crate::claude::{self, Client, HookInput, Sessions};
 use crate::cli::HookArgs;
 use crate::error::{Error, Result};
 use crate::queue::{self, Queue, Where};
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// After the first record, the waiter waits this long for more (a burst of
@@ -81,10 +80,7 @@ impl HookArgs {
         }
         let token = lock.hand_over(&input, &client, &recs)?;
         let text = claude::text(&recs, &token);
-        let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(Error::output)?;
+        crate::output::stdout_text(text.as_bytes()).map_err(Error::output)?;
         Ok(Exit::Code(0))
     }
 
@@ -130,10 +126,9 @@ impl HookArgs {
                 let token = lock.hand_over(input, &client, &recs)?;
                 drop(lock);
                 let text = claude::text(&recs, &token);
-                let mut err = std::io::stderr().lock();
                 // Written or not, the exit status wakes the session; what did
                 // not reach the client is voided by the next hook.
-                let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+                let _ = crate::output::stderr_text(text.as_bytes());
                 return Ok(Exit::Code(2));
             }
             drop(lock);

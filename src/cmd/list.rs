@@ -1,13 +1,13 @@
 //! `cq list`: show records (or running jobs), change nothing.
 
 use super::{Exit, Run};
-use crate::cli::{Format, ListArgs};
+use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::output::Format;
 use crate::queue::{self, Filter, Stored, Where};
 use crate::time::{self, Cutoff};
 use std::collections::VecDeque;
-use std::io::{self, BufWriter, Write};
 
 impl Run for ListArgs {
     fn run(self, at: &Where) -> Result<Exit> {
@@ -16,26 +16,16 @@ impl Run for ListArgs {
             return Err(Error::usage("--limit must be at least 1"));
         }
         let fmt = output::format(self.format.chosen());
+        let cols = output::columns_of(self.columns.as_deref(), true).map_err(Error::usage)?;
         let q = queue::open(loc)?;
-        let stdout = io::stdout();
         if self.running {
             let jobs = q.running()?;
-            let mut out = stdout.lock();
-            let r = match (self.count, fmt) {
-                (true, _) => writeln!(out, "{}", jobs.len()),
-                (false, Format::Table | Format::Brief) => output::jobs_table(&mut out, &jobs),
-                (false, Format::Jsonl) => jobs.iter().try_for_each(|j| {
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::to_string(j).expect("a job serialises")
-                    )
-                }),
+            let shown = if self.count {
+                output::Out::new().count(jobs.len())
+            } else {
+                output::print_jobs(fmt, &jobs)
             };
-            return r
-                .and_then(|()| out.flush())
-                .map(|()| Exit::Code(0))
-                .map_err(Error::output);
+            return shown.map(|()| Exit::Code(0)).map_err(Error::output);
         }
         let filter = Filter {
             pending: self.pending,
@@ -50,7 +40,7 @@ impl Run for ListArgs {
                 .transpose()?
                 .map(Cutoff::new),
         };
-        let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
+        let mut out = output::Out::new();
         if self.dead {
             let mut dead = Vec::new();
             q.dead_letters(&mut |s| {
@@ -63,9 +53,9 @@ impl Run for ListArgs {
                 dead.drain(..dead.len().saturating_sub(n));
             }
             let done = if self.count {
-                writeln!(out, "{}", dead.len()).and_then(|()| out.flush())
+                out.count(dead.len())
             } else {
-                output::print(&mut out, fmt, &dead, true)
+                out.records(fmt, &dead, &cols)
             };
             return done.map(|()| Exit::Code(0)).map_err(Error::output);
         }
@@ -81,7 +71,7 @@ impl Run for ListArgs {
                     Ok(())
                 })?);
                 if !batch.is_empty() {
-                    output::print(&mut out, fmt, &batch, true).map_err(Error::output)?;
+                    out.records(fmt, &batch, &cols).map_err(Error::output)?;
                 }
                 waiter.wait(None)?;
             }
@@ -97,7 +87,7 @@ impl Run for ListArgs {
                 return Ok(());
             }
             if stream {
-                return output::write_jsonl(&mut out, &s);
+                return out.jsonl(&s);
             }
             if self.limit.is_some_and(|n| kept.len() == n) {
                 kept.pop_front();
@@ -107,11 +97,11 @@ impl Run for ListArgs {
         })?;
         let done = if self.count {
             let n = self.limit.map_or(count, |l| count.min(l));
-            writeln!(out, "{n}").and_then(|()| out.flush())
+            out.count(n)
         } else if stream {
             out.flush()
         } else {
-            output::print(&mut out, fmt, kept.make_contiguous(), true)
+            out.records(fmt, kept.make_contiguous(), &cols)
         };
         done.map(|()| Exit::Code(0)).map_err(Error::output)
     }

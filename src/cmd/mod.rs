@@ -2,6 +2,7 @@
 //! through [`Queue`](crate::queue::Queue), and prints.
 
 mod ack;
+mod candidates;
 mod compact;
 mod completions;
 mod detach;
@@ -59,6 +60,7 @@ pub fn run(cmd: Command, queue: &Where) -> Result<Exit> {
         Command::Init(a) => a.run(queue),
         Command::Hook(a) => a.run(queue),
         Command::Where(a) => a.run(queue),
+        Command::Candidates(a) => a.run(queue),
     }
 }
 
@@ -88,10 +90,7 @@ fn sh_quote(s: &str) -> String {
 
 /// Writes generated text to stdout; a closed pipe is not an error.
 fn print_text(text: &[u8]) -> Result<Exit> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text)
-        .and_then(|()| out.flush())
+    crate::output::stdout_text(text)
         .map(|()| Exit::Code(0))
         .map_err(Error::output)
 }

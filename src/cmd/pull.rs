@@ -6,7 +6,6 @@ use crate::cli::PullArgs;
 use crate::error::{Error, Result, code};
 use crate::output;
 use crate::queue::{self, Where};
-use std::io;
 use std::time::Instant;
 
 impl Run for PullArgs {
@@ -27,10 +26,8 @@ impl Run for PullArgs {
         if let Some(point) = &self.from {
             q.replay(self.group.as_deref(), point)?;
         }
-        let stdout = io::stdout();
         let pull = |limit: Option<usize>| {
-            let mut deliver =
-                |recs: &[crate::queue::Stored]| output::print(&mut stdout.lock(), fmt, recs, false);
+            let mut deliver = |recs: &[crate::queue::Stored]| output::print_records(fmt, recs);
             match &self.group {
                 Some(g) => q.pull_group(g, limit, &mut deliver),
                 None => q.pull(limit, &mut deliver),

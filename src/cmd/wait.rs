@@ -9,7 +9,6 @@ use crate::queue::{self, Filter, Stored, Where};
 use crate::record::Pulled;
 use crate::time::{self, Cutoff};
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 impl Run for WaitArgs {
@@ -26,7 +25,7 @@ impl Run for WaitArgs {
         let q = queue::open(loc)?;
         let mut waiter = q.waiter()?;
         let filter = Filter::default();
-        let status = Status::new(&self.names);
+        let status = Status::new();
         loop {
             // Keyed by the argument: a name, or a job id (`cq wrap --detach`
             // prints one), which any record of that job answers.
@@ -49,7 +48,6 @@ impl Run for WaitArgs {
                 Ok(())
             })?;
             if self.names.iter().all(|n| found.contains_key(n)) {
-                status.clear();
                 return self.finish(&q, fmt, found);
             }
             let waiting: Vec<&str> = self
@@ -60,7 +58,6 @@ impl Run for WaitArgs {
                 .collect();
             status.show(&waiting);
             if until.is_some_and(|d| Instant::now() >= d) {
-                status.clear();
                 return Ok(Exit::Code(code::TIMEOUT));
             }
             let checked = status.start + GRACE;
@@ -68,14 +65,11 @@ impl Run for WaitArgs {
                 && Instant::now() >= checked
                 && let Some(msg) = nothing_answers(&q, &waiting)?
             {
-                status.clear();
                 return Err(Error::new(msg));
             }
-            // On a terminal, wake each second to update the elapsed time;
-            // and once when the grace ends.
-            let tick = status.tty.then(|| Instant::now() + Duration::from_secs(1));
+            // Woken by the queue, and once when the grace ends.
             let grace = (!self.new_only && Instant::now() < checked).then_some(checked);
-            let wake = [until, tick, grace].into_iter().flatten().min();
+            let wake = [until, grace].into_iter().flatten().min();
             waiter.wait(wake)?;
         }
     }
@@ -101,7 +95,7 @@ fn nothing_answers(q: &queue::Queue, waiting: &[&str]) -> Result<Option<String>>
     let mut pulled_last = None;
     q.list(&Filter::default(), None, &mut |s| {
         if s.view.name == *first {
-            pulled_last = s.view.completed_at.clone();
+            pulled_last = Some((s.view.completed_at.clone(), s.view.id.clone()));
         }
         known.push(s.view.name);
         Ok(())
@@ -114,9 +108,14 @@ fn nothing_answers(q: &queue::Queue, waiting: &[&str]) -> Result<Option<String>>
         "nothing to wait for: no job named {} is running, has a pending record or ended since the wait began",
         names.join(", ")
     );
-    if let Some(t) = pulled_last {
+    if let Some((t, id)) = pulled_last {
+        let when = t.map_or(String::new(), |t| format!(" at {}", output::escape(&t)));
+        // Its id answers a wait however often it was pulled.
+        let by_id = id.map_or(String::new(), |id| {
+            format!("; cq wait {} prints it again", output::escape(&id))
+        });
         msg.push_str(&format!(
-            " ('{}' last ended at {t}, and that record was pulled; cq list --name shows it)",
+            " ('{}' last ended{when}, and that record was pulled{by_id}; cq list --name shows it)",
             output::escape(first)
         ));
     } else if let Some(close) = closest(first, &known) {
@@ -161,7 +160,7 @@ impl WaitArgs {
         mut found: HashMap<String, Stored>,
     ) -> Result<Exit> {
         let recs: Vec<Stored> = self.names.iter().filter_map(|n| found.remove(n)).collect();
-        output::print(&mut io::stdout().lock(), fmt, &recs, false).map_err(Error::output)?;
+        output::print_records(fmt, &recs).map_err(Error::output)?;
         if self.pull {
             let ids: Vec<String> = recs
                 .iter()
@@ -183,37 +182,32 @@ impl WaitArgs {
     }
 }
 
-/// "waiting for build, test (12s)" on stderr, only on a terminal.
+/// "cq: waiting for build, test" on stderr, only on a terminal, as a
+/// whole line, again only when the names waited for change: the jobs
+/// waited for often print to the same terminal, and a line left open
+/// (to update an elapsed time in place) runs into their output.
 struct Status {
     tty: bool,
     start: Instant,
+    shown: std::cell::RefCell<Vec<String>>,
 }
 
 impl Status {
-    fn new(_names: &[String]) -> Status {
+    fn new() -> Status {
         Status {
-            tty: io::stderr().is_terminal(),
+            tty: output::stderr_is_terminal(),
             start: Instant::now(),
+            shown: std::cell::RefCell::new(Vec::new()),
         }
     }
 
     fn show(&self, waiting: &[&str]) {
-        if !self.tty {
+        let mut shown = self.shown.borrow_mut();
+        if !self.tty || *shown == waiting {
             return;
         }
+        *shown = waiting.iter().map(|n| n.to_string()).collect();
         let names: Vec<String> = waiting.iter().map(|n| output::escape(n)).collect();
-        let secs = self.start.elapsed().as_secs();
-        let _ = write!(
-            io::stderr().lock(),
-            "\r\x1b[Kcq: waiting for {} ({})",
-            names.join(", "),
-            time::human_ms(secs * 1000)
-        );
-    }
-
-    fn clear(&self) {
-        if self.tty {
-            let _ = write!(io::stderr().lock(), "\r\x1b[K");
-        }
+        output::notice(&format!("waiting for {}", names.join(", ")));
     }
 }
