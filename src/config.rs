@@ -62,6 +62,10 @@ pub const VARS: &[(&str, &str)] = &[
         "When set and not empty, tables are not coloured (unless `--color always`).",
     ),
     (
+        "COLUMNS",
+        "On a terminal, the width tables fit (else the terminal's, else 80); a value that is not a positive number is ignored, as ls(1) does.",
+    ),
+    (
         "CLAUDE_CONFIG_DIR",
         "Where `cq init claude --install` finds the user's Claude Code settings: `$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`.",
     ),
@@ -107,6 +111,9 @@ pub struct Config {
     pub session: Option<String>,
     /// `NO_COLOR` set and not empty.
     pub no_color: bool,
+    /// `COLUMNS`, when a positive number (shells export it to say the
+    /// terminal's width; anything else is ignored, not refused).
+    pub columns: Option<usize>,
     /// The first bad value, as the one line a user reads.
     problem: Option<String>,
 }
@@ -155,6 +162,10 @@ fn read(var: impl Fn(&str) -> Option<OsString>) -> Config {
             .and_then(|v| v.into_string().ok())
             .filter(|s| is_session_id(s)),
         no_color: nonempty_var("NO_COLOR").is_some(),
+        columns: var("COLUMNS")
+            .and_then(|c| c.into_string().ok())
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&w| w > 0),
         problem,
     }
 }

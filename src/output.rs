@@ -495,7 +495,7 @@ pub fn record_table(out: &mut impl Write, recs: &[Stored], cols: &[Column]) -> i
     let now = time::now();
     let fit = terminal_width();
     let home = fit
-        .and_then(|_| std::env::var("HOME").ok())
+        .and_then(|_| crate::config::get().home.clone()?.into_string().ok())
         .filter(|h| h.len() > 1);
     let rows: Vec<Vec<String>> = recs
         .iter()
@@ -542,10 +542,7 @@ fn terminal_width() -> Option<usize> {
         if !out.is_terminal() {
             return None;
         }
-        let from_env = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.trim().parse::<usize>().ok())
-            .filter(|&w| w > 0);
+        let from_env = crate::config::get().columns;
         let from_tty = terminal_size::terminal_size_of(&out)
             .map(|(w, _)| usize::from(w.0))
             .filter(|&w| w > 0);

@@ -55,8 +55,7 @@ fn default_log(dir: &Path, name: &str, id: &str) -> PathBuf {
 /// there is no state directory, and the output directory is the one place
 /// left.
 fn log_dir(args: &WrapArgs, output_dir: &str) -> PathBuf {
-    let chosen = args.output_dir.is_some()
-        || std::env::var_os("CQ_OUTPUT_DIR").is_some_and(|v| !v.is_empty());
+    let chosen = args.output_dir.is_some() || crate::config::get().output_dir.is_some();
     match files::state_dir() {
         Ok(state) if !chosen => state.join("logs"),
         _ => PathBuf::from(output_dir),

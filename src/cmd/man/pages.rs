@@ -114,6 +114,7 @@ pub(super) const PAGES: &[Page] = &[
                 "CQ_APPEND_RETRY",
                 "CQ_META_FILE",
                 "NO_COLOR",
+                "COLUMNS",
                 "CLAUDE_CONFIG_DIR",
                 "CLAUDE_CODE_SESSION_ID",
             ],
@@ -241,7 +242,7 @@ pub(super) const PAGES: &[Page] = &[
             Code(code::USAGE),
             Code(code::TIMEOUT),
         ],
-        env: &[QUEUE_ENV, &["NO_COLOR"]],
+        env: &[QUEUE_ENV, &["NO_COLOR", "COLUMNS"]],
         examples: &[
             (
                 "Process each new record once:",
@@ -299,7 +300,7 @@ pub(super) const PAGES: &[Page] = &[
             Code(code::ERROR),
             Code(code::USAGE),
         ],
-        env: &[QUEUE_ENV, &["NO_COLOR"]],
+        env: &[QUEUE_ENV, &["NO_COLOR", "COLUMNS"]],
         examples: &[
             (
                 "Failed builds of the last day:",
@@ -330,7 +331,7 @@ pub(super) const PAGES: &[Page] = &[
                 "\\fB\\-\\-timeout\\fR reached before every job had a record",
             ),
         ],
-        env: &[QUEUE_ENV, &["NO_COLOR"]],
+        env: &[QUEUE_ENV, &["NO_COLOR", "COLUMNS"]],
         examples: &[
             (
                 "Start two jobs, then block until both are done:",
