@@ -13,13 +13,11 @@ use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open};
 use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::Cause;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub const FORWARDED: [i32; 6] = [
     Signal::INT.as_raw(),
@@ -286,48 +284,180 @@ fn send(pid: Pid, sig: i32) {
     }
 }
 
-/// Runs `program` (found by [`resolve`]) with argv[0] as the user typed it,
-/// and waits for it.
+/// CMD, ready to start: everything its start needs, made before the
+/// clone, since the child runs in cq's memory until its exec and must not
+/// allocate or take a lock.
+struct Spawn {
+    program: CString,
+    /// argv and envp as execve takes them, null-terminated, pointing into
+    /// `_strings`.
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    /// `/bin/sh PROGRAM ARGS...`, for a file the kernel cannot exec
+    /// (ENOEXEC: a script without `#!`), as execvp and shells run it.
+    sh_argv: Vec<*const libc::c_char>,
+    _strings: Vec<CString>,
+    wrapper: libc::pid_t,
+    /// The caller's descriptors CMD inherits (see [`INHERITED`]).
+    keep: Option<Vec<i32>>,
+    /// The caller's signal mask, which CMD gets (cq's is all-blocked
+    /// across the clone).
+    mask: libc::sigset_t,
+    /// Why the exec failed (its errno), 0 if it did not.
+    errno: std::sync::atomic::AtomicI32,
+}
+
+/// Starts `program` (found by [`resolve`]) with argv[0] as the user typed
+/// it, the caller's environment plus `env`, and returns its pid.
+///
+/// A vfork-style clone (CLONE_VM | CLONE_VFORK), as posix_spawn does, not a
+/// fork: no copy of cq's page tables, and no copy-on-write faults in cq
+/// afterwards (0.1-0.2 ms of a `cq wrap`). posix_spawn itself cannot set
+/// the death signal, so this is its core, with the prctl in the child.
+///
 /// No job outlives its wrapper unrecorded: when the wrapper dies (SIGKILL,
 /// the OOM killer), CMD gets SIGTERM (PR_SET_PDEATHSIG), so the job's
 /// `"lost":true` record tells the truth: it ended with its wrapper. A CMD
 /// that ignores SIGTERM is on its own, and so is anything it started in a
 /// session of its own.
-fn orphan_guard(c: &mut Command) {
-    use rustix::process::{getpid, getppid, kill_process, set_parent_process_death_signal};
-    let wrapper = getpid();
-    let keep = INHERITED.get().cloned();
-    // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
-    // these calls as raw system calls, close_range by number (no safe
-    // wrapper has it) is one too (async-signal-safe), and nothing here
-    // allocates or takes a lock (`keep` was read before the fork; each of
-    // its fds is the caller's, open in the child).
+fn spawn(program: &Path, argv: &[OsString], env: &[(&str, &str)]) -> Result<Pid, NotStarted> {
+    use std::os::unix::ffi::OsStrExt;
+    let shown = || argv[0].to_string_lossy().into_owned();
+    let c = |b: &[u8]| {
+        CString::new(b).map_err(|_| NotStarted {
+            exit_code: code::NOT_EXECUTABLE,
+            why: format!("{}: an argument holds a NUL byte", shown()),
+        })
+    };
+    let program = c(program.as_os_str().as_bytes())?;
+    let mut strings = Vec::with_capacity(argv.len() + 64);
+    for a in argv {
+        strings.push(c(a.as_bytes())?);
+    }
+    for (k, v) in std::env::vars_os() {
+        if !env.iter().any(|(n, _)| k.as_bytes() == n.as_bytes()) {
+            strings.push(c(&[k.as_bytes(), b"=", v.as_bytes()].concat())?);
+        }
+    }
+    for (k, v) in env {
+        strings.push(c(format!("{k}={v}").as_bytes())?);
+    }
+    let ptrs = |s: &[CString]| {
+        s.iter()
+            .map(|s| s.as_ptr())
+            .chain([std::ptr::null()])
+            .collect::<Vec<_>>()
+    };
+    let (args, envs) = strings.split_at(argv.len());
+    let mut sh_argv = vec![SH.as_ptr(), program.as_ptr()];
+    sh_argv.extend(args[1..].iter().map(|a| a.as_ptr()));
+    sh_argv.push(std::ptr::null());
+    let mut sp = Spawn {
+        program,
+        argv: ptrs(args),
+        envp: ptrs(envs),
+        sh_argv,
+        _strings: Vec::new(),
+        wrapper: rustix::process::getpid().as_raw_nonzero().get(),
+        keep: INHERITED.get().cloned(),
+        // SAFETY: sigset_t is plain data; zeroed, then filled below.
+        mask: unsafe { std::mem::zeroed() },
+        errno: std::sync::atomic::AtomicI32::new(0),
+    };
+    sp._strings = strings;
+    // The child's stack: 64 KiB, 16-byte aligned, for a few libc calls.
+    let mut stack = vec![0u128; 4096];
+    // SAFETY: all signals are blocked across the clone, so no handler of
+    // cq's runs in the child (its memory is cq's); the child resets them
+    // before restoring the caller's mask (`child_exec`). The child gets a
+    // stack of its own and `sp`, which outlives it: CLONE_VFORK returns
+    // only once the child has exec'd or exited.
+    let (pid, clone_errno) = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut sp.mask);
+        let top = stack.as_mut_ptr().add(stack.len()).cast::<libc::c_void>();
+        let pid = libc::clone(
+            child_exec,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::from_mut(&mut sp).cast::<libc::c_void>(),
+        );
+        let clone_errno = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &sp.mask, std::ptr::null_mut());
+        (pid, clone_errno)
+    };
+    drop(stack);
+    let Some(pid) = Pid::from_raw(pid) else {
+        return Err(spawn_error(&argv[0], &clone_errno));
+    };
+    match sp.errno.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => Ok(pid),
+        errno => {
+            // The child exited at once (127): reap it.
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            Err(spawn_error(&argv[0], &io::Error::from_raw_os_error(errno)))
+        }
+    }
+}
+
+const SH: &std::ffi::CStr = c"/bin/sh";
+
+/// The child, from the clone to its exec. Only async-signal-safe libc
+/// calls, no allocation: it runs in cq's memory, on its own stack, with
+/// every signal blocked.
+extern "C" fn child_exec(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `Spawn` of `spawn`, alive until the child execs
+    // or exits (CLONE_VFORK); every call below is async-signal-safe and
+    // gets pointers into it or to locals.
     unsafe {
-        c.pre_exec(move || {
-            // Every descriptor but the caller's closes at exec: CMD holds
-            // what it would hold without cq. (std's own error pipe is
-            // close-on-exec already.) Without close_range (Linux < 5.11)
-            // nothing is changed.
-            if let Some(keep) = &keep
-                && libc::syscall(
-                    libc::SYS_close_range,
-                    3u32,
-                    u32::MAX,
-                    libc::CLOSE_RANGE_CLOEXEC,
-                ) == 0
-            {
-                for &n in keep {
-                    let n = std::os::fd::BorrowedFd::borrow_raw(n);
-                    let _ = rustix::io::fcntl_setfd(n, rustix::io::FdFlags::empty());
-                }
+        let sp = &*arg.cast::<Spawn>();
+        // cq's handlers must not run here, and CMD starts with the
+        // dispositions it would have without cq: the signals cq handles
+        // (an exec resets them anyway) and SIGPIPE, which cq ignores, back
+        // to their default.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in FORWARDED.into_iter().chain([libc::SIGPIPE]) {
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        }
+        // Every descriptor but the caller's closes at exec: CMD holds
+        // what it would hold without cq. Without close_range (Linux <
+        // 5.11) nothing is changed.
+        if let Some(keep) = &sp.keep
+            && libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) == 0
+        {
+            for &n in keep {
+                libc::fcntl(n, libc::F_SETFD, 0);
             }
-            set_parent_process_death_signal(Some(Signal::TERM))?;
-            // The wrapper died before the prctl: act as if it had come after.
-            if getppid() != Some(wrapper) {
-                kill_process(getpid(), Signal::TERM)?;
-            }
-            Ok(())
-        });
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            sp.errno.store(
+                *libc::__errno_location(),
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            libc::_exit(127);
+        }
+        // The wrapper died before the prctl: act as if it had come after
+        // (the signal is pending until the mask is restored).
+        if libc::getppid() != sp.wrapper {
+            libc::kill(libc::getpid(), libc::SIGTERM);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &sp.mask, std::ptr::null_mut());
+        libc::execve(sp.program.as_ptr(), sp.argv.as_ptr(), sp.envp.as_ptr());
+        if *libc::__errno_location() == libc::ENOEXEC {
+            libc::execve(SH.as_ptr(), sp.sh_argv.as_ptr(), sp.envp.as_ptr());
+        }
+        sp.errno.store(
+            *libc::__errno_location(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        libc::_exit(127)
     }
 }
 
@@ -380,17 +510,7 @@ pub fn run(
     fwd: &mut Forwarder,
     mut tick: Option<(std::time::Duration, &mut dyn FnMut())>,
 ) -> Result<Outcome, NotStarted> {
-    let mut c = Command::new(program);
-    c.arg0(&argv[0]).args(&argv[1..]);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    orphan_guard(&mut c);
-    let mut child = c.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
-    let pid = pid(child.id()).ok_or_else(|| NotStarted {
-        exit_code: code::ERROR,
-        why: format!("{}: no process id", argv[0].to_string_lossy()),
-    })?;
+    let pid = spawn(program, argv, env)?;
     fwd.forward(pid);
     // Sleep until a signal arrives or the child ends (its pidfd turns
     // readable); without pidfds (Linux < 5.3), check every 10 ms.
@@ -429,26 +549,30 @@ pub fn run(
             f();
             last_tick = std::time::Instant::now();
         }
-        match child.try_wait() {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
             // What was just forwarded, or came since, may have found CMD
             // gone already.
-            Ok(Some(s)) => {
+            Ok(Some((_, s))) => {
                 use std::sync::atomic::Ordering::SeqCst;
                 PHASE.store(ENDED, SeqCst);
                 let late = LATE.swap(0, SeqCst);
                 break (s, sent.or((late != 0).then_some(late)));
             }
             Ok(None) => PHASE.store(RUNNING, std::sync::atomic::Ordering::SeqCst),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(rustix::io::Errno::INTR) => {}
             Err(e) => {
                 return Err(NotStarted {
                     exit_code: code::ERROR,
-                    why: format!("cannot wait for {}: {e}", argv[0].to_string_lossy()),
+                    why: format!(
+                        "cannot wait for {}: {}",
+                        argv[0].to_string_lossy(),
+                        crate::error::describe_io(&e.into()).to_lowercase()
+                    ),
                 });
             }
         }
     };
-    Ok(match (status.code(), status.signal()) {
+    Ok(match (status.exit_status(), status.terminating_signal()) {
         (Some(c), _) => Outcome {
             exit_code: c,
             signal: None,
@@ -544,17 +668,58 @@ pub fn reserve_std_fds() -> bool {
 
 /// The boot this process runs in (a reboot makes every pid new).
 pub fn this_boot() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
+    let mut buf = [0u8; 64];
+    let text = read_small("/proc/sys/kernel/random/boot_id", &mut buf, |t| {
+        t.ends_with(b"\n")
+    })?;
+    Some(std::str::from_utf8(text).ok()?.trim().to_string())
 }
 
 /// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
 pub fn proc_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    // A stat line is at most about 1,100 bytes (a name of 15 bytes, 50
+    // numbers of at most 20 digits and their spaces).
+    let mut buf = [0u8; 1536];
+    let stat = read_small(&format!("/proc/{pid}/stat"), &mut buf, |t| {
+        t.ends_with(b"\n") && start_field(t).is_some()
+    })?;
+    start_field(stat)?.parse().ok()
+}
+
+fn start_field(stat: &[u8]) -> Option<&str> {
+    // The command name (field 2) may hold spaces, parentheses and even a
+    // newline: the fields that count come after its last ')'.
+    let rest = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    std::str::from_utf8(rest).ok()?.split_whitespace().nth(19)
+}
+
+/// A one-line file of /proc, read with open, read and close only (std's
+/// read_to_string adds a statx and reads in growing steps: nine system
+/// calls where three do, on every `cq wrap`). procfs hands over such a
+/// file whole in one read; until `complete` says the text is whole, it is
+/// read on, to its end or a full buffer (then None).
+fn read_small<'b>(
+    path: &str,
+    buf: &'b mut [u8],
+    complete: impl Fn(&[u8]) -> bool,
+) -> Option<&'b [u8]> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if complete(&buf[..len]) {
+                    return Some(&buf[..len]);
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return None,
+        }
+    }
+    (len < buf.len()).then_some(&buf[..len])
 }
 
 /// The host name once per process: `$CQ_HOST` when set (containers that

@@ -166,6 +166,65 @@ fn wrap_not_executable_is_126_and_recorded() {
     );
 }
 
+/// A script without `#!` runs through /bin/sh, as execvp and shells run
+/// it (the kernel refuses it: ENOEXEC), with its arguments.
+#[test]
+fn wrap_runs_a_script_without_shebang_through_sh() {
+    let env = Env::new();
+    let script = env.path("plain.sh");
+    std::fs::write(&script, "echo \"from sh: $*\"; exit 3\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.cq()
+        .args(["wrap", "--", "./plain.sh", "a", "b c"])
+        .assert()
+        .code(3)
+        .stdout("from sh: a b c\n");
+    assert_eq!(only_record(&env)["exit_code"], 3);
+}
+
+/// CMD starts with the caller's signal mask and ignored signals, not
+/// cq's: cq blocks every signal across its spawn and ignores SIGPIPE, and
+/// neither may leak into CMD. The caller here blocks SIGWINCH and ignores
+/// SIGTSTP; the same `cat` run without cq is the reference.
+#[test]
+fn wrap_gives_cmd_the_callers_signal_mask_and_dispositions() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let sig_lines = |mut c: std::process::Command| {
+        // SAFETY: between fork and exec, only sigprocmask and signal,
+        // both async-signal-safe, on a zeroed and then filled sigset.
+        unsafe {
+            c.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGWINCH);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                libc::signal(libc::SIGTSTP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let out = c.stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("SigBlk:") || l.starts_with("SigIgn:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let mut direct = std::process::Command::new("cat");
+    direct.arg("/proc/self/status");
+    let expected = sig_lines(direct);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_ne!(
+        expected[0], "SigBlk:\t0000000000000000",
+        "the caller's mask"
+    );
+    let mut wrapped = env.cq_std();
+    wrapped.args(["wrap", "--", "cat", "/proc/self/status"]);
+    assert_eq!(sig_lines(wrapped), expected);
+}
+
 #[test]
 fn wrap_unwritable_queue_is_125_and_cmd_never_runs() {
     let env = Env::new();
