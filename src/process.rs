@@ -10,13 +10,9 @@
 use crate::error::code;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open};
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::WithOrigin;
-use signal_hook::low_level::siginfo::Cause;
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 pub const FORWARDED: [i32; 6] = [
@@ -80,44 +76,92 @@ pub fn resolve(cmd: &OsStr) -> Result<PathBuf, NotStarted> {
 
 /// Receives the signals of [`FORWARDED`] sent to cq, for forwarding to the
 /// child from the main thread (no helper thread: `cq wrap` must cost about
-/// one process start).
+/// one process start). cq's own handler, one sigaction a signal: the
+/// signal-hook registry it replaces asked for each old action first and
+/// copied its table at each registration (13 system calls and a twentieth
+/// of a wrap's instructions where 7 calls do).
 pub struct Forwarder {
-    delivery: SignalDelivery<UnixStream, WithOrigin>,
+    /// The read end of the handler's wake-up pipe (its write end is
+    /// [`WAKE`], open until cq exits).
+    read: std::os::fd::OwnedFd,
 }
+
+/// The write end of the wake-up pipe, for the handler; -1 before install.
+static WAKE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+/// For each of [`FORWARDED`]: sent by a process (kill) since the last
+/// forward. The terminal's signals (si_code SI_KERNEL) went to CMD's whole
+/// process group already, and are not.
+static SENT: [std::sync::atomic::AtomicBool; FORWARDED.len()] =
+    [const { std::sync::atomic::AtomicBool::new(false) }; FORWARDED.len()];
 
 impl Forwarder {
     /// Installs the handlers; call before spawning, so no signal finds cq
     /// with its default action (death, and no record).
     pub fn install() -> io::Result<Forwarder> {
-        let (read, write) = UnixStream::pair()?;
-        let delivery = SignalDelivery::with_pipe(read, write, WithOrigin::default(), FORWARDED)?;
+        use std::os::fd::FromRawFd;
+        let mut ends = [0; 2];
+        // SAFETY: pipe2 fills the two ints it is given; each fd is owned
+        // once: the read end by the Forwarder, the write end by WAKE.
+        let read = unsafe {
+            if libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            std::os::fd::OwnedFd::from_raw_fd(ends[0])
+        };
+        WAKE.store(ends[1], std::sync::atomic::Ordering::SeqCst);
         for sig in FORWARDED {
-            // SAFETY: the action calls only async-signal-safe functions
-            // (see `on_signal`). The signals are handled already (just
-            // above), so this adds an action and sets no disposition: no
-            // system call.
+            // SAFETY: the handler calls only async-signal-safe functions
+            // (see `on_forwarded`); the struct is zeroed, then filled.
             unsafe {
-                signal_hook_registry::register_sigaction(sig, move |info| {
-                    on_signal(sig, info.si_code == libc::SI_KERNEL);
-                })?;
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_forwarded
+                    as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+                    as libc::sighandler_t;
+                libc::sigemptyset(&mut sa.sa_mask);
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
         }
-        Ok(Forwarder { delivery })
+        Ok(Forwarder { read })
     }
 
     /// Sends the signals received so far on to `pid`; returns the first
     /// one sent.
     fn forward(&mut self, pid: Pid) -> Option<i32> {
+        // Emptied first: a signal that comes after is forwarded now or
+        // wakes the next round.
+        let mut buf = [0u8; 64];
+        while matches!(rustix::io::read(&self.read, &mut buf), Ok(n) if n > 0) {}
         let mut first = None;
-        for origin in self.delivery.pending() {
-            // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
-            // hangup) to the whole foreground group: CMD has it already.
-            if origin.cause != Cause::Kernel {
-                send(pid, origin.signal);
-                first = first.or(Some(origin.signal));
+        for (sig, sent) in FORWARDED.into_iter().zip(&SENT) {
+            if sent.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                send(pid, sig);
+                first = first.or(Some(sig));
             }
         }
         first
+    }
+}
+
+/// The handler of every forwarded signal. Async-signal-safe: atomics,
+/// write(2), and errno kept as the interrupted code left it.
+extern "C" fn on_forwarded(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: errno is this thread's; `info` is the kernel's siginfo for
+    // this delivery (SA_SIGINFO), or null.
+    unsafe {
+        let errno = *libc::__errno_location();
+        let from_kernel = !info.is_null() && (*info).si_code == libc::SI_KERNEL;
+        if !from_kernel && let Some(i) = FORWARDED.iter().position(|&s| s == sig) {
+            SENT[i].store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let fd = WAKE.load(std::sync::atomic::Ordering::SeqCst);
+        if fd >= 0 {
+            libc::write(fd, [1u8].as_ptr().cast(), 1);
+        }
+        on_signal(sig, from_kernel);
+        *libc::__errno_location() = errno;
     }
 }
 
@@ -517,7 +561,7 @@ pub fn run(
     let pidfd = pidfd_open(pid, PidfdFlags::empty()).ok();
     let mut last_tick = std::time::Instant::now();
     let (status, last_sent) = loop {
-        let signals = fwd.delivery.get_read().as_fd();
+        let signals = fwd.read.as_fd();
         let child_fd = pidfd.as_ref().map_or(signals, |p| p.as_fd());
         let mut fds = [
             PollFd::from_borrowed_fd(signals, PollFlags::IN),
