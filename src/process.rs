@@ -334,7 +334,7 @@ fn send(pid: Pid, sig: i32) {
 struct Spawn {
     program: CString,
     /// argv and envp as execve takes them, null-terminated, pointing into
-    /// `_strings`.
+    /// `_strings` and the process's environment.
     argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
     /// `/bin/sh PROGRAM ARGS...`, for a file the kernel cannot exec
@@ -374,32 +374,47 @@ fn spawn(program: &Path, argv: &[OsString], env: &[(&str, &str)]) -> Result<Pid,
         })
     };
     let program = c(program.as_os_str().as_bytes())?;
-    let mut strings = Vec::with_capacity(argv.len() + 64);
+    let mut strings = Vec::with_capacity(argv.len() + env.len());
     for a in argv {
         strings.push(c(a.as_bytes())?);
-    }
-    for (k, v) in std::env::vars_os() {
-        if !env.iter().any(|(n, _)| k.as_bytes() == n.as_bytes()) {
-            strings.push(c(&[k.as_bytes(), b"=", v.as_bytes()].concat())?);
-        }
     }
     for (k, v) in env {
         strings.push(c(format!("{k}={v}").as_bytes())?);
     }
-    let ptrs = |s: &[CString]| {
-        s.iter()
-            .map(|s| s.as_ptr())
-            .chain([std::ptr::null()])
-            .collect::<Vec<_>>()
-    };
-    let (args, envs) = strings.split_at(argv.len());
+    let (args, ours) = strings.split_at(argv.len());
+    let mut envp: Vec<*const libc::c_char> = ours.iter().map(|e| e.as_ptr()).collect();
+    // The caller's environment but the names of `env`, as pointers into
+    // it: no copy of each variable (std's Command copied them all into a
+    // map, a tenth of a wrap's instructions). Nothing in cq changes its
+    // environment, so they stay valid.
+    // SAFETY: `environ` is the null-terminated array of C strings the
+    // process got, read on this thread only.
+    unsafe {
+        unsafe extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        let mut e = environ;
+        while !e.is_null() && !(*e).is_null() {
+            let var = std::ffi::CStr::from_ptr(*e).to_bytes();
+            let named = |(k, _): &(&str, &str)| {
+                var.strip_prefix(k.as_bytes())
+                    .is_some_and(|rest| rest.starts_with(b"="))
+            };
+            if !env.iter().any(named) {
+                envp.push(*e);
+            }
+            e = e.add(1);
+        }
+    }
+    envp.push(std::ptr::null());
+    let mut argvp: Vec<_> = args.iter().map(|a| a.as_ptr()).collect();
+    argvp.push(std::ptr::null());
     let mut sh_argv = vec![SH.as_ptr(), program.as_ptr()];
-    sh_argv.extend(args[1..].iter().map(|a| a.as_ptr()));
-    sh_argv.push(std::ptr::null());
+    sh_argv.extend(&argvp[1..]);
     let mut sp = Spawn {
         program,
-        argv: ptrs(args),
-        envp: ptrs(envs),
+        argv: argvp,
+        envp,
         sh_argv,
         _strings: Vec::new(),
         wrapper: rustix::process::getpid().as_raw_nonzero().get(),
@@ -409,8 +424,10 @@ fn spawn(program: &Path, argv: &[OsString], env: &[(&str, &str)]) -> Result<Pid,
         errno: std::sync::atomic::AtomicI32::new(0),
     };
     sp._strings = strings;
-    // The child's stack: 64 KiB, 16-byte aligned, for a few libc calls.
-    let mut stack = vec![0u128; 4096];
+    // The child's stack: 64 KiB, 16-byte aligned, for a few libc calls;
+    // left unwritten (zeroing it was a sixth of the spawn's instructions,
+    // and a page fault a page).
+    let mut stack: Vec<u128> = Vec::with_capacity(4096);
     // SAFETY: all signals are blocked across the clone, so no handler of
     // cq's runs in the child (its memory is cq's); the child resets them
     // before restoring the caller's mask (`child_exec`). The child gets a
@@ -420,7 +437,10 @@ fn spawn(program: &Path, argv: &[OsString], env: &[(&str, &str)]) -> Result<Pid,
         let mut all: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut sp.mask);
-        let top = stack.as_mut_ptr().add(stack.len()).cast::<libc::c_void>();
+        let top = stack
+            .as_mut_ptr()
+            .add(stack.capacity())
+            .cast::<libc::c_void>();
         let pid = libc::clone(
             child_exec,
             top,

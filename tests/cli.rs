@@ -182,6 +182,36 @@ fn wrap_runs_a_script_without_shebang_through_sh() {
     assert_eq!(only_record(&env)["exit_code"], 3);
 }
 
+/// A wrap inside a wrap: CMD's CQ_ID, CQ_NAME and CQ_META_FILE are its
+/// own, each once, whatever the caller's were; the rest of the caller's
+/// environment reaches it unchanged.
+#[test]
+fn wrap_replaces_the_callers_cq_variables_once_each() {
+    let env = Env::new();
+    let out = env
+        .cq()
+        .env("CQ_ID", "outer-id")
+        .env("CQ_META_FILE", "/outer/meta")
+        .env("CQ_KEEP_ME", "a=b c")
+        .args(["wrap", "-n", "inner", "--", "env"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ours = |name: &str| -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .collect()
+    };
+    let id = only_record(&env)["id"].as_str().unwrap().to_string();
+    assert_eq!(ours("CQ_ID"), [id.as_str()]);
+    assert_eq!(ours("CQ_NAME"), ["inner"]);
+    let meta = ours("CQ_META_FILE");
+    assert_eq!(meta.len(), 1, "{text}");
+    assert_ne!(meta[0], "/outer/meta");
+    assert_eq!(ours("CQ_KEEP_ME"), ["a=b c"]);
+}
+
 /// CMD starts with the caller's signal mask and ignored signals, not
 /// cq's: cq blocks every signal across its spawn and ignores SIGPIPE, and
 /// neither may leak into CMD. The caller here blocks SIGWINCH and ignores
