@@ -86,6 +86,24 @@ pub struct Forwarder {
     read: std::os::fd::OwnedFd,
 }
 
+/// For each of [`FORWARDED`]: cq's handler is installed (the caller did
+/// not ignore the signal).
+static HANDLED: [std::sync::atomic::AtomicBool; FORWARDED.len()] =
+    [const { std::sync::atomic::AtomicBool::new(false) }; FORWARDED.len()];
+
+/// Whether the caller ignored SIGPIPE (cq ignores it for itself, and CMD
+/// gets the caller's disposition back): see [`ignore_sigpipe`].
+static CALLER_IGNORES_PIPE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Ignores SIGPIPE, as the Rust runtime would: a closed pipe is an EPIPE
+/// error, not a death. The caller's disposition is noted for CMD.
+pub fn ignore_sigpipe() {
+    // SAFETY: setting a signal disposition has no memory-safety conditions.
+    let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    CALLER_IGNORES_PIPE.store(old == libc::SIG_IGN, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// The write end of the wake-up pipe, for the handler; -1 before install.
 static WAKE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 /// For each of [`FORWARDED`]: sent by a process (kill) since the last
@@ -109,9 +127,9 @@ impl Forwarder {
             std::os::fd::OwnedFd::from_raw_fd(ends[0])
         };
         WAKE.store(ends[1], std::sync::atomic::Ordering::SeqCst);
-        for sig in FORWARDED {
+        for (sig, handled) in FORWARDED.into_iter().zip(&HANDLED) {
             // SAFETY: the handler calls only async-signal-safe functions
-            // (see `on_forwarded`); the struct is zeroed, then filled.
+            // (see `on_forwarded`); the structs are zeroed, then filled.
             unsafe {
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = on_forwarded
@@ -119,8 +137,17 @@ impl Forwarder {
                     as libc::sighandler_t;
                 libc::sigemptyset(&mut sa.sa_mask);
                 sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-                if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &sa, &mut old) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                // A signal the caller ignores (`nohup`, `trap '' HUP`)
+                // stays ignored, by cq and by CMD, as without cq: a handler
+                // would have given CMD its default action at the exec.
+                if old.sa_sigaction == libc::SIG_IGN {
+                    libc::sigaction(sig, &old, std::ptr::null_mut());
+                } else {
+                    handled.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             }
         }
@@ -478,12 +505,17 @@ extern "C" fn child_exec(arg: *mut libc::c_void) -> libc::c_int {
         let sp = &*arg.cast::<Spawn>();
         // cq's handlers must not run here, and CMD starts with the
         // dispositions it would have without cq: the signals cq handles
-        // (an exec resets them anyway) and SIGPIPE, which cq ignores, back
-        // to their default.
+        // (an exec resets them anyway) back to their default, and SIGPIPE,
+        // which cq ignores, too unless the caller ignored it.
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
-        for sig in FORWARDED.into_iter().chain([libc::SIGPIPE]) {
-            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        for (sig, handled) in FORWARDED.into_iter().zip(&HANDLED) {
+            if handled.load(std::sync::atomic::Ordering::SeqCst) {
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            }
+        }
+        if !CALLER_IGNORES_PIPE.load(std::sync::atomic::Ordering::SeqCst) {
+            libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
         }
         // Every descriptor but the caller's closes at exec: CMD holds
         // what it would hold without cq. Without close_range (Linux <

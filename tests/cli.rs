@@ -213,23 +213,27 @@ fn wrap_replaces_the_callers_cq_variables_once_each() {
 }
 
 /// CMD starts with the caller's signal mask and ignored signals, not
-/// cq's: cq blocks every signal across its spawn and ignores SIGPIPE, and
-/// neither may leak into CMD. The caller here blocks SIGWINCH and ignores
-/// SIGTSTP; the same `cat` run without cq is the reference.
+/// cq's: cq blocks every signal across its spawn, ignores SIGPIPE and
+/// handles SIGHUP, and none of it may leak into CMD, nor undo what the
+/// caller ignored (`nohup`). The caller here blocks SIGWINCH and ignores
+/// SIGTSTP, SIGHUP and SIGPIPE, then the same with SIGPIPE at its default;
+/// the same `cat` run without cq is the reference.
 #[test]
 fn wrap_gives_cmd_the_callers_signal_mask_and_dispositions() {
     use std::os::unix::process::CommandExt;
     let env = Env::new();
-    let sig_lines = |mut c: std::process::Command| {
+    let sig_lines = |mut c: std::process::Command, pipe: libc::sighandler_t| {
         // SAFETY: between fork and exec, only sigprocmask and signal,
         // both async-signal-safe, on a zeroed and then filled sigset.
         unsafe {
-            c.pre_exec(|| {
+            c.pre_exec(move || {
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigaddset(&mut set, libc::SIGWINCH);
                 libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
                 libc::signal(libc::SIGTSTP, libc::SIG_IGN);
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                libc::signal(libc::SIGPIPE, pipe);
                 Ok(())
             });
         }
@@ -242,17 +246,19 @@ fn wrap_gives_cmd_the_callers_signal_mask_and_dispositions() {
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    let mut direct = std::process::Command::new("cat");
-    direct.arg("/proc/self/status");
-    let expected = sig_lines(direct);
-    assert_eq!(expected.len(), 2, "{expected:?}");
-    assert_ne!(
-        expected[0], "SigBlk:\t0000000000000000",
-        "the caller's mask"
-    );
-    let mut wrapped = env.cq_std();
-    wrapped.args(["wrap", "--", "cat", "/proc/self/status"]);
-    assert_eq!(sig_lines(wrapped), expected);
+    for pipe in [libc::SIG_IGN, libc::SIG_DFL] {
+        let mut direct = std::process::Command::new("cat");
+        direct.arg("/proc/self/status");
+        let expected = sig_lines(direct, pipe);
+        assert_eq!(expected.len(), 2, "{expected:?}");
+        assert_ne!(
+            expected[0], "SigBlk:\t0000000000000000",
+            "the caller's mask"
+        );
+        let mut wrapped = env.cq_std();
+        wrapped.args(["wrap", "--", "cat", "/proc/self/status"]);
+        assert_eq!(sig_lines(wrapped, pipe), expected);
+    }
 }
 
 #[test]
