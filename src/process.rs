@@ -848,6 +848,18 @@ mod tests {
         assert_eq!(signal_name(64), "SIG64");
     }
 
+    /// The start time is field 22 whatever the command name holds; and
+    /// this process's is read in one piece.
+    #[test]
+    fn start_time_after_the_last_parenthesis() {
+        let rest: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        let line = format!("7 (a) b\n(c) {}\n", rest.join(" "));
+        assert_eq!(start_field(line.as_bytes()), Some("22"));
+        assert_eq!(start_field(b"7 (short) S 1 2\n"), None);
+        assert!(proc_start(std::process::id()).is_some());
+        assert_eq!(this_boot().map(|b| b.len()), Some(36));
+    }
+
     #[test]
     fn resolves_like_a_shell() {
         assert!(resolve(OsStr::new("sh")).is_ok());
