@@ -28,9 +28,9 @@ use error::{Error, code};
 /// What both programs' `main` run: parse, dispatch, and the exit status.
 pub fn entry() -> i32 {
     // As the runtime would: a closed pipe is an EPIPE error, not a death
-    // (children get SIGPIPE back at its default; std's spawn resets it).
-    // SAFETY: setting a signal disposition has no memory-safety conditions.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // (CMD under `cq wrap` gets the caller's disposition back; std's spawn
+    // resets it to the default for other children).
+    process::ignore_sigpipe();
     let stdout_closed = process::reserve_std_fds();
     error::warn_to(output::error_line);
     let code = run(stdout_closed);

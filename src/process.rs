@@ -10,16 +10,10 @@
 use crate::error::code;
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::process::{Pid, PidfdFlags, Signal, pidfd_open};
-use signal_hook::iterator::backend::SignalDelivery;
-use signal_hook::iterator::exfiltrator::WithOrigin;
-use signal_hook::low_level::siginfo::Cause;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub const FORWARDED: [i32; 6] = [
     Signal::INT.as_raw(),
@@ -82,44 +76,119 @@ pub fn resolve(cmd: &OsStr) -> Result<PathBuf, NotStarted> {
 
 /// Receives the signals of [`FORWARDED`] sent to cq, for forwarding to the
 /// child from the main thread (no helper thread: `cq wrap` must cost about
-/// one process start).
+/// one process start). cq's own handler, one sigaction a signal: the
+/// signal-hook registry it replaces asked for each old action first and
+/// copied its table at each registration (13 system calls and a twentieth
+/// of a wrap's instructions where 7 calls do).
 pub struct Forwarder {
-    delivery: SignalDelivery<UnixStream, WithOrigin>,
+    /// The read end of the handler's wake-up pipe (its write end is
+    /// [`WAKE`], open until cq exits).
+    read: std::os::fd::OwnedFd,
 }
+
+/// For each of [`FORWARDED`]: cq's handler is installed (the caller did
+/// not ignore the signal).
+static HANDLED: [std::sync::atomic::AtomicBool; FORWARDED.len()] =
+    [const { std::sync::atomic::AtomicBool::new(false) }; FORWARDED.len()];
+
+/// Whether the caller ignored SIGPIPE (cq ignores it for itself, and CMD
+/// gets the caller's disposition back): see [`ignore_sigpipe`].
+static CALLER_IGNORES_PIPE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Ignores SIGPIPE, as the Rust runtime would: a closed pipe is an EPIPE
+/// error, not a death. The caller's disposition is noted for CMD.
+pub fn ignore_sigpipe() {
+    // SAFETY: setting a signal disposition has no memory-safety conditions.
+    let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    CALLER_IGNORES_PIPE.store(old == libc::SIG_IGN, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The write end of the wake-up pipe, for the handler; -1 before install.
+static WAKE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+/// For each of [`FORWARDED`]: sent by a process (kill) since the last
+/// forward. The terminal's signals (si_code SI_KERNEL) went to CMD's whole
+/// process group already, and are not.
+static SENT: [std::sync::atomic::AtomicBool; FORWARDED.len()] =
+    [const { std::sync::atomic::AtomicBool::new(false) }; FORWARDED.len()];
 
 impl Forwarder {
     /// Installs the handlers; call before spawning, so no signal finds cq
     /// with its default action (death, and no record).
     pub fn install() -> io::Result<Forwarder> {
-        let (read, write) = UnixStream::pair()?;
-        let delivery = SignalDelivery::with_pipe(read, write, WithOrigin::default(), FORWARDED)?;
-        for sig in FORWARDED {
-            // SAFETY: the action calls only async-signal-safe functions
-            // (see `on_signal`). The signals are handled already (just
-            // above), so this adds an action and sets no disposition: no
-            // system call.
+        use std::os::fd::FromRawFd;
+        let mut ends = [0; 2];
+        // SAFETY: pipe2 fills the two ints it is given; each fd is owned
+        // once: the read end by the Forwarder, the write end by WAKE.
+        let read = unsafe {
+            if libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            std::os::fd::OwnedFd::from_raw_fd(ends[0])
+        };
+        WAKE.store(ends[1], std::sync::atomic::Ordering::SeqCst);
+        for (sig, handled) in FORWARDED.into_iter().zip(&HANDLED) {
+            // SAFETY: the handler calls only async-signal-safe functions
+            // (see `on_forwarded`); the structs are zeroed, then filled.
             unsafe {
-                signal_hook_registry::register_sigaction(sig, move |info| {
-                    on_signal(sig, info.si_code == libc::SI_KERNEL);
-                })?;
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_forwarded
+                    as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+                    as libc::sighandler_t;
+                libc::sigemptyset(&mut sa.sa_mask);
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &sa, &mut old) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // A signal the caller ignores (`nohup`, `trap '' HUP`)
+                // stays ignored, by cq and by CMD, as without cq: a handler
+                // would have given CMD its default action at the exec.
+                if old.sa_sigaction == libc::SIG_IGN {
+                    libc::sigaction(sig, &old, std::ptr::null_mut());
+                } else {
+                    handled.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         }
-        Ok(Forwarder { delivery })
+        Ok(Forwarder { read })
     }
 
     /// Sends the signals received so far on to `pid`; returns the first
     /// one sent.
     fn forward(&mut self, pid: Pid) -> Option<i32> {
+        // Emptied first: a signal that comes after is forwarded now or
+        // wakes the next round.
+        let mut buf = [0u8; 64];
+        while matches!(rustix::io::read(&self.read, &mut buf), Ok(n) if n > 0) {}
         let mut first = None;
-        for origin in self.delivery.pending() {
-            // The kernel sends the terminal's signals (Ctrl-C, Ctrl-\,
-            // hangup) to the whole foreground group: CMD has it already.
-            if origin.cause != Cause::Kernel {
-                send(pid, origin.signal);
-                first = first.or(Some(origin.signal));
+        for (sig, sent) in FORWARDED.into_iter().zip(&SENT) {
+            if sent.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                send(pid, sig);
+                first = first.or(Some(sig));
             }
         }
         first
+    }
+}
+
+/// The handler of every forwarded signal. Async-signal-safe: atomics,
+/// write(2), and errno kept as the interrupted code left it.
+extern "C" fn on_forwarded(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: errno is this thread's; `info` is the kernel's siginfo for
+    // this delivery (SA_SIGINFO), or null.
+    unsafe {
+        let errno = *libc::__errno_location();
+        let from_kernel = !info.is_null() && (*info).si_code == libc::SI_KERNEL;
+        if !from_kernel && let Some(i) = FORWARDED.iter().position(|&s| s == sig) {
+            SENT[i].store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let fd = WAKE.load(std::sync::atomic::Ordering::SeqCst);
+        if fd >= 0 {
+            libc::write(fd, [1u8].as_ptr().cast(), 1);
+        }
+        on_signal(sig, from_kernel);
+        *libc::__errno_location() = errno;
     }
 }
 
@@ -286,48 +355,205 @@ fn send(pid: Pid, sig: i32) {
     }
 }
 
-/// Runs `program` (found by [`resolve`]) with argv[0] as the user typed it,
-/// and waits for it.
+/// CMD, ready to start: everything its start needs, made before the
+/// clone, since the child runs in cq's memory until its exec and must not
+/// allocate or take a lock.
+struct Spawn {
+    program: CString,
+    /// argv and envp as execve takes them, null-terminated, pointing into
+    /// `_strings` and the process's environment.
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    /// `/bin/sh PROGRAM ARGS...`, for a file the kernel cannot exec
+    /// (ENOEXEC: a script without `#!`), as execvp and shells run it.
+    sh_argv: Vec<*const libc::c_char>,
+    _strings: Vec<CString>,
+    wrapper: libc::pid_t,
+    /// The caller's descriptors CMD inherits (see [`INHERITED`]).
+    keep: Option<Vec<i32>>,
+    /// The caller's signal mask, which CMD gets (cq's is all-blocked
+    /// across the clone).
+    mask: libc::sigset_t,
+    /// Why the exec failed (its errno), 0 if it did not.
+    errno: std::sync::atomic::AtomicI32,
+}
+
+/// Starts `program` (found by [`resolve`]) with argv[0] as the user typed
+/// it, the caller's environment plus `env`, and returns its pid.
+///
+/// A vfork-style clone (CLONE_VM | CLONE_VFORK), as posix_spawn does, not a
+/// fork: no copy of cq's page tables, and no copy-on-write faults in cq
+/// afterwards (0.1-0.2 ms of a `cq wrap`). posix_spawn itself cannot set
+/// the death signal, so this is its core, with the prctl in the child.
+///
 /// No job outlives its wrapper unrecorded: when the wrapper dies (SIGKILL,
 /// the OOM killer), CMD gets SIGTERM (PR_SET_PDEATHSIG), so the job's
 /// `"lost":true` record tells the truth: it ended with its wrapper. A CMD
 /// that ignores SIGTERM is on its own, and so is anything it started in a
 /// session of its own.
-fn orphan_guard(c: &mut Command) {
-    use rustix::process::{getpid, getppid, kill_process, set_parent_process_death_signal};
-    let wrapper = getpid();
-    let keep = INHERITED.get().cloned();
-    // SAFETY: pre_exec's closure runs between fork and exec: rustix makes
-    // these calls as raw system calls, close_range by number (no safe
-    // wrapper has it) is one too (async-signal-safe), and nothing here
-    // allocates or takes a lock (`keep` was read before the fork; each of
-    // its fds is the caller's, open in the child).
+fn spawn(program: &Path, argv: &[OsString], env: &[(&str, &str)]) -> Result<Pid, NotStarted> {
+    use std::os::unix::ffi::OsStrExt;
+    let shown = || argv[0].to_string_lossy().into_owned();
+    let c = |b: &[u8]| {
+        CString::new(b).map_err(|_| NotStarted {
+            exit_code: code::NOT_EXECUTABLE,
+            why: format!("{}: an argument holds a NUL byte", shown()),
+        })
+    };
+    let program = c(program.as_os_str().as_bytes())?;
+    let mut strings = Vec::with_capacity(argv.len() + env.len());
+    for a in argv {
+        strings.push(c(a.as_bytes())?);
+    }
+    for (k, v) in env {
+        strings.push(c(format!("{k}={v}").as_bytes())?);
+    }
+    let (args, ours) = strings.split_at(argv.len());
+    let mut envp: Vec<*const libc::c_char> = ours.iter().map(|e| e.as_ptr()).collect();
+    // The caller's environment but the names of `env`, as pointers into
+    // it: no copy of each variable (std's Command copied them all into a
+    // map, a tenth of a wrap's instructions). Nothing in cq changes its
+    // environment, so they stay valid.
+    // SAFETY: `environ` is the null-terminated array of C strings the
+    // process got, read on this thread only.
     unsafe {
-        c.pre_exec(move || {
-            // Every descriptor but the caller's closes at exec: CMD holds
-            // what it would hold without cq. (std's own error pipe is
-            // close-on-exec already.) Without close_range (Linux < 5.11)
-            // nothing is changed.
-            if let Some(keep) = &keep
-                && libc::syscall(
-                    libc::SYS_close_range,
-                    3u32,
-                    u32::MAX,
-                    libc::CLOSE_RANGE_CLOEXEC,
-                ) == 0
-            {
-                for &n in keep {
-                    let n = std::os::fd::BorrowedFd::borrow_raw(n);
-                    let _ = rustix::io::fcntl_setfd(n, rustix::io::FdFlags::empty());
-                }
+        unsafe extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        let mut e = environ;
+        while !e.is_null() && !(*e).is_null() {
+            let var = std::ffi::CStr::from_ptr(*e).to_bytes();
+            let named = |(k, _): &(&str, &str)| {
+                var.strip_prefix(k.as_bytes())
+                    .is_some_and(|rest| rest.starts_with(b"="))
+            };
+            if !env.iter().any(named) {
+                envp.push(*e);
             }
-            set_parent_process_death_signal(Some(Signal::TERM))?;
-            // The wrapper died before the prctl: act as if it had come after.
-            if getppid() != Some(wrapper) {
-                kill_process(getpid(), Signal::TERM)?;
+            e = e.add(1);
+        }
+    }
+    envp.push(std::ptr::null());
+    let mut argvp: Vec<_> = args.iter().map(|a| a.as_ptr()).collect();
+    argvp.push(std::ptr::null());
+    let mut sh_argv = vec![SH.as_ptr(), program.as_ptr()];
+    sh_argv.extend(&argvp[1..]);
+    let mut sp = Spawn {
+        program,
+        argv: argvp,
+        envp,
+        sh_argv,
+        _strings: Vec::new(),
+        wrapper: rustix::process::getpid().as_raw_nonzero().get(),
+        keep: INHERITED.get().cloned(),
+        // SAFETY: sigset_t is plain data; zeroed, then filled below.
+        mask: unsafe { std::mem::zeroed() },
+        errno: std::sync::atomic::AtomicI32::new(0),
+    };
+    sp._strings = strings;
+    // The child's stack: 64 KiB, 16-byte aligned, for a few libc calls;
+    // left unwritten (zeroing it was a sixth of the spawn's instructions,
+    // and a page fault a page).
+    let mut stack: Vec<u128> = Vec::with_capacity(4096);
+    // SAFETY: all signals are blocked across the clone, so no handler of
+    // cq's runs in the child (its memory is cq's); the child resets them
+    // before restoring the caller's mask (`child_exec`). The child gets a
+    // stack of its own and `sp`, which outlives it: CLONE_VFORK returns
+    // only once the child has exec'd or exited.
+    let (pid, clone_errno) = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut sp.mask);
+        let top = stack
+            .as_mut_ptr()
+            .add(stack.capacity())
+            .cast::<libc::c_void>();
+        let pid = libc::clone(
+            child_exec,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::from_mut(&mut sp).cast::<libc::c_void>(),
+        );
+        let clone_errno = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &sp.mask, std::ptr::null_mut());
+        (pid, clone_errno)
+    };
+    drop(stack);
+    let Some(pid) = Pid::from_raw(pid) else {
+        return Err(spawn_error(&argv[0], &clone_errno));
+    };
+    match sp.errno.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => Ok(pid),
+        errno => {
+            // The child exited at once (127): reap it.
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            Err(spawn_error(&argv[0], &io::Error::from_raw_os_error(errno)))
+        }
+    }
+}
+
+const SH: &std::ffi::CStr = c"/bin/sh";
+
+/// The child, from the clone to its exec. Only async-signal-safe libc
+/// calls, no allocation: it runs in cq's memory, on its own stack, with
+/// every signal blocked.
+extern "C" fn child_exec(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `Spawn` of `spawn`, alive until the child execs
+    // or exits (CLONE_VFORK); every call below is async-signal-safe and
+    // gets pointers into it or to locals.
+    unsafe {
+        let sp = &*arg.cast::<Spawn>();
+        // cq's handlers must not run here, and CMD starts with the
+        // dispositions it would have without cq: the signals cq handles
+        // (an exec resets them anyway) back to their default, and SIGPIPE,
+        // which cq ignores, too unless the caller ignored it.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for (sig, handled) in FORWARDED.into_iter().zip(&HANDLED) {
+            if handled.load(std::sync::atomic::Ordering::SeqCst) {
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
             }
-            Ok(())
-        });
+        }
+        if !CALLER_IGNORES_PIPE.load(std::sync::atomic::Ordering::SeqCst) {
+            libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
+        }
+        // Every descriptor but the caller's closes at exec: CMD holds
+        // what it would hold without cq. Without close_range (Linux <
+        // 5.11) nothing is changed.
+        if let Some(keep) = &sp.keep
+            && libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) == 0
+        {
+            for &n in keep {
+                libc::fcntl(n, libc::F_SETFD, 0);
+            }
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            sp.errno.store(
+                *libc::__errno_location(),
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            libc::_exit(127);
+        }
+        // The wrapper died before the prctl: act as if it had come after
+        // (the signal is pending until the mask is restored).
+        if libc::getppid() != sp.wrapper {
+            libc::kill(libc::getpid(), libc::SIGTERM);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &sp.mask, std::ptr::null_mut());
+        libc::execve(sp.program.as_ptr(), sp.argv.as_ptr(), sp.envp.as_ptr());
+        if *libc::__errno_location() == libc::ENOEXEC {
+            libc::execve(SH.as_ptr(), sp.sh_argv.as_ptr(), sp.envp.as_ptr());
+        }
+        sp.errno.store(
+            *libc::__errno_location(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        libc::_exit(127)
     }
 }
 
@@ -380,24 +606,14 @@ pub fn run(
     fwd: &mut Forwarder,
     mut tick: Option<(std::time::Duration, &mut dyn FnMut())>,
 ) -> Result<Outcome, NotStarted> {
-    let mut c = Command::new(program);
-    c.arg0(&argv[0]).args(&argv[1..]);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    orphan_guard(&mut c);
-    let mut child = c.spawn().map_err(|e| spawn_error(&argv[0], &e))?;
-    let pid = pid(child.id()).ok_or_else(|| NotStarted {
-        exit_code: code::ERROR,
-        why: format!("{}: no process id", argv[0].to_string_lossy()),
-    })?;
+    let pid = spawn(program, argv, env)?;
     fwd.forward(pid);
     // Sleep until a signal arrives or the child ends (its pidfd turns
     // readable); without pidfds (Linux < 5.3), check every 10 ms.
     let pidfd = pidfd_open(pid, PidfdFlags::empty()).ok();
     let mut last_tick = std::time::Instant::now();
     let (status, last_sent) = loop {
-        let signals = fwd.delivery.get_read().as_fd();
+        let signals = fwd.read.as_fd();
         let child_fd = pidfd.as_ref().map_or(signals, |p| p.as_fd());
         let mut fds = [
             PollFd::from_borrowed_fd(signals, PollFlags::IN),
@@ -429,26 +645,30 @@ pub fn run(
             f();
             last_tick = std::time::Instant::now();
         }
-        match child.try_wait() {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
             // What was just forwarded, or came since, may have found CMD
             // gone already.
-            Ok(Some(s)) => {
+            Ok(Some((_, s))) => {
                 use std::sync::atomic::Ordering::SeqCst;
                 PHASE.store(ENDED, SeqCst);
                 let late = LATE.swap(0, SeqCst);
                 break (s, sent.or((late != 0).then_some(late)));
             }
             Ok(None) => PHASE.store(RUNNING, std::sync::atomic::Ordering::SeqCst),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(rustix::io::Errno::INTR) => {}
             Err(e) => {
                 return Err(NotStarted {
                     exit_code: code::ERROR,
-                    why: format!("cannot wait for {}: {e}", argv[0].to_string_lossy()),
+                    why: format!(
+                        "cannot wait for {}: {}",
+                        argv[0].to_string_lossy(),
+                        crate::error::describe_io(&e.into()).to_lowercase()
+                    ),
                 });
             }
         }
     };
-    Ok(match (status.code(), status.signal()) {
+    Ok(match (status.exit_status(), status.terminating_signal()) {
         (Some(c), _) => Outcome {
             exit_code: c,
             signal: None,
@@ -544,17 +764,58 @@ pub fn reserve_std_fds() -> bool {
 
 /// The boot this process runs in (a reboot makes every pid new).
 pub fn this_boot() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_string())
+    let mut buf = [0u8; 64];
+    let text = read_small("/proc/sys/kernel/random/boot_id", &mut buf, |t| {
+        t.ends_with(b"\n")
+    })?;
+    Some(std::str::from_utf8(text).ok()?.trim().to_string())
 }
 
 /// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
 pub fn proc_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    // A stat line is at most about 1,100 bytes (a name of 15 bytes, 50
+    // numbers of at most 20 digits and their spaces).
+    let mut buf = [0u8; 1536];
+    let stat = read_small(&format!("/proc/{pid}/stat"), &mut buf, |t| {
+        t.ends_with(b"\n") && start_field(t).is_some()
+    })?;
+    start_field(stat)?.parse().ok()
+}
+
+fn start_field(stat: &[u8]) -> Option<&str> {
+    // The command name (field 2) may hold spaces, parentheses and even a
+    // newline: the fields that count come after its last ')'.
+    let rest = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    std::str::from_utf8(rest).ok()?.split_whitespace().nth(19)
+}
+
+/// A one-line file of /proc, read with open, read and close only (std's
+/// read_to_string adds a statx and reads in growing steps: nine system
+/// calls where three do, on every `cq wrap`). procfs hands over such a
+/// file whole in one read; until `complete` says the text is whole, it is
+/// read on, to its end or a full buffer (then None).
+fn read_small<'b>(
+    path: &str,
+    buf: &'b mut [u8],
+    complete: impl Fn(&[u8]) -> bool,
+) -> Option<&'b [u8]> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if complete(&buf[..len]) {
+                    return Some(&buf[..len]);
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return None,
+        }
+    }
+    (len < buf.len()).then_some(&buf[..len])
 }
 
 /// The host name once per process: `$CQ_HOST` when set (containers that
@@ -582,6 +843,18 @@ mod tests {
         assert_eq!(signal_name(15), "SIGTERM");
         assert_eq!(signal_name(9), "SIGKILL");
         assert_eq!(signal_name(64), "SIG64");
+    }
+
+    /// The start time is field 22 whatever the command name holds; and
+    /// this process's is read in one piece.
+    #[test]
+    fn start_time_after_the_last_parenthesis() {
+        let rest: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        let line = format!("7 (a) b\n(c) {}\n", rest.join(" "));
+        assert_eq!(start_field(line.as_bytes()), Some("22"));
+        assert_eq!(start_field(b"7 (short) S 1 2\n"), None);
+        assert!(proc_start(std::process::id()).is_some());
+        assert_eq!(this_boot().map(|b| b.len()), Some(36));
     }
 
     #[test]

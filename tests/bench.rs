@@ -51,6 +51,33 @@ fn bench_script_runs_in_quick_mode() {
         );
     }
     assert!(text.contains("40 of 40 delivered once"), "{text}");
+    // Issue 27's goals: the floor, cq and tsp in the same run, and what
+    // bounds cq against the floor.
+    for row in [
+        "goals (issue 27)",
+        "cq push / bash -c 'echo >> f'",
+        "cq push / seed Phase G block",
+    ] {
+        assert!(
+            text.contains(row),
+            "bench/run printed no '{row}' row:\n{text}"
+        );
+    }
+    if have("cc") && have("tsp") {
+        for row in [
+            "floor (C: fork, exec, flock, append, fdatasync)",
+            "cq wrap -- true / the floor",
+            "bound: cq's start over a C program's",
+            "cq wrap -- true / tsp -f true",
+        ] {
+            assert!(
+                text.contains(row),
+                "bench/run printed no '{row}' row:\n{text}"
+            );
+        }
+    } else {
+        skip("bench floor and tsp rows", "cc or tsp is not installed");
+    }
     if have("sqlite3") && have("redis-server") && have("redis-cli") {
         assert!(
             text.contains("cq push, sqlite tier") && text.contains("cq push, redis tier"),

@@ -166,6 +166,101 @@ fn wrap_not_executable_is_126_and_recorded() {
     );
 }
 
+/// A script without `#!` runs through /bin/sh, as execvp and shells run
+/// it (the kernel refuses it: ENOEXEC), with its arguments.
+#[test]
+fn wrap_runs_a_script_without_shebang_through_sh() {
+    let env = Env::new();
+    let script = env.path("plain.sh");
+    std::fs::write(&script, "echo \"from sh: $*\"; exit 3\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.cq()
+        .args(["wrap", "--", "./plain.sh", "a", "b c"])
+        .assert()
+        .code(3)
+        .stdout("from sh: a b c\n");
+    assert_eq!(only_record(&env)["exit_code"], 3);
+}
+
+/// A wrap inside a wrap: CMD's CQ_ID, CQ_NAME and CQ_META_FILE are its
+/// own, each once, whatever the caller's were; the rest of the caller's
+/// environment reaches it unchanged.
+#[test]
+fn wrap_replaces_the_callers_cq_variables_once_each() {
+    let env = Env::new();
+    let out = env
+        .cq()
+        .env("CQ_ID", "outer-id")
+        .env("CQ_META_FILE", "/outer/meta")
+        .env("CQ_KEEP_ME", "a=b c")
+        .args(["wrap", "-n", "inner", "--", "env"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ours = |name: &str| -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .collect()
+    };
+    let id = only_record(&env)["id"].as_str().unwrap().to_string();
+    assert_eq!(ours("CQ_ID"), [id.as_str()]);
+    assert_eq!(ours("CQ_NAME"), ["inner"]);
+    let meta = ours("CQ_META_FILE");
+    assert_eq!(meta.len(), 1, "{text}");
+    assert_ne!(meta[0], "/outer/meta");
+    assert_eq!(ours("CQ_KEEP_ME"), ["a=b c"]);
+}
+
+/// CMD starts with the caller's signal mask and ignored signals, not
+/// cq's: cq blocks every signal across its spawn, ignores SIGPIPE and
+/// handles SIGHUP, and none of it may leak into CMD, nor undo what the
+/// caller ignored (`nohup`). The caller here blocks SIGWINCH and ignores
+/// SIGTSTP, SIGHUP and SIGPIPE, then the same with SIGPIPE at its default;
+/// the same `cat` run without cq is the reference.
+#[test]
+fn wrap_gives_cmd_the_callers_signal_mask_and_dispositions() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let sig_lines = |mut c: std::process::Command, pipe: libc::sighandler_t| {
+        // SAFETY: between fork and exec, only sigprocmask and signal,
+        // both async-signal-safe, on a zeroed and then filled sigset.
+        unsafe {
+            c.pre_exec(move || {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGWINCH);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                libc::signal(libc::SIGTSTP, libc::SIG_IGN);
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                libc::signal(libc::SIGPIPE, pipe);
+                Ok(())
+            });
+        }
+        let out = c.stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("SigBlk:") || l.starts_with("SigIgn:"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    for pipe in [libc::SIG_IGN, libc::SIG_DFL] {
+        let mut direct = std::process::Command::new("cat");
+        direct.arg("/proc/self/status");
+        let expected = sig_lines(direct, pipe);
+        assert_eq!(expected.len(), 2, "{expected:?}");
+        assert_ne!(
+            expected[0], "SigBlk:\t0000000000000000",
+            "the caller's mask"
+        );
+        let mut wrapped = env.cq_std();
+        wrapped.args(["wrap", "--", "cat", "/proc/self/status"]);
+        assert_eq!(sig_lines(wrapped, pipe), expected);
+    }
+}
+
 #[test]
 fn wrap_unwritable_queue_is_125_and_cmd_never_runs() {
     let env = Env::new();

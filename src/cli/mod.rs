@@ -126,7 +126,8 @@ pub enum CandidatesFor {
 /// CQ_META_FILE) and working
 /// directory; cq exits with CMD's exit status, or dies of the signal that
 /// killed CMD. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to
-/// cq are forwarded to CMD. cq prints nothing of its own on stdout
+/// cq are forwarded to CMD; one the caller ignores (nohup) stays ignored,
+/// by cq and by CMD. cq prints nothing of its own on stdout
 /// (with --detach, only the job id).
 ///
 /// Once CMD has ended, such a signal ends cq instead: the record's append

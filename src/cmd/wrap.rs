@@ -173,10 +173,6 @@ impl Run for WrapArgs {
                 crate::error::warn(&format!("unsaved record: {}", line.trim_end()));
             }
         }
-        // cq exits next: unregistering the handlers' actions one by one
-        // (each a copy of signal-hook's table) would be work for nothing,
-        // as freeing clap's tree is (lib.rs).
-        std::mem::forget(fwd);
         // A signal sent to cq once CMD had ended is obeyed, not swallowed.
         Ok(match outcome.signal.or(asked_to_end) {
             Some(sig) => Exit::Signal(sig),
