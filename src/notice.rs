@@ -1,7 +1,8 @@
 //! Words on the terminal about work in progress: what cq waits for, and
 //! how far long work got. What the queue and its tiers report through;
-//! the bytes themselves are written by output.rs (a leaf too: it depends
-//! on the record only), and only to a terminal's stderr.
+//! the bytes themselves are written by src/output/ (near a leaf too: it
+//! depends on the record, the clock and the configuration only), and only
+//! to a terminal's stderr.
 
 /// A word on the terminal about what cq is waiting for: on stderr, and
 /// only when stderr is a terminal (scripts get no noise).

@@ -27,7 +27,7 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// How long the first cq waits for the job to be registered.
 const REGISTER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
@@ -106,15 +106,49 @@ fn open_log(log: &Path) -> Result<(File, bool)> {
     Ok((f, created))
 }
 
+/// Starts the detached wrapper, waits until it has registered the job, and
+/// prints the job's id.
 pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Result<Exit> {
     let id = crate::record::new_id();
-    let log = match &args.log {
-        Some(l) => std::path::absolute(l)
-            .map_err(|e| Error::io(format!("cannot use the log {}", l.display()), e))?,
-        None => default_log(&log_dir(args, output_dir), name, &id),
+    let log = log_path(args, name, output_dir, &id)?;
+    let (mut made, out, err) = prepare_log(&log)?;
+    let (rx, tx) = std::io::pipe().map_err(|e| Error::io("cannot make a pipe", e))?;
+    let fd = tx.as_raw_fd();
+    let mut c = wrapper_command(args, at, name, output_dir, &id, &log, fd)?;
+    c.stdin(Stdio::null()).stdout(out).stderr(err);
+    detach_at_exec(&mut c, fd);
+    let child = c
+        .spawn()
+        .map_err(|e| Error::io("cannot start the detached wrapper", e))?;
+    drop(tx);
+    drop(c);
+    let Some(word) = ready_word(rx) else {
+        // It may still register and run: what it made stays.
+        made.keep = true;
+        return Err(Error::new(format!(
+            "the detached job was not registered within {}s; it may still start (see {})",
+            REGISTER_WITHIN.as_secs(),
+            log.display()
+        )));
     };
+    answer(&word, child, &mut made, &log, &id)
+}
+
+/// The log `--log` names (made absolute: the wrapper may change
+/// directory), else `NAME.ID.log` in [`log_dir`].
+fn log_path(args: &WrapArgs, name: &str, output_dir: &str, id: &str) -> Result<PathBuf> {
+    match &args.log {
+        Some(l) => std::path::absolute(l)
+            .map_err(|e| Error::io(format!("cannot use the log {}", l.display()), e)),
+        None => Ok(default_log(&log_dir(args, output_dir), name, id)),
+    }
+}
+
+/// The log opened for the wrapper's stdout and stderr, and what was made
+/// for it (removed again unless the job is registered).
+fn prepare_log(log: &Path) -> Result<(Made, File, File)> {
     // The log's directory is made as its home, private like the queue's.
-    let home = files::parent(&log);
+    let home = files::parent(log);
     let dirs = files::make_private_dirs(&home)
         .map_err(|e| Error::io(format!("cannot create {}", home.display()), e))?;
     let mut made = Made {
@@ -122,32 +156,49 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
         dirs,
         keep: false,
     };
-    let (out, created) = open_log(&log)?;
+    let (out, created) = open_log(log)?;
     if created {
-        made.log = Some(log.clone());
+        made.log = Some(log.to_path_buf());
     }
     let err = out
         .try_clone()
         .map_err(|e| Error::io("cannot duplicate the log's descriptor", e))?;
-    let (mut rx, tx) = std::io::pipe().map_err(|e| Error::io("cannot make a pipe", e))?;
-    let fd = tx.as_raw_fd();
+    Ok((made, out, err))
+}
+
+/// `cq [--queue Q] wrap --detached-id ID --ready-fd FD ... -- CMD`: this
+/// cq again, as the wrapper that runs in the background.
+fn wrapper_command(
+    args: &WrapArgs,
+    at: &Where,
+    name: &str,
+    output_dir: &str,
+    id: &str,
+    log: &Path,
+    fd: i32,
+) -> Result<Command> {
     let exe =
         std::env::current_exe().map_err(|e| Error::io("cannot find cq's own executable", e))?;
     let mut c = Command::new(exe);
     if let Some(q) = &at.0 {
         c.arg("--queue").arg(q);
     }
-    c.args(["wrap", "--detached-id", &id, "--ready-fd", &fd.to_string()]);
+    c.args(["wrap", "--detached-id", id, "--ready-fd", &fd.to_string()]);
     c.arg("--name")
         .arg(name)
         .arg("--output-dir")
         .arg(output_dir);
-    c.arg("--log").arg(&log);
+    c.arg("--log").arg(log);
     for m in &args.meta {
         c.arg("--meta").arg(m);
     }
     c.arg("--").args(&args.cmd);
-    c.stdin(Stdio::null()).stdout(out).stderr(err);
+    Ok(c)
+}
+
+/// Between fork and exec: a session of its own, none of the caller's
+/// descriptors, and the pipe `fd` (the write end) kept open across exec.
+fn detach_at_exec(c: &mut Command, fd: i32) {
     // For the child to mark close-on-exec when the kernel has no
     // close_range (before 5.11).
     let inherited = crate::process::open_fds();
@@ -155,7 +206,7 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
     // raw system calls (async-signal-safe: rustix's, and close_range by
     // number, which no safe wrapper offers), allocates nothing (`inherited`
     // was read before the fork), and `fd` is the pipe's write end, open
-    // until exec (`tx` outlives the spawn).
+    // until exec (the caller keeps it until the spawn returns).
     unsafe {
         c.pre_exec(move || {
             rustix::process::setsid()?;
@@ -181,54 +232,46 @@ pub fn start(args: &WrapArgs, at: &Where, name: &str, output_dir: &str) -> Resul
             Ok(())
         });
     }
-    let mut child = c
-        .spawn()
-        .map_err(|e| Error::io("cannot start the detached wrapper", e))?;
-    drop(tx);
-    drop(c);
-    // The word, or the end of the pipe when the wrapper died first; bounded
-    // in case a queue server stops answering mid-registration.
+}
+
+/// The wrapper's word (`ok`, or why not), or the end of the pipe when it
+/// died first; None after [`REGISTER_WITHIN`], in case a queue server
+/// stops answering mid-registration.
+fn ready_word(mut rx: std::io::PipeReader) -> Option<String> {
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut word = String::new();
         let _ = rx.read_to_string(&mut word);
         let _ = done_tx.send(word);
     });
-    let Ok(word) = done_rx.recv_timeout(REGISTER_WITHIN) else {
-        // It may still register and run: what it made stays.
+    done_rx.recv_timeout(REGISTER_WITHIN).ok()
+}
+
+/// The id on stdout when the wrapper said `ok`; else the wrapper's reason,
+/// or where its last words are.
+fn answer(word: &str, mut child: Child, made: &mut Made, log: &Path, id: &str) -> Result<Exit> {
+    if word.starts_with("ok") {
         made.keep = true;
-        return Err(Error::new(format!(
-            "the detached job was not registered within {}s; it may still start (see {})",
-            REGISTER_WITHIN.as_secs(),
-            log.display()
-        )));
-    };
-    match word.strip_prefix("ok") {
-        Some(_) => {
-            made.keep = true;
-            crate::output::stdout_text(format!("{id}\n").as_bytes()).map_err(Error::output)?;
-            Ok(Exit::Code(0))
-        }
-        None => {
-            // Reap it: it ended without registering the job.
-            let _ = child.wait();
-            let why = word.trim();
-            if why.is_empty() {
-                // Its last words, if any, are in the log: keep that.
-                let said = std::fs::metadata(&log).is_ok_and(|m| m.len() > 0);
-                made.keep = said;
-                return Err(Error::new(if said {
-                    format!(
-                        "the detached wrapper ended before registering the job (see {})",
-                        log.display()
-                    )
-                } else {
-                    "the detached wrapper ended before registering the job".to_string()
-                }));
-            }
-            Err(Error::new(why.to_string()))
-        }
+        crate::output::stdout_text(format!("{id}\n").as_bytes()).map_err(Error::output)?;
+        return Ok(Exit::Code(0));
     }
+    // Reap it: it ended without registering the job.
+    let _ = child.wait();
+    let why = word.trim();
+    if !why.is_empty() {
+        return Err(Error::new(why.to_string()));
+    }
+    // Its last words, if any, are in the log: keep that.
+    let said = std::fs::metadata(log).is_ok_and(|m| m.len() > 0);
+    made.keep = said;
+    Err(Error::new(if said {
+        format!(
+            "the detached wrapper ended before registering the job (see {})",
+            log.display()
+        )
+    } else {
+        "the detached wrapper ended before registering the job".to_string()
+    }))
 }
 
 /// The detached wrapper's end of the pipe.
