@@ -41,7 +41,6 @@ impl Run for ListArgs {
             pending: self.pending,
             pulled: self.pulled,
             name: self.name,
-            names: Vec::new(),
             status: self.status,
             since: self
                 .since

@@ -228,3 +228,62 @@ fn home_path(p: &[u8]) -> Result<PathBuf> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse(OsStr::new("file:/a/b")).unwrap(),
+            Location::File("/a/b".into())
+        );
+        assert_eq!(
+            Location::parse(OsStr::new("q.jsonl")).unwrap(),
+            Location::File("q.jsonl".into())
+        );
+        for bad in ["Redis://h/0", "reddis://h", "ftp://h/q", "KAFKA://h:1/t"] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+        }
+        let e = Location::parse(OsStr::new("Redis://h/0")).unwrap_err();
+        assert!(e.msg.contains("did you mean redis://"), "{}", e.msg);
+        // `word:` at the start is a scheme, whatever follows: one slash, a
+        // case, no slash at all. A colon after a slash is a file's.
+        for (bad, hint) in [
+            ("SQLITE:/x.db", "did you mean sqlite:"),
+            ("kafka:/h:9092/t", "did you mean kafka://"),
+            ("redis:h", "did you mean redis://"),
+            ("File:q", "did you mean file:"),
+            ("notes:q.jsonl", "./NAME or file:NAME"),
+        ] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+            assert!(e.msg.contains(hint), "{bad}: {}", e.msg);
+        }
+        for good in [
+            "./notes:q",
+            "file:notes:q",
+            "/a/b:c",
+            "2026-01-01T10:00.jsonl",
+        ] {
+            assert!(
+                matches!(Location::parse(OsStr::new(good)), Ok(Location::File(_))),
+                "{good}"
+            );
+        }
+        // A relative path with "://" further in is still a path.
+        assert!(matches!(
+            Location::parse(OsStr::new("./a://b")).unwrap(),
+            Location::File(_)
+        ));
+        let e = Location::parse(OsStr::new("kafka://u:hunter2@h/0")).unwrap_err();
+        assert!(!e.msg.contains("hunter2"));
+        #[cfg(feature = "kafka")]
+        assert!(matches!(
+            Location::parse(OsStr::new("kafka://h:9092/jobs")).unwrap(),
+            Location::Kafka(_)
+        ));
+    }
+}
