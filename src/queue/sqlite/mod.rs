@@ -11,18 +11,24 @@
 //! (`synchronous=FULL`); a busy timeout makes concurrent writers wait their
 //! turn instead of failing.
 
-use super::store::{CompactReport, Mark, Tier, Waiter};
-use super::store::{Found, Nothing, Scan, Store, Taken};
-use super::{files, running};
 use crate::error::{Error, Result};
+use crate::queue::files;
+use crate::queue::store::{CompactReport, Mark, Tier, Waiter};
+use crate::queue::store::{Found, Nothing, Scan, Store, Taken};
 use crate::record::{self, Pulled, View};
 use crate::record::{Job, Stored};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+mod jobs;
+mod turn;
+
+use jobs::SqliteWaiter;
+use turn::{SqliteFound, SqliteTurn};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -44,7 +50,7 @@ CREATE TABLE IF NOT EXISTS facts (seq INTEGER PRIMARY KEY AUTOINCREMENT, fact TE
 pub struct SqliteQueue {
     path: PathBuf,
     conn: RefCell<Option<Connection>>,
-    bad: super::bad::BadEntries,
+    bad: crate::queue::bad::BadEntries,
 }
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -190,7 +196,7 @@ impl SqliteQueue {
 }
 
 impl Store for SqliteQueue {
-    fn bad_entries(&self) -> Vec<super::bad::Bad> {
+    fn bad_entries(&self) -> Vec<crate::queue::bad::Bad> {
         self.bad.take()
     }
 
@@ -457,7 +463,11 @@ impl Store for SqliteQueue {
         Ok(n)
     }
 
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+    fn scan_facts(
+        &self,
+        from: Option<&Mark>,
+        each: &mut crate::queue::store::FactScan,
+    ) -> Result<Mark> {
         let after: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         let Some(db) = self.db(false)? else {
             return Ok(Mark(after.to_string()));
@@ -504,213 +514,5 @@ impl Store for SqliteQueue {
         };
         w.refresh();
         Ok(Box::new(w))
-    }
-}
-
-/// The write lock (`BEGIN IMMEDIATE`) until committed; rolled back when
-/// dropped uncommitted, so a pull whose printing failed marks nothing.
-struct SqliteTurn<'a> {
-    q: &'a SqliteQueue,
-    db: std::cell::RefMut<'a, Connection>,
-    open: bool,
-    batch: Vec<Stored>,
-    /// The pending rows a pull selected, first and last.
-    range: Option<(i64, i64)>,
-}
-
-impl<'a> SqliteTurn<'a> {
-    fn begin(q: &'a SqliteQueue, db: std::cell::RefMut<'a, Connection>) -> Result<Self> {
-        db.execute_batch("BEGIN IMMEDIATE").map_err(q.err())?;
-        Ok(SqliteTurn {
-            q,
-            db,
-            open: true,
-            batch: Vec::new(),
-            range: None,
-        })
-    }
-
-    fn commit(&mut self) -> Result<()> {
-        self.db.execute_batch("COMMIT").map_err(self.q.err())?;
-        self.open = false;
-        Ok(())
-    }
-}
-
-impl Drop for SqliteTurn<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            let _ = self.db.execute_batch("ROLLBACK");
-        }
-    }
-}
-
-impl Taken for SqliteTurn<'_> {
-    fn records(&self) -> &[Stored] {
-        &self.batch
-    }
-
-    fn mark(mut self: Box<Self>) -> Result<()> {
-        if let Some((first, last)) = self.range {
-            // We hold the write lock: the pending rows in [first, last] are
-            // exactly the ones selected.
-            self.db
-                .execute(
-                    "UPDATE records SET pulled = 1 WHERE pulled = 0 AND seq BETWEEN ?1 AND ?2",
-                    params![first, last],
-                )
-                .map_err(self.q.err())?;
-        }
-        self.commit()
-    }
-}
-
-struct SqliteFound<'a> {
-    turn: Option<SqliteTurn<'a>>,
-    state: HashMap<String, bool>,
-}
-
-impl Found for SqliteFound<'_> {
-    fn pending(&self, id: &str) -> Option<bool> {
-        self.state.get(id).copied()
-    }
-
-    fn mark(self: Box<Self>) -> Result<()> {
-        let Some(mut t) = self.turn else {
-            return Ok(());
-        };
-        {
-            // INDEXED BY: left to itself, SQLite may find the oldest pending
-            // record of an id by walking the pending index in order and
-            // testing each id, which made acknowledging n ids cost n^2 (an
-            // ack of 100,000 ids took 7 minutes).
-            let mut st =
-                t.db.prepare_cached(
-                    "UPDATE records SET pulled = 1 WHERE seq =
-                       (SELECT min(seq) FROM records INDEXED BY records_id
-                        WHERE id = ?1 AND pulled = 0)",
-                )
-                .map_err(t.q.err())?;
-            for (id, _) in self.state.iter().filter(|(_, p)| **p) {
-                st.execute([id]).map_err(t.q.err())?;
-            }
-        }
-        t.commit()
-    }
-}
-
-struct SqliteWaiter<'a> {
-    q: &'a SqliteQueue,
-    watch: crate::watch::Watch,
-    /// A commit's last WAL write can wake us a moment before the commit is
-    /// visible (SQLite then updates the WAL index, a shared mapping inotify
-    /// does not see): after each event, look once more a little later.
-    recheck: Option<std::time::Instant>,
-}
-
-impl SqliteWaiter<'_> {
-    /// The wrappers of this host's running jobs: their death must wake us.
-    fn refresh(&mut self) {
-        let pids: Vec<u32> = match self.q.db(false) {
-            Ok(Some(db)) => self
-                .q
-                .jobs(&db)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|j| j.host == running::host())
-                .map(|j| j.pid)
-                .collect(),
-            _ => Vec::new(),
-        };
-        self.watch.set_pids(&pids);
-    }
-}
-
-impl Waiter for SqliteWaiter<'_> {
-    fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
-        let until = match (deadline, self.recheck.take()) {
-            (Some(d), Some(r)) => Some(d.min(r)),
-            (d, r) => d.or(r),
-        };
-        let woke = self
-            .watch
-            .wait(until)
-            .map_err(|e| Error::io(format!("cannot watch {}", self.q.path.display()), e))?;
-        if woke {
-            self.recheck = Some(std::time::Instant::now() + std::time::Duration::from_millis(50));
-        }
-        self.refresh();
-        // The re-check's wake-up is not the caller's deadline.
-        Ok(woke || deadline.is_none_or(|d| std::time::Instant::now() < d))
-    }
-}
-/// The running jobs are a table; a dead job is claimed in one immediate
-/// transaction, and its row's presence says whether another reader was
-/// first.
-impl running::Registry for SqliteQueue {
-    fn registered(&self) -> Result<Vec<Job>> {
-        match self.db(false)? {
-            Some(db) => self.jobs(&db),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    fn claim_each(
-        &self,
-        dead: Vec<Job>,
-        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
-    ) -> Result<()> {
-        let Some(mut db) = self.db(false)? else {
-            return Ok(());
-        };
-        let err = self.err();
-        let tx = db
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        for job in dead {
-            let still: Option<String> = tx
-                .query_row("SELECT id FROM running WHERE id = ?1", [&job.id], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(&err)?;
-            if still.is_none() {
-                continue;
-            }
-            lost(
-                &job,
-                &SqliteClaim {
-                    tx: &tx,
-                    path: &self.path,
-                },
-            )?;
-            tx.execute("DELETE FROM running WHERE id = ?1", [&job.id])
-                .map_err(&err)?;
-        }
-        tx.commit().map_err(&err)
-    }
-}
-
-/// A claim is the reaper's transaction.
-struct SqliteClaim<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
-    path: &'a Path,
-}
-
-impl running::Claim for SqliteClaim<'_> {
-    fn has_record(&self, id: &str) -> Result<bool> {
-        self.tx
-            .query_row("SELECT 1 FROM records WHERE id = ?1 LIMIT 1", [id], |_| {
-                Ok(())
-            })
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(db_err(self.path))
-    }
-
-    fn append(&self, rec: &Stored) -> Result<()> {
-        SqliteQueue::insert(self.tx, rec)
-            .map(|_| ())
-            .map_err(db_err(self.path))
     }
 }
