@@ -41,6 +41,14 @@ impl Error {
         }
     }
 
+    /// A wait that reached the command's `--timeout` (exit 124).
+    pub fn timeout(msg: impl Into<String>) -> Self {
+        Self {
+            code: code::TIMEOUT,
+            msg: msg.into(),
+        }
+    }
+
     /// `what failed: why`, for an OS error on a path or an operation.
     pub fn io(what: impl fmt::Display, err: io::Error) -> Self {
         Self::new(format!("{what}: {}", describe_io(&err)))

@@ -25,7 +25,14 @@ pub struct Migrated {
 /// offsets), only records before the first one that must stay pending are
 /// marked, so no record nobody pulled is swept along. Records without an
 /// id (a legacy writer's) keep the state of their first copy.
-pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
+impl Queue {
+    /// [`migrate`] from this queue to `target`.
+    pub fn migrate_to(&self, target: &Queue) -> Result<Migrated> {
+        migrate(self, target)
+    }
+}
+
+fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
     let p = crate::notice::Progress::new("migrating");
     let r = copy_missing(source, target, &p);
     p.finish();
@@ -60,7 +67,7 @@ fn carry_pulled(target: &Queue, pulled: &Digests) -> Result<usize> {
     loop {
         let mut ids: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        target.store.scan(None, true, &mut |s| {
+        target.store.scan(target.deadline(), None, true, &mut |s| {
             if s.view.pulled() != Pulled::No {
                 return Ok(true);
             }
@@ -105,21 +112,25 @@ fn copy_missing(
     p: &crate::notice::Progress,
 ) -> Result<(usize, usize, Digests)> {
     let mut have = Vec::new();
-    target.store.scan(None, false, &mut |s| {
-        p.tick();
-        have.push(copy_key(&s));
-        Ok(true)
-    })?;
+    target
+        .store
+        .scan(target.deadline(), None, false, &mut |s| {
+            p.tick();
+            have.push(copy_key(&s));
+            Ok(true)
+        })?;
     let have = Digests::from(have);
     let mut missing = Vec::new();
-    source.store.scan(None, false, &mut |s| {
-        p.tick();
-        let d = copy_key(&s);
-        if !have.contains(&d) {
-            missing.push(d);
-        }
-        Ok(true)
-    })?;
+    source
+        .store
+        .scan(source.deadline(), None, false, &mut |s| {
+            p.tick();
+            let d = copy_key(&s);
+            if !have.contains(&d) {
+                missing.push(d);
+            }
+            Ok(true)
+        })?;
     missing.sort_unstable();
     let twice: std::collections::HashSet<u128> = missing
         .windows(2)
@@ -131,31 +142,33 @@ fn copy_missing(
     let mut pulled = Vec::new();
     let (mut total, mut copied) = (0, 0);
     let mut slice = Vec::new();
-    source.store.scan(None, false, &mut |s| {
-        p.tick();
-        total += 1;
-        let d = copy_key(&s);
-        // A record copied now carries its pulled flag; only those the
-        // target held already may need theirs carried forward.
-        if s.view.pulled() == Pulled::Yes && have.contains(&d) {
-            pulled.push(digest(&crate::record::pending_form(&s.line)));
-        }
-        // A record appended to the source since the first read, whose
-        // identity was already there, is copied again: the price of not
-        // holding every identity in memory (it is a redelivery at worst).
-        let copy = !have.contains(&d) && (!twice.contains(&d) || copied_twice.insert(d));
-        if copy {
-            slice.push(s);
-        }
-        if slice.len() >= 1000 {
-            target.store.append(&slice)?;
-            copied += slice.len();
-            slice.clear();
-        }
-        Ok(true)
-    })?;
+    source
+        .store
+        .scan(source.deadline(), None, false, &mut |s| {
+            p.tick();
+            total += 1;
+            let d = copy_key(&s);
+            // A record copied now carries its pulled flag; only those the
+            // target held already may need theirs carried forward.
+            if s.view.pulled() == Pulled::Yes && have.contains(&d) {
+                pulled.push(digest(&crate::record::pending_form(&s.line)));
+            }
+            // A record appended to the source since the first read, whose
+            // identity was already there, is copied again: the price of not
+            // holding every identity in memory (it is a redelivery at worst).
+            let copy = !have.contains(&d) && (!twice.contains(&d) || copied_twice.insert(d));
+            if copy {
+                slice.push(s);
+            }
+            if slice.len() >= 1000 {
+                target.store.append(target.deadline(), &slice)?;
+                copied += slice.len();
+                slice.clear();
+            }
+            Ok(true)
+        })?;
     if !slice.is_empty() {
-        target.store.append(&slice)?;
+        target.store.append(target.deadline(), &slice)?;
         copied += slice.len();
     }
     Ok((total, copied, Digests::from(pulled)))

@@ -14,7 +14,7 @@
 //!   run before every pull, listing and wait);
 //! - running jobs have one order ([`Queue::running`]);
 //! - migration is the only de-duplication, and carries pulled state
-//!   forward ([`migrate`]);
+//!   forward ([`Queue::migrate_to`]);
 //! - a consumer that acts (`pull --exec`) counts attempts before each
 //!   handler, acknowledges only on success, retries, parks dead letters,
 //!   and compaction keeps what it has not finished (consume.rs).
@@ -39,11 +39,11 @@ use crate::error::{Error, Result};
 pub use crate::record::Stored;
 use crate::record::{Pulled, View};
 use crate::time::{self, Cutoff};
+use crate::watch::Deadline;
 pub use filter::Filter;
 #[cfg(feature = "kafka")]
 pub use location::kafka_in_process;
 pub use location::{Location, Source, Where};
-pub use migrate::migrate;
 pub use running::Job;
 use std::io;
 use std::time::Instant;
@@ -69,6 +69,9 @@ pub fn removable(v: &View, cutoff: &Cutoff) -> bool {
 /// The queue: one store, and every rule over it.
 pub struct Queue {
     store: Box<dyn Store>,
+    /// The command's `--timeout`, handed to every store call that can
+    /// block.
+    deadline: std::cell::Cell<Deadline>,
     /// Bad entries already named by this process.
     named: std::cell::RefCell<std::collections::HashSet<String>>,
 }
@@ -77,8 +80,20 @@ impl Queue {
     pub fn new(store: Box<dyn Store>) -> Queue {
         Queue {
             store,
+            deadline: Default::default(),
             named: Default::default(),
         }
+    }
+
+    /// Bounds every wait of this queue's calls from now on (a lock another
+    /// process holds, a busy database, a server that does not answer) by
+    /// `deadline`: such a call fails with exit 124 once it has passed.
+    pub fn set_deadline(&self, deadline: Deadline) {
+        self.deadline.set(deadline);
+    }
+
+    pub fn deadline(&self) -> Deadline {
+        self.deadline.get()
     }
 
     /// Names each entry that is not a record once, on stderr, in one
@@ -107,7 +122,7 @@ impl Queue {
     /// de-duplicates: a returning wrapper's real record follows its lost
     /// one, with the same id, and both are delivered.
     pub fn append(&self, line: &str) -> Result<()> {
-        self.store.append(&[Stored::parse(line)?])
+        self.store.append(self.deadline(), &[Stored::parse(line)?])
     }
 
     /// Appends record lines (as record.rs built them) in one go, durably:
@@ -117,7 +132,7 @@ impl Queue {
             .iter()
             .map(|l| Stored::parse(l))
             .collect::<Result<Vec<_>>>()?;
-        self.store.append(&recs)
+        self.store.append(self.deadline(), &recs)
     }
 
     /// Selects up to `limit` pending records, oldest first, hands them to
@@ -156,13 +171,13 @@ impl Queue {
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
-        running::reap(&*self.store)?;
+        running::reap(&*self.store, self.deadline())?;
         self.say_if_missing();
         let mut left = limit.unwrap_or(usize::MAX);
         let mut total = 0;
         while left > 0 {
             let want = left.min(self.store.pull_slice());
-            let taken = self.store.take(group, want);
+            let taken = self.store.take(self.deadline(), group, want);
             self.report_bad("skipped");
             let taken = taken?;
             let n = taken.records().len();
@@ -194,7 +209,7 @@ impl Queue {
     /// oldest pending one is marked.
     pub fn ack(&self, ids: &[String]) -> Result<usize> {
         check_ids(ids)?;
-        let found = self.store.find(ids)?;
+        let found = self.store.find(self.deadline(), ids)?;
         let mut pending = std::collections::HashSet::new();
         for id in ids {
             match found.pending(id) {
@@ -225,14 +240,16 @@ impl Queue {
     /// `from`. Returns the mark to continue from (for `--follow`).
     pub fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
         // A listing still answers when the lost records cannot be written.
-        let _ = running::reap(&*self.store);
+        let _ = running::reap(&*self.store, self.deadline());
         self.say_if_missing();
-        let mark = self.store.scan(from, filter.pending, &mut |s| {
-            if filter.matches(&s.view) {
-                each(s).map_err(Error::output)?;
-            }
-            Ok(true)
-        });
+        let mark = self
+            .store
+            .scan(self.deadline(), from, filter.pending, &mut |s| {
+                if filter.matches(&s.view) {
+                    each(s).map_err(Error::output)?;
+                }
+                Ok(true)
+            });
         self.report_bad("skipped");
         mark
     }
@@ -242,7 +259,7 @@ impl Queue {
     pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
         let ledger = self.ledger()?;
         let p = crate::notice::Progress::new("compacting");
-        let r = self.store.remove(&|v| {
+        let r = self.store.remove(self.deadline(), &|v| {
             p.tick();
             removable(v, cutoff) && !ledger.keeps(v)
         });
@@ -275,14 +292,14 @@ impl Queue {
     /// one order: oldest start first, then by id (UUIDv7, so start order
     /// within a second).
     pub fn running(&self) -> Result<Vec<Job>> {
-        let mut jobs = running::reap(&*self.store)?;
+        let mut jobs = running::reap(&*self.store, self.deadline())?;
         jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
         Ok(jobs)
     }
 
     /// Something to sleep on until the queue may have changed.
     pub fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
-        self.store.waiter()
+        self.store.waiter(self.deadline())
     }
 
     /// How to name this queue in messages (never with a password).

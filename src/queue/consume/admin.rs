@@ -1,9 +1,9 @@
 //! What commands other than the consumer ask of the fact log: `list
 //! --dead`, `pull --from` (replay) and `cq retry`.
 
-use super::super::{Queue, Stored};
 use super::ledger::{Dead, Fact, Handling, Key, Ledger};
 use crate::error::{Error, Result};
+use crate::queue::{Queue, Stored};
 use crate::record::{Pulled, View};
 use std::collections::HashSet;
 
@@ -24,7 +24,7 @@ impl Queue {
             return Ok(0);
         }
         let mut seen = HashSet::new();
-        self.store.scan(None, false, &mut |s| {
+        self.store.scan(self.deadline(), None, false, &mut |s| {
             if let Some(k) = Key::of(&s)
                 && let Some(h) = ledger.map.get(&k)
                 && let Some(d) = &h.dead
@@ -58,7 +58,7 @@ impl Queue {
         let n = match crate::time::parse_since(point) {
             Ok(ts) => {
                 let cut = crate::time::Cutoff::new(ts);
-                self.store.replay(group, &|v: &View| {
+                self.store.replay(self.deadline(), group, &|v: &View| {
                     v.completed_at
                         .as_deref()
                         .and_then(|t| crate::time::at_or_after(t, &cut))
@@ -68,7 +68,7 @@ impl Queue {
             Err(_) => {
                 super::super::check_ids(&[point.to_string()])?;
                 let mut at: Option<Option<String>> = None;
-                self.store.scan(None, false, &mut |s| {
+                self.store.scan(self.deadline(), None, false, &mut |s| {
                     if s.view.id.as_deref() == Some(point) {
                         at = Some(s.view.completed_at.clone());
                         return Ok(false);
@@ -86,7 +86,7 @@ impl Queue {
                     .and_then(|t| crate::time::parse_timestamp(t).ok())
                     .map(crate::time::Cutoff::new);
                 let partitioned = self.store.ack_sweeps_earlier();
-                self.store.replay(group, &|v: &View| {
+                self.store.replay(self.deadline(), group, &|v: &View| {
                     v.id.as_deref() == Some(point)
                         || (partitioned
                             && cut.as_ref().is_some_and(|c| {
@@ -108,7 +108,7 @@ impl Queue {
         f.from = Some(point.to_string());
         f.group = group.map(str::to_string);
         f.count = Some(n);
-        self.store.append_facts(&[f.line()])?;
+        self.store.append_facts(self.deadline(), &[f.line()])?;
         Ok(n)
     }
 
@@ -140,7 +140,7 @@ impl Queue {
             }
         }
         let facts: Vec<String> = pick.iter().map(|k| Fact::new("retry", k).line()).collect();
-        self.store.append_facts(&facts)?;
+        self.store.append_facts(self.deadline(), &facts)?;
         Ok(facts.len())
     }
 }

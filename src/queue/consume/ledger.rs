@@ -1,8 +1,8 @@
 //! The fact log folded: each record's handling (attempts, failures,
 //! dead letters, holds), read on from where it was last read.
 
-use super::super::{Mark, Queue, Stored};
 use crate::error::Result;
+use crate::queue::{Mark, Queue, Stored};
 use crate::record::View;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -178,13 +178,15 @@ impl Ledger {
 
     pub(super) fn refresh(&mut self, q: &Queue) -> Result<()> {
         let mut facts = Vec::new();
-        let mark = q.store.scan_facts(self.mark.as_ref(), &mut |b| {
-            // A fact this cq cannot read is skipped, as a bad line is.
-            if let Ok(f) = serde_json::from_slice::<Fact>(b) {
-                facts.push(f);
-            }
-            Ok(())
-        })?;
+        let mark = q
+            .store
+            .scan_facts(q.deadline(), self.mark.as_ref(), &mut |b| {
+                // A fact this cq cannot read is skipped, as a bad line is.
+                if let Ok(f) = serde_json::from_slice::<Fact>(b) {
+                    facts.push(f);
+                }
+                Ok(())
+            })?;
         for f in facts {
             self.apply(f);
         }

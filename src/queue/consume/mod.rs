@@ -207,7 +207,7 @@ impl Consumer<'_> {
             .map(|k| self.fact("hold", k).line())
             .collect();
         if !facts.is_empty() {
-            self.q.store.append_facts(&facts)?;
+            self.q.store.append_facts(self.q.deadline(), &facts)?;
         }
         Ok(())
     }
@@ -279,7 +279,7 @@ impl Consumer<'_> {
         }
         if !facts.is_empty() {
             // Durable before any handler starts.
-            self.q.store.append_facts(&facts)?;
+            self.q.store.append_facts(self.q.deadline(), &facts)?;
             self.refresh()?;
         }
         // A claim another consumer made first (the same attempt number,
@@ -370,7 +370,7 @@ impl Consumer<'_> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut no_id = 0usize;
-        self.q.store.scan(None, true, &mut |s| {
+        self.q.store.scan(self.q.deadline(), None, true, &mut |s| {
             if s.view.pulled() == Pulled::No {
                 match Key::of(&s) {
                     Some(k) => {
@@ -406,22 +406,24 @@ impl Consumer<'_> {
         // One pass over everything, in queue order.
         let mut all = Vec::new();
         let mut found = HashSet::new();
-        self.q.store.scan(None, false, &mut |s| {
-            if let Some(k) = Key::of(&s) {
-                let take = if s.view.pulled() == Pulled::No {
-                    true
-                } else if orphans.contains(&k) && !found.contains(&k) {
-                    found.insert(k);
-                    true
-                } else {
-                    false
-                };
-                if take {
-                    all.push(s);
+        self.q
+            .store
+            .scan(self.q.deadline(), None, false, &mut |s| {
+                if let Some(k) = Key::of(&s) {
+                    let take = if s.view.pulled() == Pulled::No {
+                        true
+                    } else if orphans.contains(&k) && !found.contains(&k) {
+                        found.insert(k);
+                        true
+                    } else {
+                        false
+                    };
+                    if take {
+                        all.push(s);
+                    }
                 }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            })?;
         self.missing
             .extend(orphans.into_iter().filter(|k| !found.contains(k)));
         Ok(all)
@@ -458,11 +460,11 @@ impl Consumer<'_> {
     /// live one noted done to it.
     fn finish(&mut self, facts: &[String], done: &[(Key, bool)]) -> Result<()> {
         if self.q.store.ack_sweeps_earlier() {
-            self.q.store.append_facts(facts)?;
+            self.q.store.append_facts(self.q.deadline(), facts)?;
             self.acknowledge(done)
         } else {
             self.acknowledge(done)?;
-            self.q.store.append_facts(facts)
+            self.q.store.append_facts(self.q.deadline(), facts)
         }
     }
 
@@ -514,7 +516,7 @@ impl Consumer<'_> {
         if acked {
             // Acknowledgements flip flags where they are; the store's index
             // of where pending records begin follows them here.
-            self.q.store.settle()?;
+            self.q.store.settle(self.q.deadline())?;
         }
         self.cache
             .retain(|s| !Key::of(s).is_some_and(|k| gone.contains(&k)));
@@ -542,7 +544,7 @@ impl Consumer<'_> {
         let mut f = self.fact("failed", &w.key);
         f.attempt = Some(w.attempt);
         f.exit_code = Some(i64::from(exit));
-        self.q.store.append_facts(&[f.line()])?;
+        self.q.store.append_facts(self.q.deadline(), &[f.line()])?;
         let factor = 1u32 << (round - 1).min(20);
         let wait = self.policy.backoff.saturating_mul(factor).min(BACKOFF_CAP);
         self.waiting.insert(w.key, Instant::now() + wait);
@@ -566,7 +568,7 @@ impl Consumer<'_> {
             // None when its consumer was killed: no status is known.
             f.exit_code = exit;
             facts.push(f.line());
-            self.q.store.append_facts(&facts)?;
+            self.q.store.append_facts(self.q.deadline(), &facts)?;
             self.parked += 1;
         }
         self.waiting.remove(key);

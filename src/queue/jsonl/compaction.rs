@@ -10,13 +10,18 @@ use crate::error::{Error, Result};
 use crate::queue::files::{self, sync_dir};
 use crate::queue::store::CompactReport;
 use crate::record::{Pulled, View};
+use crate::watch::Deadline;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 
 impl JsonlQueue {
-    pub(super) fn compact(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+    pub(super) fn compact(
+        &self,
+        dl: Deadline,
+        may_go: &dyn Fn(&View) -> bool,
+    ) -> Result<CompactReport> {
         let none = CompactReport {
             removed: 0,
             kept: 0,
@@ -25,7 +30,7 @@ impl JsonlQueue {
         if !files::present(&self.path)? {
             return Ok(none);
         }
-        let _lock = self.lock(true, true)?;
+        let _lock = self.lock(true, true, dl)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(none);
         };

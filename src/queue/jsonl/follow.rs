@@ -8,6 +8,7 @@ use super::lines::{Parsed, Pos};
 use crate::error::Result;
 use crate::queue::files;
 use crate::queue::store::{Mark, Scan};
+use crate::watch::Deadline;
 use std::fs::File;
 
 /// The last record a listing handed out: enough to find the place again
@@ -95,6 +96,7 @@ impl JsonlQueue {
     /// [`Store::scan`](crate::queue::store::Store::scan) of the file.
     pub(super) fn scan_from(
         &self,
+        dl: Deadline,
         from: Option<&Mark>,
         pending_hint: bool,
         each: &mut Scan,
@@ -102,7 +104,7 @@ impl JsonlQueue {
         if !files::present(&self.path)? {
             return Ok(from.cloned().unwrap_or_default());
         }
-        let _lock = self.lock(false, false)?;
+        let _lock = self.lock(false, false, dl)?;
         let Some(f) = self.open_read(false)? else {
             return Ok(Mark::default());
         };

@@ -9,6 +9,7 @@ use crate::queue::files;
 use crate::queue::running;
 use crate::queue::store::Waiter;
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -182,7 +183,7 @@ impl Waiter for JsonlWaiter<'_> {
 /// under the exclusive lock, and the file's existence says whether another
 /// reader was first.
 impl running::Registry for JsonlQueue {
-    fn registered(&self) -> Result<Vec<Job>> {
+    fn registered(&self, _dl: Deadline) -> Result<Vec<Job>> {
         // A queue path that cannot be resolved is an error here too, not
         // "nothing runs" (jobs can run before the queue file exists).
         files::present(&self.path)?;
@@ -191,10 +192,11 @@ impl running::Registry for JsonlQueue {
 
     fn claim_each(
         &self,
+        dl: Deadline,
         dead: Vec<Job>,
         lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
     ) -> Result<()> {
-        let _lock = self.lock(true, true)?;
+        let _lock = self.lock(true, true, dl)?;
         let paths: std::collections::HashMap<String, PathBuf> =
             self.jobs()?.into_iter().map(|(p, j)| (j.id, p)).collect();
         for job in dead {

@@ -23,12 +23,13 @@
 //! (cursor.rs), following the file (follow.rs), the consumer's fact log
 //! (facts.rs) and replay (replay.rs); this file holds the store itself.
 
-use super::files;
+use super::files::{self, open_or_create};
 use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -97,6 +98,43 @@ impl JsonlQueue {
 
     fn ensure_dir(&self) -> Result<()> {
         files::ensure_dir(&self.dir(), &self.shown())
+    }
+
+    /// Takes the lock. Writers create the lock file; readers that may not
+    /// (a read-only queue) fall back to reading it, or to no lock at all when
+    /// nobody can write there either.
+    fn lock(&self, exclusive: bool, write: bool, dl: Deadline) -> Result<Lock> {
+        let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
+        let mut o = OpenOptions::new();
+        o.read(true).write(true);
+        let file = if write {
+            match o.open(&self.lock_path) {
+                Ok(f) => Some(f),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // The first lock of this queue: make sure it is one
+                    // before leaving a side file next to it (`--queue
+                    // /dev/null` once created /dev/null.lock).
+                    // Nor beside a path that cannot be a queue (a symlink
+                    // loop, a path through a file).
+                    match fs::metadata(&self.path) {
+                        Ok(m) => self.regular(&m)?,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(Error::io(format!("cannot write {}", self.shown()), e));
+                        }
+                    }
+                    Some(open_or_create(&self.lock_path, &o).map_err(fail)?.0)
+                }
+                Err(e) => return Err(fail(e)),
+            }
+        } else {
+            // Readers never create it: no lock file means no writer yet.
+            File::open(&self.lock_path).ok()
+        };
+        if let Some(f) = &file {
+            lock::take(f, exclusive, dl, &self.lock_path, &self.shown())?;
+        }
+        Ok(Lock(file))
     }
 
     /// The queue file for reading, or `None` when there is no queue yet.
@@ -239,7 +277,7 @@ impl Store for JsonlQueue {
         self.refuse_foreign(&f, len)
     }
 
-    fn append(&self, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
         let mut buf = String::new();
         for r in recs {
             buf.push_str(&String::from_utf8_lossy(&r.line));
@@ -247,25 +285,36 @@ impl Store for JsonlQueue {
         }
         self.ensure_dir()?;
         {
-            let _shared = self.lock(false, true)?;
+            let _shared = self.lock(false, true, dl)?;
             if self.append_locked(&buf, false)? {
                 return Ok(());
             }
         }
         // The last line looked unterminated: settle it alone.
-        let _exclusive = self.lock(true, true)?;
+        let _exclusive = self.lock(true, true, dl)?;
         self.append_locked(&buf, true).map(|_| ())
     }
 
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
-        self.scan_from(from, pending_hint, each)
+    fn scan(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark> {
+        self.scan_from(dl, from, pending_hint, each)
     }
 
-    fn take(&self, _group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+    fn take(
+        &self,
+        dl: Deadline,
+        _group: Option<&str>,
+        limit: usize,
+    ) -> Result<Box<dyn Taken + '_>> {
         if !files::present(&self.path)? {
             return Ok(Box::new(Nothing));
         }
-        let lock = self.lock(true, true)?;
+        let lock = self.lock(true, true, dl)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(Box::new(Nothing));
         };
@@ -306,7 +355,7 @@ impl Store for JsonlQueue {
         }))
     }
 
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let mut found = JsonlFound {
             q: self,
             _lock: None,
@@ -317,7 +366,7 @@ impl Store for JsonlQueue {
         if !files::present(&self.path)? {
             return Ok(Box::new(found));
         }
-        found._lock = Some(self.lock(true, true)?);
+        found._lock = Some(self.lock(true, true, dl)?);
         let Some(f) = self.open_read(true)? else {
             return Ok(Box::new(found));
         };
@@ -348,8 +397,8 @@ impl Store for JsonlQueue {
         Ok(Box::new(found))
     }
 
-    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
-        self.compact(may_go)
+    fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        self.compact(dl, may_go)
     }
 
     fn start(&self, job: &Job) -> Result<()> {
@@ -360,24 +409,34 @@ impl Store for JsonlQueue {
         self.finish_job(id)
     }
 
-    fn append_facts(&self, facts: &[String]) -> Result<()> {
-        self.add_facts(facts)
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        self.add_facts(dl, facts)
     }
 
-    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
-        self.unpull(from)
+    fn replay(
+        &self,
+        dl: Deadline,
+        _group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize> {
+        self.unpull(dl, from)
     }
 
     /// A pull of nothing: it moves the cursor to the first pending line.
-    fn settle(&self) -> Result<()> {
-        self.take(None, 0)?.mark()
+    fn settle(&self, dl: Deadline) -> Result<()> {
+        self.take(dl, None, 0)?.mark()
     }
 
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+    fn scan_facts(
+        &self,
+        _dl: Deadline,
+        from: Option<&Mark>,
+        each: &mut super::store::FactScan,
+    ) -> Result<Mark> {
         self.read_facts(from, each)
     }
 
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+    fn waiter(&self, _dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
         self.watch()
     }
 }
@@ -471,7 +530,7 @@ fn resolve_link(link: PathBuf) -> PathBuf {
 }
 
 #[cfg(test)]
-mod fuzz {
+mod tests {
     use super::*;
     use proptest::prelude::*;
 

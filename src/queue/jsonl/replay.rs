@@ -9,14 +9,15 @@ use super::lines::{Parsed, Pos};
 use crate::error::{Error, Result, warn};
 use crate::queue::files;
 use crate::record::{self, PULLED_FALSE, Pulled, View};
+use crate::watch::Deadline;
 use std::os::unix::fs::FileExt;
 
 impl JsonlQueue {
-    pub(super) fn unpull(&self, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+    pub(super) fn unpull(&self, dl: Deadline, from: &dyn Fn(&View) -> bool) -> Result<usize> {
         if !files::present(&self.path)? {
             return Ok(0);
         }
-        let _lock = self.lock(true, true)?;
+        let _lock = self.lock(true, true, dl)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(0);
         };

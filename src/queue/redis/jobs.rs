@@ -2,20 +2,25 @@
 //! its own).
 
 use super::RedisQueue;
-use super::entries::{Eid, items, stream_entries, text};
+use super::entries::{Eid, entries, items, stream_entries, text};
 use crate::error::Result;
 use crate::queue::running;
 use crate::queue::store::Waiter;
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use redis::{Connection, Value};
 use std::time::Duration;
+
+/// How long past its BLOCK time a waiter waits for the server's answer.
+const LATE: Duration = Duration::from_secs(5);
 
 /// Running jobs are a hash of their JSON (`STREAM:running`) with a lease
 /// key each (`STREAM:lease:ID`, a TTL the wrapper renews); a dead job is
 /// claimed by setting `STREAM:lost:ID` if absent: one reader on one host
 /// wins, the others only tidy up.
 impl running::Registry for RedisQueue {
-    fn registered(&self) -> Result<Vec<Job>> {
+    fn registered(&self, dl: Deadline) -> Result<Vec<Job>> {
+        let _call = self.during(dl);
         let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
         Ok(items(&v)
             .iter()
@@ -47,9 +52,11 @@ impl running::Registry for RedisQueue {
 
     fn claim_each(
         &self,
+        dl: Deadline,
         dead: Vec<Job>,
         lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
     ) -> Result<()> {
+        let _call = self.during(dl);
         for job in dead {
             let won = self.cmd(
                 redis::cmd("SET")
@@ -83,13 +90,39 @@ impl running::Claim for RedisQueue {
     }
 }
 
+impl RedisQueue {
+    pub(super) fn watch(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        let _call = self.during(dl);
+        let mut conn = self.connect()?;
+        let last = redis::cmd("XREVRANGE")
+            .arg(&self.stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query::<Value>(&mut conn)
+            .map_err(|e| self.failed("redis error on", e, dl))?;
+        let last = entries(&last).first().map(|e| e.eid).unwrap_or_default();
+        Ok(Box::new(RedisWaiter {
+            q: self,
+            conn: Some(conn),
+            last,
+            dl,
+        }))
+    }
+}
+
 /// Blocks in XREAD on its own connection until an entry newer than the
 /// last one seen arrives; wakes every few seconds so that readers notice
 /// expired leases.
 pub(super) struct RedisWaiter<'a> {
     pub(super) q: &'a RedisQueue,
-    pub(super) conn: Connection,
+    /// None after a read that timed out: its answer may still come, so
+    /// the next wait connects again.
+    pub(super) conn: Option<Connection>,
     pub(super) last: Eid,
+    /// The command's deadline.
+    pub(super) dl: Deadline,
 }
 
 impl Waiter for RedisWaiter<'_> {
@@ -102,10 +135,17 @@ impl Waiter for RedisWaiter<'_> {
         if left.is_zero() {
             return Ok(false);
         }
-        let _ = self
-            .conn
-            .set_read_timeout(Some(left + Duration::from_secs(5)));
-        let v = redis::cmd("XREAD")
+        let _call = self.q.during(self.dl);
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => self.conn.insert(self.q.connect()?),
+        };
+        // The server answers BLOCK's end itself; a late answer is waited
+        // for a while, but not half a second past the command's deadline
+        // (a stopped server never answers).
+        let late = self.dl.cap(left + LATE).max(left) + Duration::from_millis(500);
+        let _ = conn.set_read_timeout(Some(late.min(left + LATE)));
+        let r = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(100)
             .arg("BLOCK")
@@ -113,8 +153,17 @@ impl Waiter for RedisWaiter<'_> {
             .arg("STREAMS")
             .arg(&self.q.stream)
             .arg(self.last.text())
-            .query::<Value>(&mut self.conn)
-            .map_err(|e| self.q.fail("redis error on", e))?;
+            .query::<Value>(conn);
+        let v = match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.conn = None;
+                if (e.is_timeout() || e.is_io_error()) && self.dl.expired() {
+                    return Ok(false);
+                }
+                return Err(self.q.failed("redis error on", e, self.dl));
+            }
+        };
         let got = stream_entries(&v);
         if let Some(max) = got.iter().map(|e| e.eid).max() {
             self.last = max;

@@ -22,8 +22,8 @@ mod group;
 mod jobs;
 mod url;
 
+use crate::watch::Deadline;
 use entries::{Eid, bytes, entries, items, text};
-use jobs::RedisWaiter;
 
 pub use url::Url;
 
@@ -59,6 +59,8 @@ pub struct RedisQueue {
     shown: String,
     stream: String,
     conn: RefCell<Option<Connection>>,
+    /// The deadline of the store call in progress (see `during`).
+    call: std::cell::Cell<Deadline>,
     bad: super::bad::BadEntries,
 }
 
@@ -69,6 +71,7 @@ impl RedisQueue {
             stream: url.stream.clone(),
             url,
             conn: RefCell::new(None),
+            call: Default::default(),
             bad: Default::default(),
         }
     }
@@ -271,17 +274,26 @@ impl Store for RedisQueue {
         }
     }
 
-    fn append(&self, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
+        let _call = self.during(dl);
         self.add(recs)
     }
 
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
+    fn scan(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark> {
+        let _call = self.during(dl);
         let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
         let last = self.entries_from(from, pending_hint, |_, s| each(s))?;
         Ok(Mark(last.text()))
     }
 
-    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+    fn take(&self, dl: Deadline, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        let _call = self.during(dl);
         let group = match group {
             None => GROUP,
             Some(g) => g,
@@ -289,7 +301,8 @@ impl Store for RedisQueue {
         Ok(Box::new(self.select(group, limit)?))
     }
 
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let _call = self.during(dl);
         let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
         let all = self.entries_of(&keys)?;
         let st = self.group_state(GROUP)?;
@@ -318,7 +331,8 @@ impl Store for RedisQueue {
         Ok(Box::new(found))
     }
 
-    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+    fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        let _call = self.during(dl);
         // Removed in slices of 10,000 as the scan goes, so memory stays flat
         // (a million removable entries, gathered first, took 186 MiB).
         const SLICE: usize = 10_000;
@@ -398,7 +412,13 @@ impl Store for RedisQueue {
     /// Moves the group's last-delivered id back to just before the first
     /// entry `from` matches (never forward); for the default group, entries
     /// noted acknowledged from there on are un-noted.
-    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+    fn replay(
+        &self,
+        dl: Deadline,
+        group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize> {
+        let _call = self.during(dl);
         let group = match group {
             None => GROUP,
             Some("") => return Err(Error::usage("a group name must not be empty")),
@@ -452,7 +472,8 @@ impl Store for RedisQueue {
 
     /// The fact log is a list, `STREAM:facts`, appended with RPUSH; a scan
     /// continues from a list index (the list is never trimmed).
-    fn append_facts(&self, facts: &[String]) -> Result<()> {
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        let _call = self.during(dl);
         if facts.is_empty() {
             return Ok(());
         }
@@ -460,7 +481,13 @@ impl Store for RedisQueue {
             .map(|_| ())
     }
 
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+    fn scan_facts(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        each: &mut super::store::FactScan,
+    ) -> Result<Mark> {
+        let _call = self.during(dl);
         const SLICE: i64 = 10_000;
         let mut at: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         loop {
@@ -483,22 +510,8 @@ impl Store for RedisQueue {
         }
     }
 
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
-        let mut conn = self.connect()?;
-        let last = redis::cmd("XREVRANGE")
-            .arg(&self.stream)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query::<Value>(&mut conn)
-            .map_err(|e| self.fail("redis error on", e))?;
-        let last = entries(&last).first().map(|e| e.eid).unwrap_or_default();
-        Ok(Box::new(RedisWaiter {
-            q: self,
-            conn,
-            last,
-        }))
+    fn waiter(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        self.watch(dl)
     }
 
     fn has_groups(&self) -> bool {

@@ -4,11 +4,39 @@
 
 use super::{SqliteQueue, db_err};
 use crate::error::{Error, Result};
-use crate::queue::running;
 use crate::queue::store::Waiter;
+use crate::queue::{files, running};
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use rusqlite::{OptionalExtension, TransactionBehavior};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+impl SqliteQueue {
+    pub(super) fn watch(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        let dir = files::parent(&self.path);
+        files::ensure_dir(&dir, &self.shown())?;
+        let fail = |e| Error::io(format!("cannot watch {}", dir.display()), e);
+        let mut watch = crate::watch::Watch::new().map_err(fail)?;
+        // Every commit writes the database or its WAL.
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default();
+        let mut wal = name.clone();
+        wal.extend_from_slice(b"-wal");
+        watch.add_dir(&dir, Some(vec![name, wal])).map_err(fail)?;
+        let mut w = SqliteWaiter {
+            q: self,
+            watch,
+            recheck: None,
+            dl,
+        };
+        w.refresh();
+        Ok(Box::new(w))
+    }
+}
 
 pub(super) struct SqliteWaiter<'a> {
     pub(super) q: &'a SqliteQueue,
@@ -17,11 +45,14 @@ pub(super) struct SqliteWaiter<'a> {
     /// visible (SQLite then updates the WAL index, a shared mapping inotify
     /// does not see): after each event, look once more a little later.
     pub(super) recheck: Option<std::time::Instant>,
+    /// The command's deadline: reading the running jobs waits no longer.
+    pub(super) dl: Deadline,
 }
 
 impl SqliteWaiter<'_> {
     /// The wrappers of this host's running jobs: their death must wake us.
     pub(super) fn refresh(&mut self) {
+        let _call = super::busy::during(self.dl, &self.q.shown());
         let pids: Vec<u32> = match self.q.db(false) {
             Ok(Some(db)) => self
                 .q
@@ -60,7 +91,8 @@ impl Waiter for SqliteWaiter<'_> {
 /// transaction, and its row's presence says whether another reader was
 /// first.
 impl running::Registry for SqliteQueue {
-    fn registered(&self) -> Result<Vec<Job>> {
+    fn registered(&self, dl: Deadline) -> Result<Vec<Job>> {
+        let _call = super::busy::during(dl, &self.shown());
         match self.db(false)? {
             Some(db) => self.jobs(&db),
             None => Ok(Vec::new()),
@@ -69,9 +101,11 @@ impl running::Registry for SqliteQueue {
 
     fn claim_each(
         &self,
+        dl: Deadline,
         dead: Vec<Job>,
         lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
     ) -> Result<()> {
+        let _call = super::busy::during(dl, &self.shown());
         let Some(mut db) = self.db(false)? else {
             return Ok(());
         };

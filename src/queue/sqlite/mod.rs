@@ -8,27 +8,25 @@
 //! transaction (the write lock), printing before it commits: a puller killed
 //! before the commit leaves its records pending (at-least-once), and two
 //! pullers never get the same record. Commits are durable
-//! (`synchronous=FULL`); a busy timeout makes concurrent writers wait their
-//! turn instead of failing.
+//! (`synchronous=FULL`); a busy handler makes concurrent writers wait their
+//! turn instead of failing, for a minute or until the call's deadline
+//! (busy.rs).
 
 use crate::error::{Error, Result};
 use crate::queue::files;
 use crate::queue::store::{CompactReport, Mark, Tier, Waiter};
-use crate::queue::store::{Found, Nothing, Scan, Store, Taken};
+use crate::queue::store::{Found, Scan, Store, Taken};
 use crate::record::{self, Pulled, View};
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+mod busy;
 mod jobs;
 mod turn;
-
-use jobs::SqliteWaiter;
-use turn::{SqliteFound, SqliteTurn};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -55,32 +53,14 @@ pub struct SqliteQueue {
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| {
-        // The busy handler gave up at the command's --timeout: exit 124.
+        // The busy handler gave up at the call's deadline: exit 124.
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
-            && crate::watch::waits_expired()
+            && let Some(t) = busy::timed_out()
         {
-            return Error::new(format!(
-                "timed out waiting for the lock on sqlite:{} (another process holds it)",
-                path.display()
-            ))
-            .with_code(crate::error::code::TIMEOUT);
+            return t;
         }
         Error::new(format!("{}: {e}", path.display()))
     }
-}
-
-/// How long a lock held by another connection is waited for: a minute, or
-/// until the command's `--timeout` (then the statement fails busy, and
-/// [`db_err`] says so with exit 124). `count` is how often it was called
-/// for this statement; the pauses grow from 1 ms to 50 ms.
-fn busy(count: i32) -> bool {
-    const MINUTE_OF_PAUSES: i32 = 60_000 / 50 + 6;
-    if crate::watch::waits_expired() || count > MINUTE_OF_PAUSES {
-        return false;
-    }
-    let ms = 1u64 << count.clamp(0, 5) as u32;
-    std::thread::sleep(std::time::Duration::from_millis(ms.min(50)));
-    true
 }
 
 impl SqliteQueue {
@@ -119,7 +99,7 @@ impl SqliteQueue {
                     .map_err(|e| Error::io(self.shown(), e))?;
                 c
             };
-            conn.busy_handler(Some(busy)).map_err(&err)?;
+            conn.busy_handler(Some(busy::busy)).map_err(&err)?;
             if !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
                 // Another process may be creating the same database right
                 // now: switching to WAL does not wait on the busy handler, so
@@ -229,7 +209,8 @@ impl Store for SqliteQueue {
         tx.commit().map_err(self.err())
     }
 
-    fn append(&self, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
+        let _call = busy::during(dl, &self.shown());
         let mut db = self.db(true)?.expect("created");
         let tx = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -240,7 +221,14 @@ impl Store for SqliteQueue {
         tx.commit().map_err(self.err())
     }
 
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
+    fn scan(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark> {
+        let _call = busy::during(dl, &self.shown());
         let Some(db) = self.db(false)? else {
             return Ok(from.cloned().unwrap_or_default());
         };
@@ -287,110 +275,24 @@ impl Store for SqliteQueue {
         Ok(Mark(last.to_string()))
     }
 
-    fn take(&self, _group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
-        let Some(db) = self.db(false)? else {
-            return Ok(Box::new(Nothing));
-        };
-        let err = self.err();
-        let limit = limit.min(i64::MAX as usize) as i64;
-        // The write lock until the mark (or the rollback when dropped).
-        let mut t = SqliteTurn::begin(self, db)?;
-        let (mut first, mut last) = (i64::MAX, i64::MIN);
-        {
-            let mut st = t
-                .db
-                .prepare("SELECT seq, line FROM records WHERE pulled = 0 ORDER BY seq LIMIT ?1")
-                .map_err(&err)?;
-            let rows = st
-                .query_map([limit], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })
-                .map_err(&err)?;
-            for row in rows {
-                let (seq, line) = row.map_err(&err)?;
-                first = first.min(seq);
-                last = last.max(seq);
-                match Stored::from_store(line.into_bytes(), false) {
-                    Ok(s) => t.batch.push(s),
-                    Err(why) => self.bad.note(format!("row {seq}"), why),
-                }
-            }
-        }
-        t.range = (first <= last).then_some((first, last));
-        Ok(Box::new(t))
+    fn take(
+        &self,
+        dl: Deadline,
+        _group: Option<&str>,
+        limit: usize,
+    ) -> Result<Box<dyn Taken + '_>> {
+        let _call = busy::during(dl, &self.shown());
+        self.select(limit)
     }
 
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
-        let Some(db) = self.db(false)? else {
-            return Ok(Box::new(SqliteFound {
-                turn: None,
-                state: HashMap::new(),
-            }));
-        };
-        let err = self.err();
-        let t = SqliteTurn::begin(self, db)?;
-        let mut state = HashMap::new();
-        {
-            let mut st =
-                t.db.prepare_cached("SELECT count(*), min(pulled) FROM records WHERE id = ?1")
-                    .map_err(&err)?;
-            for id in ids {
-                let (n, pulled): (i64, Option<bool>) = st
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(&err)?;
-                if n > 0 {
-                    state.insert(id.clone(), pulled == Some(false));
-                }
-            }
-        }
-        Ok(Box::new(SqliteFound {
-            turn: Some(t),
-            state,
-        }))
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let _call = busy::during(dl, &self.shown());
+        self.found(ids)
     }
 
-    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
-        let Some(db) = self.db(false)? else {
-            return Ok(CompactReport {
-                removed: 0,
-                kept: 0,
-                note: None,
-            });
-        };
-        let err = self.err();
-        let mut t = SqliteTurn::begin(self, db)?;
-        let mut gone = Vec::new();
-        {
-            let mut st =
-                t.db.prepare("SELECT seq, line FROM records WHERE pulled = 1 ORDER BY seq")
-                    .map_err(&err)?;
-            let rows = st
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-                .map_err(&err)?;
-            for row in rows {
-                let (seq, line) = row.map_err(&err)?;
-                if Stored::from_store(line.into_bytes(), true).is_ok_and(|s| may_go(&s.view)) {
-                    gone.push(seq);
-                }
-            }
-        }
-        {
-            let mut del =
-                t.db.prepare("DELETE FROM records WHERE seq = ?1")
-                    .map_err(&err)?;
-            for seq in &gone {
-                del.execute([seq]).map_err(&err)?;
-            }
-        }
-        let kept: i64 =
-            t.db.query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-                .map_err(&err)?;
-        t.commit()?;
-        Ok(CompactReport {
-            removed: gone.len(),
-            kept: kept as usize,
-            note: None,
-        })
+    fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        let _call = busy::during(dl, &self.shown());
+        self.compact(may_go)
     }
 
     fn start(&self, job: &Job) -> Result<()> {
@@ -410,7 +312,8 @@ impl Store for SqliteQueue {
         }
     }
 
-    fn append_facts(&self, facts: &[String]) -> Result<()> {
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        let _call = busy::during(dl, &self.shown());
         let mut db = self.db(true)?.expect("created");
         let tx = db
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -422,7 +325,13 @@ impl Store for SqliteQueue {
         tx.commit().map_err(self.err())
     }
 
-    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+    fn replay(
+        &self,
+        dl: Deadline,
+        _group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize> {
+        let _call = busy::during(dl, &self.shown());
         let Some(mut db) = self.db(false)? else {
             return Ok(0);
         };
@@ -465,9 +374,11 @@ impl Store for SqliteQueue {
 
     fn scan_facts(
         &self,
+        dl: Deadline,
         from: Option<&Mark>,
         each: &mut crate::queue::store::FactScan,
     ) -> Result<Mark> {
+        let _call = busy::during(dl, &self.shown());
         let after: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         let Some(db) = self.db(false)? else {
             return Ok(Mark(after.to_string()));
@@ -493,26 +404,7 @@ impl Store for SqliteQueue {
         Ok(Mark(last.to_string()))
     }
 
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
-        let dir = files::parent(&self.path);
-        files::ensure_dir(&dir, &self.shown())?;
-        let fail = |e| Error::io(format!("cannot watch {}", dir.display()), e);
-        let mut watch = crate::watch::Watch::new().map_err(fail)?;
-        // Every commit writes the database or its WAL.
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.as_bytes().to_vec())
-            .unwrap_or_default();
-        let mut wal = name.clone();
-        wal.extend_from_slice(b"-wal");
-        watch.add_dir(&dir, Some(vec![name, wal])).map_err(fail)?;
-        let mut w = SqliteWaiter {
-            q: self,
-            watch,
-            recheck: None,
-        };
-        w.refresh();
-        Ok(Box::new(w))
+    fn waiter(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        self.watch(dl)
     }
 }

@@ -3,8 +3,8 @@
 
 use super::SqliteQueue;
 use crate::error::Result;
-use crate::queue::store::{Found, Taken};
-use crate::record::Stored;
+use crate::queue::store::{CompactReport, Found, Nothing, Taken};
+use crate::record::{Stored, View};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
@@ -97,5 +97,113 @@ impl Found for SqliteFound<'_> {
             }
         }
         t.commit()
+    }
+}
+
+impl SqliteQueue {
+    pub(super) fn select(&self, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        let Some(db) = self.db(false)? else {
+            return Ok(Box::new(Nothing));
+        };
+        let err = self.err();
+        let limit = limit.min(i64::MAX as usize) as i64;
+        // The write lock until the mark (or the rollback when dropped).
+        let mut t = SqliteTurn::begin(self, db)?;
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        {
+            let mut st = t
+                .db
+                .prepare("SELECT seq, line FROM records WHERE pulled = 0 ORDER BY seq LIMIT ?1")
+                .map_err(&err)?;
+            let rows = st
+                .query_map([limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(&err)?;
+            for row in rows {
+                let (seq, line) = row.map_err(&err)?;
+                first = first.min(seq);
+                last = last.max(seq);
+                match Stored::from_store(line.into_bytes(), false) {
+                    Ok(s) => t.batch.push(s),
+                    Err(why) => self.bad.note(format!("row {seq}"), why),
+                }
+            }
+        }
+        t.range = (first <= last).then_some((first, last));
+        Ok(Box::new(t))
+    }
+
+    pub(super) fn found(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let Some(db) = self.db(false)? else {
+            return Ok(Box::new(SqliteFound {
+                turn: None,
+                state: HashMap::new(),
+            }));
+        };
+        let err = self.err();
+        let t = SqliteTurn::begin(self, db)?;
+        let mut state = HashMap::new();
+        {
+            let mut st =
+                t.db.prepare_cached("SELECT count(*), min(pulled) FROM records WHERE id = ?1")
+                    .map_err(&err)?;
+            for id in ids {
+                let (n, pulled): (i64, Option<bool>) = st
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(&err)?;
+                if n > 0 {
+                    state.insert(id.clone(), pulled == Some(false));
+                }
+            }
+        }
+        Ok(Box::new(SqliteFound {
+            turn: Some(t),
+            state,
+        }))
+    }
+
+    pub(super) fn compact(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        let Some(db) = self.db(false)? else {
+            return Ok(CompactReport {
+                removed: 0,
+                kept: 0,
+                note: None,
+            });
+        };
+        let err = self.err();
+        let mut t = SqliteTurn::begin(self, db)?;
+        let mut gone = Vec::new();
+        {
+            let mut st =
+                t.db.prepare("SELECT seq, line FROM records WHERE pulled = 1 ORDER BY seq")
+                    .map_err(&err)?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .map_err(&err)?;
+            for row in rows {
+                let (seq, line) = row.map_err(&err)?;
+                if Stored::from_store(line.into_bytes(), true).is_ok_and(|s| may_go(&s.view)) {
+                    gone.push(seq);
+                }
+            }
+        }
+        {
+            let mut del =
+                t.db.prepare("DELETE FROM records WHERE seq = ?1")
+                    .map_err(&err)?;
+            for seq in &gone {
+                del.execute([seq]).map_err(&err)?;
+            }
+        }
+        let kept: i64 =
+            t.db.query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+                .map_err(&err)?;
+        t.commit()?;
+        Ok(CompactReport {
+            removed: gone.len(),
+            kept: kept as usize,
+            note: None,
+        })
     }
 }
