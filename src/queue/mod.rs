@@ -192,7 +192,7 @@ impl Queue {
                     "printed {n} record(s) but could not mark them pulled (they will be delivered again): {}",
                     e.msg
                 );
-                Error { msg, ..e }
+                e.reworded(msg)
             })?;
             total += n;
             left -= n;
@@ -220,7 +220,7 @@ impl Queue {
                     } else {
                         ""
                     };
-                    return Err(Error::new(format!(
+                    return Err(Error::no_record(format!(
                         "no record with id {id} in {}; nothing marked{hint}",
                         self.store.describe()
                     )));
@@ -362,7 +362,7 @@ pub fn append_retrying(
         };
         let since = *first.get_or_insert_with(Instant::now);
         let left = window.saturating_sub(since.elapsed());
-        if left.is_zero() || e.code == crate::error::code::USAGE {
+        if left.is_zero() || e.kind() == crate::error::Kind::Usage {
             return (q, Err(e));
         }
         if pause == std::time::Duration::from_millis(100) {

@@ -131,7 +131,7 @@ impl Queue {
             for id in ids {
                 let of_id: Vec<&Key> = dead.iter().copied().filter(|k| &k.id == id).collect();
                 if of_id.is_empty() {
-                    return Err(Error::new(format!(
+                    return Err(Error::no_record(format!(
                         "no dead letter with id {id} in {} (see cq list --dead); nothing changed",
                         self.describe()
                     )));

@@ -86,6 +86,10 @@ impl RedisQueue {
     /// The failure of a command: the call's deadline when it passed while
     /// the server did not answer (exit 124), else the server's error.
     pub(super) fn failed(&self, what: &str, e: redis::RedisError, dl: Deadline) -> Error {
+        // The server's own error code, not its words.
+        if e.code() == Some("BUSYGROUP") {
+            return Error::exists(self.fail(what, e).msg);
+        }
         if (e.is_timeout() || e.is_io_error()) && dl.expired() {
             return Deadline::timed_out(&format!(
                 "the redis server at {} (it does not answer)",

@@ -35,7 +35,7 @@ impl RedisQueue {
                 .query::<Value>(c)
         });
         match r {
-            Err(e) if e.msg.contains("BUSYGROUP") => Ok(()),
+            Err(e) if e.kind() == crate::error::Kind::Exists => Ok(()),
             other => other.map(|_| ()),
         }
     }
