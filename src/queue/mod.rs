@@ -154,8 +154,9 @@ impl Queue {
             return Err(Error::usage("a group name must not be empty"));
         }
         if !self.store.has_groups() {
+            let (tiers, forms) = Tier::with_groups();
             return Err(Error::usage(format!(
-                "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
+                "consumer groups (--group {group}) need the {tiers} tier (CQ_QUEUE={forms}); this queue is on the {} tier",
                 self.store.tier()
             )));
         }
