@@ -181,23 +181,6 @@ pub fn quiet() {
     QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// [`warn`], once per `key` in this process: a waiter reads the running
-/// jobs at every wake, and a file it skips is said once, not at each.
-pub fn warn_once(key: &str, msg: &str) {
-    use std::collections::HashSet;
-    use std::sync::Mutex;
-    static SAID: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-    let first = match SAID.lock() {
-        Ok(mut said) => said
-            .get_or_insert_with(HashSet::new)
-            .insert(key.to_string()),
-        Err(_) => true,
-    };
-    if first {
-        warn(msg);
-    }
-}
-
 /// A warning that does not stop the command (a skipped line), on stderr.
 pub fn warn(msg: &str) {
     if QUIET.load(std::sync::atomic::Ordering::Relaxed) {

@@ -150,6 +150,13 @@ impl Queue {
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
+        self.check_group(group)?;
+        self.pull_as(Some(group), limit, deliver)
+    }
+
+    /// The one `--group` check, for every command that takes one: a name,
+    /// and a tier with consumer groups.
+    fn check_group(&self, group: &str) -> Result<()> {
         if group.is_empty() {
             return Err(Error::usage("a group name must not be empty"));
         }
@@ -160,7 +167,7 @@ impl Queue {
                 self.store.tier()
             )));
         }
-        self.pull_as(Some(group), limit, deliver)
+        Ok(())
     }
 
     /// Slice by slice (`Store::pull_slice` records at a time), each
@@ -293,7 +300,9 @@ impl Queue {
     /// one order: oldest start first, then by id (UUIDv7, so start order
     /// within a second).
     pub fn running(&self) -> Result<Vec<Job>> {
-        let mut jobs = running::reap(&*self.store, self.deadline())?;
+        let jobs = running::reap(&*self.store, self.deadline());
+        self.report_bad("skipped");
+        let mut jobs = jobs?;
         jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
         Ok(jobs)
     }

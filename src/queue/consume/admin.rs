@@ -47,13 +47,8 @@ impl Queue {
     /// record and the others from the first record completed in its second
     /// or later. Returns how many records became pending.
     pub fn replay(&self, group: Option<&str>, point: &str) -> Result<usize> {
-        if let Some(g) = group
-            && !self.store.has_groups()
-        {
-            return Err(Error::usage(format!(
-                "consumer groups (--group {g}) need the redis or kafka tier; this queue is on the {} tier",
-                self.store.tier()
-            )));
+        if let Some(g) = group {
+            self.check_group(g)?;
         }
         let n = match crate::time::parse_since(point) {
             Ok(ts) => {
@@ -75,6 +70,7 @@ impl Queue {
                     }
                     Ok(true)
                 })?;
+                self.report_bad("skipped");
                 let Some(at) = at else {
                     return Err(Error::usage(format!(
                         "--from {point}: neither a time (RFC 3339 or a duration such as 2h) nor the id of a record in {}",
@@ -98,6 +94,8 @@ impl Queue {
                 })?
             }
         };
+        // Records another program marked pulled, which replay cannot change.
+        self.report_bad("left pulled");
         let mut f = Fact::new(
             "replay",
             &Key {

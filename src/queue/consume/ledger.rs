@@ -187,6 +187,7 @@ impl Ledger {
                 }
                 Ok(())
             })?;
+        q.report_bad("skipped");
         for f in facts {
             self.apply(f);
         }

@@ -114,7 +114,7 @@ pub struct Consumer<'q> {
 /// How often a consumer notes that it still holds its records; one that
 /// has not for four lease TTLs loses them (on another host: no pid to judge).
 pub fn hold_interval() -> Duration {
-    super::running::lease_ttl() / 3
+    super::running::renew_every()
 }
 
 /// Whether the consumer `HOST:PID` that wrote a fact at `at` is alive: on
@@ -124,7 +124,7 @@ fn alive(who: &str, at: &str) -> bool {
     if host == super::running::host() {
         return pid.parse().is_ok_and(crate::process::exists);
     }
-    let ttl = super::running::lease_ttl() * 4;
+    let ttl = super::running::puller_dead_after();
     let Ok(at) = crate::time::parse_timestamp(at) else {
         return false;
     };

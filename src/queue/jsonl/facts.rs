@@ -10,7 +10,7 @@
 //! lines only.
 
 use super::{JsonlQueue, side_path};
-use crate::error::{Error, Result, warn};
+use crate::error::{Error, Result};
 use crate::queue::files::{self, open_or_create, sync_dir};
 use crate::queue::store::FactScan;
 use crate::queue::store::Mark;
@@ -100,10 +100,10 @@ impl JsonlQueue {
                 continue;
             }
             if serde_json::from_slice::<serde_json::Value>(line).is_err() {
-                warn(&format!(
-                    "{}: line {lineno} after byte {start} is not JSON; skipped",
-                    path.display()
-                ));
+                self.bad.note(
+                    format!("{} line {lineno} after byte {start}", path.display()),
+                    "not JSON",
+                );
                 continue;
             }
             each(line)?;

@@ -35,19 +35,15 @@ impl JsonlQueue {
             }
         };
         // In no order: `queue::running` orders jobs, for every tier. What is
-        // not a job is said once and skipped, as a bad line of the queue is:
-        // only `ID.json` files cq wrote, and its own `.ID.tmp` in flight.
+        // not a job is noted (the queue names it once) and skipped, as a bad
+        // line is: only `ID.json` files cq wrote, and its own `.ID.tmp` in
+        // flight, are jobs.
         let jobs: Vec<(PathBuf, Job)> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter_map(|p| {
                 let name = p.file_name().map(|n| n.to_string_lossy().into_owned())?;
-                let skip = |why: &str| {
-                    crate::error::warn_once(
-                        &p.to_string_lossy(),
-                        &format!("{}: {why}; skipped", p.display()),
-                    );
-                };
+                let skip = |why: &str| self.bad.note(p.display().to_string(), why);
                 if name.starts_with('.') && name.ends_with(".tmp") {
                     return None;
                 }

@@ -6,7 +6,7 @@
 
 use super::JsonlQueue;
 use super::lines::{Parsed, Pos};
-use crate::error::{Error, Result, warn};
+use crate::error::{Error, Result};
 use crate::queue::files;
 use crate::record::{self, PULLED_FALSE, Pulled, View};
 use crate::watch::Deadline;
@@ -40,9 +40,10 @@ impl JsonlQueue {
             // `"pulled":true` without the space (jq's) is one byte short of
             // `false`: only a rewrite could change it, and replay never
             // rewrites.
-            warn(&format!(
-                "{other} record(s) marked pulled by another program (\"pulled\":true without cq's space) cannot be made pending in place; left pulled"
-            ));
+            self.bad.note(
+                format!("{other} record(s)"),
+                "marked pulled by another program (\"pulled\":true without cq's space), they cannot be made pending in place",
+            );
         }
         if spans.is_empty() {
             return Ok(0);

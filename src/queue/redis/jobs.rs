@@ -27,14 +27,12 @@ impl running::Registry for RedisQueue {
             .filter_map(text)
             .filter_map(|t| match serde_json::from_str(&t) {
                 Ok(j) => Some(j),
-                // Said once and skipped, as a bad line of a file queue is.
+                // Noted (the queue names it once) and skipped, as a bad
+                // entry is.
                 Err(e) => {
-                    crate::error::warn_once(
-                        &format!("redis running {t}"),
-                        &format!(
-                            "{}: a running job that is not one ({e}); skipped",
-                            self.key("running")
-                        ),
+                    self.bad.note(
+                        format!("{} {t}", self.key("running")),
+                        format!("a running job that is not one ({e})"),
                     );
                     None
                 }

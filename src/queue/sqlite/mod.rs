@@ -161,13 +161,10 @@ impl SqliteQueue {
             let text = r.map_err(&err)?;
             match serde_json::from_str::<Job>(&text) {
                 Ok(j) => jobs.push(j),
-                // Said once and skipped, as a bad line of a file queue is.
-                Err(e) => crate::error::warn_once(
-                    &format!("sqlite running {text}"),
-                    &format!(
-                        "{}: a running job that is not one ({e}); skipped",
-                        self.shown()
-                    ),
+                // Noted (the queue names it once) and skipped, as a bad row is.
+                Err(e) => self.bad.note(
+                    format!("running job {text}"),
+                    format!("a running job that is not one ({e})"),
                 ),
             }
         }
