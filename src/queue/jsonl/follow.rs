@@ -135,7 +135,9 @@ impl JsonlQueue {
                     passed_seen = s.view.id.is_some() && s.view.id == seen_id;
                     return Ok(true);
                 }
-                if !seen_present && s.view.completed_at.as_deref() <= seen.completed_at.as_deref() {
+                if !seen_present
+                    && no_later(s.view.completed_at.as_deref(), seen.completed_at.as_deref())
+                {
                     return Ok(true);
                 }
             }
@@ -147,6 +149,15 @@ impl JsonlQueue {
         })?;
         Ok(Follow::of(&f, end, last).to_mark())
     }
+}
+
+/// Whether a record completed at `t` completed no later than `seen`, by
+/// time, not by text (a time another writer spelt otherwise, with an
+/// offset or fractions, is still the same moment); no time counts as
+/// earliest.
+fn no_later(t: Option<&str>, seen: Option<&str>) -> bool {
+    let at = |x: Option<&str>| x.and_then(|x| crate::time::parse_timestamp(x).ok());
+    at(t) <= at(seen)
 }
 
 #[cfg(test)]
@@ -171,5 +182,14 @@ mod tests {
         assert_eq!(Follow::parse(&p.to_mark()), Some(p));
         assert_eq!(Follow::parse(&Mark::default()), None);
         assert_eq!(Follow::parse(&Mark("1 2 3 x 5 - -".into())), None);
+    }
+
+    #[test]
+    fn times_compare_as_times() {
+        let seen = Some("2026-01-01T10:00:00Z");
+        assert!(no_later(Some("2026-01-01T11:00:00+02:00"), seen));
+        assert!(!no_later(Some("2026-01-01T10:00:01Z"), seen));
+        assert!(no_later(None, seen));
+        assert!(!no_later(seen, None));
     }
 }
