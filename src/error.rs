@@ -28,6 +28,7 @@ pub enum Kind {
     /// No record has the id asked for (`cq ack`, `cq retry`).
     NoRecord,
     /// What was to be created exists already (a Redis consumer group).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Exists,
     /// The reader went away (`cq list | head`): exit 0, nothing said.
     BrokenPipe,
@@ -77,6 +78,7 @@ impl Error {
     }
 
     /// What was to be created exists already (exit 1).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn exists(msg: impl Into<String>) -> Self {
         Self::of(Kind::Exists, code::ERROR, msg)
     }
@@ -166,6 +168,7 @@ impl Error {
 /// An error whose text never holds `secret` (a password given in a queue's
 /// URL, which a client library's own message may repeat): the one place
 /// that scrubs it.
+#[cfg_attr(not(any(feature = "redis", feature = "kafka")), allow(dead_code))]
 pub fn scrubbed(msg: &str, secret: Option<&str>) -> Error {
     match secret {
         Some(s) if !s.is_empty() => Error::new(msg.replace(s, "***")),

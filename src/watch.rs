@@ -180,6 +180,7 @@ impl Deadline {
     }
 
     /// `bound`, or less when the deadline comes sooner.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn cap(self, bound: Duration) -> Duration {
         self.0.map_or(bound, |d| {
             d.saturating_duration_since(Instant::now()).min(bound)

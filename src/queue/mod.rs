@@ -421,6 +421,7 @@ mod tests {
     /// The local stores, each real: a file and (when built) a database in
     /// `dir`, named `stem.jsonl` and `stem.db`.
     pub(super) fn local_stores(dir: &std::path::Path, stem: &str) -> Vec<Box<dyn Store>> {
+        #[cfg_attr(not(feature = "sqlite"), allow(unused_mut))]
         let mut stores: Vec<Box<dyn Store>> = vec![Box::new(jsonl::JsonlQueue::new(
             dir.join(format!("{stem}.jsonl")),
         ))];
