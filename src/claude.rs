@@ -358,7 +358,7 @@ fn ack_all(q: &Queue, ids: &[String]) -> bool {
     let mut ok = true;
     for id in ids {
         if let Err(e) = q.ack(std::slice::from_ref(id))
-            && !e.msg.contains("no record with id")
+            && e.kind() != crate::error::Kind::NoRecord
         {
             ok = false;
         }

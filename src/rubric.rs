@@ -39,28 +39,15 @@ const GROUPS: &str = "Do you need consumer groups or replay? If several independ
 /// The checklist's durability and "read it by hand" items for `tier`, and
 /// the groups item where the tier has no groups.
 pub fn also(tier: Tier) -> Vec<&'static str> {
-    let durability = match tier {
-        Tier::Jsonl => {
-            "What's your tolerance for data loss? A JSONL file on a local disk is as durable as the disk (cq fdatasyncs every append)."
-        }
-        Tier::Sqlite => {
-            "What's your tolerance for data loss? SQLite commits each record durably (WAL, synchronous=FULL), as durable as the disk."
-        }
-        Tier::Redis => {
-            "What's your tolerance for data loss? Redis is in-memory by default: run it with appendonly yes and appendfsync always to keep every push that returned."
-        }
-        Tier::Kafka => {
-            "What's your tolerance for data loss? Kafka with acks=all (what cq asks for) gives replicated durability on a replicated topic."
-        }
-    };
-    let by_hand = match tier {
-        Tier::Jsonl => "Can you read the queue state in a text editor? Yes: cat the file.",
-        _ => {
+    let durability = tier.durability();
+    let by_hand = match tier.readable_by_hand() {
+        true => "Can you read the queue state in a text editor? Yes: cat the file.",
+        false => {
             "Can you read the queue state in a text editor? Not on this tier: cq list shows it; make sure that cost is justified."
         }
     };
     let mut v = Vec::new();
-    if matches!(tier, Tier::Jsonl | Tier::Sqlite) {
+    if !tier.has_groups() {
         v.push(GROUPS);
     }
     v.extend([durability, by_hand]);

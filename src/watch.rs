@@ -153,21 +153,83 @@ impl Watch {
     }
 }
 
-/// `now + d`, for deadlines from `--timeout`.
-pub fn deadline(timeout: Option<Duration>) -> Option<Instant> {
-    // A timeout too long for the clock (`--timeout 999999999d`) is none.
-    let d = timeout.and_then(|d| Instant::now().checked_add(d));
-    if let Some(d) = d {
-        let _ = WAIT_DEADLINE.set(d);
+/// The moment a command stops waiting (its `--timeout`), or none. Handed
+/// to every call that can block on another party: a lock another process
+/// holds, a busy database, a server that does not answer, a group join.
+/// The default is none: waits are bounded only by each tier's own limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// `now + timeout`; none for no timeout, or one too long for the
+    /// clock (`--timeout 999999999d`).
+    pub fn after(timeout: Option<Duration>) -> Deadline {
+        Deadline(timeout.and_then(|d| Instant::now().checked_add(d)))
     }
-    d
+
+    pub fn at(when: Option<Instant>) -> Deadline {
+        Deadline(when)
+    }
+
+    pub fn instant(self) -> Option<Instant> {
+        self.0
+    }
+
+    pub fn expired(self) -> bool {
+        self.0.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// `bound`, or less when the deadline comes sooner.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub fn cap(self, bound: Duration) -> Duration {
+        self.0.map_or(bound, |d| {
+            d.saturating_duration_since(Instant::now()).min(bound)
+        })
+    }
+
+    /// The error of a wait for `what` that reached the deadline (exit 124).
+    pub fn timed_out(what: &str) -> crate::error::Error {
+        crate::error::Error::timeout(format!("timed out waiting for {what}"))
+    }
 }
 
-/// The command's `--timeout` as a bound on every wait inside the queue
-/// too (a lock held by a stopped process), set once per process.
-static WAIT_DEADLINE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+/// A wait for something another party holds, from its first retry on: the
+/// one place that gives up at the deadline (exit 124) and that, on a
+/// terminal, says what cq waits for once the wait has lasted a moment (as
+/// cargo's "Blocking waiting for file lock"). `what` names it: "the lock on
+/// Q (another process holds it)".
+pub struct Blocked {
+    deadline: Deadline,
+    what: String,
+    since: Instant,
+    said: bool,
+}
 
-/// Whether the command's `--timeout` has passed.
-pub fn waits_expired() -> bool {
-    WAIT_DEADLINE.get().is_some_and(|d| Instant::now() >= *d)
+/// How long a wait goes on before a terminal hears of it.
+const SAY_AFTER: Duration = Duration::from_millis(100);
+
+impl Blocked {
+    pub fn new(deadline: Deadline, what: String) -> Blocked {
+        Blocked {
+            deadline,
+            what,
+            since: Instant::now(),
+            said: false,
+        }
+    }
+
+    /// Called before each further try: fails once the deadline passed.
+    pub fn again(&mut self) -> crate::error::Result<()> {
+        if self.deadline.expired() {
+            return Err(Deadline::timed_out(&self.what));
+        }
+        if !self.said && self.since.elapsed() >= SAY_AFTER {
+            self.said = true;
+            crate::notice::status_line(&format!(
+                "waiting for {}; a stopped process holds on until it resumes",
+                self.what
+            ));
+        }
+        Ok(())
+    }
 }

@@ -56,17 +56,129 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
             "{tier:?}: {out:?}"
         );
         assert!(out.stdout.is_empty(), "{tier:?}: printed nothing");
-        let pending = env
+        // On a terminal (`script` gives cq one) the wait says what it is
+        // for, once it has lasted a moment; piped, it said nothing more.
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).lines().count(),
+            1,
+            "{tier:?}: {out:?}"
+        );
+        if have("script") {
+            let holder = match tier {
+                Tier::Sqlite => LockHolder::sqlite(&env.queue),
+                _ => LockHolder::flock(std::path::Path::new(&format!(
+                    "{}.lock",
+                    env.queue.display()
+                ))),
+            };
+            let out = Command::new("script")
+                .args([
+                    "-qec",
+                    &format!("'{CQ}' pull --wait --timeout 1s"),
+                    "/dev/null",
+                ])
+                .env("CQ_QUEUE", &env.location)
+                .env("XDG_STATE_HOME", env.path("xdg"))
+                .output()
+                .unwrap();
+            drop(holder);
+            let shown = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                shown.contains("cq: waiting for the lock on ") && shown.contains("timed out"),
+                "{tier:?}: {shown}"
+            );
+        } else {
+            skip(
+                "timeout_bounds_a_wait_for_a_lock_another_program_holds",
+                "script (util-linux) is not installed",
+            );
+        }
+        assert_pending(&env, tier, "the pull that timed out marked nothing");
+    }
+}
+
+/// The records still pending are `["held"]`: what timed out marked nothing.
+fn assert_pending(env: &Env, tier: Tier, why: &str) {
+    let pending = env
+        .cq()
+        .args(["list", "--pending", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        names(&parse_lines(&String::from_utf8_lossy(&pending.stdout))),
+        ["held"],
+        "{tier:?}: {why}: {pending:?}"
+    );
+}
+
+/// A stopped server (SIGSTOP: it accepts connections but never answers),
+/// continued when dropped.
+struct Stalled(u32);
+
+impl Stalled {
+    fn new(pid: u32) -> Stalled {
+        signal("-STOP", pid);
+        Stalled(pid)
+    }
+}
+
+impl Drop for Stalled {
+    fn drop(&mut self) {
+        signal("-CONT", self.0);
+    }
+}
+
+fn signal(sig: &str, pid: u32) {
+    let st = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill {sig} {pid}");
+}
+
+/// `--timeout` bounds a wait for a server that does not answer (a
+/// redis-server stopped with SIGSTOP), whatever the call: `pull --wait`
+/// and `list --follow` exit 124 within the timeout and a second, and
+/// nothing is marked. (Redis waited for its 10 s read bound, then failed
+/// with exit 1; its waiter read for the timeout and 5 s more.)
+#[test]
+fn timeout_bounds_a_wait_for_a_stalled_server() {
+    let test = "timeout_bounds_a_wait_for_a_stalled_server";
+    // Kafka: the store is handed the deadline, but librdkafka's own
+    // timeouts still bound its waits (the closing note of issue 24 says so).
+    if !tiers(test).contains(&Tier::Redis) {
+        return;
+    }
+    let env = Env::tier(Tier::Redis);
+    env.push("held", 0);
+    let stalled = Stalled::new(env.redis.as_ref().unwrap().pid());
+    for args in [
+        &["pull", "--wait", "--timeout", "2s"][..],
+        &["pull", "--follow", "--timeout", "2s"][..],
+        &["wait", "nothing-by-this-name", "--timeout", "2s"][..],
+    ] {
+        let began = Instant::now();
+        let out = env
             .cq()
-            .args(["list", "--pending", "--json"])
+            .args(args)
+            .timeout(Duration::from_secs(30))
             .output()
             .unwrap();
-        assert_eq!(
-            names(&parse_lines(&String::from_utf8_lossy(&pending.stdout))),
-            ["held"],
-            "{tier:?}: the pull that timed out marked nothing"
+        let took = began.elapsed();
+        assert_eq!(out.status.code(), Some(124), "{args:?}: {out:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "{args:?}: exit 124 after {took:?}, not within the 2 s timeout and a second"
         );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("timed out waiting for the redis server at redis://127.0.0.1:"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: printed nothing");
     }
+    drop(stalled);
+    assert_pending(&env, Tier::Redis, "the pulls that timed out marked nothing");
 }
 
 /// The tiers a case runs on here: the local ones always, Redis and Kafka

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 #[command(name = "cq", version, about, long_about, max_term_width = 100)]
 #[command(propagate_version = true, help_expected = true)]
 pub struct Cli {
-    /// Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]
     #[arg(
+        help = crate::queue::Tier::queue_help(),
         long,
         short = 'q',
         global = true,

@@ -41,6 +41,7 @@ pub(super) fn consume(args: PullArgs, cmd: String, loc: &Location) -> Result<Exi
     let policy = policy(&args, &cmd)?;
     let until = deadline(args.timeout.as_deref())?;
     let q = queue::open(loc)?;
+    q.set_deadline(crate::watch::Deadline::at(until));
     if let Some(point) = &args.from {
         q.replay(None, point)?;
     }

@@ -58,7 +58,7 @@ impl HookArgs {
         }
         // A prompt hook never outwaits its prompt: the queue's lock waits
         // give up too.
-        crate::watch::deadline(Some(claude::LOCK_WAIT));
+        q.set_deadline(crate::watch::Deadline::after(Some(claude::LOCK_WAIT)));
         let lock = sessions.lock()?;
         let in_flight = lock.settle(&q);
         let deliver = match input.hook_event_name.as_str() {

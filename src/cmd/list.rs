@@ -47,7 +47,6 @@ impl ListArgs {
             pending: self.pending,
             pulled: self.pulled,
             name: self.name.take(),
-            names: Vec::new(),
             status: self.status.take(),
             since: self
                 .since

@@ -14,7 +14,7 @@ impl Run for MigrateArgs {
         }
         let source = queue::open(loc)?;
         let target = queue::open(&to)?;
-        let m = queue::migrate(&source, &target)?;
+        let m = source.migrate_to(&target)?;
         let mut line = format!(
             "copied {} of {} records from {} to {}",
             m.copied,

@@ -98,7 +98,7 @@ fn print_text(text: &[u8]) -> Result<Exit> {
 /// `--timeout DUR` as a deadline.
 fn deadline(timeout: Option<&str>) -> Result<Option<std::time::Instant>> {
     let d = timeout.map(crate::time::parse_duration).transpose()?;
-    Ok(crate::watch::deadline(d))
+    Ok(crate::watch::Deadline::after(d).instant())
 }
 
 /// The working directory, as records hold it (`cwd`). A record is JSON,

@@ -23,6 +23,7 @@ impl Run for PullArgs {
         let until = deadline(self.timeout.as_deref())?;
         let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
+        q.set_deadline(crate::watch::Deadline::at(until));
         if let Some(point) = &self.from {
             q.replay(self.group.as_deref(), point)?;
         }

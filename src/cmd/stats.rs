@@ -267,10 +267,5 @@ fn suggest(loc: &Location, tier: Tier) -> String {
         #[cfg(any(feature = "redis", feature = "kafka"))]
         _ => std::path::PathBuf::from("$XDG_STATE_HOME/cq/queue.jsonl"),
     };
-    match tier {
-        Tier::Sqlite => format!("sqlite:{}", base.with_extension("db").display()),
-        Tier::Jsonl => base.with_extension("jsonl").display().to_string(),
-        Tier::Redis => "redis://127.0.0.1:6379/0?stream=cq".to_string(),
-        Tier::Kafka => "kafka://127.0.0.1:9092/cq".to_string(),
-    }
+    tier.example(&base)
 }

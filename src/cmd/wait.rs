@@ -23,6 +23,7 @@ impl Run for WaitArgs {
         let began = Cutoff::new(time::parse_timestamp(&time::format(time::now()))?);
         let fmt = output::format(self.format.chosen());
         let q = queue::open(loc)?;
+        q.set_deadline(crate::watch::Deadline::at(until));
         let mut waiter = q.waiter()?;
         let filter = Filter::default();
         let status = Status::new();

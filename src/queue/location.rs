@@ -3,17 +3,18 @@
 //! one place that knows every tier's name and URL form.
 
 use super::files;
+use super::jsonl;
 #[cfg(feature = "kafka")]
 use super::kafka;
 #[cfg(feature = "redis")]
 use super::redis;
 #[cfg(feature = "sqlite")]
 use super::sqlite;
-use super::{jsonl, store::Store};
+use super::store::{Store, Tier};
 use crate::error::{Error, Result};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `--queue` / `CQ_QUEUE` as given, resolved into a [`Location`] only by
 /// the commands that use the queue.
@@ -110,15 +111,28 @@ impl Location {
         // Anything else with a scheme is a mistake, not a file name: a
         // push to `Redis://h/0` once created directories named after it.
         if let Some(scheme) = scheme_of(b) {
-            let known = ["file:", "sqlite:", "redis://", "rediss://", "kafka://"];
+            let known: Vec<&str> = Tier::ALL
+                .iter()
+                .flat_map(|t| t.schemes())
+                .copied()
+                .collect();
             let lower = scheme.to_ascii_lowercase();
             let hint = known
                 .iter()
                 .find(|k| k.trim_end_matches([':', '/']) == lower)
                 .map(|k| format!(" (did you mean {k}?)"))
                 .unwrap_or_default();
+            let forms: Vec<String> = known
+                .iter()
+                .map(|k| match k.ends_with(':') {
+                    true => format!("{k}PATH"),
+                    false => k.to_string(),
+                })
+                .collect();
+            let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
             return Err(Error::usage(format!(
-                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka:// (a file whose name holds a colon: ./NAME or file:NAME)"
+                "unknown queue scheme '{scheme}:'{hint}; a queue is a path, {} (a file whose name holds a colon: ./NAME or file:NAME)",
+                or_list(&forms)
             )));
         }
         Ok(Location::File(home_path(b)?))
@@ -134,6 +148,101 @@ impl Location {
             Some(q) => Location::parse(q),
             None => Location::default_location(),
         }
+    }
+}
+
+/// What cq knows about each tier, asked here instead of matched on in
+/// place (the rubric's advice, `cq stats`' suggestion, the `--queue` help,
+/// the scheme list, the `--group` message): a fifth tier adds one arm to
+/// each method.
+impl Tier {
+    /// Every tier, in the rubric's order.
+    pub const ALL: [Tier; 4] = [Tier::Jsonl, Tier::Sqlite, Tier::Redis, Tier::Kafka];
+
+    /// The schemes a location of this tier starts with.
+    pub fn schemes(self) -> &'static [&'static str] {
+        match self {
+            Tier::Jsonl => &["file:"],
+            Tier::Sqlite => &["sqlite:"],
+            Tier::Redis => &["redis://", "rediss://"],
+            Tier::Kafka => &["kafka://"],
+        }
+    }
+
+    /// A location of this tier as `--queue`'s help writes it.
+    pub fn form(self) -> &'static str {
+        match self {
+            Tier::Jsonl => "a path, file:PATH",
+            Tier::Sqlite => "sqlite:PATH",
+            Tier::Redis => "redis://HOST[:PORT][/DB][?stream=NAME]",
+            Tier::Kafka => "kafka://HOST:PORT[,...]/TOPIC[?group=NAME]",
+        }
+    }
+
+    /// A location of this tier to suggest, next to `base` (the current
+    /// queue's file, when it is one).
+    pub fn example(self, base: &Path) -> String {
+        match self {
+            Tier::Jsonl => base.with_extension("jsonl").display().to_string(),
+            Tier::Sqlite => format!("sqlite:{}", base.with_extension("db").display()),
+            Tier::Redis => "redis://127.0.0.1:6379/0?stream=cq".to_string(),
+            Tier::Kafka => "kafka://127.0.0.1:9092/cq".to_string(),
+        }
+    }
+
+    /// Whether independent consumer groups (`--group`) exist here.
+    pub fn has_groups(self) -> bool {
+        matches!(self, Tier::Redis | Tier::Kafka)
+    }
+
+    /// Whether a person reads the queue in a text editor.
+    pub fn readable_by_hand(self) -> bool {
+        self == Tier::Jsonl
+    }
+
+    /// The rubric's durability item, for this tier.
+    pub fn durability(self) -> &'static str {
+        match self {
+            Tier::Jsonl => {
+                "What's your tolerance for data loss? A JSONL file on a local disk is as durable as the disk (cq fdatasyncs every append)."
+            }
+            Tier::Sqlite => {
+                "What's your tolerance for data loss? SQLite commits each record durably (WAL, synchronous=FULL), as durable as the disk."
+            }
+            Tier::Redis => {
+                "What's your tolerance for data loss? Redis is in-memory by default: run it with appendonly yes and appendfsync always to keep every push that returned."
+            }
+            Tier::Kafka => {
+                "What's your tolerance for data loss? Kafka with acks=all (what cq asks for) gives replicated durability on a replicated topic."
+            }
+        }
+    }
+
+    /// `--queue`'s help: every tier's form.
+    pub fn queue_help() -> String {
+        let forms: Vec<&str> = Tier::ALL.iter().map(|t| t.form()).collect();
+        format!(
+            "Queue: {}; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]",
+            or_list(&forms)
+        )
+    }
+
+    /// The tiers with consumer groups, and their locations, for the
+    /// message that refuses `--group` elsewhere.
+    pub fn with_groups() -> (String, String) {
+        let t: Vec<Tier> = Tier::ALL.into_iter().filter(|t| t.has_groups()).collect();
+        let names: Vec<&str> = t.iter().map(|t| t.name()).collect();
+        let forms: Vec<&str> = t.iter().map(|t| t.form()).collect();
+        (or_list(&names), or_list(&forms))
+    }
+}
+
+/// `a, b or c`.
+fn or_list(items: &[&str]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 
@@ -226,5 +335,85 @@ fn home_path(p: &[u8]) -> Result<PathBuf> {
         None => Err(Error::usage(
             "a queue path starts with ~ but HOME is not set: give the full path",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is said about the tiers is built from `Tier`, word for word as
+    /// it was written by hand.
+    #[test]
+    fn tier_prose() {
+        assert_eq!(
+            Tier::queue_help(),
+            "Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]"
+        );
+        let e = Location::parse(OsStr::new("ftp://h/q")).unwrap_err();
+        assert!(
+            e.msg.ends_with("a queue is a path, file:PATH, sqlite:PATH, redis://, rediss:// or kafka:// (a file whose name holds a colon: ./NAME or file:NAME)"),
+            "{}",
+            e.msg
+        );
+        assert_eq!(Tier::with_groups().0, "redis or kafka");
+        assert_eq!(
+            Tier::Sqlite.example(Path::new("/s/q.jsonl")),
+            "sqlite:/s/q.db"
+        );
+    }
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse(OsStr::new("file:/a/b")).unwrap(),
+            Location::File("/a/b".into())
+        );
+        assert_eq!(
+            Location::parse(OsStr::new("q.jsonl")).unwrap(),
+            Location::File("q.jsonl".into())
+        );
+        for bad in ["Redis://h/0", "reddis://h", "ftp://h/q", "KAFKA://h:1/t"] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+        }
+        let e = Location::parse(OsStr::new("Redis://h/0")).unwrap_err();
+        assert!(e.msg.contains("did you mean redis://"), "{}", e.msg);
+        // `word:` at the start is a scheme, whatever follows: one slash, a
+        // case, no slash at all. A colon after a slash is a file's.
+        for (bad, hint) in [
+            ("SQLITE:/x.db", "did you mean sqlite:"),
+            ("kafka:/h:9092/t", "did you mean kafka://"),
+            ("redis:h", "did you mean redis://"),
+            ("File:q", "did you mean file:"),
+            ("notes:q.jsonl", "./NAME or file:NAME"),
+        ] {
+            let e = Location::parse(OsStr::new(bad)).unwrap_err();
+            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
+            assert!(e.msg.contains(hint), "{bad}: {}", e.msg);
+        }
+        for good in [
+            "./notes:q",
+            "file:notes:q",
+            "/a/b:c",
+            "2026-01-01T10:00.jsonl",
+        ] {
+            assert!(
+                matches!(Location::parse(OsStr::new(good)), Ok(Location::File(_))),
+                "{good}"
+            );
+        }
+        // A relative path with "://" further in is still a path.
+        assert!(matches!(
+            Location::parse(OsStr::new("./a://b")).unwrap(),
+            Location::File(_)
+        ));
+        let e = Location::parse(OsStr::new("kafka://u:hunter2@h/0")).unwrap_err();
+        assert!(!e.msg.contains("hunter2"));
+        #[cfg(feature = "kafka")]
+        assert!(matches!(
+            Location::parse(OsStr::new("kafka://h:9092/jobs")).unwrap(),
+            Location::Kafka(_)
+        ));
     }
 }

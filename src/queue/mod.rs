@@ -14,7 +14,7 @@
 //!   run before every pull, listing and wait);
 //! - running jobs have one order ([`Queue::running`]);
 //! - migration is the only de-duplication, and carries pulled state
-//!   forward ([`migrate`]);
+//!   forward ([`Queue::migrate_to`]);
 //! - a consumer that acts (`pull --exec`) counts attempts before each
 //!   handler, acknowledges only on success, retries, parks dead letters,
 //!   and compaction keeps what it has not finished (consume.rs).
@@ -22,10 +22,12 @@
 pub mod bad;
 pub mod consume;
 pub(crate) mod files;
+mod filter;
 pub mod jsonl;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub(crate) mod location;
+mod migrate;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod running;
@@ -37,6 +39,8 @@ use crate::error::{Error, Result};
 pub use crate::record::Stored;
 use crate::record::{Pulled, View};
 use crate::time::{self, Cutoff};
+use crate::watch::Deadline;
+pub use filter::Filter;
 #[cfg(feature = "kafka")]
 pub use location::kafka_in_process;
 pub use location::{Location, Source, Where};
@@ -65,6 +69,9 @@ pub fn removable(v: &View, cutoff: &Cutoff) -> bool {
 /// The queue: one store, and every rule over it.
 pub struct Queue {
     store: Box<dyn Store>,
+    /// The command's `--timeout`, handed to every store call that can
+    /// block.
+    deadline: std::cell::Cell<Deadline>,
     /// Bad entries already named by this process.
     named: std::cell::RefCell<std::collections::HashSet<String>>,
 }
@@ -73,8 +80,20 @@ impl Queue {
     pub fn new(store: Box<dyn Store>) -> Queue {
         Queue {
             store,
+            deadline: Default::default(),
             named: Default::default(),
         }
+    }
+
+    /// Bounds every wait of this queue's calls from now on (a lock another
+    /// process holds, a busy database, a server that does not answer) by
+    /// `deadline`: such a call fails with exit 124 once it has passed.
+    pub fn set_deadline(&self, deadline: Deadline) {
+        self.deadline.set(deadline);
+    }
+
+    pub fn deadline(&self) -> Deadline {
+        self.deadline.get()
     }
 
     /// Names each entry that is not a record once, on stderr, in one
@@ -103,7 +122,7 @@ impl Queue {
     /// de-duplicates: a returning wrapper's real record follows its lost
     /// one, with the same id, and both are delivered.
     pub fn append(&self, line: &str) -> Result<()> {
-        self.store.append(&[Stored::parse(line)?])
+        self.store.append(self.deadline(), &[Stored::parse(line)?])
     }
 
     /// Appends record lines (as record.rs built them) in one go, durably:
@@ -113,7 +132,7 @@ impl Queue {
             .iter()
             .map(|l| Stored::parse(l))
             .collect::<Result<Vec<_>>>()?;
-        self.store.append(&recs)
+        self.store.append(self.deadline(), &recs)
     }
 
     /// Selects up to `limit` pending records, oldest first, hands them to
@@ -131,16 +150,24 @@ impl Queue {
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
+        self.check_group(group)?;
+        self.pull_as(Some(group), limit, deliver)
+    }
+
+    /// The one `--group` check, for every command that takes one: a name,
+    /// and a tier with consumer groups.
+    fn check_group(&self, group: &str) -> Result<()> {
         if group.is_empty() {
             return Err(Error::usage("a group name must not be empty"));
         }
         if !self.store.has_groups() {
+            let (tiers, forms) = Tier::with_groups();
             return Err(Error::usage(format!(
-                "consumer groups (--group {group}) need the redis or kafka tier (CQ_QUEUE=redis://HOST:6379/0?stream=NAME or kafka://HOST:9092/TOPIC); this queue is on the {} tier",
+                "consumer groups (--group {group}) need the {tiers} tier (CQ_QUEUE={forms}); this queue is on the {} tier",
                 self.store.tier()
             )));
         }
-        self.pull_as(Some(group), limit, deliver)
+        Ok(())
     }
 
     /// Slice by slice (`Store::pull_slice` records at a time), each
@@ -152,13 +179,13 @@ impl Queue {
         limit: Option<usize>,
         deliver: &mut Deliver,
     ) -> Result<usize> {
-        running::reap(&*self.store)?;
+        running::reap(&*self.store, self.deadline())?;
         self.say_if_missing();
         let mut left = limit.unwrap_or(usize::MAX);
         let mut total = 0;
         while left > 0 {
             let want = left.min(self.store.pull_slice());
-            let taken = self.store.take(group, want);
+            let taken = self.store.take(self.deadline(), group, want);
             self.report_bad("skipped");
             let taken = taken?;
             let n = taken.records().len();
@@ -173,7 +200,7 @@ impl Queue {
                     "printed {n} record(s) but could not mark them pulled (they will be delivered again): {}",
                     e.msg
                 );
-                Error { msg, ..e }
+                e.reworded(msg)
             })?;
             total += n;
             left -= n;
@@ -190,7 +217,7 @@ impl Queue {
     /// oldest pending one is marked.
     pub fn ack(&self, ids: &[String]) -> Result<usize> {
         check_ids(ids)?;
-        let found = self.store.find(ids)?;
+        let found = self.store.find(self.deadline(), ids)?;
         let mut pending = std::collections::HashSet::new();
         for id in ids {
             match found.pending(id) {
@@ -201,7 +228,7 @@ impl Queue {
                     } else {
                         ""
                     };
-                    return Err(Error::new(format!(
+                    return Err(Error::no_record(format!(
                         "no record with id {id} in {}; nothing marked{hint}",
                         self.store.describe()
                     )));
@@ -221,14 +248,16 @@ impl Queue {
     /// `from`. Returns the mark to continue from (for `--follow`).
     pub fn list(&self, filter: &Filter, from: Option<&Mark>, each: &mut Each) -> Result<Mark> {
         // A listing still answers when the lost records cannot be written.
-        let _ = running::reap(&*self.store);
+        let _ = running::reap(&*self.store, self.deadline());
         self.say_if_missing();
-        let mark = self.store.scan(from, filter.pending, &mut |s| {
-            if filter.matches(&s.view) {
-                each(s).map_err(Error::output)?;
-            }
-            Ok(true)
-        });
+        let mark = self
+            .store
+            .scan(self.deadline(), from, filter.pending, &mut |s| {
+                if filter.matches(&s.view) {
+                    each(s).map_err(Error::output)?;
+                }
+                Ok(true)
+            });
         self.report_bad("skipped");
         mark
     }
@@ -238,7 +267,7 @@ impl Queue {
     pub fn compact(&self, cutoff: &Cutoff) -> Result<CompactReport> {
         let ledger = self.ledger()?;
         let p = crate::notice::Progress::new("compacting");
-        let r = self.store.remove(&|v| {
+        let r = self.store.remove(self.deadline(), &|v| {
             p.tick();
             removable(v, cutoff) && !ledger.keeps(v)
         });
@@ -271,14 +300,16 @@ impl Queue {
     /// one order: oldest start first, then by id (UUIDv7, so start order
     /// within a second).
     pub fn running(&self) -> Result<Vec<Job>> {
-        let mut jobs = running::reap(&*self.store)?;
+        let jobs = running::reap(&*self.store, self.deadline());
+        self.report_bad("skipped");
+        let mut jobs = jobs?;
         jobs.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
         Ok(jobs)
     }
 
     /// Something to sleep on until the queue may have changed.
     pub fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
-        self.store.waiter()
+        self.store.waiter(self.deadline())
     }
 
     /// How to name this queue in messages (never with a password).
@@ -341,7 +372,7 @@ pub fn append_retrying(
         };
         let since = *first.get_or_insert_with(Instant::now);
         let left = window.saturating_sub(since.elapsed());
-        if left.is_zero() || e.code == crate::error::code::USAGE {
+        if left.is_zero() || e.kind() == crate::error::Kind::Usage {
             return (q, Err(e));
         }
         if pause == std::time::Duration::from_millis(100) {
@@ -364,202 +395,6 @@ fn append_retry() -> std::time::Duration {
         .unwrap_or(std::time::Duration::from_secs(60))
 }
 
-/// What `cq migrate` did.
-pub struct Migrated {
-    /// Records in the source.
-    pub total: usize,
-    /// Records copied (the rest were in the target already).
-    pub copied: usize,
-    /// Records the target had pending, marked pulled because they were
-    /// pulled in the source since an earlier migrate.
-    pub marked: usize,
-}
-
-/// `cq migrate`, on every tier alike: copies the records of `source` that
-/// `target` lacks (ids and pulled state kept; the target skips what it has,
-/// the only place a record is ever de-duplicated), then carries over what
-/// was pulled in the source since: a record pulled there and still pending
-/// in the target is marked pulled (by id), and nothing is ever made pending
-/// again. Where an acknowledgement also takes every earlier record (Kafka's
-/// offsets), only records before the first one that must stay pending are
-/// marked, so no record nobody pulled is swept along. Records without an
-/// id (a legacy writer's) keep the state of their first copy.
-pub fn migrate(source: &Queue, target: &Queue) -> Result<Migrated> {
-    let p = crate::notice::Progress::new("migrating");
-    let r = copy_missing(source, target, &p);
-    p.finish();
-    // What is not a record stays behind, named.
-    source.report_bad("not copied");
-    target.report_bad("skipped");
-    let (total, copied, pulled) = r?;
-    let marked = carry_pulled(target, &pulled)?;
-    Ok(Migrated {
-        total,
-        copied,
-        marked,
-    })
-}
-
-/// The second half of [`migrate`]: marks pulled here the pending records
-/// that were pulled in the source (`pulled`: digests of their text with
-/// `pulled` unset), by id, in acknowledgements of at most 50,000 ids, each
-/// round reading the pending records again, so memory stays bounded
-/// however many were pulled. An ack marks an id's oldest pending record:
-/// of records sharing an id (a lost record, then the real one), a source
-/// pulls or acks the oldest first, and they were copied in its order, so a
-/// round marks an id's first pending copy only if it was pulled there, and
-/// the next round its next one.
-fn carry_pulled(target: &Queue, pulled: &Digests) -> Result<usize> {
-    const ROUND: usize = 50_000;
-    if pulled.0.is_empty() {
-        return Ok(0);
-    }
-    let sweeps = target.store.ack_sweeps_earlier();
-    let mut marked = 0;
-    loop {
-        let mut ids: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        target.store.scan(None, true, &mut |s| {
-            if s.view.pulled() != Pulled::No {
-                return Ok(true);
-            }
-            let was_pulled = pulled.contains(&digest(&crate::record::pending_form(&s.line)));
-            if !was_pulled && sweeps {
-                return Ok(false);
-            }
-            if let Some(id) = &s.view.id
-                && seen.insert(digest(id.as_bytes()))
-                && was_pulled
-            {
-                ids.push(id.clone());
-            }
-            Ok(ids.len() < ROUND)
-        })?;
-        if ids.is_empty() {
-            return Ok(marked);
-        }
-        match target.ack(&ids)? {
-            // Pulled here meanwhile: nothing left to carry.
-            0 => return Ok(marked),
-            n => marked += n,
-        }
-    }
-}
-
-/// The first half of [`migrate`], streamed: reads what `target` holds (as
-/// digests of [`identity`]), then the source twice: once for the digests
-/// of what the target lacks, to find those the source holds more than once
-/// (copied once), and once to append what the target lacks in slices of
-/// 1,000 (each durable before the next; a migrate cut short is completed
-/// by running it again). Digests sit in sorted vectors, 16 bytes each, not
-/// a hash table that doubles: a million records cost 16 MiB, whatever
-/// their size. Returns the source's count, how many were copied, and
-/// digests of the exact records pulled in the source that the target held
-/// already (their text with `pulled` unset: a returning wrapper's real
-/// record shares its lost record's id, and one of them may be pulled while
-/// the other is not).
-fn copy_missing(
-    source: &Queue,
-    target: &Queue,
-    p: &crate::notice::Progress,
-) -> Result<(usize, usize, Digests)> {
-    let mut have = Vec::new();
-    target.store.scan(None, false, &mut |s| {
-        p.tick();
-        have.push(copy_key(&s));
-        Ok(true)
-    })?;
-    let have = Digests::from(have);
-    let mut missing = Vec::new();
-    source.store.scan(None, false, &mut |s| {
-        p.tick();
-        let d = copy_key(&s);
-        if !have.contains(&d) {
-            missing.push(d);
-        }
-        Ok(true)
-    })?;
-    missing.sort_unstable();
-    let twice: std::collections::HashSet<u128> = missing
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    drop(missing);
-    let mut copied_twice = std::collections::HashSet::new();
-    let mut pulled = Vec::new();
-    let (mut total, mut copied) = (0, 0);
-    let mut slice = Vec::new();
-    source.store.scan(None, false, &mut |s| {
-        p.tick();
-        total += 1;
-        let d = copy_key(&s);
-        // A record copied now carries its pulled flag; only those the
-        // target held already may need theirs carried forward.
-        if s.view.pulled() == Pulled::Yes && have.contains(&d) {
-            pulled.push(digest(&crate::record::pending_form(&s.line)));
-        }
-        // A record appended to the source since the first read, whose
-        // identity was already there, is copied again: the price of not
-        // holding every identity in memory (it is a redelivery at worst).
-        let copy = !have.contains(&d) && (!twice.contains(&d) || copied_twice.insert(d));
-        if copy {
-            slice.push(s);
-        }
-        if slice.len() >= 1000 {
-            target.store.append(&slice)?;
-            copied += slice.len();
-            slice.clear();
-        }
-        Ok(true)
-    })?;
-    if !slice.is_empty() {
-        target.store.append(&slice)?;
-        copied += slice.len();
-    }
-    Ok((total, copied, Digests::from(pulled)))
-}
-
-/// What migrate copies once: a record's [`identity`], except that a lost
-/// record and the returning wrapper's real one, which share an id, are two
-/// records (copying one would lose the other).
-fn copy_key(s: &Stored) -> u128 {
-    match s.view.lost {
-        true => digest(format!("lost {}", s.identity()).as_bytes()),
-        false => digest(s.identity().as_bytes()),
-    }
-}
-
-/// A set of digests as a sorted vector: 16 bytes a member, and no peak
-/// while it grows (a large vector's realloc moves pages, not bytes).
-struct Digests(Vec<u128>);
-
-impl Digests {
-    fn from(mut v: Vec<u128>) -> Digests {
-        v.sort_unstable();
-        v.dedup();
-        v.shrink_to_fit();
-        Digests(v)
-    }
-
-    fn contains(&self, d: &u128) -> bool {
-        self.0.binary_search(d).is_ok()
-    }
-}
-
-/// A 128-bit digest (two SipHashes) standing for a record's identity or
-/// text in migrate's sets: a collision is as likely as guessing a UUID.
-fn digest(bytes: &[u8]) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        bytes.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
-
 /// Refuses an empty id before anything is looked up (`cq ack ""`).
 pub fn check_ids(ids: &[String]) -> Result<()> {
     match ids.iter().find(|i| i.trim().is_empty()) {
@@ -573,88 +408,14 @@ pub fn open(loc: &Location) -> Result<Queue> {
     Ok(Queue::new(location::open_store(loc)?))
 }
 
-/// What `cq list` selects; shared by every tier.
-#[derive(Default)]
-pub struct Filter {
-    pub pending: bool,
-    pub pulled: bool,
-    pub name: Option<String>,
-    /// Exact names (for `cq wait`); empty means any.
-    pub names: Vec<String>,
-    pub status: Option<crate::record::Status>,
-    pub since: Option<Cutoff>,
-}
-
-impl Filter {
-    pub fn matches(&self, v: &View) -> bool {
-        use crate::record::Pulled;
-        if self.pending && v.pulled() != Pulled::No {
-            return false;
-        }
-        if self.pulled && v.pulled() == Pulled::No {
-            return false;
-        }
-        if self.status.is_some_and(|s| v.status != s.as_str()) {
-            return false;
-        }
-        if let Some(p) = &self.name
-            && !glob_match(p.as_bytes(), v.name.as_bytes())
-        {
-            return false;
-        }
-        if !self.names.is_empty() && !self.names.contains(&v.name) {
-            return false;
-        }
-        if let Some(c) = &self.since {
-            match v
-                .completed_at
-                .as_deref()
-                .and_then(|t| time::at_or_after(t, c))
-            {
-                Some(true) => {}
-                _ => return false,
-            }
-        }
-        true
-    }
-}
-
-/// Shell-style wildcard match: `*` any run, `?` one character, else literal.
-pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
-    let s: Vec<char> = String::from_utf8_lossy(s).chars().collect();
-    let p: Vec<char> = String::from_utf8_lossy(pat).chars().collect();
-    let (mut pi, mut si) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::OsStr;
 
     /// The local stores, each real: a file and (when built) a database in
     /// `dir`, named `stem.jsonl` and `stem.db`.
-    fn local_stores(dir: &std::path::Path, stem: &str) -> Vec<Box<dyn Store>> {
+    pub(super) fn local_stores(dir: &std::path::Path, stem: &str) -> Vec<Box<dyn Store>> {
+        #[cfg_attr(not(feature = "sqlite"), allow(unused_mut))]
         let mut stores: Vec<Box<dyn Store>> = vec![Box::new(jsonl::JsonlQueue::new(
             dir.join(format!("{stem}.jsonl")),
         ))];
@@ -666,7 +427,7 @@ mod tests {
     }
 
     /// A failed record line with this name, id and lost flag.
-    fn rec(name: &str, id: &str, lost: bool) -> String {
+    pub(super) fn rec(name: &str, id: &str, lost: bool) -> String {
         format!(
             "{{\"name\":\"{name}\",\"status\":\"failure\",\"pulled\":false,\"id\":\"{id}\",\"lost\":{lost}}}\n"
         )
@@ -710,68 +471,6 @@ mod tests {
         }
     }
 
-    /// Migrate copies a lost record and the returning wrapper's real one
-    /// (they share an id) and carries the pulled state of each, copies a
-    /// record the source holds twice once, and copies nothing on a rerun.
-    #[test]
-    fn migrate_keeps_both_records_of_a_shared_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let targets = local_stores(dir.path(), "t");
-        let source = Queue::new(Box::new(jsonl::JsonlQueue::new(dir.path().join("s.jsonl"))));
-        for line in [
-            rec("job", "J", true),
-            rec("job", "J", false),
-            rec("other", "K", false),
-            rec("twice", "D", false),
-            rec("twice", "D", false),
-        ] {
-            source.append(&line).unwrap();
-        }
-        let ack_once = std::cell::Cell::new(true);
-        for target in targets {
-            let target = Queue::new(target);
-            let tier = target.tier();
-            let m = migrate(&source, &target).unwrap();
-            // The lost record is pulled in the source after the first
-            // migrate to the first target, before the one to the second.
-            if ack_once.replace(false) {
-                assert_eq!((m.total, m.copied, m.marked), (5, 4, 0), "{tier}");
-                assert_eq!(source.ack(&["J".into()]).unwrap(), 1);
-                let m = migrate(&source, &target).unwrap();
-                assert_eq!(
-                    (m.copied, m.marked),
-                    (0, 1),
-                    "{tier}: its pulled state follows"
-                );
-            } else {
-                assert_eq!(
-                    (m.total, m.copied, m.marked),
-                    (5, 4, 0),
-                    "{tier}: copied pulled"
-                );
-            }
-            let mut got = Vec::new();
-            target
-                .pull(None, &mut |recs| {
-                    got.extend(recs.iter().map(|r| (r.view.name.clone(), r.view.lost)));
-                    Ok(())
-                })
-                .unwrap();
-            let want = [("job", false), ("other", false), ("twice", false)];
-            let want: Vec<(String, bool)> = want.iter().map(|(n, l)| (n.to_string(), *l)).collect();
-            assert_eq!(
-                got, want,
-                "{tier}: the real record is delivered, the lost one is not again"
-            );
-            let again = migrate(&source, &target).unwrap();
-            assert_eq!(
-                (again.copied, again.marked),
-                (0, 0),
-                "{tier}: a rerun changes nothing"
-            );
-        }
-    }
-
     /// A pull of many records goes slice by slice (each printed, then
     /// marked), honours its limit across slices, and delivers each once.
     #[test]
@@ -804,69 +503,5 @@ mod tests {
         assert_eq!((n, calls.clone()), (13_000, vec![10_000, 3_000]));
         let again = q.pull(None, &mut |_| Ok(())).unwrap();
         assert_eq!(again, 0, "nothing twice");
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match(b"build-*", b"build-claim"));
-        assert!(glob_match(b"*", b""));
-        assert!(glob_match(b"a?c", b"abc"));
-        assert!(!glob_match(b"a?c", b"ac"));
-        assert!(glob_match(b"*x*y", b"axbxy"));
-        assert!(!glob_match(b"build", b"build-x"));
-    }
-
-    #[test]
-    fn locations() {
-        assert_eq!(
-            Location::parse(OsStr::new("file:/a/b")).unwrap(),
-            Location::File("/a/b".into())
-        );
-        assert_eq!(
-            Location::parse(OsStr::new("q.jsonl")).unwrap(),
-            Location::File("q.jsonl".into())
-        );
-        for bad in ["Redis://h/0", "reddis://h", "ftp://h/q", "KAFKA://h:1/t"] {
-            let e = Location::parse(OsStr::new(bad)).unwrap_err();
-            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
-        }
-        let e = Location::parse(OsStr::new("Redis://h/0")).unwrap_err();
-        assert!(e.msg.contains("did you mean redis://"), "{}", e.msg);
-        // `word:` at the start is a scheme, whatever follows: one slash, a
-        // case, no slash at all. A colon after a slash is a file's.
-        for (bad, hint) in [
-            ("SQLITE:/x.db", "did you mean sqlite:"),
-            ("kafka:/h:9092/t", "did you mean kafka://"),
-            ("redis:h", "did you mean redis://"),
-            ("File:q", "did you mean file:"),
-            ("notes:q.jsonl", "./NAME or file:NAME"),
-        ] {
-            let e = Location::parse(OsStr::new(bad)).unwrap_err();
-            assert_eq!(e.code, crate::error::code::USAGE, "{bad}");
-            assert!(e.msg.contains(hint), "{bad}: {}", e.msg);
-        }
-        for good in [
-            "./notes:q",
-            "file:notes:q",
-            "/a/b:c",
-            "2026-01-01T10:00.jsonl",
-        ] {
-            assert!(
-                matches!(Location::parse(OsStr::new(good)), Ok(Location::File(_))),
-                "{good}"
-            );
-        }
-        // A relative path with "://" further in is still a path.
-        assert!(matches!(
-            Location::parse(OsStr::new("./a://b")).unwrap(),
-            Location::File(_)
-        ));
-        let e = Location::parse(OsStr::new("kafka://u:hunter2@h/0")).unwrap_err();
-        assert!(!e.msg.contains("hunter2"));
-        #[cfg(feature = "kafka")]
-        assert!(matches!(
-            Location::parse(OsStr::new("kafka://h:9092/jobs")).unwrap(),
-            Location::Kafka(_)
-        ));
     }
 }

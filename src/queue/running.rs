@@ -6,6 +6,7 @@ use crate::error::Result;
 pub use crate::process::{host, proc_start, this_boot};
 pub use crate::record::Job;
 use crate::record::NewRecord;
+use crate::watch::Deadline;
 
 impl Job {
     /// Whether the wrapper is known to be gone. Jobs of other hosts cannot
@@ -45,7 +46,7 @@ impl Job {
 /// it: primitives only, no rule.
 pub trait Registry {
     /// The jobs registered as running.
-    fn registered(&self) -> Result<Vec<Job>>;
+    fn registered(&self, dl: Deadline) -> Result<Vec<Job>>;
     /// Whether the lease of a job of another host expired. Tiers without
     /// leases (a file, a database on one machine) cannot tell: false.
     fn lease_expired(&self, job: &Job) -> Result<bool> {
@@ -59,6 +60,7 @@ pub trait Registry {
     /// the job.
     fn claim_each(
         &self,
+        dl: Deadline,
         dead: Vec<Job>,
         lost: &mut dyn FnMut(&Job, &dyn Claim) -> Result<()>,
     ) -> Result<()>;
@@ -79,10 +81,10 @@ pub trait Claim {
 /// failure record, unless its real record is already there, and is no
 /// longer running. Returns the jobs still running (one read of the
 /// registry serves both).
-pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
+pub fn reap(r: &dyn Registry, dl: Deadline) -> Result<Vec<Job>> {
     let boot = this_boot();
     let (mut dead, mut alive) = (Vec::new(), Vec::new());
-    for job in r.registered()? {
+    for job in r.registered(dl)? {
         if job.is_gone(boot.as_deref(), || r.lease_expired(&job))? {
             dead.push(job);
         } else {
@@ -90,7 +92,7 @@ pub fn reap(r: &dyn Registry) -> Result<Vec<Job>> {
         }
     }
     if !dead.is_empty() {
-        r.claim_each(dead, &mut |job, claim| {
+        r.claim_each(dl, dead, &mut |job, claim| {
             if !claim.has_record(&job.id)? {
                 claim.append(&crate::record::Stored::parse(
                     &NewRecord::lost(job).to_line(),
@@ -172,11 +174,12 @@ mod tests {
             records: RefCell<Vec<String>>,
         }
         impl Registry for Mem {
-            fn registered(&self) -> Result<Vec<Job>> {
+            fn registered(&self, _dl: Deadline) -> Result<Vec<Job>> {
                 Ok(self.jobs.borrow().clone())
             }
             fn claim_each(
                 &self,
+                _dl: Deadline,
                 dead: Vec<Job>,
                 lost: &mut dyn FnMut(&Job, &dyn Claim) -> Result<()>,
             ) -> Result<()> {
@@ -211,9 +214,13 @@ mod tests {
             jobs: RefCell::new(vec![alive, dead, recorded, remote]),
             records: RefCell::new(vec!["{\"id\":\"recorded\"}".into()]),
         };
-        let alive: Vec<String> = reap(&mem).unwrap().into_iter().map(|j| j.id).collect();
+        let alive: Vec<String> = reap(&mem, Deadline::default())
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
         assert_eq!(alive, ["alive", "remote"]);
-        reap(&mem).unwrap();
+        reap(&mem, Deadline::default()).unwrap();
         let recs = mem.records.borrow();
         assert_eq!(recs.len(), 2, "{recs:?}");
         assert!(recs[1].contains("\"id\":\"dead\"") && recs[1].contains("\"lost\":true"));

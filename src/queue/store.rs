@@ -5,6 +5,10 @@
 //! migration copies: all of that is decided once, in `queue/mod.rs` (and
 //! `running.rs`), and every tier inherits it.
 //!
+//! Every call that can block on another party (a lock, a busy database, a
+//! server, a group join) is handed the command's [`Deadline`] and waits no
+//! longer; a store never prints and never waits without one.
+//!
 //! A fifth tier is one file implementing [`Store`] (with
 //! [`running::Registry`](super::running::Registry) for its running jobs),
 //! one [`Tier`] arm and one [`Location`](super::Location) arm; the
@@ -14,6 +18,7 @@ use super::running::Registry;
 use crate::error::Result;
 use crate::record::View;
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use std::time::Instant;
 
 /// Called for each stored record a scan meets, oldest first; `Ok(false)`
@@ -42,26 +47,32 @@ pub trait Store: Registry {
     /// one (two records may share an id). A record given as pulled is
     /// stored pulled (where marking goes by position, as far as the
     /// position allows: see [`ack_sweeps_earlier`](Store::ack_sweeps_earlier)).
-    fn append(&self, recs: &[Stored]) -> Result<()>;
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()>;
     /// Every record oldest first, pulled ones in their pulled form, from
     /// the start or from where the scan that returned `from` stopped.
     /// `pending_hint` lets the store skip what it knows to be pulled.
     /// Returns the mark to continue from.
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark>;
+    fn scan(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark>;
     /// Takes the pull turn of `group` (the default consumer when `None`):
     /// a lock, a transaction, a consumer-group member; and selects up to
     /// `limit` pending records, oldest first. Nothing is marked until
     /// [`Taken::mark`]; dropping the [`Taken`] gives the turn back.
-    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>>;
+    fn take(&self, dl: Deadline, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>>;
     /// How many records a pull takes at a time (see `Queue::pull`).
     fn pull_slice(&self) -> usize {
         10_000
     }
     /// Finds the records with these ids, holding what marking them needs.
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>>;
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>>;
     /// Removes records `may_go` allows; a store that can only cut its head
     /// (a stream) stops at the first record that must stay.
-    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport>;
+    fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport>;
     /// Registers a job whose wrapper is about to run CMD.
     fn start(&self, job: &Job) -> Result<()>;
     /// Forgets a running job (best effort).
@@ -75,8 +86,9 @@ pub trait Store: Registry {
     fn renew(&self, id: &str) {
         let _ = id;
     }
-    /// Something to sleep on until the queue may have changed.
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>>;
+    /// Something to sleep on until the queue may have changed; `dl` is
+    /// the command's deadline, which no wait of it outlasts.
+    fn waiter(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>>;
     /// Whether marking a record pulled also marks every earlier record of
     /// its partition (Kafka's offsets).
     fn ack_sweeps_earlier(&self) -> bool {
@@ -91,20 +103,25 @@ pub trait Store: Registry {
     /// queue's append-only fact log, in order, durably: they are on disk
     /// (or acknowledged by the server) before this returns. The store
     /// keeps them as given; what they mean is decided in `consume.rs`.
-    fn append_facts(&self, facts: &[String]) -> Result<()>;
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()>;
     /// The fact log oldest first, from the start or from where the scan
     /// that returned `from` stopped; returns the mark to continue from.
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut FactScan) -> Result<Mark>;
+    fn scan_facts(&self, dl: Deadline, from: Option<&Mark>, each: &mut FactScan) -> Result<Mark>;
     /// Makes records pending again for `group` (the default consumer when
     /// `None`): every record from the first one `from` matches to the end,
     /// in each partition where the store has partitions (Kafka), without
     /// changing a record's content. Returns how many were pulled and are
     /// pending now.
-    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize>;
+    fn replay(
+        &self,
+        dl: Deadline,
+        group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize>;
     /// Moves whatever index says where pending records begin (the JSONL
     /// cursor) past the records acknowledged one by one, so that pulls
     /// keep reading only the pending part. Nothing to do elsewhere.
-    fn settle(&self) -> Result<()> {
+    fn settle(&self, _dl: Deadline) -> Result<()> {
         Ok(())
     }
 }

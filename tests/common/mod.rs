@@ -653,6 +653,10 @@ impl Daemon {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
 }
 
 impl Drop for Daemon {
@@ -707,6 +711,10 @@ impl RedisServer {
     /// Stops the server now.
     pub fn stop(&mut self) {
         self.daemon.stop();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.daemon.pid()
     }
 
     /// A redis-server speaking only TLS, with a certificate from a CA of
@@ -768,6 +776,10 @@ impl KafkaServer {
     /// Stops the broker now.
     pub fn stop(&mut self) {
         self.daemon.stop();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.daemon.pid()
     }
 }
 

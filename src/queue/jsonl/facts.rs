@@ -10,10 +10,11 @@
 //! lines only.
 
 use super::{JsonlQueue, side_path};
-use crate::error::{Error, Result, warn};
+use crate::error::{Error, Result};
 use crate::queue::files::{self, open_or_create, sync_dir};
 use crate::queue::store::FactScan;
 use crate::queue::store::Mark;
+use crate::watch::Deadline;
 use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -24,14 +25,14 @@ impl JsonlQueue {
         side_path(&self.path, ".attempts")
     }
 
-    pub(super) fn add_facts(&self, facts: &[String]) -> Result<()> {
+    pub(super) fn add_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
         if facts.is_empty() {
             return Ok(());
         }
         let path = self.facts_path();
         let fail = |e| Error::io(format!("cannot append to {}", path.display()), e);
         self.ensure_dir()?;
-        let _lock = self.lock(true, true)?;
+        let _lock = self.lock(true, true, dl)?;
         let mut o = OpenOptions::new();
         o.read(true).append(true).custom_flags(files::UNTRUSTED);
         let (mut f, created) = open_or_create(&path, &o).map_err(fail)?;
@@ -99,10 +100,10 @@ impl JsonlQueue {
                 continue;
             }
             if serde_json::from_slice::<serde_json::Value>(line).is_err() {
-                warn(&format!(
-                    "{}: line {lineno} after byte {start} is not JSON; skipped",
-                    path.display()
-                ));
+                self.bad.note(
+                    format!("{} line {lineno} after byte {start}", path.display()),
+                    "not JSON",
+                );
                 continue;
             }
             each(line)?;

@@ -17,27 +17,37 @@
 //! - `Q.running/ID.json` is a job whose wrapper runs; a reader that finds
 //!   its wrapper dead appends its `"lost":true` record under the exclusive
 //!   lock, once, and removes the file.
+//!
+//! One file each: the lock (lock.rs), appending (append.rs), running jobs
+//! and the waiter (jobs.rs), compaction (compaction.rs), the pull cursor
+//! (cursor.rs), following the file (follow.rs), the consumer's fact log
+//! (facts.rs) and replay (replay.rs); this file holds the store itself.
 
-use super::files::{self, open_or_create, sync_dir};
-use super::running;
+use super::files::{self, open_or_create};
 use super::store::{CompactReport, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Seek, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+mod append;
+mod compaction;
 mod cursor;
 mod facts;
+mod follow;
+mod jobs;
 mod lines;
+mod lock;
 mod replay;
 
-use lines::{Line, LineReader, Parsed, Pos, copy_range, parse};
+use lines::{Line, LineReader, Parsed, Pos, parse};
+use lock::Lock;
 
 pub struct JsonlQueue {
     path: PathBuf,
@@ -54,13 +64,6 @@ pub(super) use files::side_path;
 /// (`Q.running/.ID.tmp`): see [`files::fits_side_names`].
 pub const SIDE_SUFFIX_MAX: usize = ".cursor.tmp".len();
 pub const SIDE_TAIL_MAX: usize = ".running/.".len() + 36 + ".tmp".len();
-
-/// Held for as long as it lives; the kernel drops the flock with the fd.
-struct Lock(#[allow(dead_code)] Option<File>);
-
-/// A running job's file holds one job's JSON: its command line, at most
-/// what the kernel lets a command line be (2 MiB), and a little more.
-const JOB_FILE_MAX: u64 = 4 << 20;
 
 impl JsonlQueue {
     pub fn new(path: PathBuf) -> Self {
@@ -100,7 +103,7 @@ impl JsonlQueue {
     /// Takes the lock. Writers create the lock file; readers that may not
     /// (a read-only queue) fall back to reading it, or to no lock at all when
     /// nobody can write there either.
-    fn lock(&self, exclusive: bool, write: bool) -> Result<Lock> {
+    fn lock(&self, exclusive: bool, write: bool, dl: Deadline) -> Result<Lock> {
         let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
         let mut o = OpenOptions::new();
         o.read(true).write(true);
@@ -129,91 +132,9 @@ impl JsonlQueue {
             File::open(&self.lock_path).ok()
         };
         if let Some(f) = &file {
-            self.take_lock(f, exclusive)?;
+            lock::take(f, exclusive, dl, &self.lock_path, &self.shown())?;
         }
         Ok(Lock(file))
-    }
-
-    /// Takes the lock, waiting while another process holds it: on a
-    /// terminal it says so (as cargo's "Blocking waiting for file lock"),
-    /// and a command's `--timeout` bounds the wait (exit 124). A holder
-    /// that was stopped (SIGSTOP, Ctrl-Z) holds it until it resumes.
-    fn take_lock(&self, f: &File, exclusive: bool) -> Result<()> {
-        use std::fs::TryLockError;
-        let fail = |e| Error::io(format!("cannot lock {}", self.lock_path.display()), e);
-        let mut pause = std::time::Duration::from_millis(1);
-        let mut said = false;
-        loop {
-            let r = if exclusive {
-                f.try_lock()
-            } else {
-                f.try_lock_shared()
-            };
-            match r {
-                Ok(()) => return Ok(()),
-                Err(TryLockError::Error(e)) => return Err(fail(e)),
-                Err(TryLockError::WouldBlock) => {}
-            }
-            if !said && pause == std::time::Duration::from_millis(1) {
-                self.refuse_own_hold(f)?;
-            }
-            if crate::watch::waits_expired() {
-                return Err(Error::new(format!(
-                    "timed out waiting for the lock on {} (another process holds it)",
-                    self.shown()
-                ))
-                .with_code(crate::error::code::TIMEOUT));
-            }
-            if !said && pause >= std::time::Duration::from_millis(100) {
-                said = true;
-                crate::notice::status_line(&format!(
-                    "waiting for the lock on {} (another process holds it; a stopped one holds it until it resumes)",
-                    self.shown()
-                ));
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(std::time::Duration::from_millis(100));
-        }
-    }
-
-    /// Refuses to wait for a lock this very process holds: through a
-    /// descriptor it inherited (`exec 9>>Q.lock; flock 9; cq wrap -- make`),
-    /// the lock is held by an open file of cq's own, which no wait can
-    /// release. Looked for only once the lock was found taken, so an
-    /// uncontended lock costs nothing more.
-    fn refuse_own_hold(&self, mine: &File) -> Result<()> {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::fs::MetadataExt;
-        let Ok(m) = mine.metadata() else {
-            return Ok(());
-        };
-        let Ok(fds) = fs::read_dir("/proc/self/fd") else {
-            return Ok(());
-        };
-        for e in fds.flatten() {
-            let Some(fd) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-                continue;
-            };
-            if fd == mine.as_raw_fd() {
-                continue;
-            }
-            let same =
-                fs::metadata(e.path()).is_ok_and(|t| t.dev() == m.dev() && t.ino() == m.ino());
-            // The kernel lists the locks held through an open file in its
-            // fdinfo ("lock: 1: FLOCK ADVISORY WRITE ...").
-            let holds = same
-                && fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).is_ok_and(|t| {
-                    t.lines()
-                        .any(|l| l.starts_with("lock:") && l.contains("FLOCK"))
-                });
-            if holds {
-                return Err(Error::new(format!(
-                    "cannot lock {}: cq holds that lock already, through file descriptor {fd} it inherited from its caller, so it would wait for itself forever; release it first (flock -u {fd}) or do not pass it on ({fd}>&-)",
-                    self.lock_path.display()
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// The queue file for reading, or `None` when there is no queue yet.
@@ -229,44 +150,6 @@ impl JsonlQueue {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(format!("cannot open {}", self.shown()), e)),
         }
-    }
-
-    /// The queue opened for appending, its length, and whether it was just
-    /// created. The caller has made sure its directory exists.
-    fn open_append(&self) -> Result<(File, u64, bool)> {
-        let mut o = OpenOptions::new();
-        o.read(true).append(true).custom_flags(files::NONBLOCK);
-        let (f, created) = open_or_create(&self.path, &o).map_err(|e| {
-            if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
-                // A FIFO without a reader.
-                Error::new(format!("cannot write {}: not a regular file", self.shown()))
-            } else {
-                Error::io(format!("cannot write {}", self.shown()), e)
-            }
-        })?;
-        let len = self.check_regular(&f)?;
-        Ok((f, len, created))
-    }
-
-    /// Refuses to append to a SQLite database named without `sqlite:`,
-    /// naming the right form. (Not every file with odd bytes: a machine
-    /// crash can leave NULs where an append was in flight, and that queue
-    /// must stay writable; readers skip the bad line.)
-    fn refuse_foreign(&self, f: &File, len: u64) -> Result<()> {
-        if len < 16 {
-            return Ok(());
-        }
-        let mut head = [0u8; 16];
-        f.read_exact_at(&mut head, 0)
-            .map_err(|e| Error::io(format!("cannot read {}", self.shown()), e))?;
-        if head.starts_with(b"SQLite format 3\0") {
-            return Err(Error::new(format!(
-                "{} is a SQLite database, not a JSONL queue: use --queue sqlite:{}",
-                self.shown(),
-                self.shown()
-            )));
-        }
-        Ok(())
     }
 
     /// Refuses a queue that is not a regular file; returns its length.
@@ -322,128 +205,6 @@ impl JsonlQueue {
         Ok(end)
     }
 
-    /// The append itself; the caller holds the lock. Under a shared lock a
-    /// tail without its newline may be another appender's write in flight
-    /// (the file's size grows page by page while it copies), so only the
-    /// exclusive holder repairs a torn tail: `Ok(false)` asks for it.
-    ///
-    /// Checking the tail before writing is not enough under a shared lock:
-    /// an appender killed inside its write(2) between our check and our
-    /// write leaves a torn line that ours would continue. So the check is
-    /// made again after writing, on the byte before our line; a glued line
-    /// (unparseable, skipped by readers, like any torn line) also answers
-    /// `Ok(false)`, and the record is written again under the exclusive
-    /// lock, where only a writer outside the protocol can tear the tail.
-    fn append_locked(&self, line: &str, exclusive: bool) -> Result<bool> {
-        const TRIES: usize = 3;
-        for _ in 0..TRIES {
-            if self.append_once(line, exclusive)? {
-                return Ok(true);
-            }
-            if !exclusive {
-                return Ok(false);
-            }
-        }
-        Err(Error::new(format!(
-            "cannot append to {}: another writer keeps leaving torn lines",
-            self.shown()
-        )))
-    }
-
-    /// One try; false when the tail was open (nothing written) or our line
-    /// continued a torn one (written, to be written again).
-    fn append_once(&self, line: &str, exclusive: bool) -> Result<bool> {
-        let (mut f, len, created) = self.open_append()?;
-        let fail = |e| Error::io(format!("cannot append to {}", self.shown()), e);
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        if len > 0 {
-            let mut last = [0u8];
-            self.refuse_foreign(&f, len)?;
-            f.read_exact_at(&mut last, len - 1).map_err(fail)?;
-            if last[0] != b'\n' {
-                if !exclusive {
-                    return Ok(false);
-                }
-                buf.push(b'\n');
-            }
-        }
-        buf.extend_from_slice(line.as_bytes());
-        // Reserve the blocks first, so a full disk fails the append before a
-        // byte is written instead of leaving half a record behind. (File
-        // systems without fallocate just skip this.)
-        use rustix::fs::{FallocateFlags, fallocate};
-        use rustix::io::Errno;
-        match fallocate(&f, FallocateFlags::KEEP_SIZE, len, buf.len() as u64) {
-            Ok(()) | Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL) => {}
-            Err(e) => return Err(fail(e.into())),
-        }
-        if !write_line(&mut f, &buf).map_err(fail)? {
-            return Ok(false);
-        }
-        f.sync_data().map_err(fail)?;
-        if created {
-            sync_dir(&self.dir()).map_err(fail)?;
-        }
-        Ok(true)
-    }
-
-    // ---- running jobs ----------------------------------------------------
-
-    /// The running jobs' files. No directory means no job; a directory
-    /// that cannot be read is an error, never "nothing runs".
-    fn jobs(&self) -> Result<Vec<(PathBuf, Job)>> {
-        let rd = match fs::read_dir(&self.running_dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(Error::io(
-                    format!("cannot read {}", self.running_dir.display()),
-                    e,
-                ));
-            }
-        };
-        // In no order: `queue::running` orders jobs, for every tier. What is
-        // not a job is said once and skipped, as a bad line of the queue is:
-        // only `ID.json` files cq wrote, and its own `.ID.tmp` in flight.
-        let jobs: Vec<(PathBuf, Job)> = rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter_map(|p| {
-                let name = p.file_name().map(|n| n.to_string_lossy().into_owned())?;
-                let skip = |why: &str| {
-                    crate::error::warn_once(
-                        &p.to_string_lossy(),
-                        &format!("{}: {why}; skipped", p.display()),
-                    );
-                };
-                if name.starts_with('.') && name.ends_with(".tmp") {
-                    return None;
-                }
-                if !name.ends_with(".json") {
-                    skip("not a running job's file (ID.json)");
-                    return None;
-                }
-                // Untrusted: a FIFO, a symlink to /dev/zero or a huge file
-                // here once hung or swelled every reader.
-                let text = match files::read_side_file(&p, JOB_FILE_MAX) {
-                    Ok(t) => t?,
-                    Err(why) => {
-                        skip(&why);
-                        return None;
-                    }
-                };
-                match serde_json::from_slice::<Job>(&text) {
-                    Ok(job) => Some((p, job)),
-                    Err(e) => {
-                        skip(&format!("not a running job ({e})"));
-                        None
-                    }
-                }
-            })
-            .collect();
-        Ok(jobs)
-    }
-
     fn has_id(&self, id: &str) -> Result<bool> {
         let Some(f) = self.open_read(false)? else {
             return Ok(false);
@@ -458,26 +219,6 @@ impl JsonlQueue {
             Ok(!found)
         })?;
         Ok(found)
-    }
-
-    // ---- follow marks ----------------------------------------------------
-
-    fn mark(&self, f: &File, end: Pos, last: &Option<(Option<String>, Option<String>)>) -> Mark {
-        let (dev, ino, born) = f
-            .metadata()
-            .map(|m| cursor::identity(&m))
-            .unwrap_or_default();
-        let (id, at) = match last {
-            Some((id, at)) => (id.clone(), at.clone()),
-            None => (None, None),
-        };
-        Mark(format!(
-            "{dev} {ino} {born} {} {} {} {}",
-            end.offset,
-            end.lines,
-            id.unwrap_or_else(|| "-".into()),
-            at.unwrap_or_else(|| "-".into())
-        ))
     }
 
     fn flip(&self, f: &File, spans: &[u64]) -> Result<()> {
@@ -536,7 +277,7 @@ impl Store for JsonlQueue {
         self.refuse_foreign(&f, len)
     }
 
-    fn append(&self, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
         let mut buf = String::new();
         for r in recs {
             buf.push_str(&String::from_utf8_lossy(&r.line));
@@ -544,91 +285,36 @@ impl Store for JsonlQueue {
         }
         self.ensure_dir()?;
         {
-            let _shared = self.lock(false, true)?;
+            let _shared = self.lock(false, true, dl)?;
             if self.append_locked(&buf, false)? {
                 return Ok(());
             }
         }
         // The last line looked unterminated: settle it alone.
-        let _exclusive = self.lock(true, true)?;
+        let _exclusive = self.lock(true, true, dl)?;
         self.append_locked(&buf, true).map(|_| ())
     }
 
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
-        if !files::present(&self.path)? {
-            return Ok(from.cloned().unwrap_or_default());
-        }
-        let _lock = self.lock(false, false)?;
-        let Some(f) = self.open_read(false)? else {
-            return Ok(Mark::default());
-        };
-        // Where to start, and which already-seen records to skip when the
-        // file was rewritten (compaction) since the mark was taken.
-        let mut start = if pending_hint && from.is_none() {
-            cursor::load(&self.cursor_path, &f).0
-        } else {
-            Pos::default()
-        };
-        let mut skip_until: Option<(Option<String>, Option<String>)> = None;
-        if let Some(Mark(m)) = from {
-            let p: Vec<&str> = m.split(' ').collect();
-            let (dev, ino, born) = f
-                .metadata()
-                .map(|m| cursor::identity(&m))
-                .unwrap_or_default();
-            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-            let same = p.len() == 7
-                && p[0] == dev.to_string()
-                && p[1] == ino.to_string()
-                && p[2] == born.to_string()
-                && p[3].parse::<u64>().is_ok_and(|o| o <= len);
-            if same {
-                start = Pos {
-                    offset: p[3].parse().unwrap_or(0),
-                    lines: p[4].parse().unwrap_or(0),
-                };
-            } else if p.len() == 7 {
-                let opt = |s: &str| (s != "-").then(|| s.to_string());
-                skip_until = Some((opt(p[5]), opt(p[6])));
-            }
-        }
-        let mut last = from.and_then(|Mark(m)| {
-            let p: Vec<&str> = m.split(' ').collect();
-            let opt = |s: &str| (s != "-").then(|| s.to_string());
-            (p.len() == 7).then(|| (opt(p[5]), opt(p[6])))
-        });
-        // After a rewrite: skip through the last record seen when it is still
-        // there, else skip what completed no later than it.
-        let seen_id = skip_until.as_ref().and_then(|(id, _)| id.clone());
-        let seen_present = match &seen_id {
-            Some(id) => self.has_id(id)?,
-            None => false,
-        };
-        let mut passed_seen = !seen_present;
-        let end = self.read_lines(&f, start, |_, _, parsed| {
-            let Parsed::Record(s) = parsed else {
-                return Ok(true);
-            };
-            if let Some((_, at)) = &skip_until {
-                if !passed_seen {
-                    passed_seen = s.view.id.is_some() && s.view.id == seen_id;
-                    return Ok(true);
-                }
-                if !seen_present && s.view.completed_at.as_deref() <= at.as_deref() {
-                    return Ok(true);
-                }
-            }
-            last = Some((s.view.id.clone(), s.view.completed_at.clone()));
-            each(s)
-        })?;
-        Ok(self.mark(&f, end, &last))
+    fn scan(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark> {
+        self.scan_from(dl, from, pending_hint, each)
     }
 
-    fn take(&self, _group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+    fn take(
+        &self,
+        dl: Deadline,
+        _group: Option<&str>,
+        limit: usize,
+    ) -> Result<Box<dyn Taken + '_>> {
         if !files::present(&self.path)? {
             return Ok(Box::new(Nothing));
         }
-        let lock = self.lock(true, true)?;
+        let lock = self.lock(true, true, dl)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(Box::new(Nothing));
         };
@@ -669,7 +355,7 @@ impl Store for JsonlQueue {
         }))
     }
 
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let mut found = JsonlFound {
             q: self,
             _lock: None,
@@ -680,7 +366,7 @@ impl Store for JsonlQueue {
         if !files::present(&self.path)? {
             return Ok(Box::new(found));
         }
-        found._lock = Some(self.lock(true, true)?);
+        found._lock = Some(self.lock(true, true, dl)?);
         let Some(f) = self.open_read(true)? else {
             return Ok(Box::new(found));
         };
@@ -711,201 +397,47 @@ impl Store for JsonlQueue {
         Ok(Box::new(found))
     }
 
-    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
-        if !files::present(&self.path)? {
-            return Ok(CompactReport {
-                removed: 0,
-                kept: 0,
-                note: None,
-            });
-        }
-        let _lock = self.lock(true, true)?;
-        let Some(f) = self.open_read(true)? else {
-            return Ok(CompactReport {
-                removed: 0,
-                kept: 0,
-                note: None,
-            });
-        };
-        let dir = self.dir();
-        let fail = |e| Error::io(format!("cannot compact {}", self.shown()), e);
-        // Holding the exclusive lock, any temp file of ours is a leftover of
-        // a compaction that was killed. Its name has a fixed length whatever
-        // the queue's (one built from a name near NAME_MAX was too long);
-        // the older form, with the whole name, is still cleaned up.
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.as_bytes())
-            .unwrap_or_default();
-        let prefix = format!(".cq-compact-{:016x}-", fnv1a(name));
-        let mut older = b".cq-compact-".to_vec();
-        older.extend_from_slice(name);
-        older.push(b'-');
-        if let Ok(rd) = fs::read_dir(&dir) {
-            for e in rd.flatten() {
-                let n = e.file_name();
-                if n.as_bytes().starts_with(prefix.as_bytes()) || n.as_bytes().starts_with(&older) {
-                    let _ = fs::remove_file(e.path());
-                }
-            }
-        }
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempfile_in(&dir)
-            .map_err(fail)?;
-        let mode = f.metadata().map_err(fail)?.permissions().mode() & 0o7777;
-        let mut out = io::BufWriter::new(tmp.as_file_mut());
-        let (mut removed, mut kept) = (0usize, 0usize);
-        let mut first_pending: Option<Pos> = None;
-        let mut written = Pos::default();
-        let rd = f.try_clone().map_err(fail)?;
-        let mut r = LineReader::new(rd, Pos::default()).map_err(fail)?;
-        while let Some(line) = r.next().map_err(fail)? {
-            let parsed = if line.complete {
-                Some(parse(&r.buf, line.too_long))
-            } else {
-                None
-            };
-            let drop = match &parsed {
-                Some(Parsed::Record(s)) => may_go(&s.view),
-                Some(Parsed::Bad(why)) => {
-                    self.bad.note(format!("line {}", line.lineno), why);
-                    false
-                }
-                _ => false,
-            };
-            if drop {
-                removed += 1;
-                continue;
-            }
-            if let Some(Parsed::Record(s)) = &parsed {
-                kept += 1;
-                if first_pending.is_none() && s.view.pulled() == Pulled::No {
-                    first_pending = Some(written);
-                }
-            }
-            // Kept byte for byte; a too-long line was not buffered, so it is
-            // copied from the file.
-            let len = r.pos.offset - line.offset;
-            if line.too_long {
-                copy_range(&f, line.offset, len, &mut out).map_err(fail)?;
-            } else {
-                out.write_all(&r.buf).map_err(fail)?;
-                if line.complete {
-                    out.write_all(b"\n").map_err(fail)?;
-                }
-            }
-            written.offset += len;
-            written.lines += 1;
-        }
-        if removed == 0 {
-            return Ok(CompactReport {
-                removed,
-                kept,
-                note: None,
-            });
-        }
-        out.flush().map_err(fail)?;
-        drop(out);
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
-        let new = tmp.persist(&self.path).map_err(|e| fail(e.error))?;
-        sync_dir(&dir).map_err(fail)?;
-        cursor::store(
-            &self.cursor_path,
-            &new,
-            first_pending.unwrap_or(written),
-            None,
-        );
-        Ok(CompactReport {
-            removed,
-            kept,
-            note: None,
-        })
+    fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        self.compact(dl, may_go)
     }
 
     fn start(&self, job: &Job) -> Result<()> {
-        let fail = |e| {
-            Error::io(
-                format!(
-                    "cannot register the running job in {}",
-                    self.running_dir.display()
-                ),
-                e,
-            )
-        };
-        match fs::DirBuilder::new().mode(0o700).create(&self.running_dir) {
-            Ok(()) => fs::set_permissions(&self.running_dir, fs::Permissions::from_mode(0o700))
-                .map_err(fail)?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(fail(e)),
-        }
-        let text = serde_json::to_vec(job).expect("a job always serialises");
-        let tmp = self.running_dir.join(format!(".{}.tmp", job.id));
-        let mut o = OpenOptions::new();
-        o.write(true).create(true).truncate(true).mode(0o600);
-        o.open(&tmp)
-            .and_then(|mut f| f.write_all(&text))
-            .and_then(|()| fs::rename(&tmp, self.running_dir.join(format!("{}.json", job.id))))
-            .map_err(|e| {
-                // A full disk must not leave a half-written entry behind.
-                let _ = fs::remove_file(&tmp);
-                fail(e)
-            })
+        self.start_job(job)
     }
 
     fn finish(&self, id: &str) {
-        let _ = fs::remove_file(self.running_dir.join(format!("{id}.json")));
+        self.finish_job(id)
     }
 
-    fn append_facts(&self, facts: &[String]) -> Result<()> {
-        self.add_facts(facts)
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        self.add_facts(dl, facts)
     }
 
-    fn replay(&self, _group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
-        self.unpull(from)
+    fn replay(
+        &self,
+        dl: Deadline,
+        _group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize> {
+        self.unpull(dl, from)
     }
 
     /// A pull of nothing: it moves the cursor to the first pending line.
-    fn settle(&self) -> Result<()> {
-        self.take(None, 0)?.mark()
+    fn settle(&self, dl: Deadline) -> Result<()> {
+        self.take(dl, None, 0)?.mark()
     }
 
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+    fn scan_facts(
+        &self,
+        _dl: Deadline,
+        from: Option<&Mark>,
+        each: &mut super::store::FactScan,
+    ) -> Result<Mark> {
         self.read_facts(from, each)
     }
 
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
-        self.ensure_dir()?;
-        let fail = |e| Error::io(format!("cannot watch {}", self.dir().display()), e);
-        let mut w = crate::watch::Watch::new().map_err(fail)?;
-        let name = |p: &Path| {
-            p.file_name()
-                .map(|n| n.as_bytes().to_vec())
-                .unwrap_or_default()
-        };
-        w.add_dir(
-            &self.dir(),
-            // The fact log too: `cq retry` wakes a following consumer.
-            Some(vec![
-                name(&self.path),
-                name(&self.running_dir),
-                name(&self.facts_path()),
-            ]),
-        )
-        .map_err(fail)?;
-        // The running directory may not exist yet; its creation shows in the
-        // queue directory, and the next wait watches it.
-        let mut jw = JsonlWaiter {
-            q: self,
-            watch: w,
-            watching_running: false,
-        };
-        jw.refresh();
-        Ok(Box::new(jw))
+    fn waiter(&self, _dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        self.watch()
     }
 }
 
@@ -964,44 +496,6 @@ impl Found for JsonlFound<'_> {
     }
 }
 
-struct JsonlWaiter<'a> {
-    q: &'a JsonlQueue,
-    watch: crate::watch::Watch,
-    watching_running: bool,
-}
-
-impl JsonlWaiter<'_> {
-    /// Watches the running directory once it exists, and the wrappers of
-    /// this host's running jobs, whose death must wake us too.
-    fn refresh(&mut self) {
-        if !self.watching_running && self.q.running_dir.is_dir() {
-            self.watching_running = self.watch.add_dir(&self.q.running_dir, None).is_ok();
-        }
-        let host = running::host();
-        // Unreadable now: the next command that lists jobs says so.
-        let pids: Vec<u32> = self
-            .q
-            .jobs()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(_, j)| j.host == host)
-            .map(|(_, j)| j.pid)
-            .collect();
-        self.watch.set_pids(&pids);
-    }
-}
-
-impl Waiter for JsonlWaiter<'_> {
-    fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
-        let woke = self
-            .watch
-            .wait(deadline)
-            .map_err(|e| Error::io(format!("cannot watch {}", self.q.dir().display()), e))?;
-        self.refresh();
-        Ok(woke)
-    }
-}
-
 /// The file a symlinked queue names, also when it does not exist yet: a
 /// push then creates it, as `>>` would (a dangling link once failed with
 /// "No such file or directory" and left `Q.lock` next to the link). A
@@ -1035,107 +529,8 @@ fn resolve_link(link: PathBuf) -> PathBuf {
     link
 }
 
-/// FNV-1a, 64 bits: a name's stable digest (std's hasher may change
-/// between releases, and a leftover must be found by the next cq).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Appends `buf` (a line, or a newline and a line) to `f`, opened with
-/// O_APPEND, in one write; false when the byte before it is no newline, so
-/// that the line continues a torn one.
-fn write_line(f: &mut File, buf: &[u8]) -> io::Result<bool> {
-    f.write_all(buf)?;
-    if buf.first() == Some(&b'\n') {
-        return Ok(true);
-    }
-    // With O_APPEND the offset after the write is the end of ours.
-    let start = f.stream_position()? - buf.len() as u64;
-    let mut before = [b'\n'];
-    if start > 0 {
-        f.read_exact_at(&mut before, start - 1)?;
-    }
-    Ok(before[0] == b'\n')
-}
-
-/// The running jobs are files in `QUEUE.running/`; a dead job is claimed
-/// under the exclusive lock, and the file's existence says whether another
-/// reader was first.
-impl running::Registry for JsonlQueue {
-    fn registered(&self) -> Result<Vec<Job>> {
-        // A queue path that cannot be resolved is an error here too, not
-        // "nothing runs" (jobs can run before the queue file exists).
-        files::present(&self.path)?;
-        Ok(self.jobs()?.into_iter().map(|(_, j)| j).collect())
-    }
-
-    fn claim_each(
-        &self,
-        dead: Vec<Job>,
-        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
-    ) -> Result<()> {
-        let _lock = self.lock(true, true)?;
-        let paths: std::collections::HashMap<String, PathBuf> =
-            self.jobs()?.into_iter().map(|(p, j)| (j.id, p)).collect();
-        for job in dead {
-            let Some(path) = paths.get(&job.id) else {
-                continue; // another reader was first
-            };
-            lost(&job, self)?;
-            let _ = fs::remove_file(path);
-        }
-        Ok(())
-    }
-}
-
-/// Inside a claim the exclusive lock is held.
-impl running::Claim for JsonlQueue {
-    fn has_record(&self, id: &str) -> Result<bool> {
-        self.has_id(id)
-    }
-
-    fn append(&self, rec: &Stored) -> Result<()> {
-        let line = format!("{}\n", String::from_utf8_lossy(&rec.line));
-        self.append_locked(&line, true).map(|_| ())
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn a_line_written_after_a_torn_one_is_seen_glued_and_written_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.jsonl");
-        let q = crate::queue::Queue::new(Box::new(JsonlQueue::new(path.clone())));
-        q.append("{\"name\":\"a\",\"status\":\"success\",\"pulled\":false}\n")
-            .unwrap();
-        let mut f = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&path)
-            .unwrap();
-        // What the race leaves: a push killed mid-write after our tail check.
-        f.write_all(b"{\"name\":\"torn").unwrap();
-        let b = b"{\"name\":\"b\",\"status\":\"success\",\"pulled\":false}\n";
-        assert!(!write_line(&mut f, b).unwrap());
-        assert!(write_line(&mut f, b).unwrap());
-        assert!(write_line(&mut f, b"\n").unwrap());
-        // The exclusive holder repairs a torn tail and writes past it.
-        f.write_all(b"{\"name\":\"torn").unwrap();
-        q.append("{\"name\":\"c\",\"status\":\"success\",\"pulled\":false}\n")
-            .unwrap();
-        let text = fs::read_to_string(&path).unwrap();
-        let last = text.lines().last().unwrap();
-        assert!(last.starts_with("{\"name\":\"c\""), "{text}");
-    }
-}
-
-#[cfg(test)]
-mod fuzz {
     use super::*;
     use proptest::prelude::*;
 

@@ -6,17 +6,18 @@
 
 use super::JsonlQueue;
 use super::lines::{Parsed, Pos};
-use crate::error::{Error, Result, warn};
+use crate::error::{Error, Result};
 use crate::queue::files;
 use crate::record::{self, PULLED_FALSE, Pulled, View};
+use crate::watch::Deadline;
 use std::os::unix::fs::FileExt;
 
 impl JsonlQueue {
-    pub(super) fn unpull(&self, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+    pub(super) fn unpull(&self, dl: Deadline, from: &dyn Fn(&View) -> bool) -> Result<usize> {
         if !files::present(&self.path)? {
             return Ok(0);
         }
-        let _lock = self.lock(true, true)?;
+        let _lock = self.lock(true, true, dl)?;
         let Some(f) = self.open_read(true)? else {
             return Ok(0);
         };
@@ -39,9 +40,10 @@ impl JsonlQueue {
             // `"pulled":true` without the space (jq's) is one byte short of
             // `false`: only a rewrite could change it, and replay never
             // rewrites.
-            warn(&format!(
-                "{other} record(s) marked pulled by another program (\"pulled\":true without cq's space) cannot be made pending in place; left pulled"
-            ));
+            self.bad.note(
+                format!("{other} record(s)"),
+                "marked pulled by another program (\"pulled\":true without cq's space), they cannot be made pending in place",
+            );
         }
         if spans.is_empty() {
             return Ok(0);

@@ -6,6 +6,7 @@ use super::queue::{KafkaQueue, Msg};
 use crate::error::Result;
 use crate::queue::running;
 use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -107,7 +108,7 @@ impl running::Registry for KafkaQueue {
     /// Jobs with a lease, and jobs whose claimer died before finishing
     /// (a stale claim: theirs to take over). A job freshly claimed is
     /// being turned into its lost record and is not listed.
-    fn registered(&self) -> Result<Vec<Job>> {
+    fn registered(&self, _dl: Deadline) -> Result<Vec<Job>> {
         let now = now_ms();
         let mut leased = self.leased.borrow_mut();
         leased.clear();
@@ -138,6 +139,7 @@ impl running::Registry for KafkaQueue {
 
     fn claim_each(
         &self,
+        _dl: Deadline,
         dead: Vec<Job>,
         lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
     ) -> Result<()> {

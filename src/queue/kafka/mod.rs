@@ -31,6 +31,7 @@ mod waiter;
 pub use queue::KafkaQueue;
 pub use url::Url;
 
+use crate::watch::Deadline;
 use ctx::{Ctx, SESSION_MS, TIMEOUT};
 use queue::Msg;
 
@@ -358,11 +359,17 @@ impl Store for KafkaQueue {
         self.ensure_topic(&self.url.topic, false).map(|_| ())
     }
 
-    fn append(&self, recs: &[Stored]) -> Result<()> {
+    fn append(&self, _dl: Deadline, recs: &[Stored]) -> Result<()> {
         self.add(recs)
     }
 
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
+    fn scan(
+        &self,
+        _dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark> {
         let (recs, ends) = self.records_from(from, pending_hint)?;
         for (_, s) in recs {
             if !each(s)? {
@@ -375,7 +382,12 @@ impl Store for KafkaQueue {
         }
     }
 
-    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+    fn take(
+        &self,
+        _dl: Deadline,
+        group: Option<&str>,
+        limit: usize,
+    ) -> Result<Box<dyn Taken + '_>> {
         let group = match group {
             None => self.url.group.clone(),
             Some(g) if valid_name(g) => g.to_string(),
@@ -388,7 +400,7 @@ impl Store for KafkaQueue {
         self.select(&group, limit)
     }
 
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, _dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let (all, _) = self.records_from(None, false)?;
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
         // Per id: its oldest pending record's place, else that it is pulled.
@@ -407,7 +419,7 @@ impl Store for KafkaQueue {
         Ok(Box::new(KafkaFound { q: self, all, at }))
     }
 
-    fn remove(&self, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+    fn remove(&self, _dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
         let (recs, _) = self.records_from(None, false)?;
         let retention = self
             .retention()
@@ -450,7 +462,12 @@ impl Store for KafkaQueue {
     /// Commits the group's offsets back, in each partition, to the first
     /// record `from` matches (never forward). Kafka refuses the commit
     /// while a member of the group is active: replay with none running.
-    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+    fn replay(
+        &self,
+        _dl: Deadline,
+        group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize> {
         let group = match group {
             None => self.url.group.clone(),
             Some("") => return Err(Error::usage("a group name must not be empty")),
@@ -497,7 +514,7 @@ impl Store for KafkaQueue {
     /// The fact log is a side topic, `TOPIC-cq-facts`, of one partition
     /// (one order for every reader), each fact under a key of its own so
     /// that the topic's compaction keeps every one.
-    fn append_facts(&self, facts: &[String]) -> Result<()> {
+    fn append_facts(&self, _dl: Deadline, facts: &[String]) -> Result<()> {
         if facts.is_empty() {
             return Ok(());
         }
@@ -515,7 +532,12 @@ impl Store for KafkaQueue {
         self.produce(&topic, &msgs).map(|_| ())
     }
 
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+    fn scan_facts(
+        &self,
+        _dl: Deadline,
+        from: Option<&Mark>,
+        each: &mut super::store::FactScan,
+    ) -> Result<Mark> {
         let topic = self.facts_topic();
         let start: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         let Some(parts) = self.partitions(&topic)? else {
@@ -533,7 +555,7 @@ impl Store for KafkaQueue {
         Ok(Mark(next.to_string()))
     }
 
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
+    fn waiter(&self, _dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
         let mut w = KafkaWaiter { q: self, c: None };
         w.attach()?;
         Ok(Box::new(w))

@@ -16,7 +16,14 @@
 //! by the wrapper, with a TTL), `STREAM:lost:ID` (set-if-absent: which reader
 //! writes a dead job's lost record, once across all hosts).
 
+mod conn;
+mod entries;
+mod group;
+mod jobs;
 mod url;
+
+use crate::watch::Deadline;
+use entries::{Eid, bytes, entries, items, text};
 
 pub use url::Url;
 
@@ -28,10 +35,9 @@ use crate::record::{self, View};
 use crate::record::{Job, Stored};
 use redis::{Connection, Value};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::collections::HashMap;
 
-const GROUP: &str = "cq";
+pub(super) const GROUP: &str = "cq";
 
 /// Appends one record and indexes it, atomically: the entry (fields `id`,
 /// `name`, `record`), its identity's first entry in `STREAM:ids` or, when
@@ -48,105 +54,14 @@ if ARGV[5] == '1' then redis.call('SADD', KEYS[4], eid) end
 return eid
 "#;
 
-/// A stream entry id, ordered as Redis orders them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-struct Eid(u64, u64);
-
-impl Eid {
-    fn parse(s: &str) -> Option<Eid> {
-        let (a, b) = s.split_once('-').unwrap_or((s, "0"));
-        Some(Eid(a.parse().ok()?, b.parse().ok()?))
-    }
-    fn text(self) -> String {
-        format!("{}-{}", self.0, self.1)
-    }
-}
-
-struct Entry {
-    eid: Eid,
-    line: Vec<u8>,
-}
-
 pub struct RedisQueue {
     url: Url,
     shown: String,
     stream: String,
     conn: RefCell<Option<Connection>>,
+    /// The deadline of the store call in progress (see `during`).
+    call: std::cell::Cell<Deadline>,
     bad: super::bad::BadEntries,
-}
-
-fn bytes(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::BulkString(b) => Some(b.clone()),
-        Value::SimpleString(s) => Some(s.clone().into_bytes()),
-        Value::Int(i) => Some(i.to_string().into_bytes()),
-        Value::Okay => Some(b"OK".to_vec()),
-        _ => None,
-    }
-}
-
-fn text(v: &Value) -> Option<String> {
-    bytes(v).map(|b| String::from_utf8_lossy(&b).into_owned())
-}
-
-fn items(v: &Value) -> &[Value] {
-    match v {
-        Value::Array(a) | Value::Set(a) => a,
-        _ => &[],
-    }
-}
-
-/// Entries of an XRANGE / XCLAIM reply (deleted entries come back as nil).
-fn entries(v: &Value) -> Vec<Entry> {
-    let mut out = Vec::new();
-    for e in items(v) {
-        let parts = items(e);
-        let (Some(id), Some(fields)) = (parts.first().and_then(text), parts.get(1)) else {
-            continue;
-        };
-        let Some(eid) = Eid::parse(&id) else { continue };
-        let f = items(fields);
-        let mut line = None;
-        for kv in f.chunks(2) {
-            if kv.len() == 2 && bytes(&kv[0]).as_deref() == Some(b"record") {
-                line = bytes(&kv[1]);
-            }
-        }
-        if let Some(line) = line {
-            out.push(Entry { eid, line });
-        }
-    }
-    out
-}
-
-/// Entries of an XREAD / XREADGROUP reply, over its streams (an array in
-/// RESP2, a map in RESP3).
-fn stream_entries(v: &Value) -> Vec<Entry> {
-    let mut out = Vec::new();
-    for s in items(v) {
-        if let Some(es) = items(s).get(1) {
-            out.extend(entries(es));
-        }
-    }
-    if let Value::Map(m) = v {
-        for (_, es) in m {
-            out.extend(entries(es));
-        }
-    }
-    out
-}
-
-/// What the default group knows: which entries count as pulled.
-struct GroupState {
-    last: Eid,
-    pel: HashMap<Eid, String>,
-    acked: HashSet<Eid>,
-}
-
-impl GroupState {
-    fn pulled(&self, e: Eid) -> bool {
-        self.acked.contains(&e) || (e <= self.last && !self.pel.contains_key(&e))
-    }
 }
 
 impl RedisQueue {
@@ -156,249 +71,13 @@ impl RedisQueue {
             stream: url.stream.clone(),
             url,
             conn: RefCell::new(None),
+            call: Default::default(),
             bad: Default::default(),
         }
     }
 
     fn key(&self, suffix: &str) -> String {
         format!("{}:{suffix}", self.stream)
-    }
-
-    /// A message about this queue that never holds the password.
-    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        crate::error::scrubbed(
-            &format!("{what} {}: {e}", self.shown),
-            self.url.password.as_deref(),
-        )
-    }
-
-    fn connect(&self) -> Result<Connection> {
-        #[cfg(feature = "redis")]
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        // rediss:// trusts the webpki roots, or the CA in $CQ_REDIS_CA (a
-        // PEM file) for servers with a certificate of their own.
-        let ca = crate::config::get().redis_ca.clone();
-        let client = match ca {
-            Some(path) if self.url.tls => {
-                let pem = std::fs::read(&path).map_err(|e| {
-                    Error::io(
-                        format!(
-                            "cannot read CQ_REDIS_CA {}",
-                            std::path::Path::new(&path).display()
-                        ),
-                        e,
-                    )
-                })?;
-                let certs = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem),
-                };
-                redis::Client::build_with_tls(self.url.client.as_str(), certs)
-            }
-            _ => redis::Client::open(self.url.client.as_str()),
-        }
-        .map_err(|e| self.fail("invalid queue URL", e))?;
-        let conn = client
-            .get_connection_with_timeout(Duration::from_secs(5))
-            .map_err(|e| self.fail("cannot connect to", e))?;
-        // One attempt's bound (a wrapper retries its record's append, see
-        // `Queue::append_retrying`).
-        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-        let _ = conn.set_write_timeout(Some(Duration::from_secs(10)));
-        Ok(conn)
-    }
-
-    fn run<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let mut slot = self.conn.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(self.connect()?);
-        }
-        let conn = slot.as_mut().expect("connected above");
-        f(conn).map_err(|e| {
-            // A connection that failed (a timeout, a reset) is not reused:
-            // the next command connects again.
-            if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
-                *slot = None;
-            }
-            self.fail("redis error on", e)
-        })
-    }
-
-    fn cmd(&self, c: &mut redis::Cmd) -> Result<Value> {
-        self.run(|conn| c.query::<Value>(conn))
-    }
-
-    fn ensure_group(&self, group: &str) -> Result<()> {
-        let r = self.run(|c| {
-            redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(&self.stream)
-                .arg(group)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query::<Value>(c)
-        });
-        match r {
-            Err(e) if e.msg.contains("BUSYGROUP") => Ok(()),
-            other => other.map(|_| ()),
-        }
-    }
-
-    fn group_state(&self, group: &str) -> Result<GroupState> {
-        let mut st = GroupState {
-            last: Eid::default(),
-            pel: HashMap::new(),
-            acked: HashSet::new(),
-        };
-        let exists = self.cmd(redis::cmd("EXISTS").arg(&self.stream))?;
-        if !matches!(exists, Value::Int(1)) {
-            return Ok(st);
-        }
-        let groups = self.cmd(redis::cmd("XINFO").arg("GROUPS").arg(&self.stream))?;
-        for g in items(&groups) {
-            let fields: Vec<&Value> = match g {
-                Value::Map(m) => m.iter().flat_map(|(k, v)| [k, v]).collect(),
-                other => items(other).iter().collect(),
-            };
-            let mut name = None;
-            let mut last = None;
-            for kv in fields.chunks(2) {
-                match text(kv[0]).as_deref() {
-                    Some("name") => name = text(kv[1]),
-                    Some("last-delivered-id") => last = text(kv[1]).and_then(|t| Eid::parse(&t)),
-                    _ => {}
-                }
-            }
-            if name.as_deref() == Some(group) {
-                st.last = last.unwrap_or_default();
-            }
-        }
-        // A group that does not exist yet has nothing pending.
-        if let Ok(pel) = self.pending(group, 100_000) {
-            st.pel = pel.into_iter().map(|(e, owner, _)| (e, owner)).collect();
-        }
-        if group == GROUP {
-            let acked = self.cmd(redis::cmd("SMEMBERS").arg(self.key("acked")))?;
-            st.acked = items(&acked)
-                .iter()
-                .filter_map(text)
-                .filter_map(|t| Eid::parse(&t))
-                .collect();
-        }
-        Ok(st)
-    }
-
-    /// A group's delivered-but-unacknowledged entries: id, consumer, idle ms.
-    fn pending(&self, group: &str, count: usize) -> Result<Vec<(Eid, String, u64)>> {
-        let v = self.run(|c| {
-            redis::cmd("XPENDING")
-                .arg(&self.stream)
-                .arg(group)
-                .arg("-")
-                .arg("+")
-                .arg(count)
-                .query::<Value>(c)
-        })?;
-        Ok(items(&v)
-            .iter()
-            .filter_map(|p| {
-                let f = items(p);
-                let id = Eid::parse(&f.first().and_then(text)?)?;
-                let owner = f.get(1).and_then(text)?;
-                let idle = f
-                    .get(2)
-                    .and_then(text)
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                Some((id, owner, idle))
-            })
-            .collect())
-    }
-
-    fn consumer() -> String {
-        format!("{}:{}", running::host(), std::process::id())
-    }
-
-    /// Whether the consumer named "host:pid" is known to be gone.
-    fn consumer_gone(name: &str, idle_ms: u64) -> bool {
-        match name.rsplit_once(':') {
-            Some((host, pid)) if host == running::host() => match pid.parse::<u32>() {
-                Ok(pid) => !crate::process::exists(pid),
-                Err(_) => true,
-            },
-            _ => idle_ms >= running::puller_dead_after().as_millis() as u64,
-        }
-    }
-
-    fn select(&self, group: &str, limit: usize) -> Result<RedisTaken<'_>> {
-        self.ensure_group(group)?;
-        let me = Self::consumer();
-        // Entries a dead puller left pending come first: they are older.
-        let mut got: Vec<Entry> = Vec::new();
-        let mut orphans = Vec::new();
-        for (id, owner, idle) in self.pending(group, 1000)? {
-            if owner == me || Self::consumer_gone(&owner, idle) {
-                orphans.push(id.text());
-            }
-            if orphans.len() >= limit {
-                break;
-            }
-        }
-        if !orphans.is_empty() {
-            let claimed = self.run(|c| {
-                redis::cmd("XCLAIM")
-                    .arg(&self.stream)
-                    .arg(group)
-                    .arg(&me)
-                    .arg(0)
-                    .arg(&orphans)
-                    .query::<Value>(c)
-            })?;
-            got.extend(entries(&claimed));
-        }
-        if got.len() < limit {
-            let count = (limit - got.len()).min(10_000);
-            let v = self.run(|c| {
-                redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(group)
-                    .arg(&me)
-                    .arg("COUNT")
-                    .arg(count)
-                    .arg("STREAMS")
-                    .arg(&self.stream)
-                    .arg(">")
-                    .query::<Value>(c)
-            })?;
-            got.extend(stream_entries(&v));
-        }
-        got.sort_by_key(|e| e.eid);
-        // Entries acknowledged by id before any pull delivered them.
-        let acked: HashSet<Eid> = if group == GROUP && !got.is_empty() {
-            let v = self.cmd(redis::cmd("SMEMBERS").arg(self.key("acked")))?;
-            items(&v)
-                .iter()
-                .filter_map(text)
-                .filter_map(|t| Eid::parse(&t))
-                .collect()
-        } else {
-            HashSet::new()
-        };
-        let batch: Vec<Stored> = got
-            .iter()
-            .filter(|e| !acked.contains(&e.eid))
-            .filter_map(|e| {
-                Stored::from_store(e.line.clone(), false)
-                    .map_err(|why| self.bad.note(format!("entry {}", e.eid.text()), why))
-                    .ok()
-            })
-            .collect();
-        Ok(RedisTaken {
-            q: self,
-            group: group.to_string(),
-            eids: got.iter().map(|e| e.eid.text()).collect(),
-            batch,
-        })
     }
 
     /// Appends records, none skipped: a wrapper whose lease expired
@@ -595,17 +274,26 @@ impl Store for RedisQueue {
         }
     }
 
-    fn append(&self, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
+        let _call = self.during(dl);
         self.add(recs)
     }
 
-    fn scan(&self, from: Option<&Mark>, pending_hint: bool, each: &mut Scan) -> Result<Mark> {
+    fn scan(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        pending_hint: bool,
+        each: &mut Scan,
+    ) -> Result<Mark> {
+        let _call = self.during(dl);
         let from = from.and_then(|Mark(m)| Eid::parse(m)).unwrap_or_default();
         let last = self.entries_from(from, pending_hint, |_, s| each(s))?;
         Ok(Mark(last.text()))
     }
 
-    fn take(&self, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+    fn take(&self, dl: Deadline, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        let _call = self.during(dl);
         let group = match group {
             None => GROUP,
             Some(g) => g,
@@ -613,7 +301,8 @@ impl Store for RedisQueue {
         Ok(Box::new(self.select(group, limit)?))
     }
 
-    fn find(&self, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        let _call = self.during(dl);
         let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
         let all = self.entries_of(&keys)?;
         let st = self.group_state(GROUP)?;
@@ -642,7 +331,8 @@ impl Store for RedisQueue {
         Ok(Box::new(found))
     }
 
-    fn remove(&self, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+    fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        let _call = self.during(dl);
         // Removed in slices of 10,000 as the scan goes, so memory stays flat
         // (a million removable entries, gathered first, took 186 MiB).
         const SLICE: usize = 10_000;
@@ -722,7 +412,13 @@ impl Store for RedisQueue {
     /// Moves the group's last-delivered id back to just before the first
     /// entry `from` matches (never forward); for the default group, entries
     /// noted acknowledged from there on are un-noted.
-    fn replay(&self, group: Option<&str>, from: &dyn Fn(&View) -> bool) -> Result<usize> {
+    fn replay(
+        &self,
+        dl: Deadline,
+        group: Option<&str>,
+        from: &dyn Fn(&View) -> bool,
+    ) -> Result<usize> {
+        let _call = self.during(dl);
         let group = match group {
             None => GROUP,
             Some("") => return Err(Error::usage("a group name must not be empty")),
@@ -776,7 +472,8 @@ impl Store for RedisQueue {
 
     /// The fact log is a list, `STREAM:facts`, appended with RPUSH; a scan
     /// continues from a list index (the list is never trimmed).
-    fn append_facts(&self, facts: &[String]) -> Result<()> {
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        let _call = self.during(dl);
         if facts.is_empty() {
             return Ok(());
         }
@@ -784,7 +481,13 @@ impl Store for RedisQueue {
             .map(|_| ())
     }
 
-    fn scan_facts(&self, from: Option<&Mark>, each: &mut super::store::FactScan) -> Result<Mark> {
+    fn scan_facts(
+        &self,
+        dl: Deadline,
+        from: Option<&Mark>,
+        each: &mut super::store::FactScan,
+    ) -> Result<Mark> {
+        let _call = self.during(dl);
         const SLICE: i64 = 10_000;
         let mut at: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         loop {
@@ -807,61 +510,12 @@ impl Store for RedisQueue {
         }
     }
 
-    fn waiter(&self) -> Result<Box<dyn Waiter + '_>> {
-        let mut conn = self.connect()?;
-        let last = redis::cmd("XREVRANGE")
-            .arg(&self.stream)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query::<Value>(&mut conn)
-            .map_err(|e| self.fail("redis error on", e))?;
-        let last = entries(&last).first().map(|e| e.eid).unwrap_or_default();
-        Ok(Box::new(RedisWaiter {
-            q: self,
-            conn,
-            last,
-        }))
+    fn waiter(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        self.watch(dl)
     }
 
     fn has_groups(&self) -> bool {
         true
-    }
-}
-
-/// A pull's entries: read into the group, acknowledged by the mark.
-struct RedisTaken<'a> {
-    q: &'a RedisQueue,
-    group: String,
-    /// Every entry read, records or not: all are acknowledged.
-    eids: Vec<String>,
-    batch: Vec<Stored>,
-}
-
-impl Taken for RedisTaken<'_> {
-    fn records(&self) -> &[Stored] {
-        &self.batch
-    }
-
-    fn mark(self: Box<Self>) -> Result<()> {
-        if self.eids.is_empty() {
-            return Ok(());
-        }
-        let mut p = redis::pipe();
-        p.atomic()
-            .cmd("XACK")
-            .arg(&self.q.stream)
-            .arg(&self.group)
-            .arg(&self.eids)
-            .ignore();
-        if self.group == GROUP {
-            p.cmd("SREM")
-                .arg(self.q.key("acked"))
-                .arg(&self.eids)
-                .ignore();
-        }
-        self.q.run(|c| p.query::<()>(c))
     }
 }
 
@@ -889,128 +543,5 @@ impl Found for RedisFound<'_> {
             p.cmd("SADD").arg(self.q.key("acked")).arg(e).ignore();
         }
         self.q.run(|c| p.query::<()>(c))
-    }
-}
-
-/// Running jobs are a hash of their JSON (`STREAM:running`) with a lease
-/// key each (`STREAM:lease:ID`, a TTL the wrapper renews); a dead job is
-/// claimed by setting `STREAM:lost:ID` if absent: one reader on one host
-/// wins, the others only tidy up.
-impl running::Registry for RedisQueue {
-    fn registered(&self) -> Result<Vec<Job>> {
-        let v = self.cmd(redis::cmd("HVALS").arg(self.key("running")))?;
-        Ok(items(&v)
-            .iter()
-            .filter_map(text)
-            .filter_map(|t| match serde_json::from_str(&t) {
-                Ok(j) => Some(j),
-                // Said once and skipped, as a bad line of a file queue is.
-                Err(e) => {
-                    crate::error::warn_once(
-                        &format!("redis running {t}"),
-                        &format!(
-                            "{}: a running job that is not one ({e}); skipped",
-                            self.key("running")
-                        ),
-                    );
-                    None
-                }
-            })
-            .collect())
-    }
-
-    fn lease_expired(&self, job: &Job) -> Result<bool> {
-        let lease = self.key(&format!("lease:{}", job.id));
-        Ok(matches!(
-            self.cmd(redis::cmd("EXISTS").arg(lease))?,
-            Value::Int(0)
-        ))
-    }
-
-    fn claim_each(
-        &self,
-        dead: Vec<Job>,
-        lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
-    ) -> Result<()> {
-        for job in dead {
-            let won = self.cmd(
-                redis::cmd("SET")
-                    .arg(self.key(&format!("lost:{}", job.id)))
-                    .arg(1)
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(7 * 86400),
-            )?;
-            if matches!(won, Value::Okay) {
-                lost(&job, self)?;
-            }
-            self.cmd(redis::cmd("HDEL").arg(self.key("running")).arg(&job.id))?;
-        }
-        Ok(())
-    }
-}
-
-impl running::Claim for RedisQueue {
-    fn has_record(&self, id: &str) -> Result<bool> {
-        let known = self.cmd(
-            redis::cmd("HEXISTS")
-                .arg(self.key("ids"))
-                .arg(format!("id:{id}")),
-        )?;
-        Ok(!matches!(known, Value::Int(0)))
-    }
-
-    fn append(&self, rec: &Stored) -> Result<()> {
-        self.add(std::slice::from_ref(rec))
-    }
-}
-
-/// Blocks in XREAD on its own connection until an entry newer than the
-/// last one seen arrives; wakes every few seconds so that readers notice
-/// expired leases.
-struct RedisWaiter<'a> {
-    q: &'a RedisQueue,
-    conn: Connection,
-    last: Eid,
-}
-
-impl Waiter for RedisWaiter<'_> {
-    fn wait(&mut self, deadline: Option<std::time::Instant>) -> Result<bool> {
-        let cap = running::WAKE_CAP;
-        let left = deadline.map_or(cap, |d| {
-            d.saturating_duration_since(std::time::Instant::now())
-                .min(cap)
-        });
-        if left.is_zero() {
-            return Ok(false);
-        }
-        let _ = self
-            .conn
-            .set_read_timeout(Some(left + Duration::from_secs(5)));
-        let v = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(100)
-            .arg("BLOCK")
-            .arg(left.as_millis().max(1) as u64)
-            .arg("STREAMS")
-            .arg(&self.q.stream)
-            .arg(self.last.text())
-            .query::<Value>(&mut self.conn)
-            .map_err(|e| self.q.fail("redis error on", e))?;
-        let got = stream_entries(&v);
-        if let Some(max) = got.iter().map(|e| e.eid).max() {
-            self.last = max;
-        }
-        Ok(!got.is_empty() || deadline.is_none_or(|d| std::time::Instant::now() < d))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_ids_order() {
-        assert!(Eid::parse("5-1").unwrap() > Eid::parse("4-9").unwrap());
     }
 }

@@ -45,52 +45,8 @@ impl Url {
             .and_then(|a| a.split_once(':'))
             .map(|(_, p)| p.to_string())
             .filter(|p| !p.is_empty());
-        // [v6]:port or host:port.
-        let (host, port) = match hostport.strip_prefix('[') {
-            Some(v6) => match v6.split_once(']') {
-                Some((h, p)) => (h, p.strip_prefix(':')),
-                None => return Err(Error::usage("an unclosed [ in the redis:// URL's host")),
-            },
-            None => match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            },
-        };
-        if host.is_empty() {
-            return Err(Error::usage(
-                "a redis:// URL needs a host: redis://HOST[:PORT][/DB][?stream=NAME]",
-            ));
-        }
-        if let Some(p) = port
-            && !p.parse::<u16>().is_ok_and(|p| p > 0)
-        {
-            return Err(Error::usage(
-                "the redis:// URL's port is not a port number (1-65535)",
-            ));
-        }
-        if !(path.is_empty() || path.parse::<u32>().is_ok()) {
-            return Err(Error::usage(
-                "the redis:// URL's path is a database number (/0, /1, ...)",
-            ));
-        }
-        let mut stream = "cq".to_string();
-        let mut passed = Vec::new();
-        for kv in query.split('&').filter(|s| !s.is_empty()) {
-            match kv.split_once('=') {
-                Some(("stream", v)) if !v.is_empty() => stream = v.to_string(),
-                Some(("stream", _)) => {
-                    return Err(Error::usage("an empty stream name in the redis:// URL"));
-                }
-                // The client's own option.
-                Some(("protocol", _)) => passed.push(kv),
-                _ => {
-                    let key = kv.split_once('=').map_or(kv, |(k, _)| k);
-                    return Err(Error::usage(format!(
-                        "unknown option '{key}' in the redis:// URL (known: stream, protocol)"
-                    )));
-                }
-            }
-        }
+        check_host(hostport, path)?;
+        let (stream, passed) = options(query)?;
         let base = &raw[..raw.len() - query.len() - usize::from(!query.is_empty())];
         let client = if passed.is_empty() {
             base.to_string()
@@ -120,6 +76,62 @@ impl Url {
     pub fn shown(&self) -> String {
         self.shown.clone()
     }
+}
+
+/// Refuses a host, port or database the client would misread.
+fn check_host(hostport: &str, path: &str) -> Result<()> {
+    // [v6]:port or host:port.
+    let (host, port) = match hostport.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':')),
+            None => return Err(Error::usage("an unclosed [ in the redis:// URL's host")),
+        },
+        None => match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        },
+    };
+    if host.is_empty() {
+        return Err(Error::usage(
+            "a redis:// URL needs a host: redis://HOST[:PORT][/DB][?stream=NAME]",
+        ));
+    }
+    if let Some(p) = port
+        && !p.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(Error::usage(
+            "the redis:// URL's port is not a port number (1-65535)",
+        ));
+    }
+    if !(path.is_empty() || path.parse::<u32>().is_ok()) {
+        return Err(Error::usage(
+            "the redis:// URL's path is a database number (/0, /1, ...)",
+        ));
+    }
+    Ok(())
+}
+
+/// The URL's options: the stream's name, and those passed to the client.
+fn options(query: &str) -> Result<(String, Vec<&str>)> {
+    let mut stream = "cq".to_string();
+    let mut passed = Vec::new();
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        match kv.split_once('=') {
+            Some(("stream", v)) if !v.is_empty() => stream = v.to_string(),
+            Some(("stream", _)) => {
+                return Err(Error::usage("an empty stream name in the redis:// URL"));
+            }
+            // The client's own option.
+            Some(("protocol", _)) => passed.push(kv),
+            _ => {
+                let key = kv.split_once('=').map_or(kv, |(k, _)| k);
+                return Err(Error::usage(format!(
+                    "unknown option '{key}' in the redis:// URL (known: stream, protocol)"
+                )));
+            }
+        }
+    }
+    Ok((stream, passed))
 }
 
 #[cfg(test)]

@@ -39,10 +39,9 @@
 //! for a lost record (which shares its id with the returning wrapper's
 //! real one), and `replay` facts.
 
-use super::{Mark, Queue, Stored};
-use crate::error::{Error, Result, warn};
-use crate::record::{Pulled, View};
-use serde::{Deserialize, Serialize};
+use super::{Queue, Stored};
+use crate::error::{Result, warn};
+use crate::record::Pulled;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -61,208 +60,11 @@ pub struct Policy {
     pub key: String,
 }
 
-/// One fact of the log.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct Fact {
-    fact: String,
-    id: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    lost: bool,
-    #[serde(default)]
-    at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    attempt: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    exit_code: Option<i64>,
-    /// A replay's point, group and how many records it made pending.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    group: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    count: Option<usize>,
-    /// The consumer that wrote it: `HOST:PID`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    by: Option<String>,
-}
+mod admin;
+mod ledger;
 
-impl Fact {
-    fn new(kind: &str, key: &Key) -> Fact {
-        Fact {
-            fact: kind.to_string(),
-            id: key.id.clone(),
-            lost: key.lost,
-            at: crate::time::format(crate::time::now()),
-            attempt: None,
-            exit_code: None,
-            from: None,
-            group: None,
-            count: None,
-            by: None,
-        }
-    }
-
-    fn line(&self) -> String {
-        serde_json::to_string(self).expect("a fact always serialises")
-    }
-}
-
-/// Which record a fact is about: its id, and whether it is a lost record
-/// (a returning wrapper's real record shares the id and is handled apart).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Key {
-    pub id: String,
-    pub lost: bool,
-}
-
-impl Key {
-    pub fn of(s: &Stored) -> Option<Key> {
-        Key::of_view(&s.view)
-    }
-
-    pub fn of_view(v: &View) -> Option<Key> {
-        v.id.as_ref().map(|id| Key {
-            id: id.clone(),
-            lost: v.lost,
-        })
-    }
-}
-
-/// A parked record: its last exit code (none when its consumer was
-/// killed), when, and after how many attempts in all.
-#[derive(Debug, Clone)]
-pub struct Dead {
-    pub exit_code: Option<i64>,
-    pub at: String,
-    pub attempts: u32,
-}
-
-/// One record's handling, folded from the fact log.
-#[derive(Debug, Clone, Default)]
-pub struct Handling {
-    /// Every attempt ever begun.
-    pub attempts: u32,
-    /// Attempts since the last success or retry: what the budget counts.
-    pub round: u32,
-    pub last_exit: Option<i64>,
-    pub dead: Option<Dead>,
-    /// An attempt begun and not yet ended by success or parking.
-    pub open: bool,
-    /// Put back by `cq retry`, not handled since.
-    pub revived: bool,
-    /// The consumer whose attempt is the latest (`HOST:PID`), and when it
-    /// claimed or last renewed it.
-    pub owner: Option<String>,
-    pub held_at: String,
-    /// Who noted it done last (who acknowledges it, where that waits).
-    pub done_by: Option<String>,
-}
-
-/// The fact log folded into each record's handling, read on from where it
-/// was last read.
-#[derive(Default)]
-pub struct Ledger {
-    pub map: HashMap<Key, Handling>,
-    mark: Option<Mark>,
-    /// The records that the facts read by the last refresh ended (done or
-    /// parked), and by whom.
-    ended: Vec<(Key, Option<String>)>,
-}
-
-impl Ledger {
-    fn apply(&mut self, f: Fact) {
-        // A replay's fact, or a kind a newer cq wrote: not a record's
-        // handling, not ours to judge.
-        if !matches!(
-            f.fact.as_str(),
-            "attempt" | "failed" | "done" | "dead" | "retry" | "hold"
-        ) {
-            return;
-        }
-        let key = Key {
-            id: f.id,
-            lost: f.lost,
-        };
-        let h = self.map.entry(key.clone()).or_default();
-        match f.fact.as_str() {
-            "attempt" => {
-                // Consumers side by side may claim one record at once:
-                // each numbers its attempt from what it has read, and the
-                // first claim of a number wins; a later one of the same
-                // number lost the race and does not count.
-                if f.attempt.is_some_and(|n| n <= h.attempts) {
-                    return;
-                }
-                h.attempts = f.attempt.unwrap_or(h.attempts + 1);
-                h.round += 1;
-                h.open = true;
-                h.owner = f.by;
-                h.held_at = f.at;
-                h.done_by = None;
-            }
-            "hold" if h.open && h.owner == f.by => h.held_at = f.at,
-            "failed" => h.last_exit = f.exit_code,
-            "done" => {
-                h.open = false;
-                h.round = 0;
-                h.revived = false;
-                h.dead = None;
-                h.held_at = f.at;
-                h.done_by = f.by.clone();
-                self.ended.push((key, f.by));
-            }
-            "dead" => {
-                h.dead = Some(Dead {
-                    exit_code: f.exit_code,
-                    at: f.at,
-                    attempts: f.attempt.unwrap_or(h.attempts),
-                });
-                h.open = false;
-                h.revived = false;
-                self.ended.push((key, f.by));
-            }
-            "retry" if h.dead.is_some() => {
-                h.dead = None;
-                h.round = 0;
-                h.revived = true;
-            }
-            _ => {}
-        }
-    }
-
-    fn refresh(&mut self, q: &Queue) -> Result<()> {
-        let mut facts = Vec::new();
-        let mark = q.store.scan_facts(self.mark.as_ref(), &mut |b| {
-            // A fact this cq cannot read is skipped, as a bad line is.
-            if let Ok(f) = serde_json::from_slice::<Fact>(b) {
-                facts.push(f);
-            }
-            Ok(())
-        })?;
-        for f in facts {
-            self.apply(f);
-        }
-        self.mark = Some(mark);
-        Ok(())
-    }
-
-    /// Whether compaction must keep this record: its handling is not over.
-    pub fn keeps(&self, v: &View) -> bool {
-        Key::of_view(v)
-            .and_then(|k| self.map.get(&k))
-            .is_some_and(|h| h.dead.is_some() || h.open || h.revived)
-    }
-
-    pub fn dead_count(&self) -> usize {
-        self.map.values().filter(|h| h.dead.is_some()).count()
-    }
-
-    fn unfinished(&self, k: &Key) -> bool {
-        self.map
-            .get(k)
-            .is_some_and(|h| h.dead.is_none() && (h.open || h.revived))
-    }
-}
+use ledger::Fact;
+pub use ledger::{Key, Ledger};
 
 /// A record handed to a handler.
 pub struct Work {
@@ -312,7 +114,7 @@ pub struct Consumer<'q> {
 /// How often a consumer notes that it still holds its records; one that
 /// has not for four lease TTLs loses them (on another host: no pid to judge).
 pub fn hold_interval() -> Duration {
-    super::running::lease_ttl() / 3
+    super::running::renew_every()
 }
 
 /// Whether the consumer `HOST:PID` that wrote a fact at `at` is alive: on
@@ -322,7 +124,7 @@ fn alive(who: &str, at: &str) -> bool {
     if host == super::running::host() {
         return pid.parse().is_ok_and(crate::process::exists);
     }
-    let ttl = super::running::lease_ttl() * 4;
+    let ttl = super::running::puller_dead_after();
     let Ok(at) = crate::time::parse_timestamp(at) else {
         return false;
     };
@@ -330,13 +132,6 @@ fn alive(who: &str, at: &str) -> bool {
 }
 
 impl Queue {
-    /// The fact log, folded.
-    pub fn ledger(&self) -> Result<Ledger> {
-        let mut l = Ledger::default();
-        l.refresh(self)?;
-        Ok(l)
-    }
-
     /// A consumer that runs handlers under `policy`.
     pub fn consumer(&self, policy: Policy) -> Result<Consumer<'_>> {
         let ledger = self.ledger()?;
@@ -354,153 +149,6 @@ impl Queue {
             acked: 0,
             parked: 0,
         })
-    }
-
-    /// The parked records, oldest first, each with `"attempts"` and
-    /// `"dead":{"exit_code":C,"at":TS}` added to the line printed (the
-    /// stored line is not changed).
-    pub fn dead_letters(&self, each: &mut dyn FnMut(Stored) -> Result<()>) -> Result<usize> {
-        let ledger = self.ledger()?;
-        if ledger.dead_count() == 0 {
-            return Ok(0);
-        }
-        let mut seen = HashSet::new();
-        self.store.scan(None, false, &mut |s| {
-            if let Some(k) = Key::of(&s)
-                && let Some(h) = ledger.map.get(&k)
-                && let Some(d) = &h.dead
-                && seen.insert(k)
-            {
-                each(with_dead(s, h, d))?;
-            }
-            Ok(true)
-        })?;
-        Ok(seen.len())
-    }
-
-    /// Replays from `point` (`cq pull --from`): a time (RFC 3339, or a
-    /// duration ago) or a record id. Every record from the point on (the
-    /// first record completed at or after the time, or the record with the
-    /// id) is made pending again for `group` (the default consumer when
-    /// `None`), and a `replay` fact records it, so the earlier pulls are
-    /// replayed, not forgotten. Where a store has partitions with no
-    /// common order (Kafka), an id replays its own partition from that
-    /// record and the others from the first record completed in its second
-    /// or later. Returns how many records became pending.
-    pub fn replay(&self, group: Option<&str>, point: &str) -> Result<usize> {
-        if let Some(g) = group
-            && !self.store.has_groups()
-        {
-            return Err(Error::usage(format!(
-                "consumer groups (--group {g}) need the redis or kafka tier; this queue is on the {} tier",
-                self.store.tier()
-            )));
-        }
-        let n = match crate::time::parse_since(point) {
-            Ok(ts) => {
-                let cut = crate::time::Cutoff::new(ts);
-                self.store.replay(group, &|v: &View| {
-                    v.completed_at
-                        .as_deref()
-                        .and_then(|t| crate::time::at_or_after(t, &cut))
-                        == Some(true)
-                })?
-            }
-            Err(_) => {
-                super::check_ids(&[point.to_string()])?;
-                let mut at: Option<Option<String>> = None;
-                self.store.scan(None, false, &mut |s| {
-                    if s.view.id.as_deref() == Some(point) {
-                        at = Some(s.view.completed_at.clone());
-                        return Ok(false);
-                    }
-                    Ok(true)
-                })?;
-                let Some(at) = at else {
-                    return Err(Error::usage(format!(
-                        "--from {point}: neither a time (RFC 3339 or a duration such as 2h) nor the id of a record in {}",
-                        self.describe()
-                    )));
-                };
-                let cut = at
-                    .as_deref()
-                    .and_then(|t| crate::time::parse_timestamp(t).ok())
-                    .map(crate::time::Cutoff::new);
-                let partitioned = self.store.ack_sweeps_earlier();
-                self.store.replay(group, &|v: &View| {
-                    v.id.as_deref() == Some(point)
-                        || (partitioned
-                            && cut.as_ref().is_some_and(|c| {
-                                v.completed_at
-                                    .as_deref()
-                                    .and_then(|t| crate::time::at_or_after(t, c))
-                                    == Some(true)
-                            }))
-                })?
-            }
-        };
-        let mut f = Fact::new(
-            "replay",
-            &Key {
-                id: String::new(),
-                lost: false,
-            },
-        );
-        f.from = Some(point.to_string());
-        f.group = group.map(str::to_string);
-        f.count = Some(n);
-        self.store.append_facts(&[f.line()])?;
-        Ok(n)
-    }
-
-    /// Puts parked records back for the consumer (`cq retry`): all of
-    /// them, or those with these ids, all or nothing (an id that is not a
-    /// dead letter changes nothing and fails). Returns how many.
-    pub fn retry(&self, ids: &[String], all: bool) -> Result<usize> {
-        super::check_ids(ids)?;
-        let ledger = self.ledger()?;
-        let dead: Vec<&Key> = ledger
-            .map
-            .iter()
-            .filter(|(_, h)| h.dead.is_some())
-            .map(|(k, _)| k)
-            .collect();
-        let mut pick: Vec<&Key> = Vec::new();
-        if all {
-            pick = dead;
-        } else {
-            for id in ids {
-                let of_id: Vec<&Key> = dead.iter().copied().filter(|k| &k.id == id).collect();
-                if of_id.is_empty() {
-                    return Err(Error::new(format!(
-                        "no dead letter with id {id} in {} (see cq list --dead); nothing changed",
-                        self.describe()
-                    )));
-                }
-                pick.extend(of_id);
-            }
-        }
-        let facts: Vec<String> = pick.iter().map(|k| Fact::new("retry", k).line()).collect();
-        self.store.append_facts(&facts)?;
-        Ok(facts.len())
-    }
-}
-
-/// The record line with its dead-letter state added, for `list --dead`.
-fn with_dead(s: Stored, h: &Handling, d: &Dead) -> Stored {
-    let text = String::from_utf8_lossy(&s.line);
-    let trimmed = text.trim_end();
-    let Some(body) = trimmed.strip_suffix('}') else {
-        return s;
-    };
-    let dead = serde_json::json!({"exit_code": d.exit_code, "at": d.at});
-    let line = format!(
-        "{body},\"attempts\":{},\"dead\":{dead}}}",
-        h.attempts.max(d.attempts)
-    );
-    match Stored::from_store(line.into_bytes(), s.view.pulled() == Pulled::Yes) {
-        Ok(n) => n,
-        Err(_) => s,
     }
 }
 
@@ -559,7 +207,7 @@ impl Consumer<'_> {
             .map(|k| self.fact("hold", k).line())
             .collect();
         if !facts.is_empty() {
-            self.q.store.append_facts(&facts)?;
+            self.q.store.append_facts(self.q.deadline(), &facts)?;
         }
         Ok(())
     }
@@ -631,7 +279,7 @@ impl Consumer<'_> {
         }
         if !facts.is_empty() {
             // Durable before any handler starts.
-            self.q.store.append_facts(&facts)?;
+            self.q.store.append_facts(self.q.deadline(), &facts)?;
             self.refresh()?;
         }
         // A claim another consumer made first (the same attempt number,
@@ -722,7 +370,7 @@ impl Consumer<'_> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         let mut no_id = 0usize;
-        self.q.store.scan(None, true, &mut |s| {
+        self.q.store.scan(self.q.deadline(), None, true, &mut |s| {
             if s.view.pulled() == Pulled::No {
                 match Key::of(&s) {
                     Some(k) => {
@@ -758,22 +406,24 @@ impl Consumer<'_> {
         // One pass over everything, in queue order.
         let mut all = Vec::new();
         let mut found = HashSet::new();
-        self.q.store.scan(None, false, &mut |s| {
-            if let Some(k) = Key::of(&s) {
-                let take = if s.view.pulled() == Pulled::No {
-                    true
-                } else if orphans.contains(&k) && !found.contains(&k) {
-                    found.insert(k);
-                    true
-                } else {
-                    false
-                };
-                if take {
-                    all.push(s);
+        self.q
+            .store
+            .scan(self.q.deadline(), None, false, &mut |s| {
+                if let Some(k) = Key::of(&s) {
+                    let take = if s.view.pulled() == Pulled::No {
+                        true
+                    } else if orphans.contains(&k) && !found.contains(&k) {
+                        found.insert(k);
+                        true
+                    } else {
+                        false
+                    };
+                    if take {
+                        all.push(s);
+                    }
                 }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            })?;
         self.missing
             .extend(orphans.into_iter().filter(|k| !found.contains(k)));
         Ok(all)
@@ -810,11 +460,11 @@ impl Consumer<'_> {
     /// live one noted done to it.
     fn finish(&mut self, facts: &[String], done: &[(Key, bool)]) -> Result<()> {
         if self.q.store.ack_sweeps_earlier() {
-            self.q.store.append_facts(facts)?;
+            self.q.store.append_facts(self.q.deadline(), facts)?;
             self.acknowledge(done)
         } else {
             self.acknowledge(done)?;
-            self.q.store.append_facts(facts)
+            self.q.store.append_facts(self.q.deadline(), facts)
         }
     }
 
@@ -866,7 +516,7 @@ impl Consumer<'_> {
         if acked {
             // Acknowledgements flip flags where they are; the store's index
             // of where pending records begin follows them here.
-            self.q.store.settle()?;
+            self.q.store.settle(self.q.deadline())?;
         }
         self.cache
             .retain(|s| !Key::of(s).is_some_and(|k| gone.contains(&k)));
@@ -894,7 +544,7 @@ impl Consumer<'_> {
         let mut f = self.fact("failed", &w.key);
         f.attempt = Some(w.attempt);
         f.exit_code = Some(i64::from(exit));
-        self.q.store.append_facts(&[f.line()])?;
+        self.q.store.append_facts(self.q.deadline(), &[f.line()])?;
         let factor = 1u32 << (round - 1).min(20);
         let wait = self.policy.backoff.saturating_mul(factor).min(BACKOFF_CAP);
         self.waiting.insert(w.key, Instant::now() + wait);
@@ -918,7 +568,7 @@ impl Consumer<'_> {
             // None when its consumer was killed: no status is known.
             f.exit_code = exit;
             facts.push(f.line());
-            self.q.store.append_facts(&facts)?;
+            self.q.store.append_facts(self.q.deadline(), &facts)?;
             self.parked += 1;
         }
         self.waiting.remove(key);
