@@ -158,7 +158,7 @@ impl Run for WrapArgs {
         // stderr, however long the append would wait.
         let ending = process::Ending::arm(
             &fwd,
-            &outcome,
+            outcome.ending,
             format!("cq: unsaved record: {}\n", line.trim_end()).into_bytes(),
         );
         let (q, appended) = queue::append_retrying(loc, q, &line, &mut retrying);
