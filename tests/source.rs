@@ -22,9 +22,14 @@ const UNSAFE: &[(&str, usize, &str)] = &[
         "#[unsafe(no_mangle)] on the C entry point (no_main)",
     ),
     (
-        "src/process.rs",
-        12,
-        "SIGPIPE ignored as the runtime would, the caller's disposition kept; the forwarded signals' handler (pipe2, sigaction with the old action, errno kept); starting CMD by clone(CLONE_VM|CLONE_VFORK) with PR_SET_PDEATHSIG in the child (the caller's environ read in place, the signal mask blocked across, a sigset zeroed, the child's function); dying of CMD's signal (SIG_DFL, unblock); a wrapper's append under signals: a SIGALRM handler and alarm(2), which no safe wrapper sets",
+        "src/process/signals.rs",
+        7,
+        "SIGPIPE ignored as the runtime would, the caller's disposition kept; the forwarded signals' handler (pipe2, sigaction with the old action, errno kept); dying of CMD's signal (SIG_DFL, unblock); a wrapper's append under signals: a SIGALRM handler and alarm(2), which no safe wrapper sets",
+    ),
+    (
+        "src/process/spawn.rs",
+        5,
+        "starting CMD by clone(CLONE_VM|CLONE_VFORK) with PR_SET_PDEATHSIG in the child (the caller's environ read in place, the signal mask blocked across, a sigset zeroed, the child's function)",
     ),
     (
         "src/cmd/detach.rs",
@@ -44,7 +49,11 @@ const UNSAFE: &[(&str, usize, &str)] = &[
 ];
 
 /// The files that may call libc directly, for the same reasons.
-const LIBC: &[&str] = &["src/process.rs", "src/cmd/detach.rs"];
+const LIBC: &[&str] = &[
+    "src/process/signals.rs",
+    "src/process/spawn.rs",
+    "src/cmd/detach.rs",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -311,12 +320,17 @@ const PRINTS: &[&str] = &[
 /// The places outside src/output/ that may name one, each with its reason.
 const PRINTS_ELSEWHERE: &[(&str, &str, &str)] = &[
     (
-        "src/process.rs",
+        "src/process/signals.rs",
         "stderr()",
-        "a wrapper that a signal ends mid-append says so and prints its record from the signal handler: write(2) on fd 2, the one async-signal-safe way (no lock, no allocation); and reserve_std_fds checks fds 0-2 are open at start (prints nothing)",
+        "a wrapper that a signal ends mid-append says so and prints its record from the signal handler: write(2) on fd 2, the one async-signal-safe way (no lock, no allocation)",
     ),
     (
-        "src/process.rs",
+        "src/process/fds.rs",
+        "stderr()",
+        "reserve_std_fds checks fds 0-2 are open at start (prints nothing)",
+    ),
+    (
+        "src/process/fds.rs",
         "stdout()",
         "reserve_std_fds checks fds 0-2 are open at start, so that no file cq opens becomes its stdout (prints nothing)",
     ),
