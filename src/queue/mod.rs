@@ -45,6 +45,7 @@ pub use filter::Filter;
 pub use location::kafka_in_process;
 pub use location::{Location, Source, Where};
 pub use running::Job;
+use std::collections::HashMap;
 use std::io;
 use std::time::Instant;
 pub use store::{CompactReport, Mark, Store, Tier, Waiter};
@@ -218,29 +219,22 @@ impl Queue {
     pub fn ack(&self, ids: &[String]) -> Result<usize> {
         check_ids(ids)?;
         let found = self.store.find(self.deadline(), ids)?;
-        let mut pending = std::collections::HashSet::new();
-        for id in ids {
-            match found.pending(id) {
-                None => {
-                    // `cq ack build`: a name where an id belongs.
-                    let hint = if uuid::Uuid::parse_str(id).is_err() {
-                        " (cq ack takes record ids, as cq list --pending --json shows them; cq wait --pull NAME acknowledges by name)"
-                    } else {
-                        ""
-                    };
-                    return Err(Error::no_record(format!(
-                        "no record with id {id} in {}; nothing marked{hint}",
-                        self.store.describe()
-                    )));
-                }
-                Some(true) => {
-                    pending.insert(id.as_str());
-                }
-                Some(false) => {}
-            }
+        let chosen = oldest_pending(found.hits());
+        if let Some(id) = ids.iter().find(|i| !chosen.contains_key(i.as_str())) {
+            // `cq ack build`: a name where an id belongs.
+            let hint = if uuid::Uuid::parse_str(id).is_err() {
+                " (cq ack takes record ids, as cq list --pending --json shows them; cq wait --pull NAME acknowledges by name)"
+            } else {
+                ""
+            };
+            return Err(Error::no_record(format!(
+                "no record with id {id} in {}; nothing marked{hint}",
+                self.store.describe()
+            )));
         }
-        found.mark()?;
-        Ok(pending.len())
+        let at: Vec<store::Pos> = chosen.values().flatten().copied().collect();
+        found.mark(&at)?;
+        Ok(at.len())
     }
 
     /// Streams the records matching `filter`, oldest first: all of them when
@@ -395,6 +389,22 @@ fn append_retry() -> std::time::Duration {
         .unwrap_or(std::time::Duration::from_secs(60))
 }
 
+/// Which record an acknowledgement of an id reaches: the oldest pending one
+/// (a lost record and its wrapper's real one share an id, and each ack
+/// reaches the next). Per id found: that record's position, or `None` when
+/// every record of it is pulled. The one owner of this rule: stores only
+/// report what they found, in store order.
+fn oldest_pending(hits: &[store::Hit]) -> HashMap<&str, Option<store::Pos>> {
+    let mut chosen: HashMap<&str, Option<store::Pos>> = HashMap::new();
+    for h in hits {
+        let at = chosen.entry(h.id.as_str()).or_default();
+        if at.is_none() && !h.pulled {
+            *at = Some(h.pos);
+        }
+    }
+    chosen
+}
+
 /// Refuses an empty id before anything is looked up (`cq ack ""`).
 pub fn check_ids(ids: &[String]) -> Result<()> {
     match ids.iter().find(|i| i.trim().is_empty()) {
@@ -437,6 +447,61 @@ mod tests {
     /// two records with one id (a lost record, then the returning
     /// wrapper's real one) are both kept and delivered in order, and an
     /// acknowledgement marks the oldest pending one.
+    /// The seam's split: `find` reports every record of the ids asked,
+    /// oldest first, each once, pulled or not; `mark` marks exactly the
+    /// positions it is given (here the newer of two pending records of
+    /// one id, which no ack would choose) and nothing else.
+    #[test]
+    fn find_reports_every_record_and_mark_marks_only_what_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in local_stores(dir.path(), "f") {
+            let q = Queue::new(store);
+            let tier = q.tier();
+            q.append(&rec("lost", "J", true)).unwrap();
+            q.append(&rec("real", "J", false)).unwrap();
+            q.append(&rec("other", "K", false)).unwrap();
+            let ids = ["J", "nope", "K", "J"].map(String::from);
+            let found = q.store.find(q.deadline(), &ids).unwrap();
+            let hits: Vec<(String, bool)> = found
+                .hits()
+                .iter()
+                .map(|h| (h.id.clone(), h.pulled))
+                .collect();
+            let want = [("J", false), ("J", false), ("K", false)].map(|(i, p)| (i.to_string(), p));
+            assert_eq!(hits, want, "{tier}");
+            let newer = found.hits()[1].pos;
+            assert!(found.hits()[0].pos < newer, "{tier}: store order");
+            found.mark(&[newer]).unwrap();
+            let mut pending = Vec::new();
+            q.list(
+                &Filter {
+                    pending: true,
+                    ..Filter::default()
+                },
+                None,
+                &mut |s| {
+                    pending.push(s.view.name.clone());
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                pending,
+                ["lost", "other"],
+                "{tier}: only the position given"
+            );
+            // Once everything is pulled (the JSONL cursor then stands past
+            // every record), pulled records are still found: an ack of
+            // them is "nothing pending", not "no such record".
+            q.pull(None, &mut |_| Ok(())).unwrap();
+            let found = q.store.find(q.deadline(), &ids[..1]).unwrap();
+            let pulled: Vec<bool> = found.hits().iter().map(|h| h.pulled).collect();
+            assert_eq!(pulled, [true, true], "{tier}");
+            drop(found);
+            assert_eq!(q.ack(&ids[..1]).unwrap(), 0, "{tier}");
+        }
+    }
+
     #[test]
     fn records_sharing_an_id_are_both_kept_on_every_local_store() {
         let dir = tempfile::tempdir().unwrap();

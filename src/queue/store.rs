@@ -1,9 +1,9 @@
 //! The seam between the rules and the tiers: [`Store`], the primitives one
 //! tier provides. No rule lives behind it. What a record is, when one is
-//! marked pulled, what an acknowledgement may fail on, which records a
-//! compaction may remove, when a dead wrapper becomes a lost record, what a
-//! migration copies: all of that is decided once, in `queue/mod.rs` (and
-//! `running.rs`), and every tier inherits it.
+//! marked pulled, which record an acknowledgement reaches and what it may
+//! fail on, which records a compaction may remove, when a dead wrapper
+//! becomes a lost record, what a migration copies: all of that is decided
+//! once, in `queue/mod.rs` (and `running.rs`), and every tier inherits it.
 //!
 //! Every call that can block on another party (a lock, a busy database, a
 //! server, a group join) is handed the command's [`Deadline`] and waits no
@@ -68,7 +68,8 @@ pub trait Store: Registry {
     fn pull_slice(&self) -> usize {
         10_000
     }
-    /// Finds the records with these ids, holding what marking them needs.
+    /// Reports every record with these ids (see [`Found`]), holding what
+    /// marking them needs (a lock, a transaction) until [`Found::mark`].
     fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>>;
     /// Removes records `may_go` allows; a store that can only cut its head
     /// (a stream) stops at the first record that must stay.
@@ -137,14 +138,35 @@ pub trait Taken {
     fn mark(self: Box<Self>) -> Result<()>;
 }
 
-/// Records found by id for an acknowledgement.
+/// Records found by id for an acknowledgement: facts only. Which of them
+/// an acknowledgement marks is the queue's rule (`Queue::ack`), not the
+/// store's.
 pub trait Found {
-    /// Whether a record with this id is pending: `None` when there is no
-    /// record with it at all.
-    fn pending(&self, id: &str) -> Option<bool>;
-    /// Marks the oldest pending record of each id pulled, all or nothing.
-    fn mark(self: Box<Self>) -> Result<()>;
+    /// Every record whose id was asked, oldest first, each once. (One
+    /// allowance: records an index of the store's own says are pulled, the
+    /// part before the JSONL cursor, may be left out for an id that has a
+    /// record after them; they could change no choice.)
+    fn hits(&self) -> &[Hit];
+    /// Marks exactly the records at these positions pulled, all or nothing,
+    /// and gives back whatever `find` held (a lock, a transaction).
+    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()>;
 }
+
+/// A record `find` met: where it is, its id, and whether it is pulled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub pos: Pos,
+    pub id: String,
+    /// Also true for a record the store could not mark (a JSONL line whose
+    /// `pulled` is not spelt as cq writes it): nothing can flip it.
+    pub pulled: bool,
+}
+
+/// Where a found record is, in a form only its tier reads: a byte offset
+/// (JSONL), a row (SQLite), an entry id's two halves (Redis), a partition
+/// and an offset (Kafka). The queue passes it back untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pos(pub u64, pub u64);
 
 /// A pull that found nothing to select.
 pub struct Nothing;

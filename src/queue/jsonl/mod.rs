@@ -30,7 +30,6 @@ use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
 use crate::record::{Job, Stored};
 use crate::watch::Deadline;
-use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -41,6 +40,7 @@ mod compaction;
 mod cursor;
 mod facts;
 mod follow;
+mod found;
 mod jobs;
 mod lines;
 mod lock;
@@ -356,45 +356,7 @@ impl Store for JsonlQueue {
     }
 
     fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
-        let mut found = JsonlFound {
-            q: self,
-            _lock: None,
-            f: None,
-            state: HashMap::new(),
-            spans: Vec::new(),
-        };
-        if !files::present(&self.path)? {
-            return Ok(Box::new(found));
-        }
-        found._lock = Some(self.lock(true, true, dl)?);
-        let Some(f) = self.open_read(true)? else {
-            return Ok(Box::new(found));
-        };
-        let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let (state, spans) = (&mut found.state, &mut found.spans);
-        // Pending ones can only be past the cursor; the others are searched
-        // from the start, to tell "already pulled" from "no such record".
-        for start in [cursor::load(&self.cursor_path, &f).0, Pos::default()] {
-            self.read_lines(&f, start, |line, raw, parsed| {
-                if let Parsed::Record(s) = parsed
-                    && let Some(id) = s.view.id.as_deref()
-                    && want.contains(id)
-                    && state.get(id) != Some(&true)
-                {
-                    let at = (s.view.pulled() == Pulled::No)
-                        .then(|| false_at(line, raw))
-                        .flatten();
-                    spans.extend(at);
-                    state.insert(id.to_string(), at.is_some());
-                }
-                Ok(!want.iter().all(|i| state.get(*i) == Some(&true)))
-            })?;
-            if want.iter().all(|i| state.contains_key(*i)) {
-                break;
-            }
-        }
-        found.f = Some(f);
-        Ok(Box::new(found))
+        self.found(dl, ids)
     }
 
     fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
@@ -470,29 +432,6 @@ impl Taken for JsonlTaken<'_> {
             .or(self.witness);
         cursor::store(&self.q.cursor_path, &self.f, self.stop, newest);
         Ok(())
-    }
-}
-
-/// An acknowledgement's records, holding the exclusive lock.
-struct JsonlFound<'a> {
-    q: &'a JsonlQueue,
-    _lock: Option<Lock>,
-    f: Option<File>,
-    /// Per id found: whether a pending record of it will be flipped.
-    state: HashMap<String, bool>,
-    spans: Vec<u64>,
-}
-
-impl Found for JsonlFound<'_> {
-    fn pending(&self, id: &str) -> Option<bool> {
-        self.state.get(id).copied()
-    }
-
-    fn mark(self: Box<Self>) -> Result<()> {
-        match &self.f {
-            Some(f) => self.q.flip(f, &self.spans),
-            None => Ok(()),
-        }
     }
 }
 

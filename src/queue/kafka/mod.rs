@@ -40,7 +40,7 @@ use url::valid_name;
 use waiter::KafkaWaiter;
 
 use super::store::{CompactReport, Mark, Tier, Waiter};
-use super::store::{Found, Nothing, Scan, Store, Taken};
+use super::store::{Found, Hit, Nothing, Pos, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
 use crate::record::{Job, Stored};
@@ -403,20 +403,18 @@ impl Store for KafkaQueue {
     fn find(&self, _dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let (all, _) = self.records_from(None, false)?;
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        // Per id: its oldest pending record's place, else that it is pulled.
-        let mut at: HashMap<String, Option<(i32, i64)>> = HashMap::new();
-        for (m, s) in &all {
-            if let Some(id) = s.view.id.as_deref()
-                && want.contains(id)
-            {
-                let pending = s.view.pulled() == record::Pulled::No;
-                let e = at.entry(id.to_string()).or_insert(None);
-                if pending && e.is_none() {
-                    *e = Some((m.part, m.offset));
-                }
-            }
-        }
-        Ok(Box::new(KafkaFound { q: self, all, at }))
+        let hits = all
+            .iter()
+            .filter_map(|(m, s)| {
+                let id = s.view.id.as_deref().filter(|i| want.contains(i))?;
+                Some(Hit {
+                    pos: Pos(m.part as u64, m.offset as u64),
+                    id: id.to_string(),
+                    pulled: s.view.pulled() != record::Pulled::No,
+                })
+            })
+            .collect();
+        Ok(Box::new(KafkaFound { q: self, all, hits }))
     }
 
     fn remove(&self, _dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
@@ -615,24 +613,25 @@ impl Drop for KafkaTaken<'_> {
 struct KafkaFound<'a> {
     q: &'a KafkaQueue,
     all: Vec<(Msg, Stored)>,
-    at: HashMap<String, Option<(i32, i64)>>,
+    hits: Vec<Hit>,
 }
 
 impl Found for KafkaFound<'_> {
-    fn pending(&self, id: &str) -> Option<bool> {
-        self.at.get(id).map(Option::is_some)
+    fn hits(&self) -> &[Hit] {
+        &self.hits
     }
 
-    fn mark(self: Box<Self>) -> Result<()> {
+    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
+        // A position is a partition and an offset, as `find` gave it.
+        let marked: HashSet<(i32, i64)> = at.iter().map(|p| (p.0 as i32, p.1 as i64)).collect();
         let mut next: HashMap<i32, i64> = HashMap::new();
-        for &(p, o) in self.at.values().flatten() {
+        for &(p, o) in &marked {
             let n = next.entry(p).or_insert(0);
             *n = (*n).max(o + 1);
         }
         if next.is_empty() {
             return Ok(());
         }
-        let marked: HashSet<(i32, i64)> = self.at.values().flatten().copied().collect();
         let swept: Vec<&str> = self
             .all
             .iter()

@@ -29,13 +29,13 @@ pub use url::Url;
 
 use super::running;
 use super::store::{CompactReport, Mark, Tier, Waiter};
-use super::store::{Found, Scan, Store, Taken};
+use super::store::{Found, Hit, Pos, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
 use crate::record::{Job, Stored};
 use redis::{Connection, Value};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 pub(super) const GROUP: &str = "cq";
 
@@ -303,32 +303,32 @@ impl Store for RedisQueue {
 
     fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
         let _call = self.during(dl);
+        let mut asked = HashSet::new();
+        let ids: Vec<&String> = ids.iter().filter(|i| asked.insert(*i)).collect();
         let keys: Vec<String> = ids.iter().map(|i| format!("id:{i}")).collect();
         let all = self.entries_of(&keys)?;
         let st = self.group_state(GROUP)?;
-        let mut found = RedisFound {
-            q: self,
-            state: HashMap::new(),
-            acks: Vec::new(),
-            notes: Vec::new(),
-        };
-        for (id, entries) in ids.iter().zip(all) {
-            if entries.is_empty() {
-                continue;
-            }
-            // The oldest pending entry of the id, if any.
-            let pending = entries.into_iter().find(|e| !st.pulled(*e));
-            let already = found.state.get(id) == Some(&true);
-            found.state.insert(id.clone(), pending.is_some() || already);
-            if let (Some(e), false) = (pending, already) {
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut delivered = HashSet::new();
+        for (id, entries) in ids.into_iter().zip(all) {
+            for e in entries {
                 if st.pel.contains_key(&e) {
-                    found.acks.push(e.text());
-                } else {
-                    found.notes.push(e.text());
+                    delivered.insert(e);
                 }
+                hits.push(Hit {
+                    pos: Pos(e.0, e.1),
+                    id: id.clone(),
+                    pulled: st.pulled(e),
+                });
             }
         }
-        Ok(Box::new(found))
+        // An entry id is its place in the stream: store order.
+        hits.sort_by_key(|h| h.pos);
+        Ok(Box::new(RedisFound {
+            q: self,
+            hits,
+            delivered,
+        }))
     }
 
     fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
@@ -523,24 +523,32 @@ impl Store for RedisQueue {
 /// (`XACK`), the others noted in `STREAM:acked` for pulls to pass over.
 struct RedisFound<'a> {
     q: &'a RedisQueue,
-    state: HashMap<String, bool>,
-    acks: Vec<String>,
-    notes: Vec<String>,
+    hits: Vec<Hit>,
+    /// The entries found that the group has delivered (its PEL).
+    delivered: HashSet<Eid>,
 }
 
 impl Found for RedisFound<'_> {
-    fn pending(&self, id: &str) -> Option<bool> {
-        self.state.get(id).copied()
+    fn hits(&self) -> &[Hit] {
+        &self.hits
     }
 
-    fn mark(self: Box<Self>) -> Result<()> {
+    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
         let mut p = redis::pipe();
         p.atomic();
-        for e in &self.acks {
-            p.cmd("XACK").arg(&self.q.stream).arg(GROUP).arg(e).ignore();
-        }
-        for e in &self.notes {
-            p.cmd("SADD").arg(self.q.key("acked")).arg(e).ignore();
+        for e in at.iter().map(|p| Eid(p.0, p.1)) {
+            if self.delivered.contains(&e) {
+                p.cmd("XACK")
+                    .arg(&self.q.stream)
+                    .arg(GROUP)
+                    .arg(e.text())
+                    .ignore();
+            } else {
+                p.cmd("SADD")
+                    .arg(self.q.key("acked"))
+                    .arg(e.text())
+                    .ignore();
+            }
         }
         self.q.run(|c| p.query::<()>(c))
     }

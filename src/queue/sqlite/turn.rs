@@ -3,10 +3,10 @@
 
 use super::SqliteQueue;
 use crate::error::Result;
-use crate::queue::store::{CompactReport, Found, Nothing, Taken};
+use crate::queue::store::{CompactReport, Found, Hit, Nothing, Pos, Taken};
 use crate::record::{Stored, View};
 use rusqlite::{Connection, params};
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// The write lock (`BEGIN IMMEDIATE`) until committed; rolled back when
 /// dropped uncommitted, so a pull whose printing failed marks nothing.
@@ -68,32 +68,25 @@ impl Taken for SqliteTurn<'_> {
 
 pub(super) struct SqliteFound<'a> {
     pub(super) turn: Option<SqliteTurn<'a>>,
-    pub(super) state: HashMap<String, bool>,
+    pub(super) hits: Vec<Hit>,
 }
 
 impl Found for SqliteFound<'_> {
-    fn pending(&self, id: &str) -> Option<bool> {
-        self.state.get(id).copied()
+    fn hits(&self) -> &[Hit] {
+        &self.hits
     }
 
-    fn mark(self: Box<Self>) -> Result<()> {
+    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
         let Some(mut t) = self.turn else {
             return Ok(());
         };
         {
-            // INDEXED BY: left to itself, SQLite may find the oldest pending
-            // record of an id by walking the pending index in order and
-            // testing each id, which made acknowledging n ids cost n^2 (an
-            // ack of 100,000 ids took 7 minutes).
             let mut st =
-                t.db.prepare_cached(
-                    "UPDATE records SET pulled = 1 WHERE seq =
-                       (SELECT min(seq) FROM records INDEXED BY records_id
-                        WHERE id = ?1 AND pulled = 0)",
-                )
-                .map_err(t.q.err())?;
-            for (id, _) in self.state.iter().filter(|(_, p)| **p) {
-                st.execute([id]).map_err(t.q.err())?;
+                t.db.prepare_cached("UPDATE records SET pulled = 1 WHERE seq = ?1")
+                    .map_err(t.q.err())?;
+            // A position is a row's seq, as `found` gave it.
+            for p in at {
+                st.execute([p.0 as i64]).map_err(t.q.err())?;
             }
         }
         t.commit()
@@ -138,28 +131,43 @@ impl SqliteQueue {
         let Some(db) = self.db(false)? else {
             return Ok(Box::new(SqliteFound {
                 turn: None,
-                state: HashMap::new(),
+                hits: Vec::new(),
             }));
         };
         let err = self.err();
         let t = SqliteTurn::begin(self, db)?;
-        let mut state = HashMap::new();
+        let mut hits = Vec::new();
         {
+            // INDEXED BY: left to itself, SQLite may find an id's rows by
+            // walking the pending index in order and testing each id, which
+            // made acknowledging n ids cost n^2 (an ack of 100,000 ids took
+            // 7 minutes).
             let mut st =
-                t.db.prepare_cached("SELECT count(*), min(pulled) FROM records WHERE id = ?1")
+                t.db.prepare_cached(
+                    "SELECT seq, pulled FROM records INDEXED BY records_id
+                     WHERE id = ?1 ORDER BY seq",
+                )
+                .map_err(&err)?;
+            let mut asked = HashSet::new();
+            for id in ids.iter().filter(|i| asked.insert(i.as_str())) {
+                let rows = st
+                    .query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)))
                     .map_err(&err)?;
-            for id in ids {
-                let (n, pulled): (i64, Option<bool>) = st
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(&err)?;
-                if n > 0 {
-                    state.insert(id.clone(), pulled == Some(false));
+                for row in rows {
+                    let (seq, pulled) = row.map_err(&err)?;
+                    hits.push(Hit {
+                        pos: Pos(seq as u64, 0),
+                        id: id.clone(),
+                        pulled,
+                    });
                 }
             }
         }
+        // Store order across ids, as `Found` promises.
+        hits.sort_by_key(|h| h.pos);
         Ok(Box::new(SqliteFound {
             turn: Some(t),
-            state,
+            hits,
         }))
     }
 
