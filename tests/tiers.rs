@@ -1628,3 +1628,51 @@ fn a_migrate_killed_midway_then_run_again_copies_each_record_once() {
         assert!(midway, "no kill came while migrate copied");
     }
 }
+
+/// A Kafka pull of more than one slice (2,000 records) streams: one group
+/// session across its slices (one successful join in librdkafka's group
+/// log, not one per slice), a commit per slice, every record once and in
+/// order, nothing left pending.
+#[cfg(feature = "kafka")]
+#[test]
+fn a_kafka_pull_of_many_slices_joins_once() {
+    let test = "a_kafka_pull_of_many_slices_joins_once";
+    if !common::have("tansu") {
+        return common::skip(test, "tansu (a Kafka-protocol broker) is not installed");
+    }
+    let env = Env::tier(Tier::Kafka);
+    let n = 4_500;
+    let batch: String = (0..n).map(|i| format!("s{i} 0\n")).collect();
+    env.cq()
+        .args(["push", "--batch"])
+        .write_stdin(batch)
+        .timeout(Duration::from_secs(240))
+        .assert()
+        .success();
+    env.watchdog.allow(Duration::from_secs(300));
+    let out = env
+        .cq()
+        .env("CQ_KAFKA_DEBUG", "cgrp")
+        .args(["pull", "--json"])
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got = names(&parse_lines(&stdout_of(&out)));
+    let want: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    assert!(
+        got == want,
+        "{} records, not the {n} pushed in order",
+        got.len()
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    let joins = log
+        .lines()
+        .filter(|l| l.contains("JoinGroup response") && l.contains("(no error)"))
+        .count();
+    assert_eq!(joins, 1, "one join for {n} records in slices of 2,000");
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("0\n");
+}
