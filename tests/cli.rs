@@ -523,6 +523,8 @@ fn refuses_url(env: &Env, bad: &str, args: &[&str], scheme: &str) {
         );
 }
 
+/// (The URL is parsed by the Kafka tier, in a build with it.)
+#[cfg(feature = "kafka")]
 #[test]
 fn bad_kafka_urls_are_usage_errors_without_echoing_secrets() {
     let env = Env::new();

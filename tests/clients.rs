@@ -68,6 +68,7 @@ fn cycle(env: &Env, queue: &str, extra_env: Vars, bad: Option<Refused>, rounds: 
 
 /// The Kafka TLS path (stunnel in front of tansu): 13 rounds of push,
 /// list, pull and a list with a CA nobody vouches for, 52 TLS runs of cq.
+#[cfg(feature = "kafka")]
 #[test]
 fn kafka_tls_clients_never_crash() {
     let test = "kafka_tls_clients_never_crash";
@@ -94,6 +95,7 @@ fn kafka_tls_clients_never_crash() {
 }
 
 /// Plain Kafka, SQLite and Redis (plain and TLS), each 10 rounds.
+#[cfg(feature = "kafka")]
 #[test]
 fn kafka_clients_never_crash() {
     if !common::have("tansu") {
@@ -159,14 +161,10 @@ fn cq_is_a_dynamically_linked_pie() {
 /// `cq` does not link the Kafka client: a kafka:// queue runs in
 /// `cq-kafka`, next to it, with the same arguments; without it, one line
 /// says so.
+#[cfg(feature = "kafka")]
 #[test]
 fn kafka_queues_run_in_cq_kafka_next_to_cq() {
-    let Some(helper) = option_env!("CARGO_BIN_EXE_cq-kafka") else {
-        return common::skip(
-            "kafka_queues_run_in_cq_kafka_next_to_cq",
-            "built without the kafka feature",
-        );
-    };
+    let helper = env!("CARGO_BIN_EXE_cq-kafka");
     let dir = tempfile::tempdir().unwrap();
     let alone = dir.path().join("cq");
     std::fs::copy(common::CQ, &alone).unwrap();
@@ -199,4 +197,68 @@ fn kafka_queues_run_in_cq_kafka_next_to_cq() {
         .status()
         .unwrap();
     assert!(st.success());
+}
+
+/// A cq built without the Kafka tier (the default: `cargo install --path .`)
+/// given a kafka:// queue, by flag, by CQ_QUEUE or as migrate's target:
+/// one line saying how to get the tier, exit 2 (a usage error), no
+/// password echoed, nothing run, created or changed. Runs in the default
+/// build only (`.ci/run` runs it beside the `--all-features` suite).
+#[cfg(not(feature = "kafka"))]
+#[test]
+fn without_the_kafka_feature_a_kafka_queue_says_how_to_get_it() {
+    let env = Env::new();
+    env.push("a", 0);
+    env.push("b", 1);
+    let snapshot = || {
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut dirs = vec![env.dir.path().to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p.clone());
+                    files.push((p.display().to_string(), Vec::new()));
+                } else {
+                    files.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = snapshot();
+    let url = "kafka://user:hunter2@127.0.0.1:1/jobs";
+    let marker = env.path("ran");
+    let marker = marker.to_str().unwrap();
+    let cases: Vec<(Option<&str>, Vec<&str>)> = vec![
+        (None, vec!["--queue", url, "push", "-n", "x", "-e", "0"]),
+        (Some(url), vec!["list"]),
+        (Some(url), vec!["pull"]),
+        (Some(url), vec!["stats"]),
+        (Some(url), vec!["where"]),
+        (Some(url), vec!["wrap", "--", "touch", marker]),
+        (None, vec!["migrate", "--to", url]),
+    ];
+    for (queue, args) in cases {
+        let mut c = env.cq();
+        if let Some(q) = queue {
+            c.env("CQ_QUEUE", q);
+        }
+        let out = c.args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert_eq!(
+            err,
+            "cq: this cq was built without the Kafka tier; install it with: \
+             cargo install --path . --features kafka (in cq's source directory)\n",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+    }
+    assert!(
+        !std::path::Path::new(marker).exists(),
+        "wrap ran its command"
+    );
+    assert_eq!(snapshot(), before, "something was created or changed");
 }

@@ -689,6 +689,7 @@ fn a_signal_ends_a_wrapper_retrying_its_append_to_redis() {
     a_signal_ends_a_wrapper_retrying_its_append(Tier::Redis);
 }
 
+#[cfg(feature = "kafka")]
 #[test]
 fn a_signal_ends_a_wrapper_retrying_its_append_to_kafka() {
     if !have("tansu") {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug)]
 enum Tier {
     Redis,
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     Kafka,
 }
 
@@ -208,7 +209,7 @@ fn ended(wrapper: &mut Reaped) -> (Option<i32>, String) {
 /// longest waits out partitions and session timeouts: about 60 s).
 const LIMIT: Duration = Duration::from_secs(300);
 
-/// Runs a scenario on Redis and on Kafka.
+/// Runs a scenario on Redis and on Kafka (with the `kafka` feature).
 macro_rules! on_both {
     ($($test:ident),* $(,)?) => {
         $(
@@ -217,6 +218,7 @@ macro_rules! on_both {
                     let _dog = crate::common::Watchdog::start(super::LIMIT);
                     super::$test(stringify!($test), super::Tier::Redis)
                 }
+                #[cfg(feature = "kafka")]
                 #[test] fn kafka() {
                     let _dog = crate::common::Watchdog::start(super::LIMIT);
                     super::$test(stringify!($test), super::Tier::Kafka)

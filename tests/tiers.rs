@@ -867,7 +867,8 @@ fn groups_are_refused_on_jsonl_and_sqlite(tier: Tier) {
         .stdout("1\n");
 }
 
-/// Runs a test of the networked tiers on Redis and on Kafka.
+/// Runs a test of the networked tiers on Redis and on Kafka (with the
+/// `kafka` feature).
 macro_rules! networked {
     ($($test:ident),* $(,)?) => {
         mod networked {
@@ -879,6 +880,7 @@ macro_rules! networked {
                         }
                         super::super::$test(super::super::Tier::Redis)
                     }
+                    #[cfg(feature = "kafka")]
                     #[test] fn kafka() {
                         if !crate::common::have("tansu") {
                             return crate::common::skip(stringify!($test), "tansu (a Kafka-protocol broker) is not installed");
@@ -1264,6 +1266,7 @@ fn redis_tls_and_password_from_the_url() {
 /// TLS from the URL against a real broker: tansu speaks plain Kafka, so
 /// stunnel terminates TLS in front of it, and tansu advertises stunnel's
 /// port, so every connection cq makes is TLS.
+#[cfg(feature = "kafka")]
 #[test]
 fn kafka_tls_from_the_url() {
     let test = "kafka_tls_from_the_url";
@@ -1394,6 +1397,7 @@ fn states(recs: &[serde_json::Value]) -> Vec<(String, bool, Option<String>)> {
 }
 
 /// What cq-migrate(1) says under TIERS: Kafka's pulled state is an offset.
+#[cfg(feature = "kafka")]
 #[test]
 fn migrate_into_kafka_marks_pulled_only_as_a_prefix() {
     let test = "migrate_into_kafka_marks_pulled_only_as_a_prefix";
@@ -1441,7 +1445,8 @@ fn migrate_into_kafka_marks_pulled_only_as_a_prefix() {
 }
 
 /// jsonl -> sqlite -> redis -> kafka -> jsonl, each step twice: every
-/// record once, with its id and pulled state, and the source untouched.
+/// record once, with its id and pulled state, and the source untouched
+/// (Kafka left out of a build without the `kafka` feature).
 #[test]
 fn migrate_between_tiers_keeps_ids_and_pulled_state() {
     let src = Env::tier(Tier::Jsonl);
@@ -1467,8 +1472,12 @@ fn migrate_between_tiers_keeps_ids_and_pulled_state() {
     if redis.is_none() {
         common::skip("migrate through redis", "redis-server is not installed");
     }
-    let kafka = common::KafkaServer::start();
-    if kafka.is_none() {
+    let kafka = if cfg!(feature = "kafka") {
+        common::KafkaServer::start()
+    } else {
+        None
+    };
+    if kafka.is_none() && cfg!(feature = "kafka") {
         common::skip("migrate through kafka", "tansu is not installed");
     }
     let chain: Vec<String> = [
@@ -1618,4 +1627,52 @@ fn a_migrate_killed_midway_then_run_again_copies_each_record_once() {
         }
         assert!(midway, "no kill came while migrate copied");
     }
+}
+
+/// A Kafka pull of more than one slice (2,000 records) streams: one group
+/// session across its slices (one successful join in librdkafka's group
+/// log, not one per slice), a commit per slice, every record once and in
+/// order, nothing left pending.
+#[cfg(feature = "kafka")]
+#[test]
+fn a_kafka_pull_of_many_slices_joins_once() {
+    let test = "a_kafka_pull_of_many_slices_joins_once";
+    if !common::have("tansu") {
+        return common::skip(test, "tansu (a Kafka-protocol broker) is not installed");
+    }
+    let env = Env::tier(Tier::Kafka);
+    let n = 4_500;
+    let batch: String = (0..n).map(|i| format!("s{i} 0\n")).collect();
+    env.cq()
+        .args(["push", "--batch"])
+        .write_stdin(batch)
+        .timeout(Duration::from_secs(240))
+        .assert()
+        .success();
+    env.watchdog.allow(Duration::from_secs(300));
+    let out = env
+        .cq()
+        .env("CQ_KAFKA_DEBUG", "cgrp")
+        .args(["pull", "--json"])
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let got = names(&parse_lines(&stdout_of(&out)));
+    let want: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+    assert!(
+        got == want,
+        "{} records, not the {n} pushed in order",
+        got.len()
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    let joins = log
+        .lines()
+        .filter(|l| l.contains("JoinGroup response") && l.contains("(no error)"))
+        .count();
+    assert_eq!(joins, 1, "one join for {n} records in slices of 2,000");
+    env.cq()
+        .args(["list", "--pending", "--count"])
+        .assert()
+        .stdout("0\n");
 }

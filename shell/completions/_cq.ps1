@@ -206,6 +206,8 @@ Register-ArgumentCompleter -Native -CommandName 'cq' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object instead of the report')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Every item of the rubric''s checklist, not only the one behind the advice')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Every item of the rubric''s checklist, not only the one behind the advice')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

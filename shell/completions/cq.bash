@@ -934,7 +934,7 @@ _cq() {
             return 0
             ;;
         cq__subcmd__stats)
-            opts="-q -h -V --queue --color --since --json --help --version"
+            opts="-q -v -h -V --queue --color --since --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

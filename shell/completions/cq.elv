@@ -194,6 +194,8 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --color 'When to colour tables: auto (a terminal, and NO_COLOR unset), always, never'
             cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
             cand --json 'One JSON object instead of the report'
+            cand -v 'Every item of the rubric''s checklist, not only the one behind the advice'
+            cand --verbose 'Every item of the rubric''s checklist, not only the one behind the advice'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

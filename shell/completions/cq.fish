@@ -157,6 +157,7 @@ always\t'Always colour tables'
 never\t'Never colour'"
 complete -c cq -n "__fish_cq_using_subcommand stats" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
 complete -c cq -n "__fish_cq_using_subcommand stats" -l json -d 'One JSON object instead of the report'
+complete -c cq -n "__fish_cq_using_subcommand stats" -s v -l verbose -d 'Every item of the rubric\'s checklist, not only the one behind the advice'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cq -n "__fish_cq_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c cq -n "__fish_cq_using_subcommand migrate" -s q -l queue -d 'Queue: a path, file:PATH, sqlite:PATH, redis://HOST[:PORT][/DB][?stream=NAME] or kafka://HOST:PORT[,...]/TOPIC[?group=NAME]; a leading WORD: is a scheme, so a file whose name holds a colon is ./NAME or file:NAME [default: $XDG_STATE_HOME/cq/queue.jsonl]' -r

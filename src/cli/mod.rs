@@ -339,11 +339,15 @@ pub struct WaitArgs {
 /// Measure the queue's load and say which tier of the rubric it belongs to.
 ///
 /// Counts (records, pending, failed, lost, and the dead letters of `cq pull
-/// --exec`), failure rate, observed throughput (mean; peak per second, minute
-/// and hour), distinct writers and hosts, and the tier of the article's
-/// rubric (single-digit per hour: jsonl; hundreds per minute: sqlite;
-/// thousands per second: redis; millions per second: kafka) with the
-/// checklist item behind the advice.
+/// --exec`), failure rate, observed throughput (peak per second, minute and
+/// hour; mean over the clock hours and minutes of the window: --since to
+/// now, else the first record to the last, so never above the peak),
+/// distinct writers and hosts (past 100,000, an estimate within about 2%,
+/// said with "about"), and the tier of the article's rubric (single-digit
+/// per hour: jsonl; hundreds per minute: sqlite; thousands per second:
+/// redis; millions per second: kafka) with the checklist item behind the
+/// advice (every item with -v). The report wraps at words within 80
+/// columns.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
     /// Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)
@@ -353,6 +357,10 @@ pub struct StatsArgs {
     /// One JSON object instead of the report
     #[arg(long)]
     pub json: bool,
+
+    /// Every item of the rubric's checklist, not only the one behind the advice
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// Copy every record to another queue, of any tier.

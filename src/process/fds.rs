@@ -23,6 +23,7 @@ pub(super) static INHERITED: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock
 /// called before the queue is opened where its client (librdkafka, whose
 /// threads open descriptors of their own at any moment, without
 /// close-on-exec) would leak them into CMD.
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 pub fn note_inherited_fds(consumed: Option<i32>) {
     let fds = open_fds()
         .into_iter()
@@ -35,6 +36,7 @@ pub fn note_inherited_fds(consumed: Option<i32>) {
 /// Whether a descriptor of this process is close-on-exec (fdinfo's
 /// "flags:", octal open flags: O_CLOEXEC is 02000000); None when it is
 /// not open.
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 fn cloexec(fd: i32) -> Option<bool> {
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
     info.lines()

@@ -12,7 +12,9 @@ mod probes;
 mod signals;
 mod spawn;
 
-pub use fds::{note_inherited_fds, open_fds, reserve_std_fds};
+#[cfg(feature = "kafka")]
+pub use fds::note_inherited_fds;
+pub use fds::{open_fds, reserve_std_fds};
 pub use probes::{exists, host, pid, proc_start, this_boot};
 pub use signals::{Ending, Forwarder, die_of, ignore_sigpipe, signal_name};
 pub use spawn::{NotStarted, resolve};

@@ -81,13 +81,13 @@ impl Location {
                 return Err(Error::usage("empty path in queue location 'sqlite:'"));
             }
             if !cfg!(feature = "sqlite") {
-                return Err(Error::usage("this cq was built without the sqlite feature"));
+                return Err(not_built("SQLite", "sqlite"));
             }
             return Ok(Location::Sqlite(home_path(rest)?));
         }
         if b.starts_with(b"redis://") || b.starts_with(b"rediss://") {
             #[cfg(not(feature = "redis"))]
-            return Err(Error::usage("this cq was built without the redis feature"));
+            return Err(not_built("Redis", "redis"));
             #[cfg(feature = "redis")]
             {
                 let Some(url) = q.to_str() else {
@@ -98,7 +98,7 @@ impl Location {
         }
         if b.starts_with(b"kafka://") {
             #[cfg(not(feature = "kafka"))]
-            return Err(Error::usage("this cq was built without the kafka feature"));
+            return Err(not_built("Kafka", "kafka"));
             #[cfg(feature = "kafka")]
             {
                 let Some(url) = q.to_str() else {
@@ -299,9 +299,7 @@ pub fn open_store(loc: &Location) -> Result<Box<dyn Store>> {
             Box::new(sqlite::SqliteQueue::new(p.clone()))
         }
         #[cfg(not(feature = "sqlite"))]
-        Location::Sqlite(_) => {
-            return Err(Error::usage("this cq was built without the sqlite feature"));
-        }
+        Location::Sqlite(_) => return Err(not_built("SQLite", "sqlite")),
         #[cfg(feature = "redis")]
         Location::Redis(u) => Box::new(redis::RedisQueue::new(u.clone())),
         #[cfg(feature = "kafka")]
@@ -311,6 +309,15 @@ pub fn open_store(loc: &Location) -> Result<Box<dyn Store>> {
         },
     };
     Ok(store)
+}
+
+/// A queue on a tier this build left out (Kafka is off by default: its C
+/// client was most of a `cargo install`'s time): what to type to get it.
+/// A usage error, raised before anything is opened.
+fn not_built(tier: &str, feature: &str) -> Error {
+    Error::usage(format!(
+        "this cq was built without the {tier} tier; install it with: cargo install --path . --features {feature} (in cq's source directory)"
+    ))
 }
 
 /// A path as given, with a leading `~/` (or a lone `~`) read as the home

@@ -7,8 +7,9 @@ pub mod hosts;
 /// `tiered!(test_a, test_b)`: each `fn test_a(tier: Tier)` becomes one
 /// test per tier (`jsonl::test_a`, `sqlite::test_a`, `redis::test_a`,
 /// `kafka::test_a`), Redis and Kafka skipping, saying why, without their
-/// server (a failure under CQ_NO_SKIP). A test file takes it with
-/// `#[macro_use] mod common;`.
+/// server (a failure under CQ_NO_SKIP). The Kafka ones exist only in a
+/// build with the `kafka` feature (`cargo test --all-features`). A test
+/// file takes it with `#[macro_use] mod common;`.
 #[allow(unused_macros)]
 macro_rules! tiered {
     ($($test:ident),* $(,)?) => {
@@ -26,6 +27,7 @@ macro_rules! tiered {
                 super::$test(super::Tier::Redis)
             } )*
         }
+        #[cfg(feature = "kafka")]
         mod kafka {
             $( #[test] fn $test() {
                 if !crate::common::have("tansu") {

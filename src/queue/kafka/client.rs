@@ -11,9 +11,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// Items a streamed read keeps waiting per partition (see `read_merged`).
+pub(super) const BUFFERED: usize = 1000;
 
 impl KafkaQueue {
     pub(super) fn config(&self) -> ClientConfig {
@@ -99,6 +102,14 @@ impl KafkaQueue {
             // waiter sets its own, longer wait.
             .set("fetch.wait.max.ms", if eof { "1" } else { "200" })
             .set("fetch.error.backoff.ms", "50")
+            // What librdkafka fetches ahead: by default up to 64 MiB (and a
+            // fetch of 50 MiB), which a read of a million records filled.
+            // 8 MiB a fetch keeps the fetches few: a broker seen here
+            // (tansu 0.6) takes long per fetch, and 1 MiB fetches made a
+            // read of 100,000 records four times slower.
+            .set("queued.max.messages.kbytes", "8192")
+            .set("fetch.max.bytes", "8388608")
+            .set("max.partition.fetch.bytes", "8388608")
             .create_with_context(Ctx::default())
             .map_err(|e| self.fail("cannot set up a Kafka consumer for", e))
     }
@@ -323,6 +334,97 @@ impl KafkaQueue {
         }
         let _ = c.unassign();
         Ok((out, next))
+    }
+
+    /// Reads partitions from the given offsets up to their ends, as
+    /// [`read`](Self::read), but streamed: each message is turned into an
+    /// item by `conv` (None: passed over) and handed to `each` oldest first
+    /// across partitions by `older` (each partition in offset order), until
+    /// `each` says stop. At most [`BUFFERED`] items wait per partition (a
+    /// full partition is paused until it drains), and librdkafka's own
+    /// prefetch is bounded (`consumer`): a read of a million records held
+    /// them all, 82 MiB and more. Returns the next offset of each partition.
+    pub(super) fn read_merged<T>(
+        &self,
+        c: &BaseConsumer<Ctx>,
+        topic: &str,
+        starts: &HashMap<i32, i64>,
+        conv: &mut dyn FnMut(Msg) -> Option<T>,
+        older: &dyn Fn(&T, &T) -> bool,
+        each: &mut dyn FnMut(T) -> Result<bool>,
+    ) -> Result<HashMap<i32, i64>> {
+        let mut next = starts.clone();
+        if starts.is_empty() {
+            return Ok(next);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &start) in starts {
+            tpl.add_partition_offset(topic, p, Offset::Offset(start))
+                .map_err(|e| self.fail("cannot read", e))?;
+        }
+        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))?;
+        let one = |p: i32| {
+            let mut t = TopicPartitionList::new();
+            t.add_partition(topic, p);
+            t
+        };
+        let mut bufs: HashMap<i32, VecDeque<T>> =
+            starts.keys().map(|&p| (p, VecDeque::new())).collect();
+        let mut ended: HashSet<i32> = HashSet::new();
+        let mut paused: HashSet<i32> = HashSet::new();
+        let mut idle = Instant::now();
+        'read: loop {
+            // Hand on what can be ordered: every partition has an item
+            // waiting or has ended.
+            while bufs.iter().all(|(p, b)| !b.is_empty() || ended.contains(p)) {
+                let pick = bufs
+                    .iter()
+                    .filter_map(|(&p, b)| Some((p, b.front()?)))
+                    .reduce(|a, b| if older(b.1, a.1) { b } else { a })
+                    .map(|(p, _)| p);
+                let Some(p) = pick else { break 'read };
+                let buf = bufs.get_mut(&p).expect("a partition read");
+                let item = buf.pop_front().expect("an item waiting");
+                if paused.contains(&p) && buf.len() < BUFFERED / 2 {
+                    c.resume(&one(p)).map_err(|e| self.fail("cannot read", e))?;
+                    paused.remove(&p);
+                }
+                if !each(item)? {
+                    break 'read;
+                }
+            }
+            match c.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    idle = Instant::now();
+                    let (p, o) = (m.partition(), m.offset());
+                    next.insert(p, o + 1);
+                    let msg = Msg {
+                        part: p,
+                        offset: o,
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                    };
+                    if let Some(item) = conv(msg) {
+                        let buf = bufs.entry(p).or_default();
+                        buf.push_back(item);
+                        if buf.len() >= BUFFERED && paused.insert(p) {
+                            c.pause(&one(p)).map_err(|e| self.fail("cannot read", e))?;
+                        }
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    ended.insert(p);
+                }
+                Some(Err(e)) => return Err(self.fail("cannot read from", e)),
+                None if idle.elapsed() > TIMEOUT * 2 => {
+                    let why = why(&c.context().last_error, "timed out");
+                    return Err(self.fail("cannot read from", why));
+                }
+                None => {}
+            }
+        }
+        let _ = c.unassign();
+        Ok(next)
     }
 
     /// Commits `next` (partition → next offset) for `c`'s group; nothing

@@ -23,6 +23,7 @@
 mod client;
 mod ctx;
 mod leases;
+mod pull;
 mod queue;
 mod turn;
 mod url;
@@ -32,26 +33,22 @@ pub use queue::KafkaQueue;
 pub use url::Url;
 
 use crate::watch::Deadline;
-use ctx::{Ctx, SESSION_MS, TIMEOUT};
+use ctx::TIMEOUT;
 use queue::Msg;
 
-use ctx::{block_on, leave, why};
+use ctx::{block_on, leave};
 use url::valid_name;
 use waiter::KafkaWaiter;
 
 use super::store::{CompactReport, Mark, Tier, Waiter};
-use super::store::{Found, Hit, Nothing, Pos, Scan, Store, Taken};
+use super::store::{Found, Hit, Pos, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
 use crate::record::{Job, Stored};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 /// How long a pull assigned no partition waits for a rebalance that gives
 /// it one before it reports nothing.
@@ -77,11 +74,19 @@ impl KafkaQueue {
         )
     }
 
-    /// Every record of the main topic from `starts`, oldest first, with its
-    /// pulled state, and the next offsets.
-    fn records_from(&self, from: Option<&Mark>, pending_only: bool) -> Result<Scanned> {
+    /// Every record of the main topic from `from` (else the start, or
+    /// the committed offsets when `pending_only`), oldest first across
+    /// partitions, with its pulled state, handed to `each` one at a time
+    /// (streamed: memory stays flat however long the topic) until it says
+    /// stop. Returns the next offsets.
+    fn records_each(
+        &self,
+        from: Option<&Mark>,
+        pending_only: bool,
+        each: &mut dyn FnMut(Msg, Stored) -> Result<bool>,
+    ) -> Result<HashMap<i32, i64>> {
         let Some(parts) = self.partitions(&self.url.topic)? else {
-            return Ok((Vec::new(), HashMap::new()));
+            return Ok(HashMap::new());
         };
         let c = self.reader()?;
         let committed = self.committed(c, &self.url.topic, &parts)?;
@@ -98,19 +103,33 @@ impl KafkaQueue {
                 (p, s)
             })
             .collect();
-        let (msgs, ends) = self.read(c, &self.url.topic, &starts)?;
-        let mut out = Vec::new();
-        for m in msgs {
-            let pulled = m.offset < committed.get(&m.part).copied().unwrap_or(0);
-            if !(pending_only && pulled) {
+        self.read_merged(
+            c,
+            &self.url.topic,
+            &starts,
+            &mut |m| {
+                let pulled = m.offset < committed.get(&m.part).copied().unwrap_or(0);
+                if pending_only && pulled {
+                    return None;
+                }
                 let s = self.stored(&m, pulled);
-                out.push((m, s));
-            }
-        }
-        let recs = merge(out)
-            .into_iter()
-            .filter_map(|(m, s)| Some((m, s?)))
-            .collect();
+                Some((m, s))
+            },
+            &older,
+            &mut |(m, s)| match s {
+                Some(s) => each(m, s),
+                None => Ok(true),
+            },
+        )
+    }
+
+    /// Every record, as [`records_each`](Self::records_each), in memory.
+    fn records_from(&self, from: Option<&Mark>, pending_only: bool) -> Result<Scanned> {
+        let mut recs = Vec::new();
+        let ends = self.records_each(from, pending_only, &mut |m, s| {
+            recs.push((m, s));
+            Ok(true)
+        })?;
         Ok((recs, ends))
     }
 
@@ -123,111 +142,6 @@ impl KafkaQueue {
             .ok()
     }
 
-    fn select(&self, group: &str, limit: usize) -> Result<Box<dyn Taken + '_>> {
-        let topic = self.url.topic.clone();
-        if self.partitions(&topic)?.is_none() {
-            return Ok(Box::new(Nothing));
-        }
-        let turn = self.local_turn(group)?;
-        let c = self.consumer(group, true)?;
-        c.subscribe(&[&topic])
-            .map_err(|e| self.fail("cannot join the consumer group on", e))?;
-        let ctx = c.context();
-        let deadline = Instant::now() + Duration::from_millis(SESSION_MS) + TIMEOUT * 2;
-        let mut epoch = u64::MAX;
-        let mut got: BTreeMap<i32, Vec<Msg>> = BTreeMap::new();
-        let mut done: HashSet<i32> = HashSet::new();
-        let mut assigned: Vec<i32> = Vec::new();
-        let mut empty_since: Option<Instant> = None;
-        loop {
-            let now_epoch = ctx.epoch.load(Ordering::SeqCst);
-            if now_epoch != epoch {
-                // A rebalance: what was read may now be another member's.
-                epoch = now_epoch;
-                got.clear();
-                done.clear();
-                let now = ctx
-                    .assigned
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone();
-                empty_since = now.as_ref().is_some_and(Vec::is_empty).then(Instant::now);
-                assigned = now.unwrap_or_default();
-            }
-            if !assigned.is_empty() && assigned.iter().all(|p| done.contains(p)) {
-                break;
-            }
-            // Joined, but other members hold every partition. That can
-            // change at once (a member that was leaving), so give the group
-            // a moment before reporting nothing.
-            if empty_since.is_some_and(|t| t.elapsed() > EMPTY_GRACE) {
-                leave(c);
-                return Ok(Box::new(Nothing));
-            }
-            if Instant::now() > deadline {
-                let why = why(&ctx.last_error, "timed out");
-                // Joined, but a partition never reached its end: a broker
-                // that answers fetches with nothing (tansu 0.6 after records
-                // of another producer's batch format) must not read as a
-                // failure to join.
-                let stuck: Vec<String> = assigned
-                    .iter()
-                    .filter(|p| !done.contains(p))
-                    .map(|p| p.to_string())
-                    .collect();
-                let what = match stuck.is_empty() {
-                    true => format!("cannot join consumer group {group} on"),
-                    false => format!(
-                        "joined group {group}, but partition(s) {} could not be read to their end on",
-                        stuck.join(", ")
-                    ),
-                };
-                return Err(self.fail(&what, why));
-            }
-            match c.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => got.entry(m.partition()).or_default().push(Msg {
-                    part: m.partition(),
-                    offset: m.offset(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().map(<[u8]>::to_vec),
-                }),
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    done.insert(p);
-                }
-                Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None => {}
-            }
-        }
-        // Oldest first across partitions, each partition in offset order,
-        // so that what is committed is always a prefix of each partition;
-        // a message that is not a record is passed over, and committed.
-        let read = got
-            .into_values()
-            .flatten()
-            .map(|m| {
-                let s = self.stored(&m, false);
-                (m, s)
-            })
-            .collect();
-        let mut next: HashMap<i32, i64> = HashMap::new();
-        let mut batch = Vec::new();
-        for (m, s) in merge(read) {
-            if batch.len() >= limit {
-                break;
-            }
-            next.insert(m.part, m.offset + 1);
-            batch.extend(s);
-        }
-        Ok(Box::new(KafkaTaken {
-            q: self,
-            _turn: turn,
-            c: Some(c),
-            group: group.to_string(),
-            next,
-            batch,
-        }))
-    }
-
     /// Appends records, none skipped; those given as pulled are marked
     /// where they extend the committed prefix of their partition.
     fn add(&self, fresh: &[Stored]) -> Result<()> {
@@ -235,7 +149,7 @@ impl KafkaQueue {
         let any_pulled = fresh.iter().any(|s| s.view.pulled() == record::Pulled::Yes);
         // Each partition's end before these, when marking needs it.
         let ends = if any_pulled {
-            self.records_from(None, false)?.1
+            self.records_each(None, false, &mut |_, _| Ok(true))?
         } else {
             HashMap::new()
         };
@@ -286,30 +200,14 @@ impl KafkaQueue {
     }
 }
 
-/// Interleaves partitions by completion time, each in offset order (a
-/// message that is not a record sorts as the oldest).
-fn merge(items: Vec<(Msg, Option<Stored>)>) -> Vec<(Msg, Option<Stored>)> {
-    let mut parts: BTreeMap<i32, VecDeque<(Msg, Option<Stored>)>> = BTreeMap::new();
-    for it in items {
-        parts.entry(it.0.part).or_default().push_back(it);
-    }
-    if parts.len() <= 1 {
-        return parts.into_values().flatten().collect();
-    }
-    let mut out = Vec::new();
-    loop {
-        let pick = parts
-            .iter()
-            .filter_map(|(p, q)| {
-                let (m, s) = q.front()?;
-                let t = s.as_ref().and_then(|s| s.view.completed_at.as_deref());
-                Some((*p, (t.unwrap_or(""), m.offset)))
-            })
-            .min_by(|a, b| a.1.cmp(&b.1))
-            .map(|(p, _)| p);
-        let Some(p) = pick else { return out };
-        out.extend(parts.get_mut(&p).and_then(|q| q.pop_front()));
-    }
+/// Whether `a` comes before `b` of another partition: by completion time
+/// (a message that is not a record sorts as the oldest), then offset.
+fn older(a: &(Msg, Option<Stored>), b: &(Msg, Option<Stored>)) -> bool {
+    let key = |(m, s): &(Msg, Option<Stored>)| {
+        let t = s.as_ref().and_then(|s| s.view.completed_at.clone());
+        (t.unwrap_or_default(), m.offset)
+    };
+    key(a) < key(b)
 }
 
 /// `0:12,1:7` → next offset per partition.
@@ -370,12 +268,7 @@ impl Store for KafkaQueue {
         pending_hint: bool,
         each: &mut Scan,
     ) -> Result<Mark> {
-        let (recs, ends) = self.records_from(from, pending_hint)?;
-        for (_, s) in recs {
-            if !each(s)? {
-                break;
-            }
-        }
+        let ends = self.records_each(from, pending_hint, &mut |_, s| each(s))?;
         match (ends.is_empty(), from) {
             (true, Some(m)) => Ok(m.clone()),
             _ => Ok(mark_of(&ends)),
@@ -418,13 +311,17 @@ impl Store for KafkaQueue {
     }
 
     fn remove(&self, _dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
-        let (recs, _) = self.records_from(None, false)?;
+        let mut kept = 0;
+        self.records_each(None, false, &mut |_, _| {
+            kept += 1;
+            Ok(true)
+        })?;
         let retention = self
             .retention()
             .unwrap_or_else(|| "the broker's default".into());
         Ok(CompactReport {
             removed: 0,
-            kept: recs.len(),
+            kept,
             note: Some(format!(
                 "Kafka keeps records for the topic's retention (retention.ms={retention}), which the broker applies; cq compact removes nothing on this tier"
             )),
@@ -567,44 +464,10 @@ impl Store for KafkaQueue {
         true
     }
 
-    /// One take: each one joins the group and reads its partitions to
-    /// their ends, so slicing would read everything again per slice.
+    /// Slices of 2,000: a pull keeps its group session from one to the
+    /// next (pull.rs), so a slice costs a commit, not a join.
     fn pull_slice(&self) -> usize {
-        usize::MAX
-    }
-}
-
-/// A pull's messages, read as a member of the group: the mark commits
-/// past them; the group is left when this goes, marked or not.
-struct KafkaTaken<'a> {
-    q: &'a KafkaQueue,
-    /// This machine's turn at the group (see turn.rs), held until then.
-    _turn: std::fs::File,
-    c: Option<BaseConsumer<Ctx>>,
-    group: String,
-    next: HashMap<i32, i64>,
-    batch: Vec<Stored>,
-}
-
-impl Taken for KafkaTaken<'_> {
-    fn records(&self) -> &[Stored] {
-        &self.batch
-    }
-
-    fn mark(self: Box<Self>) -> Result<()> {
-        let what = format!("cannot commit the offsets of group {} on", self.group);
-        match &self.c {
-            Some(c) => self.q.commit(c, &self.q.url.topic, &self.next, &what),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for KafkaTaken<'_> {
-    fn drop(&mut self) {
-        if let Some(c) = self.c.take() {
-            leave(c);
-        }
+        2_000
     }
 }
 
@@ -680,6 +543,7 @@ impl Drop for KafkaQueue {
         // its TLS handshake reads (SIGSEGV or a malloc abort in 1 of 20
         // TLS runs, issue 12). Leave first: the consumer's own drop would
         // wait in 100 ms polls.
+        pull::end(self.session.take());
         if let Some(c) = self.reader.take() {
             leave(c);
         }

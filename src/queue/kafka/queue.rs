@@ -40,6 +40,8 @@ pub struct KafkaQueue {
     /// The lease deadlines (ms) of the jobs last read as registered.
     pub(super) leased: RefCell<HashMap<String, u64>>,
     pub(super) bad: BadEntries,
+    /// The group session a pull keeps between its slices (pull.rs).
+    pub(super) session: RefCell<Option<super::pull::Session>>,
 }
 
 impl KafkaQueue {
@@ -56,6 +58,7 @@ impl KafkaQueue {
             unreachable: OnceCell::new(),
             leased: RefCell::new(HashMap::new()),
             bad: Default::default(),
+            session: RefCell::new(None),
         }
     }
 }
