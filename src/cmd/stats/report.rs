@@ -178,3 +178,59 @@ fn writers(st: &Stats) -> String {
         }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn para(label: &str, text: &str) -> String {
+        let mut r = Report::default();
+        r.para(label, text);
+        r.text
+    }
+
+    #[test]
+    fn a_paragraph_fills_80_columns_and_not_81() {
+        // The label's 12 columns, then words of 9 and a space: 7 words end
+        // at column 81, 6 and a word of 8 at column 80.
+        let nine = "123456789 ".repeat(7);
+        let wrapped = para("label", &nine);
+        assert_eq!(
+            wrapped,
+            format!(
+                "label       {}\n            123456789\n",
+                "123456789 ".repeat(6).trim_end()
+            )
+        );
+        let fits = format!("{}12345678", "123456789 ".repeat(6));
+        let one = para("label", &fits);
+        assert_eq!(one.lines().count(), 1);
+        assert_eq!(one.trim_end().chars().count(), WIDTH);
+    }
+
+    #[test]
+    fn a_word_longer_than_a_line_stays_whole() {
+        let long = "x".repeat(100);
+        assert_eq!(
+            para("", &format!("a {long} b")),
+            format!("            a\n            {long}\n            b\n")
+        );
+    }
+
+    #[test]
+    fn the_move_line_breaks_only_after_its_ampersands() {
+        let mut r = Report::default();
+        r.move_line("cq migrate --to q.db", "CQ_QUEUE=q.db");
+        assert_eq!(
+            r.text,
+            "move        cq migrate --to q.db && export CQ_QUEUE=q.db\n"
+        );
+        let to = "sqlite:/".to_string() + &"d".repeat(30);
+        let mut r = Report::default();
+        r.move_line(&format!("cq migrate --to {to}"), &format!("CQ_QUEUE={to}"));
+        assert_eq!(
+            r.text,
+            format!("move        cq migrate --to {to} &&\n              export CQ_QUEUE={to}\n")
+        );
+    }
+}
