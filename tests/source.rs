@@ -339,11 +339,6 @@ const PRINTS_ELSEWHERE: &[(&str, &str, &str)] = &[
         "eprintln!(",
         "#[cfg(test)] only: the unit tests' captured warnings; the binary's go through output::error_line",
     ),
-    (
-        "src/cmd/stats.rs",
-        "stdout()",
-        "s27k's part of issue 27 moves stats' printing into output.rs; delete this row when it lands",
-    ),
 ];
 
 /// Every byte cq prints goes through src/output/ (issue 24): one place

@@ -70,6 +70,11 @@ pub fn write_jsonl(out: &mut impl Write, s: &Stored) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Whether stdout is a terminal (where `cq stats` draws its chart).
+pub fn stdout_is_terminal() -> bool {
+    io::stdout().is_terminal()
+}
+
 /// Whether stderr is a terminal (where notices and progress go).
 pub fn stderr_is_terminal() -> bool {
     io::stderr().is_terminal()
