@@ -2,7 +2,8 @@
 //! consumers) and asks the brokers about topics and offsets.
 
 use super::ctx::{Ctx, DELIVERY, SESSION_MS, SLICE, TIMEOUT, block_on, debug, why};
-use super::queue::{KafkaQueue, Msg};
+use super::msg::{BUFFERED, Msg};
+use super::queue::KafkaQueue;
 use crate::error::{Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -14,9 +15,6 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// Items a streamed read keeps waiting per partition (see `read_merged`).
-pub(super) const BUFFERED: usize = 1000;
 
 impl KafkaQueue {
     pub(super) fn config(&self) -> ClientConfig {

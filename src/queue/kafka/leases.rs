@@ -2,7 +2,8 @@
 //! the claim by which exactly one reader, on any host, writes a dead job's
 //! `"lost":true` record.
 
-use super::queue::{KafkaQueue, Msg};
+use super::msg::Msg;
+use super::queue::KafkaQueue;
 use crate::error::Result;
 use crate::queue::running;
 use crate::record::{Job, Stored};

@@ -23,8 +23,10 @@
 mod client;
 mod ctx;
 mod leases;
+mod msg;
 mod pull;
 mod queue;
+mod session;
 mod turn;
 mod url;
 mod waiter;
@@ -34,7 +36,7 @@ pub use url::Url;
 
 use crate::watch::Deadline;
 use ctx::TIMEOUT;
-use queue::Msg;
+use msg::{Msg, older};
 
 use ctx::{block_on, leave};
 use url::valid_name;
@@ -48,32 +50,11 @@ use crate::record::{Job, Stored};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
-
-/// How long a pull assigned no partition waits for a rebalance that gives
-/// it one before it reports nothing.
-const EMPTY_GRACE: Duration = Duration::from_millis(500);
 
 /// Records with where they are, oldest first, and each partition's end.
 type Scanned = (Vec<(Msg, Stored)>, HashMap<i32, i64>);
 
 impl KafkaQueue {
-    fn lease_topic(&self) -> String {
-        format!("{}-cq-running", self.url.topic)
-    }
-
-    fn facts_topic(&self) -> String {
-        format!("{}-cq-facts", self.url.topic)
-    }
-
-    /// A message about this queue that never holds the password.
-    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        crate::error::scrubbed(
-            &format!("{what} {}: {e}", self.shown),
-            self.url.password.as_deref(),
-        )
-    }
-
     /// Every record of the main topic from `from` (else the start, or
     /// the committed offsets when `pending_only`), oldest first across
     /// partitions, with its pulled state, handed to `each` one at a time
@@ -133,15 +114,6 @@ impl KafkaQueue {
         Ok((recs, ends))
     }
 
-    fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
-        Stored::from_store(m.value.clone()?, pulled)
-            .map_err(|why| {
-                self.bad
-                    .note(format!("partition {} offset {}", m.part, m.offset), why)
-            })
-            .ok()
-    }
-
     /// Appends records, none skipped; those given as pulled are marked
     /// where they extend the committed prefix of their partition.
     fn add(&self, fresh: &[Stored]) -> Result<()> {
@@ -198,16 +170,6 @@ impl KafkaQueue {
         }
         Ok(())
     }
-}
-
-/// Whether `a` comes before `b` of another partition: by completion time
-/// (a message that is not a record sorts as the oldest), then offset.
-fn older(a: &(Msg, Option<Stored>), b: &(Msg, Option<Stored>)) -> bool {
-    let key = |(m, s): &(Msg, Option<Stored>)| {
-        let t = s.as_ref().and_then(|s| s.view.completed_at.clone());
-        (t.unwrap_or_default(), m.offset)
-    };
-    key(a) < key(b)
 }
 
 /// `0:12,1:7` → next offset per partition.

@@ -3,21 +3,16 @@
 //! kafka/ that implement it.
 
 use super::ctx::Ctx;
+use super::msg::Msg;
+use super::session::Session;
 use super::url::Url;
+use crate::error::Error;
 use crate::queue::bad::BadEntries;
-use crate::record::Job;
+use crate::record::{Job, Stored};
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::BaseProducer;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
-
-/// A message as read: partition, offset, key, value (None: a tombstone).
-pub(super) struct Msg {
-    pub(super) part: i32,
-    pub(super) offset: i64,
-    pub(super) key: Option<Vec<u8>>,
-    pub(super) value: Option<Vec<u8>>,
-}
 
 pub struct KafkaQueue {
     pub(super) url: Url,
@@ -41,7 +36,7 @@ pub struct KafkaQueue {
     pub(super) leased: RefCell<HashMap<String, u64>>,
     pub(super) bad: BadEntries,
     /// The group session a pull keeps between its slices (pull.rs).
-    pub(super) session: RefCell<Option<super::pull::Session>>,
+    pub(super) session: RefCell<Option<Session>>,
 }
 
 impl KafkaQueue {
@@ -60,5 +55,33 @@ impl KafkaQueue {
             bad: Default::default(),
             session: RefCell::new(None),
         }
+    }
+}
+
+impl KafkaQueue {
+    pub(super) fn lease_topic(&self) -> String {
+        format!("{}-cq-running", self.url.topic)
+    }
+
+    pub(super) fn facts_topic(&self) -> String {
+        format!("{}-cq-facts", self.url.topic)
+    }
+
+    /// A message about this queue that never holds the password.
+    pub(super) fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        crate::error::scrubbed(
+            &format!("{what} {}: {e}", self.shown),
+            self.url.password.as_deref(),
+        )
+    }
+
+    /// The record a message holds, or None (the bad entry noted).
+    pub(super) fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
+        Stored::from_store(m.value.clone()?, pulled)
+            .map_err(|why| {
+                self.bad
+                    .note(format!("partition {} offset {}", m.part, m.offset), why)
+            })
+            .ok()
     }
 }
