@@ -121,12 +121,16 @@ impl KafkaQueue {
         // In slices, so that a failure no retry can mend (a certificate
         // nobody vouches for, a refused password) ends the wait at once.
         // Error events wait in the main queue until a poll serves them.
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + self.bound(TIMEOUT);
         let md = loop {
-            match p.client().fetch_metadata(Some(topic), SLICE) {
+            let slice = self.bound(SLICE);
+            match p.client().fetch_metadata(Some(topic), slice) {
                 Ok(md) => break md,
                 Err(e) => {
                     p.poll(Duration::from_millis(1));
+                    if self.expired() {
+                        return Err(self.ran_out(self.fail("cannot reach Kafka at", e)));
+                    }
                     if p.context().fatal.load(Ordering::SeqCst) || Instant::now() >= deadline {
                         let why = why(&p.context().last_error, e);
                         let err = self.fail("cannot reach Kafka at", why);
@@ -183,9 +187,11 @@ impl KafkaQueue {
         if running {
             t = t.set("cleanup.policy", "compact");
         }
-        let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(self.bound(TIMEOUT)))
+            .request_timeout(Some(self.bound(TIMEOUT)));
         let r = block_on(admin.create_topics([&t], &opts))
-            .map_err(|e| self.fail(&format!("cannot create topic {topic} on"), e))?;
+            .map_err(|e| self.ran_out(self.fail(&format!("cannot create topic {topic} on"), e)))?;
         for r in r {
             if let Err((_, code)) = r
                 && code != RDKafkaErrorCode::TopicAlreadyExists
@@ -193,7 +199,7 @@ impl KafkaQueue {
                 return Err(self.fail(&format!("cannot create topic {topic} on"), code));
             }
         }
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + self.bound(TIMEOUT);
         loop {
             if let Some(p) = self.partitions(topic)?
                 && !p.is_empty()
@@ -201,7 +207,8 @@ impl KafkaQueue {
                 return Ok(p);
             }
             if Instant::now() > deadline {
-                return Err(self.fail(&format!("topic {topic} did not appear on"), "timed out"));
+                let e = self.fail(&format!("topic {topic} did not appear on"), "timed out");
+                return Err(self.ran_out(e));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -237,12 +244,12 @@ impl KafkaQueue {
         if !self.kicked.replace(true) {
             // librdkafka asks for an idempotent producer id only on a
             // metadata reply or a 500 ms timer; a reply now saves the wait.
-            let _ = p.client().fetch_metadata(Some(topic), TIMEOUT);
+            let _ = p.client().fetch_metadata(Some(topic), self.bound(TIMEOUT));
         }
-        let deadline = Instant::now() + DELIVERY + TIMEOUT;
+        let deadline = Instant::now() + self.bound(DELIVERY + TIMEOUT);
         while ctx.delivered.load(Ordering::SeqCst) - before < msgs.len() {
             if Instant::now() > deadline {
-                return Err(self.fail("no acknowledgement from", "timed out"));
+                return Err(self.ran_out(self.fail("no acknowledgement from", "timed out")));
             }
             // A delivery report does not always wake a long poll at once
             // (seen: a whole 100 ms after the broker answered); poll short.
@@ -268,8 +275,8 @@ impl KafkaQueue {
             tpl.add_partition(topic, p);
         }
         let got = c
-            .committed_offsets(tpl, TIMEOUT)
-            .map_err(|e| self.fail("cannot read committed offsets from", e))?;
+            .committed_offsets(tpl, self.bound(TIMEOUT))
+            .map_err(|e| self.ran_out(self.fail("cannot read committed offsets from", e)))?;
         Ok(got
             .elements()
             .iter()
@@ -323,9 +330,9 @@ impl KafkaQueue {
                     left.remove(&p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if idle.elapsed() > TIMEOUT * 2 => {
+                None if idle.elapsed() > TIMEOUT * 2 || self.expired() => {
                     let why = why(&c.context().last_error, "timed out");
-                    return Err(self.fail("cannot read from", why));
+                    return Err(self.ran_out(self.fail("cannot read from", why)));
                 }
                 None => {}
             }
@@ -414,9 +421,9 @@ impl KafkaQueue {
                     ended.insert(p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if idle.elapsed() > TIMEOUT * 2 => {
+                None if idle.elapsed() > TIMEOUT * 2 || self.expired() => {
                     let why = why(&c.context().last_error, "timed out");
-                    return Err(self.fail("cannot read from", why));
+                    return Err(self.ran_out(self.fail("cannot read from", why)));
                 }
                 None => {}
             }
@@ -447,7 +454,7 @@ impl KafkaQueue {
         // reached (a puller cut off after printing hung so).
         use rdkafka::bindings as rd;
         let rk = c.client().native_ptr();
-        let wait = TIMEOUT * 2;
+        let wait = self.bound(TIMEOUT * 2);
         // SAFETY: `rk` is `c`'s live client and `tpl` outlives the call (the
         // list is copied); the queue and the event are destroyed here, once.
         let (err, why) = unsafe {
@@ -467,7 +474,7 @@ impl KafkaQueue {
             (err, why)
         };
         if let Some(why) = why {
-            return Err(self.fail(what, why));
+            return Err(self.ran_out(self.fail(what, why)));
         }
         if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
             return Err(self.fail(what, KafkaError::ConsumerCommit(err.into())));

@@ -219,17 +219,19 @@ impl Store for KafkaQueue {
         self.ensure_topic(&self.url.topic, false).map(|_| ())
     }
 
-    fn append(&self, _dl: Deadline, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
+        self.during(dl);
         self.add(recs)
     }
 
     fn scan(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         from: Option<&Mark>,
         pending_hint: bool,
         each: &mut Scan,
     ) -> Result<Mark> {
+        self.during(dl);
         let ends = self.records_each(from, pending_hint, &mut |_, s| each(s))?;
         match (ends.is_empty(), from) {
             (true, Some(m)) => Ok(m.clone()),
@@ -237,12 +239,8 @@ impl Store for KafkaQueue {
         }
     }
 
-    fn take(
-        &self,
-        _dl: Deadline,
-        group: Option<&str>,
-        limit: usize,
-    ) -> Result<Box<dyn Taken + '_>> {
+    fn take(&self, dl: Deadline, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        self.during(dl);
         let group = match group {
             None => self.url.group.clone(),
             Some(g) if valid_name(g) => g.to_string(),
@@ -255,7 +253,8 @@ impl Store for KafkaQueue {
         self.select(&group, limit)
     }
 
-    fn find(&self, _dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        self.during(dl);
         let (all, _) = self.records_from(None, false)?;
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let hits = all
@@ -272,7 +271,8 @@ impl Store for KafkaQueue {
         Ok(Box::new(KafkaFound { q: self, all, hits }))
     }
 
-    fn remove(&self, _dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+    fn remove(&self, dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        self.during(dl);
         let mut kept = 0;
         self.records_each(None, false, &mut |_, _| {
             kept += 1;
@@ -321,10 +321,11 @@ impl Store for KafkaQueue {
     /// while a member of the group is active: replay with none running.
     fn replay(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         group: Option<&str>,
         from: &dyn Fn(&View) -> bool,
     ) -> Result<usize> {
+        self.during(dl);
         let group = match group {
             None => self.url.group.clone(),
             Some("") => return Err(Error::usage("a group name must not be empty")),
@@ -371,7 +372,8 @@ impl Store for KafkaQueue {
     /// The fact log is a side topic, `TOPIC-cq-facts`, of one partition
     /// (one order for every reader), each fact under a key of its own so
     /// that the topic's compaction keeps every one.
-    fn append_facts(&self, _dl: Deadline, facts: &[String]) -> Result<()> {
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        self.during(dl);
         if facts.is_empty() {
             return Ok(());
         }
@@ -391,10 +393,11 @@ impl Store for KafkaQueue {
 
     fn scan_facts(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         from: Option<&Mark>,
         each: &mut super::store::FactScan,
     ) -> Result<Mark> {
+        self.during(dl);
         let topic = self.facts_topic();
         let start: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         let Some(parts) = self.partitions(&topic)? else {
@@ -412,7 +415,8 @@ impl Store for KafkaQueue {
         Ok(Mark(next.to_string()))
     }
 
-    fn waiter(&self, _dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+    fn waiter(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        self.during(dl);
         let mut w = KafkaWaiter { q: self, c: None };
         w.attach()?;
         Ok(Box::new(w))
@@ -488,7 +492,7 @@ impl KafkaQueue {
     /// The topic's retention.ms as the broker reports it.
     fn retention(&self) -> Option<String> {
         let admin: AdminClient<DefaultClientContext> = self.config().create().ok()?;
-        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        let opts = AdminOptions::new().request_timeout(Some(self.bound(TIMEOUT)));
         let r =
             block_on(admin.describe_configs([&ResourceSpecifier::Topic(&self.url.topic)], &opts))
                 .ok()?;
@@ -505,9 +509,10 @@ impl Drop for KafkaQueue {
         // its TLS handshake reads (SIGSEGV or a malloc abort in 1 of 20
         // TLS runs, issue 12). Leave first: the consumer's own drop would
         // wait in 100 ms polls.
-        pull::end(self.session.take());
+        let within = self.bound(TIMEOUT);
+        pull::end(self.session.take(), within);
         if let Some(c) = self.reader.take() {
-            leave(c);
+            leave(c, within);
         }
         // Every produce already waited for its acknowledgement, so the
         // producer's drop (purge, flush, destroy) has nothing to send.

@@ -32,7 +32,7 @@ impl KafkaQueue {
             if s.group == group {
                 return Ok(s);
             }
-            leave(s.c);
+            leave(s.c, self.bound(TIMEOUT));
         }
         let turn = self.local_turn(group)?;
         let c = self.consumer(group, true)?;
@@ -57,7 +57,7 @@ impl KafkaQueue {
             return Ok(Box::new(Nothing));
         }
         let mut s = self.session(group)?;
-        let deadline = Instant::now() + Duration::from_millis(SESSION_MS) + TIMEOUT * 2;
+        let deadline = Instant::now() + self.bound(Duration::from_millis(SESSION_MS) + TIMEOUT * 2);
         let mut next: HashMap<i32, i64> = HashMap::new();
         let mut batch = Vec::new();
         let mut empty_since: Option<Instant> = None;
@@ -89,7 +89,7 @@ impl KafkaQueue {
             // change at once (a member that was leaving), so give the group
             // a moment before reporting nothing.
             if empty_since.is_some_and(|t| t.elapsed() > EMPTY_GRACE) {
-                leave(s.c);
+                leave(s.c, self.bound(TIMEOUT));
                 return Ok(Box::new(Nothing));
             }
             if Instant::now() > deadline {
@@ -111,8 +111,8 @@ impl KafkaQueue {
                         stuck.join(", ")
                     ),
                 };
-                leave(s.c);
-                return Err(self.fail(&what, why));
+                leave(s.c, self.bound(TIMEOUT));
+                return Err(self.ran_out(self.fail(&what, why)));
             }
             match s.c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
@@ -136,7 +136,7 @@ impl KafkaQueue {
                     s.ended.insert(p);
                 }
                 Some(Err(e)) => {
-                    leave(s.c);
+                    leave(s.c, self.bound(TIMEOUT));
                     return Err(self.fail("cannot read from", e));
                 }
                 None => {}
@@ -178,7 +178,7 @@ impl Taken for KafkaTaken<'_> {
         if r.is_ok() && self.more {
             *self.q.session.borrow_mut() = Some(s);
         } else {
-            leave(s.c);
+            leave(s.c, self.q.bound(TIMEOUT));
         }
         r
     }
@@ -187,15 +187,15 @@ impl Taken for KafkaTaken<'_> {
 impl Drop for KafkaTaken<'_> {
     fn drop(&mut self) {
         if let Some(s) = self.session.take() {
-            leave(s.c);
+            leave(s.c, self.q.bound(TIMEOUT));
         }
     }
 }
 
 /// Ends a session a pull left (its last slice was full): called as the
 /// queue goes.
-pub(super) fn end(s: Option<Session>) {
+pub(super) fn end(s: Option<Session>, within: Duration) {
     if let Some(s) = s {
-        leave(s.c);
+        leave(s.c, within);
     }
 }
