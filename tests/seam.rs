@@ -390,3 +390,41 @@ fn junk_between_records_is_named_and_skipped_on_every_tier() {
         assert!(out.stdout.is_empty(), "{tier:?}: {out:?}");
     }
 }
+
+/// Kafka acknowledges by offset: an ack that commits past earlier pending
+/// records names them, once, on stderr. The store reports the fact and the
+/// queue says it (nothing under src/queue/kafka prints).
+#[test]
+fn an_ack_that_sweeps_earlier_records_names_them() {
+    let test = "an_ack_that_sweeps_earlier_records_names_them";
+    if !tiers(test).contains(&Tier::Kafka) {
+        return;
+    }
+    let env = Env::tier(Tier::Kafka);
+    for n in ["first", "second", "third"] {
+        env.push(n, 0);
+    }
+    let id = env.listed()[2]["id"].as_str().unwrap().to_string();
+    let out = env.cq().args(["ack", &id]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [format!(
+            "cq: {} acknowledges by offset: 2 earlier pending record(s) of the same partition marked pulled too (first, second)",
+            env.location
+        )],
+        "{out:?}"
+    );
+    let pending = env
+        .cq()
+        .args(["list", "--pending", "--json"])
+        .output()
+        .unwrap();
+    assert!(stdout_of(&pending).is_empty(), "{pending:?}");
+    // Nothing was swept: nothing said.
+    env.push("fourth", 0);
+    let id = env.listed()[3]["id"].as_str().unwrap().to_string();
+    let out = env.cq().args(["ack", &id]).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+}

@@ -63,7 +63,7 @@ impl ClientContext for Ctx {
         if debug().is_some() {
             static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
             let ms = T0.get_or_init(Instant::now).elapsed().as_millis();
-            crate::error::warn(&format!("librdkafka +{ms}ms {fac}: {msg}"));
+            crate::notice::debug_line(&format!("librdkafka +{ms}ms {fac}: {msg}"));
         }
     }
 }

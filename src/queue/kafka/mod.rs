@@ -438,7 +438,7 @@ impl Store for KafkaQueue {
 }
 
 /// An acknowledgement: Kafka marks by offset, so committing past a record
-/// also marks every earlier one of its partition (said on stderr).
+/// also marks every earlier one of its partition (a fact the queue says).
 struct KafkaFound<'a> {
     q: &'a KafkaQueue,
     all: Vec<(Msg, Stored)>,
@@ -450,42 +450,44 @@ impl Found for KafkaFound<'_> {
         &self.hits
     }
 
-    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
-        // A position is a partition and an offset, as `find` gave it.
-        let marked: HashSet<(i32, i64)> = at.iter().map(|p| (p.0 as i32, p.1 as i64)).collect();
-        let mut next: HashMap<i32, i64> = HashMap::new();
-        for &(p, o) in &marked {
-            let n = next.entry(p).or_insert(0);
-            *n = (*n).max(o + 1);
-        }
-        if next.is_empty() {
-            return Ok(());
-        }
-        let swept: Vec<&str> = self
-            .all
+    fn also_marks(&self, at: &[Pos]) -> Vec<String> {
+        let (marked, next) = commit_for(at);
+        self.all
             .iter()
             .filter(|(m, s)| {
                 s.view.pulled() == record::Pulled::No
                     && next.get(&m.part).is_some_and(|&n| m.offset < n)
                     && !marked.contains(&(m.part, m.offset))
             })
-            .map(|(_, s)| s.view.name.as_str())
-            .collect();
+            .map(|(_, s)| s.view.name.clone())
+            .collect()
+    }
+
+    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
+        let (_, next) = commit_for(at);
+        if next.is_empty() {
+            return Ok(());
+        }
         let q = self.q;
         let what = format!(
             "cannot commit the offsets of group {} (while a pull of the group is in progress this fails: run it again) on",
             q.url.group
         );
-        q.commit(q.reader()?, &q.url.topic, &next, &what)?;
-        if !swept.is_empty() {
-            crate::error::warn(&format!(
-                "Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
-                swept.len(),
-                swept.join(", ")
-            ));
-        }
-        Ok(())
+        q.commit(q.reader()?, &q.url.topic, &next, &what)
     }
+}
+
+/// The positions to mark (a partition and an offset each, as `find` gave
+/// them), and the offsets to commit for them: past the last of each
+/// partition.
+fn commit_for(at: &[Pos]) -> (HashSet<(i32, i64)>, HashMap<i32, i64>) {
+    let marked: HashSet<(i32, i64)> = at.iter().map(|p| (p.0 as i32, p.1 as i64)).collect();
+    let mut next: HashMap<i32, i64> = HashMap::new();
+    for &(p, o) in &marked {
+        let n = next.entry(p).or_insert(0);
+        *n = (*n).max(o + 1);
+    }
+    (marked, next)
 }
 
 impl KafkaQueue {
