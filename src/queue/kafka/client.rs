@@ -287,6 +287,16 @@ impl KafkaQueue {
             .collect())
     }
 
+    /// Points `c` at the given offsets of `topic`'s partitions.
+    fn assign(&self, c: &BaseConsumer<Ctx>, topic: &str, starts: &HashMap<i32, i64>) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &start) in starts {
+            tpl.add_partition_offset(topic, p, Offset::Offset(start))
+                .map_err(|e| self.fail("cannot read", e))?;
+        }
+        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))
+    }
+
     /// Reads partitions from the given offsets up to their ends (the high
     /// watermarks of the fetches: librdkafka's end-of-partition events).
     /// Returns the messages and the next offset of each partition.
@@ -305,26 +315,15 @@ impl KafkaQueue {
         if starts.is_empty() {
             return Ok((out, next));
         }
-        let mut tpl = TopicPartitionList::new();
-        for (&p, &start) in starts {
-            tpl.add_partition_offset(topic, p, Offset::Offset(start))
-                .map_err(|e| self.fail("cannot read", e))?;
-        }
-        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))?;
+        self.assign(c, topic, starts)?;
         let mut left: HashSet<i32> = starts.keys().copied().collect();
         let mut idle = Instant::now();
         while !left.is_empty() {
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     idle = Instant::now();
-                    let (p, o) = (m.partition(), m.offset());
-                    next.insert(p, o + 1);
-                    out.push(Msg {
-                        part: p,
-                        offset: o,
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                    });
+                    next.insert(m.partition(), m.offset() + 1);
+                    out.push(Msg::of(&m));
                 }
                 Some(Err(KafkaError::PartitionEOF(p))) => {
                     left.remove(&p);
@@ -362,12 +361,7 @@ impl KafkaQueue {
         if starts.is_empty() {
             return Ok(next);
         }
-        let mut tpl = TopicPartitionList::new();
-        for (&p, &start) in starts {
-            tpl.add_partition_offset(topic, p, Offset::Offset(start))
-                .map_err(|e| self.fail("cannot read", e))?;
-        }
-        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))?;
+        self.assign(c, topic, starts)?;
         let one = |p: i32| {
             let mut t = TopicPartitionList::new();
             t.add_partition(topic, p);
@@ -401,15 +395,9 @@ impl KafkaQueue {
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     idle = Instant::now();
-                    let (p, o) = (m.partition(), m.offset());
-                    next.insert(p, o + 1);
-                    let msg = Msg {
-                        part: p,
-                        offset: o,
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                    };
-                    if let Some(item) = conv(msg) {
+                    let p = m.partition();
+                    next.insert(p, m.offset() + 1);
+                    if let Some(item) = conv(Msg::of(&m)) {
                         let buf = bufs.entry(p).or_default();
                         buf.push_back(item);
                         if buf.len() >= BUFFERED && paused.insert(p) {

@@ -2,6 +2,7 @@
 //! across partitions hand messages on.
 
 use crate::record::Stored;
+use rdkafka::message::Message;
 
 /// Items a streamed read keeps waiting per partition (see `read_merged`).
 pub(super) const BUFFERED: usize = 1000;
@@ -12,6 +13,18 @@ pub(super) struct Msg {
     pub(super) offset: i64,
     pub(super) key: Option<Vec<u8>>,
     pub(super) value: Option<Vec<u8>>,
+}
+
+impl Msg {
+    /// The message librdkafka handed over, copied out of its buffer.
+    pub(super) fn of(m: &impl Message) -> Msg {
+        Msg {
+            part: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+        }
+    }
 }
 
 /// Whether `a` comes before `b` of another partition: by completion time

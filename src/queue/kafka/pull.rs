@@ -11,12 +11,11 @@ use super::ctx::{SESSION_MS, TIMEOUT, leave, why};
 use super::msg::{BUFFERED, Msg};
 use super::queue::KafkaQueue;
 use super::session::Session;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::queue::store::{Nothing, Taken};
 use crate::record::Stored;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -93,53 +92,11 @@ impl KafkaQueue {
                 return Ok(Box::new(Nothing));
             }
             if Instant::now() > deadline {
-                let why = why(&s.c.context().last_error, "timed out");
-                // Joined, but a partition never reached its end: a broker
-                // that answers fetches with nothing (tansu 0.6 after records
-                // of another producer's batch format) must not read as a
-                // failure to join.
-                let stuck: Vec<String> = s
-                    .assigned
-                    .iter()
-                    .filter(|p| !s.ended.contains(p))
-                    .map(|p| p.to_string())
-                    .collect();
-                let what = match stuck.is_empty() {
-                    true => format!("cannot join consumer group {group} on"),
-                    false => format!(
-                        "joined group {group}, but partition(s) {} could not be read to their end on",
-                        stuck.join(", ")
-                    ),
-                };
-                leave(s.c, self.bound(TIMEOUT));
-                return Err(self.ran_out(self.fail(&what, why)));
+                return Err(self.stuck(s, group));
             }
-            match s.c.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    let p = m.partition();
-                    let msg = Msg {
-                        part: p,
-                        offset: m.offset(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                    };
-                    let r = self.stored(&msg, false);
-                    let buf = s.bufs.entry(p).or_default();
-                    buf.push_back((msg, r));
-                    if buf.len() >= BUFFERED && s.paused.insert(p) {
-                        let one = s.one(&topic, p);
-                        s.c.pause(&one)
-                            .map_err(|e| self.fail("cannot read from", e))?;
-                    }
-                }
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    s.ended.insert(p);
-                }
-                Some(Err(e)) => {
-                    leave(s.c, self.bound(TIMEOUT));
-                    return Err(self.fail("cannot read from", e));
-                }
-                None => {}
+            if let Err(e) = self.receive(&mut s, &topic)? {
+                leave(s.c, self.bound(TIMEOUT));
+                return Err(e);
             }
         };
         Ok(Box::new(KafkaTaken {
@@ -149,6 +106,59 @@ impl KafkaQueue {
             next,
             batch,
         }))
+    }
+}
+
+impl KafkaQueue {
+    /// Waits a moment for the next message of `s`'s partitions and files
+    /// it: Err(e) when the session must end with `e` (the outer error is
+    /// one the session survives, as before).
+    fn receive(&self, s: &mut Session, topic: &str) -> Result<Result<(), Error>> {
+        match s.c.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let msg = Msg::of(&m);
+                let p = msg.part;
+                let r = self.stored(&msg, false);
+                let buf = s.bufs.entry(p).or_default();
+                buf.push_back((msg, r));
+                if buf.len() >= BUFFERED && s.paused.insert(p) {
+                    let one = s.one(topic, p);
+                    s.c.pause(&one)
+                        .map_err(|e| self.fail("cannot read from", e))?;
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                s.ended.insert(p);
+            }
+            Some(Err(e)) => return Ok(Err(self.fail("cannot read from", e))),
+            None => {}
+        }
+        Ok(Ok(()))
+    }
+
+    /// Ends a session whose partitions did not all reach their end in
+    /// time, and says why: the command's deadline (exit 124), a join that
+    /// never completed, or partitions that could not be read.
+    fn stuck(&self, s: Session, group: &str) -> Error {
+        let why = why(&s.c.context().last_error, "timed out");
+        // Joined, but a partition never reached its end: a broker that
+        // answers fetches with nothing (tansu 0.6 after records of another
+        // producer's batch format) must not read as a failure to join.
+        let stuck: Vec<String> = s
+            .assigned
+            .iter()
+            .filter(|p| !s.ended.contains(p))
+            .map(|p| p.to_string())
+            .collect();
+        let what = match stuck.is_empty() {
+            true => format!("cannot join consumer group {group} on"),
+            false => format!(
+                "joined group {group}, but partition(s) {} could not be read to their end on",
+                stuck.join(", ")
+            ),
+        };
+        leave(s.c, self.bound(TIMEOUT));
+        self.ran_out(self.fail(&what, why))
     }
 }
 
