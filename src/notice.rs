@@ -10,6 +10,13 @@ pub fn status_line(msg: &str) {
     crate::output::notice(msg);
 }
 
+/// A line of a debug stream the user asked for (librdkafka's log, from
+/// `CQ_KAFKA_DEBUG`): on stderr whether or not it is a terminal, since it
+/// is read from a file as often as on a screen.
+pub fn debug_line(msg: &str) {
+    crate::output::error_line(&format!("cq: {msg}"));
+}
+
 /// Progress of long work (`cq compact`, `cq migrate` on big queues): a
 /// line on stderr, only on a terminal and only once the work has taken a
 /// moment (a small queue gets no flicker); nothing at all when piped.

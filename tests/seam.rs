@@ -137,48 +137,56 @@ fn signal(sig: &str, pid: u32) {
 }
 
 /// `--timeout` bounds a wait for a server that does not answer (a
-/// redis-server stopped with SIGSTOP), whatever the call: `pull --wait`
-/// and `list --follow` exit 124 within the timeout and a second, and
-/// nothing is marked. (Redis waited for its 10 s read bound, then failed
-/// with exit 1; its waiter read for the timeout and 5 s more.)
+/// redis-server or a tansu stopped with SIGSTOP: it accepts connections
+/// but never answers), whatever the call: `pull --wait`, `pull --follow`
+/// and `wait` exit 124 within the timeout and a second, and nothing is
+/// marked. (Redis waited for its 10 s read bound, then failed with exit 1;
+/// its waiter read for the timeout and 5 s more. Kafka failed with exit 1
+/// after librdkafka's own 5 s metadata bound.)
 #[test]
 fn timeout_bounds_a_wait_for_a_stalled_server() {
     let test = "timeout_bounds_a_wait_for_a_stalled_server";
-    // Kafka: the store is handed the deadline, but librdkafka's own
-    // timeouts still bound its waits (the closing note of issue 24 says so).
-    if !tiers(test).contains(&Tier::Redis) {
-        return;
+    for tier in tiers(test) {
+        let said = match tier {
+            Tier::Redis => "the redis server at redis://127.0.0.1:",
+            Tier::Kafka => "the Kafka brokers at kafka://127.0.0.1:",
+            _ => continue,
+        };
+        let env = Env::tier(tier);
+        env.push("held", 0);
+        let server = match tier {
+            Tier::Redis => env.redis.as_ref().unwrap().pid(),
+            _ => env.kafka.as_ref().unwrap().pid(),
+        };
+        let stalled = Stalled::new(server);
+        for args in [
+            &["pull", "--wait", "--timeout", "2s"][..],
+            &["pull", "--follow", "--timeout", "2s"][..],
+            &["wait", "nothing-by-this-name", "--timeout", "2s"][..],
+        ] {
+            let began = Instant::now();
+            let out = env
+                .cq()
+                .args(args)
+                .timeout(Duration::from_secs(30))
+                .output()
+                .unwrap();
+            let took = began.elapsed();
+            assert_eq!(out.status.code(), Some(124), "{tier:?} {args:?}: {out:?}");
+            assert!(
+                took < Duration::from_secs(3),
+                "{tier:?} {args:?}: exit 124 after {took:?}, not within the 2 s timeout and a second"
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(&format!("timed out waiting for {said}")),
+                "{tier:?} {args:?}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{tier:?} {args:?}: printed nothing");
+        }
+        drop(stalled);
+        assert_pending(&env, tier, "the pulls that timed out marked nothing");
     }
-    let env = Env::tier(Tier::Redis);
-    env.push("held", 0);
-    let stalled = Stalled::new(env.redis.as_ref().unwrap().pid());
-    for args in [
-        &["pull", "--wait", "--timeout", "2s"][..],
-        &["pull", "--follow", "--timeout", "2s"][..],
-        &["wait", "nothing-by-this-name", "--timeout", "2s"][..],
-    ] {
-        let began = Instant::now();
-        let out = env
-            .cq()
-            .args(args)
-            .timeout(Duration::from_secs(30))
-            .output()
-            .unwrap();
-        let took = began.elapsed();
-        assert_eq!(out.status.code(), Some(124), "{args:?}: {out:?}");
-        assert!(
-            took < Duration::from_secs(3),
-            "{args:?}: exit 124 after {took:?}, not within the 2 s timeout and a second"
-        );
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("timed out waiting for the redis server at redis://127.0.0.1:"),
-            "{args:?}: {err}"
-        );
-        assert!(out.stdout.is_empty(), "{args:?}: printed nothing");
-    }
-    drop(stalled);
-    assert_pending(&env, Tier::Redis, "the pulls that timed out marked nothing");
 }
 
 /// The tiers a case runs on here: the local ones always, Redis and Kafka
@@ -381,4 +389,42 @@ fn junk_between_records_is_named_and_skipped_on_every_tier() {
         let out = env.cq().args(["pull", "--json"]).output().unwrap();
         assert!(out.stdout.is_empty(), "{tier:?}: {out:?}");
     }
+}
+
+/// Kafka acknowledges by offset: an ack that commits past earlier pending
+/// records names them, once, on stderr. The store reports the fact and the
+/// queue says it (nothing under src/queue/kafka prints).
+#[test]
+fn an_ack_that_sweeps_earlier_records_names_them() {
+    let test = "an_ack_that_sweeps_earlier_records_names_them";
+    if !tiers(test).contains(&Tier::Kafka) {
+        return;
+    }
+    let env = Env::tier(Tier::Kafka);
+    for n in ["first", "second", "third"] {
+        env.push(n, 0);
+    }
+    let id = env.listed()[2]["id"].as_str().unwrap().to_string();
+    let out = env.cq().args(["ack", &id]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines().collect::<Vec<_>>(),
+        [format!(
+            "cq: {} acknowledges by offset: 2 earlier pending record(s) of the same partition marked pulled too (first, second)",
+            env.location
+        )],
+        "{out:?}"
+    );
+    let pending = env
+        .cq()
+        .args(["list", "--pending", "--json"])
+        .output()
+        .unwrap();
+    assert!(stdout_of(&pending).is_empty(), "{pending:?}");
+    // Nothing was swept: nothing said.
+    env.push("fourth", 0);
+    let id = env.listed()[3]["id"].as_str().unwrap().to_string();
+    let out = env.cq().args(["ack", &id]).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
 }

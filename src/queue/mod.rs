@@ -233,7 +233,16 @@ impl Queue {
             )));
         }
         let at: Vec<store::Pos> = chosen.values().flatten().copied().collect();
+        let swept = found.also_marks(&at);
         found.mark(&at)?;
+        if !swept.is_empty() {
+            crate::error::warn(&format!(
+                "{} acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
+                self.store.describe(),
+                swept.len(),
+                swept.join(", ")
+            ));
+        }
         Ok(at.len())
     }
 

@@ -147,6 +147,13 @@ pub trait Found {
     /// part before the JSONL cursor, may be left out for an id that has a
     /// record after them; they could change no choice.)
     fn hits(&self) -> &[Hit];
+    /// The names of the other pending records that marking these positions
+    /// marks too, oldest first: a fact for the queue to report, where a
+    /// store marks by offset (Kafka). None elsewhere.
+    fn also_marks(&self, at: &[Pos]) -> Vec<String> {
+        let _ = at;
+        Vec::new()
+    }
     /// Marks exactly the records at these positions pulled, all or nothing,
     /// and gives back whatever `find` held (a lock, a transaction).
     fn mark(self: Box<Self>, at: &[Pos]) -> Result<()>;

@@ -2,7 +2,8 @@
 //! consumers) and asks the brokers about topics and offsets.
 
 use super::ctx::{Ctx, DELIVERY, SESSION_MS, SLICE, TIMEOUT, block_on, debug, why};
-use super::queue::{KafkaQueue, Msg};
+use super::msg::{BUFFERED, Msg};
+use super::queue::KafkaQueue;
 use crate::error::{Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -14,9 +15,6 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// Items a streamed read keeps waiting per partition (see `read_merged`).
-pub(super) const BUFFERED: usize = 1000;
 
 impl KafkaQueue {
     pub(super) fn config(&self) -> ClientConfig {
@@ -123,12 +121,16 @@ impl KafkaQueue {
         // In slices, so that a failure no retry can mend (a certificate
         // nobody vouches for, a refused password) ends the wait at once.
         // Error events wait in the main queue until a poll serves them.
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + self.bound(TIMEOUT);
         let md = loop {
-            match p.client().fetch_metadata(Some(topic), SLICE) {
+            let slice = self.bound(SLICE);
+            match p.client().fetch_metadata(Some(topic), slice) {
                 Ok(md) => break md,
                 Err(e) => {
                     p.poll(Duration::from_millis(1));
+                    if self.expired() {
+                        return Err(self.ran_out(self.fail("cannot reach Kafka at", e)));
+                    }
                     if p.context().fatal.load(Ordering::SeqCst) || Instant::now() >= deadline {
                         let why = why(&p.context().last_error, e);
                         let err = self.fail("cannot reach Kafka at", why);
@@ -185,9 +187,11 @@ impl KafkaQueue {
         if running {
             t = t.set("cleanup.policy", "compact");
         }
-        let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(self.bound(TIMEOUT)))
+            .request_timeout(Some(self.bound(TIMEOUT)));
         let r = block_on(admin.create_topics([&t], &opts))
-            .map_err(|e| self.fail(&format!("cannot create topic {topic} on"), e))?;
+            .map_err(|e| self.ran_out(self.fail(&format!("cannot create topic {topic} on"), e)))?;
         for r in r {
             if let Err((_, code)) = r
                 && code != RDKafkaErrorCode::TopicAlreadyExists
@@ -195,7 +199,7 @@ impl KafkaQueue {
                 return Err(self.fail(&format!("cannot create topic {topic} on"), code));
             }
         }
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + self.bound(TIMEOUT);
         loop {
             if let Some(p) = self.partitions(topic)?
                 && !p.is_empty()
@@ -203,7 +207,8 @@ impl KafkaQueue {
                 return Ok(p);
             }
             if Instant::now() > deadline {
-                return Err(self.fail(&format!("topic {topic} did not appear on"), "timed out"));
+                let e = self.fail(&format!("topic {topic} did not appear on"), "timed out");
+                return Err(self.ran_out(e));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -239,12 +244,12 @@ impl KafkaQueue {
         if !self.kicked.replace(true) {
             // librdkafka asks for an idempotent producer id only on a
             // metadata reply or a 500 ms timer; a reply now saves the wait.
-            let _ = p.client().fetch_metadata(Some(topic), TIMEOUT);
+            let _ = p.client().fetch_metadata(Some(topic), self.bound(TIMEOUT));
         }
-        let deadline = Instant::now() + DELIVERY + TIMEOUT;
+        let deadline = Instant::now() + self.bound(DELIVERY + TIMEOUT);
         while ctx.delivered.load(Ordering::SeqCst) - before < msgs.len() {
             if Instant::now() > deadline {
-                return Err(self.fail("no acknowledgement from", "timed out"));
+                return Err(self.ran_out(self.fail("no acknowledgement from", "timed out")));
             }
             // A delivery report does not always wake a long poll at once
             // (seen: a whole 100 ms after the broker answered); poll short.
@@ -270,8 +275,8 @@ impl KafkaQueue {
             tpl.add_partition(topic, p);
         }
         let got = c
-            .committed_offsets(tpl, TIMEOUT)
-            .map_err(|e| self.fail("cannot read committed offsets from", e))?;
+            .committed_offsets(tpl, self.bound(TIMEOUT))
+            .map_err(|e| self.ran_out(self.fail("cannot read committed offsets from", e)))?;
         Ok(got
             .elements()
             .iter()
@@ -280,6 +285,16 @@ impl KafkaQueue {
                 _ => (e.partition(), 0),
             })
             .collect())
+    }
+
+    /// Points `c` at the given offsets of `topic`'s partitions.
+    fn assign(&self, c: &BaseConsumer<Ctx>, topic: &str, starts: &HashMap<i32, i64>) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &start) in starts {
+            tpl.add_partition_offset(topic, p, Offset::Offset(start))
+                .map_err(|e| self.fail("cannot read", e))?;
+        }
+        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))
     }
 
     /// Reads partitions from the given offsets up to their ends (the high
@@ -300,34 +315,23 @@ impl KafkaQueue {
         if starts.is_empty() {
             return Ok((out, next));
         }
-        let mut tpl = TopicPartitionList::new();
-        for (&p, &start) in starts {
-            tpl.add_partition_offset(topic, p, Offset::Offset(start))
-                .map_err(|e| self.fail("cannot read", e))?;
-        }
-        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))?;
+        self.assign(c, topic, starts)?;
         let mut left: HashSet<i32> = starts.keys().copied().collect();
         let mut idle = Instant::now();
         while !left.is_empty() {
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     idle = Instant::now();
-                    let (p, o) = (m.partition(), m.offset());
-                    next.insert(p, o + 1);
-                    out.push(Msg {
-                        part: p,
-                        offset: o,
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                    });
+                    next.insert(m.partition(), m.offset() + 1);
+                    out.push(Msg::of(&m));
                 }
                 Some(Err(KafkaError::PartitionEOF(p))) => {
                     left.remove(&p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if idle.elapsed() > TIMEOUT * 2 => {
+                None if idle.elapsed() > TIMEOUT * 2 || self.expired() => {
                     let why = why(&c.context().last_error, "timed out");
-                    return Err(self.fail("cannot read from", why));
+                    return Err(self.ran_out(self.fail("cannot read from", why)));
                 }
                 None => {}
             }
@@ -357,12 +361,7 @@ impl KafkaQueue {
         if starts.is_empty() {
             return Ok(next);
         }
-        let mut tpl = TopicPartitionList::new();
-        for (&p, &start) in starts {
-            tpl.add_partition_offset(topic, p, Offset::Offset(start))
-                .map_err(|e| self.fail("cannot read", e))?;
-        }
-        c.assign(&tpl).map_err(|e| self.fail("cannot read", e))?;
+        self.assign(c, topic, starts)?;
         let one = |p: i32| {
             let mut t = TopicPartitionList::new();
             t.add_partition(topic, p);
@@ -396,15 +395,9 @@ impl KafkaQueue {
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
                     idle = Instant::now();
-                    let (p, o) = (m.partition(), m.offset());
-                    next.insert(p, o + 1);
-                    let msg = Msg {
-                        part: p,
-                        offset: o,
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                    };
-                    if let Some(item) = conv(msg) {
+                    let p = m.partition();
+                    next.insert(p, m.offset() + 1);
+                    if let Some(item) = conv(Msg::of(&m)) {
                         let buf = bufs.entry(p).or_default();
                         buf.push_back(item);
                         if buf.len() >= BUFFERED && paused.insert(p) {
@@ -416,9 +409,9 @@ impl KafkaQueue {
                     ended.insert(p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if idle.elapsed() > TIMEOUT * 2 => {
+                None if idle.elapsed() > TIMEOUT * 2 || self.expired() => {
                     let why = why(&c.context().last_error, "timed out");
-                    return Err(self.fail("cannot read from", why));
+                    return Err(self.ran_out(self.fail("cannot read from", why)));
                 }
                 None => {}
             }
@@ -449,7 +442,7 @@ impl KafkaQueue {
         // reached (a puller cut off after printing hung so).
         use rdkafka::bindings as rd;
         let rk = c.client().native_ptr();
-        let wait = TIMEOUT * 2;
+        let wait = self.bound(TIMEOUT * 2);
         // SAFETY: `rk` is `c`'s live client and `tpl` outlives the call (the
         // list is copied); the queue and the event are destroyed here, once.
         let (err, why) = unsafe {
@@ -469,7 +462,7 @@ impl KafkaQueue {
             (err, why)
         };
         if let Some(why) = why {
-            return Err(self.fail(what, why));
+            return Err(self.ran_out(self.fail(what, why)));
         }
         if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
             return Err(self.fail(what, KafkaError::ConsumerCommit(err.into())));

@@ -3,6 +3,8 @@
 //! blocking and its teardown. Knows nothing of the queue.
 
 /// How long a broker may take to answer a metadata or offset request.
+/// Every bound here is cut to what is left of the command's `--timeout`
+/// (`KafkaQueue::bound`), which then ends the call with exit 124.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a produce may take before it counts as failed (one attempt;
 /// a wrapper retries its record's append, see `Queue::append_retrying`).
@@ -61,7 +63,7 @@ impl ClientContext for Ctx {
         if debug().is_some() {
             static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
             let ms = T0.get_or_init(Instant::now).elapsed().as_millis();
-            crate::error::warn(&format!("librdkafka +{ms}ms {fac}: {msg}"));
+            crate::notice::debug_line(&format!("librdkafka +{ms}ms {fac}: {msg}"));
         }
     }
 }
@@ -139,10 +141,11 @@ pub(super) fn why(last: &Mutex<Option<String>>, e: impl std::fmt::Display) -> St
 /// threads joined (issue 12: none may outlive cq's exit). Dropping it would
 /// do both, but waits in 100 ms polls, and forever when the group's
 /// coordinator cannot be reached (a puller cut off from the network hung
-/// so): after `TIMEOUT`, the client is destroyed without the group close.
-pub(super) fn leave(c: BaseConsumer<Ctx>) {
+/// so): after `within` (`TIMEOUT`, or what is left of the command's
+/// deadline), the client is destroyed without the group close.
+pub(super) fn leave(c: BaseConsumer<Ctx>, within: Duration) {
     if c.close_queue().is_ok() {
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + within;
         while !c.closed() && Instant::now() < deadline {
             c.poll(Duration::from_millis(2));
         }

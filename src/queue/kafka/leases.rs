@@ -2,7 +2,8 @@
 //! the claim by which exactly one reader, on any host, writes a dead job's
 //! `"lost":true` record.
 
-use super::queue::{KafkaQueue, Msg};
+use super::msg::Msg;
+use super::queue::KafkaQueue;
 use crate::error::Result;
 use crate::queue::running;
 use crate::record::{Job, Stored};
@@ -108,7 +109,8 @@ impl running::Registry for KafkaQueue {
     /// Jobs with a lease, and jobs whose claimer died before finishing
     /// (a stale claim: theirs to take over). A job freshly claimed is
     /// being turned into its lost record and is not listed.
-    fn registered(&self, _dl: Deadline) -> Result<Vec<Job>> {
+    fn registered(&self, dl: Deadline) -> Result<Vec<Job>> {
+        self.during(dl);
         let now = now_ms();
         let mut leased = self.leased.borrow_mut();
         leased.clear();
@@ -139,10 +141,11 @@ impl running::Registry for KafkaQueue {
 
     fn claim_each(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         dead: Vec<Job>,
         lost: &mut dyn FnMut(&Job, &dyn running::Claim) -> Result<()>,
     ) -> Result<()> {
+        self.during(dl);
         let topic = self.lease_topic();
         let now = now_ms();
         for job in &dead {

@@ -23,8 +23,10 @@
 mod client;
 mod ctx;
 mod leases;
+mod msg;
 mod pull;
 mod queue;
+mod session;
 mod turn;
 mod url;
 mod waiter;
@@ -34,7 +36,7 @@ pub use url::Url;
 
 use crate::watch::Deadline;
 use ctx::TIMEOUT;
-use queue::Msg;
+use msg::{Msg, older};
 
 use ctx::{block_on, leave};
 use url::valid_name;
@@ -48,32 +50,11 @@ use crate::record::{Job, Stored};
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
-
-/// How long a pull assigned no partition waits for a rebalance that gives
-/// it one before it reports nothing.
-const EMPTY_GRACE: Duration = Duration::from_millis(500);
 
 /// Records with where they are, oldest first, and each partition's end.
 type Scanned = (Vec<(Msg, Stored)>, HashMap<i32, i64>);
 
 impl KafkaQueue {
-    fn lease_topic(&self) -> String {
-        format!("{}-cq-running", self.url.topic)
-    }
-
-    fn facts_topic(&self) -> String {
-        format!("{}-cq-facts", self.url.topic)
-    }
-
-    /// A message about this queue that never holds the password.
-    fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        crate::error::scrubbed(
-            &format!("{what} {}: {e}", self.shown),
-            self.url.password.as_deref(),
-        )
-    }
-
     /// Every record of the main topic from `from` (else the start, or
     /// the committed offsets when `pending_only`), oldest first across
     /// partitions, with its pulled state, handed to `each` one at a time
@@ -131,15 +112,6 @@ impl KafkaQueue {
             Ok(true)
         })?;
         Ok((recs, ends))
-    }
-
-    fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
-        Stored::from_store(m.value.clone()?, pulled)
-            .map_err(|why| {
-                self.bad
-                    .note(format!("partition {} offset {}", m.part, m.offset), why)
-            })
-            .ok()
     }
 
     /// Appends records, none skipped; those given as pulled are marked
@@ -200,16 +172,6 @@ impl KafkaQueue {
     }
 }
 
-/// Whether `a` comes before `b` of another partition: by completion time
-/// (a message that is not a record sorts as the oldest), then offset.
-fn older(a: &(Msg, Option<Stored>), b: &(Msg, Option<Stored>)) -> bool {
-    let key = |(m, s): &(Msg, Option<Stored>)| {
-        let t = s.as_ref().and_then(|s| s.view.completed_at.clone());
-        (t.unwrap_or_default(), m.offset)
-    };
-    key(a) < key(b)
-}
-
 /// `0:12,1:7` → next offset per partition.
 fn parse_mark(m: &str) -> HashMap<i32, i64> {
     m.split(',')
@@ -257,17 +219,19 @@ impl Store for KafkaQueue {
         self.ensure_topic(&self.url.topic, false).map(|_| ())
     }
 
-    fn append(&self, _dl: Deadline, recs: &[Stored]) -> Result<()> {
+    fn append(&self, dl: Deadline, recs: &[Stored]) -> Result<()> {
+        self.during(dl);
         self.add(recs)
     }
 
     fn scan(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         from: Option<&Mark>,
         pending_hint: bool,
         each: &mut Scan,
     ) -> Result<Mark> {
+        self.during(dl);
         let ends = self.records_each(from, pending_hint, &mut |_, s| each(s))?;
         match (ends.is_empty(), from) {
             (true, Some(m)) => Ok(m.clone()),
@@ -275,12 +239,8 @@ impl Store for KafkaQueue {
         }
     }
 
-    fn take(
-        &self,
-        _dl: Deadline,
-        group: Option<&str>,
-        limit: usize,
-    ) -> Result<Box<dyn Taken + '_>> {
+    fn take(&self, dl: Deadline, group: Option<&str>, limit: usize) -> Result<Box<dyn Taken + '_>> {
+        self.during(dl);
         let group = match group {
             None => self.url.group.clone(),
             Some(g) if valid_name(g) => g.to_string(),
@@ -293,7 +253,8 @@ impl Store for KafkaQueue {
         self.select(&group, limit)
     }
 
-    fn find(&self, _dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+        self.during(dl);
         let (all, _) = self.records_from(None, false)?;
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
         let hits = all
@@ -310,7 +271,8 @@ impl Store for KafkaQueue {
         Ok(Box::new(KafkaFound { q: self, all, hits }))
     }
 
-    fn remove(&self, _dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+    fn remove(&self, dl: Deadline, _: &dyn Fn(&View) -> bool) -> Result<CompactReport> {
+        self.during(dl);
         let mut kept = 0;
         self.records_each(None, false, &mut |_, _| {
             kept += 1;
@@ -359,10 +321,11 @@ impl Store for KafkaQueue {
     /// while a member of the group is active: replay with none running.
     fn replay(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         group: Option<&str>,
         from: &dyn Fn(&View) -> bool,
     ) -> Result<usize> {
+        self.during(dl);
         let group = match group {
             None => self.url.group.clone(),
             Some("") => return Err(Error::usage("a group name must not be empty")),
@@ -409,7 +372,8 @@ impl Store for KafkaQueue {
     /// The fact log is a side topic, `TOPIC-cq-facts`, of one partition
     /// (one order for every reader), each fact under a key of its own so
     /// that the topic's compaction keeps every one.
-    fn append_facts(&self, _dl: Deadline, facts: &[String]) -> Result<()> {
+    fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()> {
+        self.during(dl);
         if facts.is_empty() {
             return Ok(());
         }
@@ -429,10 +393,11 @@ impl Store for KafkaQueue {
 
     fn scan_facts(
         &self,
-        _dl: Deadline,
+        dl: Deadline,
         from: Option<&Mark>,
         each: &mut super::store::FactScan,
     ) -> Result<Mark> {
+        self.during(dl);
         let topic = self.facts_topic();
         let start: i64 = from.and_then(|Mark(m)| m.parse().ok()).unwrap_or(0);
         let Some(parts) = self.partitions(&topic)? else {
@@ -450,7 +415,8 @@ impl Store for KafkaQueue {
         Ok(Mark(next.to_string()))
     }
 
-    fn waiter(&self, _dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+    fn waiter(&self, dl: Deadline) -> Result<Box<dyn Waiter + '_>> {
+        self.during(dl);
         let mut w = KafkaWaiter { q: self, c: None };
         w.attach()?;
         Ok(Box::new(w))
@@ -472,7 +438,7 @@ impl Store for KafkaQueue {
 }
 
 /// An acknowledgement: Kafka marks by offset, so committing past a record
-/// also marks every earlier one of its partition (said on stderr).
+/// also marks every earlier one of its partition (a fact the queue says).
 struct KafkaFound<'a> {
     q: &'a KafkaQueue,
     all: Vec<(Msg, Stored)>,
@@ -484,49 +450,51 @@ impl Found for KafkaFound<'_> {
         &self.hits
     }
 
-    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
-        // A position is a partition and an offset, as `find` gave it.
-        let marked: HashSet<(i32, i64)> = at.iter().map(|p| (p.0 as i32, p.1 as i64)).collect();
-        let mut next: HashMap<i32, i64> = HashMap::new();
-        for &(p, o) in &marked {
-            let n = next.entry(p).or_insert(0);
-            *n = (*n).max(o + 1);
-        }
-        if next.is_empty() {
-            return Ok(());
-        }
-        let swept: Vec<&str> = self
-            .all
+    fn also_marks(&self, at: &[Pos]) -> Vec<String> {
+        let (marked, next) = commit_for(at);
+        self.all
             .iter()
             .filter(|(m, s)| {
                 s.view.pulled() == record::Pulled::No
                     && next.get(&m.part).is_some_and(|&n| m.offset < n)
                     && !marked.contains(&(m.part, m.offset))
             })
-            .map(|(_, s)| s.view.name.as_str())
-            .collect();
+            .map(|(_, s)| s.view.name.clone())
+            .collect()
+    }
+
+    fn mark(self: Box<Self>, at: &[Pos]) -> Result<()> {
+        let (_, next) = commit_for(at);
+        if next.is_empty() {
+            return Ok(());
+        }
         let q = self.q;
         let what = format!(
             "cannot commit the offsets of group {} (while a pull of the group is in progress this fails: run it again) on",
             q.url.group
         );
-        q.commit(q.reader()?, &q.url.topic, &next, &what)?;
-        if !swept.is_empty() {
-            crate::error::warn(&format!(
-                "Kafka acknowledges by offset: {} earlier pending record(s) of the same partition marked pulled too ({})",
-                swept.len(),
-                swept.join(", ")
-            ));
-        }
-        Ok(())
+        q.commit(q.reader()?, &q.url.topic, &next, &what)
     }
+}
+
+/// The positions to mark (a partition and an offset each, as `find` gave
+/// them), and the offsets to commit for them: past the last of each
+/// partition.
+fn commit_for(at: &[Pos]) -> (HashSet<(i32, i64)>, HashMap<i32, i64>) {
+    let marked: HashSet<(i32, i64)> = at.iter().map(|p| (p.0 as i32, p.1 as i64)).collect();
+    let mut next: HashMap<i32, i64> = HashMap::new();
+    for &(p, o) in &marked {
+        let n = next.entry(p).or_insert(0);
+        *n = (*n).max(o + 1);
+    }
+    (marked, next)
 }
 
 impl KafkaQueue {
     /// The topic's retention.ms as the broker reports it.
     fn retention(&self) -> Option<String> {
         let admin: AdminClient<DefaultClientContext> = self.config().create().ok()?;
-        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        let opts = AdminOptions::new().request_timeout(Some(self.bound(TIMEOUT)));
         let r =
             block_on(admin.describe_configs([&ResourceSpecifier::Topic(&self.url.topic)], &opts))
                 .ok()?;
@@ -543,9 +511,10 @@ impl Drop for KafkaQueue {
         // its TLS handshake reads (SIGSEGV or a malloc abort in 1 of 20
         // TLS runs, issue 12). Leave first: the consumer's own drop would
         // wait in 100 ms polls.
-        pull::end(self.session.take());
+        let within = self.bound(TIMEOUT);
+        pull::end(self.session.take(), within);
         if let Some(c) = self.reader.take() {
-            leave(c);
+            leave(c, within);
         }
         // Every produce already waited for its acknowledgement, so the
         // producer's drop (purge, flush, destroy) has nothing to send.

@@ -7,106 +7,21 @@
 //! (the group is left, the turn given back) when a take finds the
 //! partitions' ends, when a slice goes unmarked, and with the queue.
 
-use super::client::BUFFERED;
-use super::ctx::{Ctx, SESSION_MS, TIMEOUT, leave, why};
-use super::queue::{KafkaQueue, Msg};
-use super::{EMPTY_GRACE, older};
-use crate::error::Result;
+use super::ctx::{SESSION_MS, TIMEOUT, leave, why};
+use super::msg::{BUFFERED, Msg};
+use super::queue::KafkaQueue;
+use super::session::Session;
+use crate::error::{Error, Result};
 use crate::queue::store::{Nothing, Taken};
 use crate::record::Stored;
-use rdkafka::TopicPartitionList;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::Ordering;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-type Item = (Msg, Option<Stored>);
-
-/// A member of a consumer group, between the slices of one pull.
-pub(super) struct Session {
-    group: String,
-    /// This machine's turn at the group (see turn.rs), held until the end.
-    _turn: std::fs::File,
-    c: BaseConsumer<Ctx>,
-    /// The rebalance count this member's reading belongs to.
-    epoch: u64,
-    assigned: Vec<i32>,
-    bufs: HashMap<i32, VecDeque<Item>>,
-    ended: HashSet<i32>,
-    paused: HashSet<i32>,
-}
-
-impl Session {
-    fn one(&self, topic: &str, p: i32) -> TopicPartitionList {
-        let mut t = TopicPartitionList::new();
-        t.add_partition(topic, p);
-        t
-    }
-
-    /// After a rebalance what was read may be another member's: start
-    /// again from the new assignment's committed offsets. Returns None
-    /// without one, else since when no partition is assigned, if none is.
-    fn follow_rebalance(&mut self, topic: &str) -> Option<Option<Instant>> {
-        let now_epoch = self.c.context().epoch.load(Ordering::SeqCst);
-        if now_epoch == self.epoch {
-            return None;
-        }
-        self.epoch = now_epoch;
-        for p in std::mem::take(&mut self.paused) {
-            let _ = self.c.resume(&self.one(topic, p));
-        }
-        self.bufs.clear();
-        self.ended.clear();
-        let now = self
-            .c
-            .context()
-            .assigned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let empty = now.as_ref().is_some_and(Vec::is_empty);
-        self.assigned = now.unwrap_or_default();
-        Some(empty.then(Instant::now))
-    }
-
-    /// Whether every assigned partition has a message waiting or ended.
-    fn orderable(&self) -> bool {
-        self.assigned
-            .iter()
-            .all(|p| self.ended.contains(p) || self.bufs.get(p).is_some_and(|b| !b.is_empty()))
-    }
-
-    /// The oldest message waiting, when it can be known.
-    fn pop(&mut self, topic: &str) -> Result<Option<Item>, KafkaError> {
-        if !self.orderable() {
-            return Ok(None);
-        }
-        let pick = self
-            .bufs
-            .iter()
-            .filter_map(|(&p, b)| Some((p, b.front()?)))
-            .reduce(|a, b| if older(b.1, a.1) { b } else { a })
-            .map(|(p, _)| p);
-        let Some(p) = pick else { return Ok(None) };
-        let item = self.bufs.get_mut(&p).and_then(VecDeque::pop_front);
-        if self.paused.contains(&p) && self.bufs.get(&p).map_or(0, VecDeque::len) < BUFFERED / 2 {
-            self.c.resume(&self.one(topic, p))?;
-            self.paused.remove(&p);
-        }
-        Ok(item)
-    }
-
-    /// Every assigned partition read to its end and handed on.
-    fn drained(&self) -> bool {
-        !self.assigned.is_empty()
-            && self
-                .assigned
-                .iter()
-                .all(|p| self.ended.contains(p) && self.bufs.get(p).is_none_or(VecDeque::is_empty))
-    }
-}
+/// How long a pull assigned no partition waits for a rebalance that gives
+/// it one before it reports nothing.
+const EMPTY_GRACE: Duration = Duration::from_millis(500);
 
 impl KafkaQueue {
     /// The session of `group` a previous slice left, else a new one (this
@@ -116,7 +31,7 @@ impl KafkaQueue {
             if s.group == group {
                 return Ok(s);
             }
-            leave(s.c);
+            leave(s.c, self.bound(TIMEOUT));
         }
         let turn = self.local_turn(group)?;
         let c = self.consumer(group, true)?;
@@ -141,7 +56,7 @@ impl KafkaQueue {
             return Ok(Box::new(Nothing));
         }
         let mut s = self.session(group)?;
-        let deadline = Instant::now() + Duration::from_millis(SESSION_MS) + TIMEOUT * 2;
+        let deadline = Instant::now() + self.bound(Duration::from_millis(SESSION_MS) + TIMEOUT * 2);
         let mut next: HashMap<i32, i64> = HashMap::new();
         let mut batch = Vec::new();
         let mut empty_since: Option<Instant> = None;
@@ -173,57 +88,15 @@ impl KafkaQueue {
             // change at once (a member that was leaving), so give the group
             // a moment before reporting nothing.
             if empty_since.is_some_and(|t| t.elapsed() > EMPTY_GRACE) {
-                leave(s.c);
+                leave(s.c, self.bound(TIMEOUT));
                 return Ok(Box::new(Nothing));
             }
             if Instant::now() > deadline {
-                let why = why(&s.c.context().last_error, "timed out");
-                // Joined, but a partition never reached its end: a broker
-                // that answers fetches with nothing (tansu 0.6 after records
-                // of another producer's batch format) must not read as a
-                // failure to join.
-                let stuck: Vec<String> = s
-                    .assigned
-                    .iter()
-                    .filter(|p| !s.ended.contains(p))
-                    .map(|p| p.to_string())
-                    .collect();
-                let what = match stuck.is_empty() {
-                    true => format!("cannot join consumer group {group} on"),
-                    false => format!(
-                        "joined group {group}, but partition(s) {} could not be read to their end on",
-                        stuck.join(", ")
-                    ),
-                };
-                leave(s.c);
-                return Err(self.fail(&what, why));
+                return Err(self.stuck(s, group));
             }
-            match s.c.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    let p = m.partition();
-                    let msg = Msg {
-                        part: p,
-                        offset: m.offset(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                    };
-                    let r = self.stored(&msg, false);
-                    let buf = s.bufs.entry(p).or_default();
-                    buf.push_back((msg, r));
-                    if buf.len() >= BUFFERED && s.paused.insert(p) {
-                        let one = s.one(&topic, p);
-                        s.c.pause(&one)
-                            .map_err(|e| self.fail("cannot read from", e))?;
-                    }
-                }
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    s.ended.insert(p);
-                }
-                Some(Err(e)) => {
-                    leave(s.c);
-                    return Err(self.fail("cannot read from", e));
-                }
-                None => {}
+            if let Err(e) = self.receive(&mut s, &topic)? {
+                leave(s.c, self.bound(TIMEOUT));
+                return Err(e);
             }
         };
         Ok(Box::new(KafkaTaken {
@@ -233,6 +106,59 @@ impl KafkaQueue {
             next,
             batch,
         }))
+    }
+}
+
+impl KafkaQueue {
+    /// Waits a moment for the next message of `s`'s partitions and files
+    /// it: Err(e) when the session must end with `e` (the outer error is
+    /// one the session survives, as before).
+    fn receive(&self, s: &mut Session, topic: &str) -> Result<Result<(), Error>> {
+        match s.c.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let msg = Msg::of(&m);
+                let p = msg.part;
+                let r = self.stored(&msg, false);
+                let buf = s.bufs.entry(p).or_default();
+                buf.push_back((msg, r));
+                if buf.len() >= BUFFERED && s.paused.insert(p) {
+                    let one = s.one(topic, p);
+                    s.c.pause(&one)
+                        .map_err(|e| self.fail("cannot read from", e))?;
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                s.ended.insert(p);
+            }
+            Some(Err(e)) => return Ok(Err(self.fail("cannot read from", e))),
+            None => {}
+        }
+        Ok(Ok(()))
+    }
+
+    /// Ends a session whose partitions did not all reach their end in
+    /// time, and says why: the command's deadline (exit 124), a join that
+    /// never completed, or partitions that could not be read.
+    fn stuck(&self, s: Session, group: &str) -> Error {
+        let why = why(&s.c.context().last_error, "timed out");
+        // Joined, but a partition never reached its end: a broker that
+        // answers fetches with nothing (tansu 0.6 after records of another
+        // producer's batch format) must not read as a failure to join.
+        let stuck: Vec<String> = s
+            .assigned
+            .iter()
+            .filter(|p| !s.ended.contains(p))
+            .map(|p| p.to_string())
+            .collect();
+        let what = match stuck.is_empty() {
+            true => format!("cannot join consumer group {group} on"),
+            false => format!(
+                "joined group {group}, but partition(s) {} could not be read to their end on",
+                stuck.join(", ")
+            ),
+        };
+        leave(s.c, self.bound(TIMEOUT));
+        self.ran_out(self.fail(&what, why))
     }
 }
 
@@ -262,7 +188,7 @@ impl Taken for KafkaTaken<'_> {
         if r.is_ok() && self.more {
             *self.q.session.borrow_mut() = Some(s);
         } else {
-            leave(s.c);
+            leave(s.c, self.q.bound(TIMEOUT));
         }
         r
     }
@@ -271,15 +197,15 @@ impl Taken for KafkaTaken<'_> {
 impl Drop for KafkaTaken<'_> {
     fn drop(&mut self) {
         if let Some(s) = self.session.take() {
-            leave(s.c);
+            leave(s.c, self.q.bound(TIMEOUT));
         }
     }
 }
 
 /// Ends a session a pull left (its last slice was full): called as the
 /// queue goes.
-pub(super) fn end(s: Option<Session>) {
+pub(super) fn end(s: Option<Session>, within: Duration) {
     if let Some(s) = s {
-        leave(s.c);
+        leave(s.c, within);
     }
 }

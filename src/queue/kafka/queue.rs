@@ -3,21 +3,18 @@
 //! kafka/ that implement it.
 
 use super::ctx::Ctx;
+use super::msg::Msg;
+use super::session::Session;
 use super::url::Url;
+use crate::error::Error;
 use crate::queue::bad::BadEntries;
-use crate::record::Job;
+use crate::record::{Job, Stored};
+use crate::watch::Deadline;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::producer::BaseProducer;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
-
-/// A message as read: partition, offset, key, value (None: a tombstone).
-pub(super) struct Msg {
-    pub(super) part: i32,
-    pub(super) offset: i64,
-    pub(super) key: Option<Vec<u8>>,
-    pub(super) value: Option<Vec<u8>>,
-}
+use std::time::Duration;
 
 pub struct KafkaQueue {
     pub(super) url: Url,
@@ -41,7 +38,10 @@ pub struct KafkaQueue {
     pub(super) leased: RefCell<HashMap<String, u64>>,
     pub(super) bad: BadEntries,
     /// The group session a pull keeps between its slices (pull.rs).
-    pub(super) session: RefCell<Option<super::pull::Session>>,
+    pub(super) session: RefCell<Option<Session>>,
+    /// The command's deadline, as the last store call was handed it:
+    /// every librdkafka bound is cut to what is left of it (see `bound`).
+    pub(super) call: Cell<Deadline>,
 }
 
 impl KafkaQueue {
@@ -59,6 +59,65 @@ impl KafkaQueue {
             leased: RefCell::new(HashMap::new()),
             bad: Default::default(),
             session: RefCell::new(None),
+            call: Cell::new(Deadline::default()),
         }
+    }
+}
+
+impl KafkaQueue {
+    pub(super) fn lease_topic(&self) -> String {
+        format!("{}-cq-running", self.url.topic)
+    }
+
+    pub(super) fn facts_topic(&self) -> String {
+        format!("{}-cq-facts", self.url.topic)
+    }
+
+    /// Bounds this queue's calls by `dl` from now on. Not put back after
+    /// the call: a command has one deadline, and the calls without one of
+    /// their own (a wrapper's lease, the teardown) keep to it too.
+    pub(super) fn during(&self, dl: Deadline) {
+        self.call.set(dl);
+    }
+
+    /// `bound`, or what is left of the command's deadline when that comes
+    /// sooner; at least 1 ms, so that an answer already there is still read.
+    pub(super) fn bound(&self, bound: Duration) -> Duration {
+        self.call.get().cap(bound).max(Duration::from_millis(1))
+    }
+
+    /// Whether the command's deadline has passed.
+    pub(super) fn expired(&self) -> bool {
+        self.call.get().expired()
+    }
+
+    /// The failure of a call cut short: the deadline's when it passed
+    /// (exit 124), else `e`.
+    pub(super) fn ran_out(&self, e: Error) -> Error {
+        if self.expired() {
+            return Deadline::timed_out(&format!(
+                "the Kafka brokers at {} (they do not answer)",
+                self.shown
+            ));
+        }
+        e
+    }
+
+    /// A message about this queue that never holds the password.
+    pub(super) fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        crate::error::scrubbed(
+            &format!("{what} {}: {e}", self.shown),
+            self.url.password.as_deref(),
+        )
+    }
+
+    /// The record a message holds, or None (the bad entry noted).
+    pub(super) fn stored(&self, m: &Msg, pulled: bool) -> Option<Stored> {
+        Stored::from_store(m.value.clone()?, pulled)
+            .map_err(|why| {
+                self.bad
+                    .note(format!("partition {} offset {}", m.part, m.offset), why)
+            })
+            .ok()
     }
 }

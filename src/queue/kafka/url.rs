@@ -107,38 +107,43 @@ impl Url {
         };
         for kv in query.split('&').filter(|s| !s.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            let v = percent_decode(v)?;
-            match k {
-                "group" if valid_name(&v) => url.group = v,
-                "partitions" => {
-                    url.partitions = v
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=10_000).contains(n))
-                        .ok_or_else(|| {
-                            Error::usage("partitions= in a kafka:// URL must be a number from 1")
-                        })?
-                }
-                "sasl" if !v.is_empty() => url.sasl = Some(v.to_ascii_uppercase()),
-                "tls" => {
-                    url.tls = match v.as_str() {
-                        "" | "1" | "true" | "yes" => true,
-                        "0" | "false" | "no" => false,
-                        _ => return Err(Error::usage("tls= in a kafka:// URL is true or false")),
-                    }
-                }
-                "ca" if !v.is_empty() => {
-                    url.ca = Some(v);
-                    url.tls = true;
-                }
-                _ => {
-                    return Err(Error::usage(format!(
-                        "unknown or empty option '{k}' in the kafka:// URL (known: group, partitions, sasl, tls, ca)"
-                    )));
-                }
-            }
+            url.set(k, percent_decode(v)?)?;
         }
         Ok(url)
+    }
+
+    /// Applies one `?key=value` option of the URL.
+    fn set(&mut self, k: &str, v: String) -> Result<()> {
+        match k {
+            "group" if valid_name(&v) => self.group = v,
+            "partitions" => {
+                self.partitions = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| {
+                        Error::usage("partitions= in a kafka:// URL must be a number from 1")
+                    })?
+            }
+            "sasl" if !v.is_empty() => self.sasl = Some(v.to_ascii_uppercase()),
+            "tls" => {
+                self.tls = match v.as_str() {
+                    "" | "1" | "true" | "yes" => true,
+                    "0" | "false" | "no" => false,
+                    _ => return Err(Error::usage("tls= in a kafka:// URL is true or false")),
+                }
+            }
+            "ca" if !v.is_empty() => {
+                self.ca = Some(v);
+                self.tls = true;
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "unknown or empty option '{k}' in the kafka:// URL (known: group, partitions, sasl, tls, ca)"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The URL as it may be printed.

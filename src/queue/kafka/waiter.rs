@@ -26,8 +26,8 @@ impl KafkaWaiter<'_> {
         let mut tpl = TopicPartitionList::new();
         for p in parts {
             let (_, hi) = c
-                .fetch_watermarks(topic, p, TIMEOUT)
-                .map_err(|e| self.q.fail("cannot read offsets from", e))?;
+                .fetch_watermarks(topic, p, self.q.bound(TIMEOUT))
+                .map_err(|e| self.q.ran_out(self.q.fail("cannot read offsets from", e)))?;
             tpl.add_partition_offset(topic, p, Offset::Offset(hi))
                 .map_err(|e| self.q.fail("cannot read", e))?;
         }
