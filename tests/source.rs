@@ -262,7 +262,6 @@ fn functions(text: &str) -> Vec<(String, usize, usize)> {
 /// on their own branches (s24q, s27w); until those land it fails on them
 /// only.
 #[test]
-#[ignore = "enabled at merge: fails only on files other branches split"]
 fn no_file_over_600_lines_and_no_function_over_80() {
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);

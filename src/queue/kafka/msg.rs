@@ -27,12 +27,17 @@ impl Msg {
     }
 }
 
-/// Whether `a` comes before `b` of another partition: by completion time
-/// (a message that is not a record sorts as the oldest), then offset.
+/// Whether `a` comes before `b` of another partition: by completion time,
+/// compared as times, not text (`…:19Z` and `…:19.5Z` sort wrongly as
+/// text; a message that is not a record, or a time that does not parse,
+/// sorts as the oldest), then offset.
 pub(super) fn older(a: &(Msg, Option<Stored>), b: &(Msg, Option<Stored>)) -> bool {
     let key = |(m, s): &(Msg, Option<Stored>)| {
-        let t = s.as_ref().and_then(|s| s.view.completed_at.clone());
-        (t.unwrap_or_default(), m.offset)
+        let t = s
+            .as_ref()
+            .and_then(|s| s.view.completed_at.as_deref())
+            .and_then(|t| crate::time::parse_timestamp(t).ok());
+        (t, m.offset)
     };
     key(a) < key(b)
 }
