@@ -13,6 +13,7 @@ pub fn status_line(msg: &str) {
 /// A line of a debug stream the user asked for (librdkafka's log, from
 /// `CQ_KAFKA_DEBUG`): on stderr whether or not it is a terminal, since it
 /// is read from a file as often as on a screen.
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 pub fn debug_line(msg: &str) {
     crate::output::error_line(&format!("cq: {msg}"));
 }
