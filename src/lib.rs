@@ -69,7 +69,8 @@ fn run(stdout_closed: bool) -> u8 {
             (128 + sig).clamp(0, 255) as u8
         }
         Err(e) => {
-            if !e.msg.is_empty() {
+            // A reader that went away (`cq list | head`) is told nothing.
+            if e.kind() != error::Kind::BrokenPipe && !e.msg.is_empty() {
                 output::error_line(&format!("cq: {e}"));
             }
             e.code
