@@ -223,7 +223,7 @@ impl Queue {
         if let Some(id) = ids.iter().find(|i| !chosen.contains_key(i.as_str())) {
             // `cq ack build`: a name where an id belongs.
             let hint = if uuid::Uuid::parse_str(id).is_err() {
-                " (cq ack takes record ids, as cq list --pending --json shows them; cq wait --pull NAME acknowledges by name)"
+                " (cq ack takes record ids, as cq list --pending --columns name,id shows them; cq wait --pull NAME acknowledges by name)"
             } else {
                 ""
             };
