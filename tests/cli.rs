@@ -1208,6 +1208,22 @@ fn list_fits_a_terminal_keeps_a_pipe_whole_and_takes_columns() {
         ],
         "{piped}"
     );
+    // Columns asked for are a table in a pipe too; --json still wins.
+    let piped = env
+        .cq()
+        .args(["list", "--columns", "name,id"])
+        .output()
+        .unwrap();
+    let piped = common::stdout_of(&piped);
+    let head: Vec<&str> = piped.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(head, ["NAME", "ID"], "{piped}");
+    assert!(piped.contains(ids[0].as_str()), "{piped}");
+    let json = env
+        .cq()
+        .args(["list", "--columns", "name,id", "--json"])
+        .output()
+        .unwrap();
+    assert!(common::stdout_of(&json).starts_with('{'), "{json:?}");
     // Running jobs too.
     let stop = env.path("stop");
     let out = env

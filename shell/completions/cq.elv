@@ -145,7 +145,7 @@ set edit:completion:arg-completer[cq] = {|@words|
             cand --since 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)'
             cand -l 'Only the N most recent matching records (still printed oldest first)'
             cand --limit 'Only the N most recent matching records (still printed oldest first)'
-            cand --columns 'The table''s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal''s, else 80) and paths under HOME show as ~; in a pipe every cell is whole'
+            cand --columns 'The table''s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). Given alone, it means a table in a pipe too (--json still gives JSON lines). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal''s, else 80) and paths under HOME show as ~; in a pipe every cell is whole'
             cand --format 'Output format [default: table on a terminal, jsonl otherwise]'
             cand -r 'Show running jobs (name, pid, host, start, command) instead of records'
             cand --running 'Show running jobs (name, pid, host, start, command) instead of records'

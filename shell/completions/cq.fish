@@ -118,7 +118,7 @@ complete -c cq -n "__fish_cq_using_subcommand list" -s s -l status -d 'Only reco
 failure\t'Any other exit code'"
 complete -c cq -n "__fish_cq_using_subcommand list" -l since -d 'Only records completed since DUR ago (90s, 10m, 2h, 7d) or since TS (RFC 3339)' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -s l -l limit -d 'Only the N most recent matching records (still printed oldest first)' -r
-complete -c cq -n "__fish_cq_using_subcommand list" -l columns -d 'The table\'s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal\'s, else 80) and paths under HOME show as ~; in a pipe every cell is whole' -r
+complete -c cq -n "__fish_cq_using_subcommand list" -l columns -d 'The table\'s columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). Given alone, it means a table in a pipe too (--json still gives JSON lines). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal\'s, else 80) and paths under HOME show as ~; in a pipe every cell is whole' -r
 complete -c cq -n "__fish_cq_using_subcommand list" -l format -d 'Output format [default: table on a terminal, jsonl otherwise]' -r -f -a "table\t'Aligned columns for people'
 jsonl\t'The record lines as stored, one per line'
 brief\t'One plain sentence per record (name, status, exit code, when, duration, output directory): for agent sessions and notifications'"

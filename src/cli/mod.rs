@@ -287,7 +287,7 @@ pub struct ListArgs {
     #[arg(long, short = 'c', conflicts_with_all = ["format", "json"])]
     pub count: bool,
 
-    /// The table's columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal's, else 80) and paths under HOME show as ~; in a pipe every cell is whole
+    /// The table's columns, comma-separated, in order: name, status, exit, completed, started, duration, output, pulled, id, host, pid, cwd, command, log (e.g. name,status,exit,id); a leading + adds them to the default (+id). Given alone, it means a table in a pipe too (--json still gives JSON lines). On a terminal, long cells lose their middle to fit its width ($COLUMNS, else the terminal's, else 80) and paths under HOME show as ~; in a pipe every cell is whole
     #[arg(long, value_name = "COL,...", conflicts_with_all = ["running", "count"])]
     pub columns: Option<String>,
 

@@ -15,7 +15,13 @@ impl Run for ListArgs {
         if self.limit == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }
-        let fmt = output::format(self.format.chosen());
+        // Columns asked for are a table's, in a pipe too (as `ps -o`):
+        // `cq list --columns name,id | grep build` is how an id is found.
+        let chosen = self.format.chosen();
+        let fmt = match (chosen, &self.columns) {
+            (None, Some(_)) => Format::Table,
+            _ => output::format(chosen),
+        };
         let cols = output::columns_of(self.columns.as_deref(), true).map_err(Error::usage)?;
         let q = queue::open(loc)?;
         if self.running {
