@@ -26,6 +26,8 @@ fn bench_script_runs_in_quick_mode() {
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/run"))
         .arg("--quick")
         .env("CQ_BENCH_BIN", CQ)
+        // The same binary as its own baseline: the rows are there.
+        .env("CQ_BENCH_BASELINE", CQ)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -38,6 +40,8 @@ fn bench_script_runs_in_quick_mode() {
         "cq push",
         "seed Phase G block",
         "cq wrap -- true",
+        "cq push, baseline binary",
+        "cq wrap -- true, baseline binary",
         "pull 5 new",
         "first pull, legacy",
         "list --json",
