@@ -5,7 +5,7 @@
 //! `env::var` anywhere else in src/.
 //!
 //! One exception: `CQ_QUEUE` is read by clap, as the fallback of `--queue`
-//! (cli.rs), so that `--help` names it and `cq where` can tell it from the
+//! (cli/), so that `--help` names it and `cq where` can tell it from the
 //! flag. Variables cq sets for the commands it runs (`CQ_ID`, `CQ_NAME`,
 //! `CQ_META_FILE`, `CQ_STATUS`, ...) are written, not read, elsewhere.
 

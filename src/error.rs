@@ -1,5 +1,5 @@
 //! The error type and the exit codes of SPEC.md's table: the one place that
-//! decides which failure exits with which code (process.rs maps a child's
+//! decides which failure exits with which code (process/ maps a child's
 //! status; everything else goes through here).
 
 use std::fmt;
@@ -15,7 +15,7 @@ pub mod code {
     pub const NOT_FOUND: u8 = 127;
 
     /// What each code means, in the words of cq(1)'s EXIT STATUS (which
-    /// is generated from this table; 128+N, a signal's, is process.rs's).
+    /// is generated from this table; 128+N, a signal's, is process/'s).
     pub const MEANINGS: &[(u8, &str)] = &[
         (0, "success (also when the reader of cq's output went away)"),
         (
@@ -205,8 +205,8 @@ pub fn quiet() {
     QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Where [`warn`] writes: output.rs's stderr line, handed over by lib.rs
-/// at start (output.rs depends on this file, so it cannot be called here
+/// Where [`warn`] writes: output/'s stderr line, handed over by lib.rs
+/// at start (output/ depends on this file, so it cannot be called here
 /// directly).
 static WARN_TO: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
 

@@ -78,7 +78,7 @@ fn run(stdout_closed: bool) -> u8 {
     }
 }
 
-/// Parses argv with the derive definitions of cli.rs. The clap command
+/// Parses argv with the derive definitions of cli/. The clap command
 /// tree and the matches are deliberately leaked: freeing them was a tenth of
 /// the instructions of a whole `cq push`, which runs once per job.
 fn parse() -> Result<cli::Cli, clap::Error> {

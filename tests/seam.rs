@@ -428,3 +428,58 @@ fn an_ack_that_sweeps_earlier_records_names_them() {
     let out = env.cq().args(["ack", &id]).output().unwrap();
     assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
 }
+
+/// A TAB never hangs the shell: `cq __candidates` (what the completion
+/// scripts call) behind a lock another program holds gives up after half a
+/// second, offering nothing, exit 0; with the lock free it offers the
+/// pending record's name.
+#[test]
+fn completion_candidates_do_not_wait_behind_a_held_lock() {
+    for tier in [Tier::Jsonl, Tier::Sqlite] {
+        let env = Env::tier(tier);
+        env.push("held", 0);
+        let prog = if tier == Tier::Sqlite {
+            "sqlite3"
+        } else {
+            "flock"
+        };
+        if !have(prog) {
+            skip(
+                "completion_candidates_do_not_wait_behind_a_held_lock",
+                &format!("{prog} is not installed"),
+            );
+            continue;
+        }
+        let free = env
+            .cq()
+            .args(["__candidates", "wait"])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&free.stdout).contains("held\t"),
+            "{tier:?}: {free:?}"
+        );
+        let holder = match tier {
+            Tier::Sqlite => LockHolder::sqlite(&env.queue),
+            _ => LockHolder::flock(std::path::Path::new(&format!(
+                "{}.lock",
+                env.queue.display()
+            ))),
+        };
+        let began = Instant::now();
+        let out = env
+            .cq()
+            .args(["__candidates", "wait"])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let took = began.elapsed();
+        drop(holder);
+        assert_eq!(out.status.code(), Some(0), "{tier:?}: {out:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "{tier:?}: a TAB waited {took:?} behind the lock"
+        );
+    }
+}

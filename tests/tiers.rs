@@ -141,6 +141,17 @@ fn list_follow_and_stats_since(tier: Tier) {
     let out = env.cq().args(["stats", "--json"]).output().unwrap();
     let stats: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
     assert_eq!(stats["records"], 3, "{stats}");
+    // A server's light load is advised the file, at a path that pastes
+    // as it is (a quoted `$XDG_STATE_HOME` made a directory of that name).
+    if matches!(tier, Tier::Redis | Tier::Kafka) {
+        let m = stats["migrate"].as_str().unwrap_or_default();
+        assert!(
+            m.starts_with("cq migrate --to /")
+                && m.ends_with("/cq/queue.jsonl")
+                && !m.contains('$'),
+            "{stats}"
+        );
+    }
 }
 
 /// An RFC 3339 UTC timestamp of `secs` since the epoch.

@@ -6,14 +6,29 @@
 
 use super::{Exit, Run};
 use crate::cli::{CandidatesArgs, CandidatesFor};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::output;
 use crate::queue::{self, Filter, Where};
+use crate::watch::Deadline;
+use std::time::Duration;
 
 impl Run for CandidatesArgs {
     fn run(self, at: &Where) -> Result<Exit> {
         let loc = &at.resolve()?;
         let q = queue::open(loc)?;
+        // A TAB must not hang the shell behind a lock another cq holds
+        // (`cq pull | less`) or a server that does not answer: after half
+        // a second it offers what it has found, or nothing.
+        q.set_deadline(Deadline::after(Some(Duration::from_millis(500))));
+        match self.offer(&q) {
+            Err(e) if e.kind() == Kind::Timeout => Ok(Exit::Code(0)),
+            r => r,
+        }
+    }
+}
+
+impl CandidatesArgs {
+    fn offer(&self, q: &queue::Queue) -> Result<Exit> {
         let mut seen = std::collections::HashSet::new();
         let mut lines = Vec::new();
         let mut offer = |word: &str, what: String| {

@@ -1,4 +1,4 @@
-//! `cq completions SHELL`: clap_complete's script for the CLI of cli.rs.
+//! `cq completions SHELL`: clap_complete's script for the CLI of cli/.
 
 use super::{Exit, Run, print_text};
 use crate::cli::{Cli, CompletionsArgs};

@@ -1,7 +1,7 @@
 //! `cq pull --exec CMD`: run a handler per record. The rules (when an
 //! attempt is counted, when a record is acknowledged, retried or parked,
 //! which records may run side by side) are the queue's, in
-//! queue/consume.rs; this file runs the processes and waits.
+//! queue/consume/; this file runs the processes and waits.
 
 use super::{Exit, deadline};
 use crate::cli::PullArgs;

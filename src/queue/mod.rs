@@ -5,7 +5,7 @@
 //! into a queue.
 //!
 //! The rules, each decided here once for all tiers:
-//! - a record is built in record.rs only; appends never de-duplicate;
+//! - a record is built in record/ only; appends never de-duplicate;
 //! - a pull prints before it marks ([`Queue::pull`]);
 //! - an acknowledgement is all or nothing ([`Queue::ack`]);
 //! - compaction removes only pulled records completed before the cut-off
@@ -17,7 +17,7 @@
 //!   forward ([`Queue::migrate_to`]);
 //! - a consumer that acts (`pull --exec`) counts attempts before each
 //!   handler, acknowledges only on success, retries, parks dead letters,
-//!   and compaction keeps what it has not finished (consume.rs).
+//!   and compaction keeps what it has not finished (consume/).
 
 pub mod bad;
 pub mod consume;
@@ -119,14 +119,14 @@ impl Queue {
         self.store.check_writable()
     }
 
-    /// Appends one record line (as record.rs built it), durably. Never
+    /// Appends one record line (as record/ built it), durably. Never
     /// de-duplicates: a returning wrapper's real record follows its lost
     /// one, with the same id, and both are delivered.
     pub fn append(&self, line: &str) -> Result<()> {
         self.store.append(self.deadline(), &[Stored::parse(line)?])
     }
 
-    /// Appends record lines (as record.rs built them) in one go, durably:
+    /// Appends record lines (as record/ built them) in one go, durably:
     /// `cq push --batch`.
     pub fn append_many(&self, lines: &[String]) -> Result<()> {
         let recs = lines

@@ -103,7 +103,7 @@ pub trait Store: Registry {
     /// attempt begun, a failure, a success, a dead letter, a retry) to the
     /// queue's append-only fact log, in order, durably: they are on disk
     /// (or acknowledged by the server) before this returns. The store
-    /// keeps them as given; what they mean is decided in `consume.rs`.
+    /// keeps them as given; what they mean is decided in `queue/consume/`.
     fn append_facts(&self, dl: Deadline, facts: &[String]) -> Result<()>;
     /// The fact log oldest first, from the start or from where the scan
     /// that returned `from` stopped; returns the mark to continue from.

@@ -48,8 +48,13 @@ fn shell_word(s: &str) -> String {
 fn suggest(loc: &Location, tier: Tier) -> String {
     let base = match loc {
         Location::File(p) | Location::Sqlite(p) => p.clone(),
+        // The resolved path, not `$XDG_STATE_HOME/...`: the line is quoted
+        // for pasting, and a quoted variable would not expand (it made a
+        // directory named `$XDG_STATE_HOME`).
         #[cfg(any(feature = "redis", feature = "kafka"))]
-        _ => std::path::PathBuf::from("$XDG_STATE_HOME/cq/queue.jsonl"),
+        _ => crate::queue::files::state_dir()
+            .map(|d| d.join("queue.jsonl"))
+            .unwrap_or_else(|_| std::path::PathBuf::from("queue.jsonl")),
     };
     tier.example(&base)
 }
