@@ -220,8 +220,25 @@ fn wrap_replaces_the_callers_cq_variables_once_each() {
 /// the same `cat` run without cq is the reference.
 #[test]
 fn wrap_gives_cmd_the_callers_signal_mask_and_dispositions() {
+    callers_signals_reach_cmd(&Env::new());
+}
+
+/// On a Kafka queue `cq` becomes `cq-kafka` by exec, which std makes with
+/// an empty mask and SIGPIPE at its default: the caller's are put back.
+#[cfg(feature = "kafka")]
+#[test]
+fn wrap_on_kafka_gives_cmd_the_callers_signal_mask_and_dispositions() {
+    if !common::have("tansu") {
+        return common::skip(
+            "wrap_on_kafka_gives_cmd_the_callers_signal_mask_and_dispositions",
+            "tansu (a Kafka-protocol broker) is not installed",
+        );
+    }
+    callers_signals_reach_cmd(&Env::tier(common::Tier::Kafka));
+}
+
+fn callers_signals_reach_cmd(env: &Env) {
     use std::os::unix::process::CommandExt;
-    let env = Env::new();
     let sig_lines = |mut c: std::process::Command, pipe: libc::sighandler_t| {
         // SAFETY: between fork and exec, only sigprocmask and signal,
         // both async-signal-safe, on a zeroed and then filled sigset.

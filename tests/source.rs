@@ -23,8 +23,8 @@ const UNSAFE: &[(&str, usize, &str)] = &[
     ),
     (
         "src/process/signals.rs",
-        7,
-        "SIGPIPE ignored as the runtime would, the caller's disposition kept; the forwarded signals' handler (pipe2, sigaction with the old action, errno kept); dying of CMD's signal (SIG_DFL, unblock); a wrapper's append under signals: a SIGALRM handler and alarm(2), which no safe wrapper sets",
+        9,
+        "the caller's mask and SIGPIPE put back before cq becomes cq-kafka (std's exec resets them; a pre_exec hook); SIGPIPE ignored as the runtime would, the caller's disposition kept; the forwarded signals' handler (pipe2, sigaction with the old action, errno kept); dying of CMD's signal (SIG_DFL, unblock); a wrapper's append under signals: a SIGALRM handler and alarm(2), which no safe wrapper sets",
     ),
     (
         "src/process/spawn.rs",

@@ -16,6 +16,8 @@ mod spawn;
 pub use fds::note_inherited_fds;
 pub use fds::{open_fds, reserve_std_fds};
 pub use probes::{exists, host, pid, proc_start, this_boot};
+#[cfg(feature = "kafka")]
+pub use signals::keep_callers_signals;
 pub use signals::{Ending, Forwarder, die_of, ignore_sigpipe, signal_name};
 pub use spawn::{NotStarted, resolve};
 

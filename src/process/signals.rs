@@ -49,6 +49,34 @@ pub fn ignore_sigpipe() {
     CALLER_IGNORES_PIPE.store(old == libc::SIG_IGN, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// For a program cq becomes by exec (`cq-kafka`): std's exec empties the
+/// signal mask and sets SIGPIPE to its default before it execs; this puts
+/// the caller's back, so that CMD under `cq wrap` on a Kafka queue gets the
+/// caller's mask and dispositions, as on every other tier.
+#[cfg(feature = "kafka")]
+pub fn keep_callers_signals(c: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let ignores_pipe = CALLER_IGNORES_PIPE.load(std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: a sigset_t is plain data; the query fills it (nothing blocks
+    // or handles a signal in cq before a queue is opened).
+    let mask = unsafe {
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_SETMASK, std::ptr::null(), &mut mask);
+        mask
+    };
+    // SAFETY: the hook runs after std's reset, just before execvp, and
+    // calls only pthread_sigmask and signal (async-signal-safe), on a copy.
+    unsafe {
+        c.pre_exec(move || {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+            if ignores_pipe {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The write end of the wake-up pipe, for the handler; -1 before install.
 static WAKE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 /// For each of [`FORWARDED`]: sent by a process (kill) since the last

@@ -273,9 +273,10 @@ fn exec_kafka() -> Error {
     let Some(helper) = helper else {
         return Error::new("cannot find cq's own executable, next to which cq-kafka is");
     };
-    let e = std::process::Command::new(&helper)
-        .args(std::env::args_os().skip(1))
-        .exec();
+    let mut c = std::process::Command::new(&helper);
+    c.args(std::env::args_os().skip(1));
+    crate::process::keep_callers_signals(&mut c);
+    let e = c.exec();
     Error::new(format!(
         "the kafka tier runs in cq-kafka, installed next to cq: cannot run {}: {}",
         helper.display(),
