@@ -18,11 +18,7 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
         env.push("held", 0);
         // The other program: sqlite3 inside BEGIN EXCLUSIVE, or flock(1)
         // on the file's lock, each until dropped.
-        let prog = if tier == Tier::Sqlite {
-            "sqlite3"
-        } else {
-            "flock"
-        };
+        let prog = lock_program(tier);
         if !have(prog) {
             skip(
                 "timeout_bounds_a_wait_for_a_lock_another_program_holds",
@@ -30,13 +26,7 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
             );
             continue;
         }
-        let holder = match tier {
-            Tier::Sqlite => LockHolder::sqlite(&env.queue),
-            _ => LockHolder::flock(std::path::Path::new(&format!(
-                "{}.lock",
-                env.queue.display()
-            ))),
-        };
+        let holder = hold_lock(tier, &env);
         let began = Instant::now();
         let out = env
             .cq()
@@ -64,13 +54,7 @@ fn timeout_bounds_a_wait_for_a_lock_another_program_holds() {
             "{tier:?}: {out:?}"
         );
         if have("script") {
-            let holder = match tier {
-                Tier::Sqlite => LockHolder::sqlite(&env.queue),
-                _ => LockHolder::flock(std::path::Path::new(&format!(
-                    "{}.lock",
-                    env.queue.display()
-                ))),
-            };
+            let holder = hold_lock(tier, &env);
             let out = Command::new("script")
                 .args([
                     "-qec",
@@ -438,11 +422,7 @@ fn completion_candidates_do_not_wait_behind_a_held_lock() {
     for tier in [Tier::Jsonl, Tier::Sqlite] {
         let env = Env::tier(tier);
         env.push("held", 0);
-        let prog = if tier == Tier::Sqlite {
-            "sqlite3"
-        } else {
-            "flock"
-        };
+        let prog = lock_program(tier);
         if !have(prog) {
             skip(
                 "completion_candidates_do_not_wait_behind_a_held_lock",
@@ -460,13 +440,7 @@ fn completion_candidates_do_not_wait_behind_a_held_lock() {
             String::from_utf8_lossy(&free.stdout).contains("held\t"),
             "{tier:?}: {free:?}"
         );
-        let holder = match tier {
-            Tier::Sqlite => LockHolder::sqlite(&env.queue),
-            _ => LockHolder::flock(std::path::Path::new(&format!(
-                "{}.lock",
-                env.queue.display()
-            ))),
-        };
+        let holder = hold_lock(tier, &env);
         let began = Instant::now();
         let out = env
             .cq()
@@ -481,5 +455,26 @@ fn completion_candidates_do_not_wait_behind_a_held_lock() {
             took < Duration::from_secs(2),
             "{tier:?}: a TAB waited {took:?} behind the lock"
         );
+    }
+}
+
+/// The program that holds `tier`'s lock from outside cq.
+fn lock_program(tier: Tier) -> &'static str {
+    if tier == Tier::Sqlite {
+        "sqlite3"
+    } else {
+        "flock"
+    }
+}
+
+/// Another program holding `env`'s write lock until dropped: sqlite3
+/// inside BEGIN EXCLUSIVE, or flock(1) on the file's lock.
+fn hold_lock(tier: Tier, env: &Env) -> LockHolder {
+    match tier {
+        Tier::Sqlite => LockHolder::sqlite(&env.queue),
+        _ => LockHolder::flock(std::path::Path::new(&format!(
+            "{}.lock",
+            env.queue.display()
+        ))),
     }
 }
