@@ -133,14 +133,16 @@ fn redis_clients_never_crash() {
     );
 }
 
-/// cq is position-independent (ASLR) and linked dynamically against glibc:
-/// the static builds (static-pie included) crashed on the Kafka TLS path.
-/// What `readelf -h` calls `DYN`, and an interpreter (`PT_INTERP`).
+/// `cq` is a static PIE: position-independent (ASLR), with no program
+/// interpreter, so no dynamic loader runs at every job's start
+/// (.cargo/config.toml). cq-kafka is a dynamically linked PIE: the static
+/// builds crashed on the Kafka TLS path. What `readelf -h` calls `DYN`,
+/// and an interpreter (`PT_INTERP`) or none.
 #[test]
-fn cq_is_a_dynamically_linked_pie() {
-    let mut programs = vec![common::CQ];
-    programs.extend(option_env!("CARGO_BIN_EXE_cq-kafka"));
-    for program in programs {
+fn cq_is_a_static_pie_and_cq_kafka_a_dynamic_one() {
+    let mut programs = vec![(common::CQ, false)];
+    programs.extend(option_env!("CARGO_BIN_EXE_cq-kafka").map(|p| (p, true)));
+    for (program, dynamic) in programs {
         let elf = std::fs::read(program).unwrap();
         assert_eq!(&elf[..4], b"\x7fELF");
         let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]);
@@ -151,11 +153,75 @@ fn cq_is_a_dynamically_linked_pie() {
         assert_eq!(u16_at(16), ET_DYN, "{program} is not position-independent");
         let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
         let interp = (0..phnum as usize).any(|i| u32_at(phoff + i * phentsize) == PT_INTERP);
-        assert!(
-            interp,
-            "{program} is linked statically (no program interpreter)"
-        );
+        if dynamic {
+            assert!(
+                interp,
+                "{program} is linked statically (no program interpreter)"
+            );
+        } else {
+            assert!(
+                !interp,
+                "{program} is linked dynamically (see .cargo/cq-cc)"
+            );
+        }
     }
+}
+
+/// The linker wrapper rewrites `cq`'s link line, and only cq's, as rustc's
+/// `+crt-static` would; a static link that fails is done again as rustc
+/// asked. A stand-in `cc` records each line it is given.
+#[test]
+fn the_linker_wrapper_links_only_cq_statically() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("lines");
+    let fake_cc = dir.path().join("cc");
+    // Fails a static link when told to, as a machine without libc.a would.
+    std::fs::write(
+        &fake_cc,
+        format!(
+            "#!/bin/sh\necho \"$*\" >>'{}'\ncase \"$* $FAIL_STATIC\" in *-static-pie*1) exit 1;; esac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &fake_cc,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let wrapper = concat!(env!("CARGO_MANIFEST_DIR"), "/.cargo/cq-cc");
+    let rustc_line = "-m64 a.o -Wl,--as-needed -Wl,-Bstatic x.rlib -Wl,-Bdynamic -lgcc_s -lutil -lc -L raw -o cq-1 -Wl,--gc-sections -pie -Wl,-z,relro";
+    let link = |bin: &str, fail: &str| {
+        let _ = std::fs::remove_file(&log);
+        let out = std::process::Command::new(wrapper)
+            .args(rustc_line.split(' '))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("CQ_LINK_CC", &fake_cc)
+            .env("CARGO_BIN_NAME", bin)
+            .env("FAIL_STATIC", fail)
+            .output()
+            .unwrap();
+        let lines = std::fs::read_to_string(&log).unwrap();
+        (
+            out.status.code(),
+            lines,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let static_line = "-m64 a.o -Wl,--as-needed -Wl,-Bstatic x.rlib -lutil -lc -lgcc_eh -lgcc -lc -L raw -o cq-1 -Wl,--gc-sections -static-pie -Wl,-z,relro";
+    assert_eq!(
+        link("cq", "0"),
+        (Some(0), format!("{static_line}\n"), String::new())
+    );
+    assert_eq!(
+        link("cq-kafka", "0"),
+        (Some(0), format!("{rustc_line}\n"), String::new())
+    );
+    let (code, lines, stderr) = link("cq", "1");
+    assert_eq!(code, Some(0));
+    assert_eq!(lines, format!("{static_line}\n{rustc_line}\n"));
+    assert!(stderr.contains("linked dynamically"), "{stderr}");
 }
 
 /// `cq` does not link the Kafka client: a kafka:// queue runs in
