@@ -478,3 +478,77 @@ fn hold_lock(tier: Tier, env: &Env) -> LockHolder {
         ))),
     }
 }
+
+/// A broker that is slow, not gone, is waited for: a read that goes 12 s
+/// without a message from a broker that reported no error goes on (up to
+/// 60 s), and then ends whole. tansu is stopped (SIGSTOP: its connections
+/// stay open, nothing is answered) while `cq list` is part way through a
+/// topic bigger than what librdkafka fetches ahead (8 MiB), and continued
+/// 12 s later. (Every Kafka read gave up after 10 s without a message:
+/// "cannot read from …: timed out", a fifth of a million-record `cq list`
+/// printed, when tansu took that long over one fetch on a loaded machine.)
+#[test]
+fn a_slow_broker_is_waited_for_not_given_up() {
+    let test = "a_slow_broker_is_waited_for_not_given_up";
+    if !tiers(test).contains(&Tier::Kafka) {
+        return skip(
+            test,
+            "a build without the kafka feature (cargo test --all-features runs it)",
+        );
+    }
+    let env = Env::tier(Tier::Kafka);
+    // 120 records of 100 KB each: 12 MB, more than one prefetch holds.
+    let name = "n".repeat(100_000);
+    let input: String = (0..120).map(|i| format!("{name}{i} 0\n")).collect();
+    let pushed = env
+        .cq()
+        .args(["push", "--batch"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(pushed.status.success(), "{pushed:?}");
+    let mut list = env
+        .cq_std()
+        .args(["list", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Unread, the pipe fills and holds cq part way through the topic.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        list.try_wait().unwrap().is_none(),
+        "cq list ended before the broker stopped"
+    );
+    let stalled = Stalled::new(env.kafka.as_ref().unwrap().pid());
+    let mut out = list.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).unwrap();
+        s
+    });
+    std::thread::sleep(Duration::from_secs(12));
+    let waited = list.try_wait().unwrap().is_none();
+    drop(stalled);
+    let began = Instant::now();
+    let status = loop {
+        if let Some(s) = list.try_wait().unwrap() {
+            break s;
+        }
+        if began.elapsed() > Duration::from_secs(60) {
+            let _ = list.kill();
+            let _ = list.wait();
+            panic!("cq list did not end within 60 s of the broker's return");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(list.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let printed = reader.join().unwrap();
+    assert!(
+        waited,
+        "cq list ended while the broker was stopped: {status:?} {err}"
+    );
+    assert!(status.success(), "{status:?}: {err}");
+    assert_eq!(printed.lines().count(), 120, "{err}");
+}

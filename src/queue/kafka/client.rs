@@ -1,7 +1,7 @@
 //! How the Kafka tier's queue makes its clients (producer, reader, group
 //! consumers) and asks the brokers about topics and offsets.
 
-use super::ctx::{Ctx, DELIVERY, SESSION_MS, SLICE, TIMEOUT, block_on, debug, why};
+use super::ctx::{Ctx, DELIVERY, Idle, SESSION_MS, SLICE, TIMEOUT, block_on, debug, why};
 use super::msg::{BUFFERED, Msg};
 use super::queue::KafkaQueue;
 use crate::error::{Error, Result};
@@ -317,19 +317,20 @@ impl KafkaQueue {
         }
         self.assign(c, topic, starts)?;
         let mut left: HashSet<i32> = starts.keys().copied().collect();
-        let mut idle = Instant::now();
+        let mut idle = Idle::new(c.context(), TIMEOUT * 2);
         while !left.is_empty() {
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
-                    idle = Instant::now();
+                    idle.moved(c.context());
                     next.insert(m.partition(), m.offset() + 1);
                     out.push(Msg::of(&m));
                 }
                 Some(Err(KafkaError::PartitionEOF(p))) => {
+                    idle.moved(c.context());
                     left.remove(&p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if idle.elapsed() > TIMEOUT * 2 || self.expired() => {
+                None if self.expired() || idle.over(c.context(), &self.brokers()) => {
                     let why = why(&c.context().last_error, "timed out");
                     return Err(self.ran_out(self.fail("cannot read from", why)));
                 }
@@ -371,7 +372,7 @@ impl KafkaQueue {
             starts.keys().map(|&p| (p, VecDeque::new())).collect();
         let mut ended: HashSet<i32> = HashSet::new();
         let mut paused: HashSet<i32> = HashSet::new();
-        let mut idle = Instant::now();
+        let mut idle = Idle::new(c.context(), TIMEOUT * 2);
         'read: loop {
             // Hand on what can be ordered: every partition has an item
             // waiting or has ended.
@@ -394,7 +395,7 @@ impl KafkaQueue {
             }
             match c.poll(Duration::from_millis(100)) {
                 Some(Ok(m)) => {
-                    idle = Instant::now();
+                    idle.moved(c.context());
                     let p = m.partition();
                     next.insert(p, m.offset() + 1);
                     if let Some(item) = conv(Msg::of(&m)) {
@@ -406,10 +407,11 @@ impl KafkaQueue {
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(p))) => {
+                    idle.moved(c.context());
                     ended.insert(p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if idle.elapsed() > TIMEOUT * 2 || self.expired() => {
+                None if self.expired() || idle.over(c.context(), &self.brokers()) => {
                     let why = why(&c.context().last_error, "timed out");
                     return Err(self.ran_out(self.fail("cannot read from", why)));
                 }

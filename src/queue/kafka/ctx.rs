@@ -12,6 +12,13 @@ pub(super) const DELIVERY: Duration = Duration::from_secs(10);
 /// A member that stops heartbeating leaves the group after this long; a
 /// pull that finds a SIGKILLed puller's partitions waits at most this.
 pub(super) const SESSION_MS: u64 = 10_000;
+/// How long a read waits for its next message from brokers that reported
+/// nothing wrong: a broker that is slow, not gone. tansu 0.6 holding a
+/// million records took over 10 s over single fetches on a loaded machine,
+/// which the old bound (`TIMEOUT * 2` for every read) turned into "timed
+/// out" a fifth of the way through a `cq list`. librdkafka fails a request
+/// itself after its `socket.timeout.ms`, also 60 s.
+pub(super) const STALL: Duration = Duration::from_secs(60);
 
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
@@ -34,6 +41,8 @@ pub(super) struct Ctx {
     pub(super) failed: Mutex<Option<String>>,
     pub(super) placed: Mutex<Vec<(i32, i64)>>,
     pub(super) last_error: Mutex<Option<String>>,
+    /// Errors librdkafka reported so far (see [`Idle`]).
+    pub(super) errors: AtomicUsize,
     /// Set by an error no retry can mend (TLS, authentication).
     pub(super) fatal: AtomicBool,
     /// Bumped on every rebalance; the assignment it produced.
@@ -50,6 +59,7 @@ impl ClientContext for Ctx {
         ) {
             self.fatal.store(true, Ordering::SeqCst);
         }
+        self.errors.fetch_add(1, Ordering::SeqCst);
         let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
         // "All brokers are down" follows every failed connection; the
         // failure before it (a certificate nobody vouches for, a refused
@@ -98,6 +108,50 @@ impl ConsumerContext for Ctx {
             }
         }
         self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A read's wait for its next message. It gives up after `quick` without
+/// one once librdkafka has reported an error since the last message (a
+/// broker gone, a refused connection), else after [`STALL`]; on a
+/// terminal it says so once the wait has lasted [`TIMEOUT`]. The
+/// command's `--timeout` is checked beside it, by the caller.
+pub(super) struct Idle {
+    quick: Duration,
+    since: Instant,
+    errors: usize,
+    said: bool,
+}
+
+impl Idle {
+    pub(super) fn new(c: &Ctx, quick: Duration) -> Idle {
+        Idle {
+            quick,
+            since: Instant::now(),
+            errors: c.errors.load(Ordering::SeqCst),
+            said: false,
+        }
+    }
+
+    /// A message came.
+    pub(super) fn moved(&mut self, c: &Ctx) {
+        self.since = Instant::now();
+        self.errors = c.errors.load(Ordering::SeqCst);
+    }
+
+    /// Whether the read gives up now; `what` names the brokers.
+    pub(super) fn over(&mut self, c: &Ctx, what: &str) -> bool {
+        let idle = self.since.elapsed();
+        let failed = c.errors.load(Ordering::SeqCst) != self.errors;
+        if !failed && !self.said && idle >= TIMEOUT {
+            self.said = true;
+            crate::notice::status_line(&format!(
+                "waiting for {what}: no message for {} s; they answer, slowly (given up after {} s without one; --timeout bounds it)",
+                idle.as_secs(),
+                STALL.as_secs()
+            ));
+        }
+        idle > if failed { self.quick } else { STALL }
     }
 }
 

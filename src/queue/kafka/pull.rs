@@ -7,7 +7,7 @@
 //! (the group is left, the turn given back) when a take finds the
 //! partitions' ends, when a slice goes unmarked, and with the queue.
 
-use super::ctx::{SESSION_MS, TIMEOUT, leave, why};
+use super::ctx::{Idle, SESSION_MS, TIMEOUT, leave, why};
 use super::msg::{BUFFERED, Msg};
 use super::queue::KafkaQueue;
 use super::session::Session;
@@ -56,7 +56,11 @@ impl KafkaQueue {
             return Ok(Box::new(Nothing));
         }
         let mut s = self.session(group)?;
-        let deadline = Instant::now() + self.bound(Duration::from_millis(SESSION_MS) + TIMEOUT * 2);
+        // A join may take a dead member's session to time out.
+        let mut idle = Idle::new(
+            s.c.context(),
+            Duration::from_millis(SESSION_MS) + TIMEOUT * 2,
+        );
         let mut next: HashMap<i32, i64> = HashMap::new();
         let mut batch = Vec::new();
         let mut empty_since: Option<Instant> = None;
@@ -91,10 +95,10 @@ impl KafkaQueue {
                 leave(s.c, self.bound(TIMEOUT));
                 return Ok(Box::new(Nothing));
             }
-            if Instant::now() > deadline {
+            if self.expired() || idle.over(s.c.context(), &self.brokers()) {
                 return Err(self.stuck(s, group));
             }
-            if let Err(e) = self.receive(&mut s, &topic)? {
+            if let Err(e) = self.receive(&mut s, &topic, &mut idle)? {
                 leave(s.c, self.bound(TIMEOUT));
                 return Err(e);
             }
@@ -113,9 +117,10 @@ impl KafkaQueue {
     /// Waits a moment for the next message of `s`'s partitions and files
     /// it: Err(e) when the session must end with `e` (the outer error is
     /// one the session survives, as before).
-    fn receive(&self, s: &mut Session, topic: &str) -> Result<Result<(), Error>> {
+    fn receive(&self, s: &mut Session, topic: &str, idle: &mut Idle) -> Result<Result<(), Error>> {
         match s.c.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
+                idle.moved(s.c.context());
                 let msg = Msg::of(&m);
                 let p = msg.part;
                 let r = self.stored(&msg, false);
@@ -128,6 +133,7 @@ impl KafkaQueue {
                 }
             }
             Some(Err(KafkaError::PartitionEOF(p))) => {
+                idle.moved(s.c.context());
                 s.ended.insert(p);
             }
             Some(Err(e)) => return Ok(Err(self.fail("cannot read from", e))),

@@ -95,12 +95,14 @@ impl KafkaQueue {
     /// (exit 124), else `e`.
     pub(super) fn ran_out(&self, e: Error) -> Error {
         if self.expired() {
-            return Deadline::timed_out(&format!(
-                "the Kafka brokers at {} (they do not answer)",
-                self.shown
-            ));
+            return Deadline::timed_out(&format!("{} (they do not answer)", self.brokers()));
         }
         e
+    }
+
+    /// The brokers, as a wait names them.
+    pub(super) fn brokers(&self) -> String {
+        format!("the Kafka brokers at {}", self.shown)
     }
 
     /// A message about this queue that never holds the password.
