@@ -70,7 +70,10 @@ pub trait Store: Registry {
     }
     /// Reports every record with these ids (see [`Found`]), holding what
     /// marking them needs (a lock, a transaction) until [`Found::mark`].
-    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>>;
+    /// A store that reads its records in order may stop once `decided`
+    /// says the hits so far settle every choice (the queue's rule, handed
+    /// in: later records could change none).
+    fn find(&self, dl: Deadline, ids: &[String], decided: Decided) -> Result<Box<dyn Found + '_>>;
     /// Removes records `may_go` allows; a store that can only cut its head
     /// (a stream) stops at the first record that must stay.
     fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport>;
@@ -138,14 +141,19 @@ pub trait Taken {
     fn mark(self: Box<Self>) -> Result<()>;
 }
 
+/// Whether the hits found so far settle an acknowledgement (see
+/// `Store::find`).
+pub type Decided<'a> = &'a dyn Fn(&[Hit]) -> bool;
+
 /// Records found by id for an acknowledgement: facts only. Which of them
 /// an acknowledgement marks is the queue's rule (`Queue::ack`), not the
 /// store's.
 pub trait Found {
-    /// Every record whose id was asked, oldest first, each once. (One
-    /// allowance: records an index of the store's own says are pulled, the
-    /// part before the JSONL cursor, may be left out for an id that has a
-    /// record after them; they could change no choice.)
+    /// Every record whose id was asked, oldest first, each once. (Two
+    /// allowances, for records that could change no choice: those an index
+    /// of the store's own says are pulled, the part before the JSONL
+    /// cursor, may be left out for an id that has a record after them; and
+    /// those after the point where `find`'s `decided` held.)
     fn hits(&self) -> &[Hit];
     /// The names of the other pending records that marking these positions
     /// marks too, oldest first: a fact for the queue to report, where a

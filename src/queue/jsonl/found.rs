@@ -7,7 +7,7 @@ use super::lock::Lock;
 use super::{JsonlQueue, cursor, false_at};
 use crate::error::{Error, Result};
 use crate::queue::files;
-use crate::queue::store::{Found, Hit, Pos as StorePos};
+use crate::queue::store::{Decided, Found, Hit, Pos as StorePos};
 use crate::record::Pulled;
 use crate::watch::Deadline;
 use std::collections::HashSet;
@@ -15,7 +15,12 @@ use std::fs::File;
 use std::io;
 
 impl JsonlQueue {
-    pub(super) fn found(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    pub(super) fn found(
+        &self,
+        dl: Deadline,
+        ids: &[String],
+        decided: Decided,
+    ) -> Result<Box<dyn Found + '_>> {
         let mut found = JsonlFound {
             q: self,
             _lock: None,
@@ -34,8 +39,9 @@ impl JsonlQueue {
         let cursor = cursor::load(&self.cursor_path, &f).0;
         let mut after = Vec::new();
         self.read_lines(&f, cursor, |line, raw, parsed| {
+            let n = after.len();
             found.note(&want, line, raw, parsed, &mut after);
-            Ok(true)
+            Ok(after.len() == n || !decided(&after))
         })?;
         // Every record before the cursor is pulled (what the cursor means),
         // so that part is read only for an id with no record past it: to

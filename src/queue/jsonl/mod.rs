@@ -24,7 +24,7 @@
 //! (facts.rs) and replay (replay.rs); this file holds the store itself.
 
 use super::files::{self, open_or_create};
-use super::store::{CompactReport, Mark, Tier, Waiter};
+use super::store::{CompactReport, Decided, Mark, Tier, Waiter};
 use super::store::{Found, Nothing, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, PULLED_FALSE, PULLED_TRUE, Pulled, View};
@@ -355,8 +355,8 @@ impl Store for JsonlQueue {
         }))
     }
 
-    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
-        self.found(dl, ids)
+    fn find(&self, dl: Deadline, ids: &[String], decided: Decided) -> Result<Box<dyn Found + '_>> {
+        self.found(dl, ids, decided)
     }
 
     fn remove(&self, dl: Deadline, may_go: &dyn Fn(&View) -> bool) -> Result<CompactReport> {

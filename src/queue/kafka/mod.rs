@@ -42,7 +42,7 @@ use ctx::{block_on, leave};
 use url::valid_name;
 use waiter::KafkaWaiter;
 
-use super::store::{CompactReport, Mark, Tier, Waiter};
+use super::store::{CompactReport, Decided, Mark, Tier, Waiter};
 use super::store::{Found, Hit, Pos, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
@@ -253,7 +253,7 @@ impl Store for KafkaQueue {
         self.select(&group, limit)
     }
 
-    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String], _: Decided) -> Result<Box<dyn Found + '_>> {
         self.during(dl);
         let (all, _) = self.records_from(None, false)?;
         let want: HashSet<&str> = ids.iter().map(String::as_str).collect();

@@ -28,7 +28,7 @@ use entries::{Eid, bytes, entries, items, text};
 pub use url::Url;
 
 use super::running;
-use super::store::{CompactReport, Mark, Tier, Waiter};
+use super::store::{CompactReport, Decided, Mark, Tier, Waiter};
 use super::store::{Found, Hit, Pos, Scan, Store, Taken};
 use crate::error::{Error, Result};
 use crate::record::{self, View};
@@ -301,7 +301,7 @@ impl Store for RedisQueue {
         Ok(Box::new(self.select(group, limit)?))
     }
 
-    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String], _: Decided) -> Result<Box<dyn Found + '_>> {
         let _call = self.during(dl);
         let mut asked = HashSet::new();
         let ids: Vec<&String> = ids.iter().filter(|i| asked.insert(*i)).collect();

@@ -14,7 +14,7 @@
 
 use crate::error::{Error, Result};
 use crate::queue::files;
-use crate::queue::store::{CompactReport, Mark, Tier, Waiter};
+use crate::queue::store::{CompactReport, Decided, Mark, Tier, Waiter};
 use crate::queue::store::{Found, Scan, Store, Taken};
 use crate::record::{self, Pulled, View};
 use crate::record::{Job, Stored};
@@ -282,7 +282,7 @@ impl Store for SqliteQueue {
         self.select(limit)
     }
 
-    fn find(&self, dl: Deadline, ids: &[String]) -> Result<Box<dyn Found + '_>> {
+    fn find(&self, dl: Deadline, ids: &[String], _: Decided) -> Result<Box<dyn Found + '_>> {
         let _call = busy::during(dl, &self.shown());
         self.found(ids)
     }
