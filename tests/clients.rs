@@ -317,7 +317,7 @@ fn without_the_kafka_feature_a_kafka_queue_says_how_to_get_it() {
         assert_eq!(
             err,
             "cq: this cq was built without the Kafka tier; install it with: \
-             cargo install --path . --features kafka (in cq's source directory)\n",
+             cargo install --locked --path . --features kafka (in cq's source directory)\n",
             "{args:?}"
         );
         assert!(out.stdout.is_empty(), "{args:?}: {out:?}");

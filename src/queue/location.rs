@@ -317,7 +317,7 @@ pub fn open_store(loc: &Location) -> Result<Box<dyn Store>> {
 /// A usage error, raised before anything is opened.
 fn not_built(tier: &str, feature: &str) -> Error {
     Error::usage(format!(
-        "this cq was built without the {tier} tier; install it with: cargo install --path . --features {feature} (in cq's source directory)"
+        "this cq was built without the {tier} tier; install it with: cargo install --locked --path . --features {feature} (in cq's source directory)"
     ))
 }
 
