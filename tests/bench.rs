@@ -94,3 +94,49 @@ fn bench_script_runs_in_quick_mode() {
         );
     }
 }
+
+/// bench/interleave (issue 27's goal ratios in interleaved rounds) must
+/// keep working: three rounds against the test build, every ratio line
+/// printed.
+#[test]
+fn interleave_script_runs() {
+    for tool in ["cc", "python3"] {
+        if !have(tool) {
+            return skip(
+                "interleave_script_runs",
+                &format!("{tool} is not installed"),
+            );
+        }
+    }
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/interleave"))
+        .arg("3")
+        .env("CQ_BENCH_BIN", CQ)
+        .env("CQ_BENCH_BASELINE", CQ)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "3 interleaved rounds",
+        "wrap / floor: ",
+        "push / echo: ",
+        "push / seed: ",
+        "wrap / wrap, baseline: ",
+        "push / push, baseline: ",
+    ] {
+        assert!(
+            text.contains(row),
+            "bench/interleave printed no '{row}':\n{text}"
+        );
+    }
+    let tsp = if have("tsp") {
+        "wrap / tsp: "
+    } else {
+        "wrap / tsp: skipped"
+    };
+    assert!(text.contains(tsp), "{text}");
+}
