@@ -70,9 +70,9 @@ pub trait Store: Registry {
     }
     /// Reports every record with these ids (see [`Found`]), holding what
     /// marking them needs (a lock, a transaction) until [`Found::mark`].
-    /// A store that reads its records in order may stop once `decided`
-    /// says the hits so far settle every choice (the queue's rule, handed
-    /// in: later records could change none).
+    /// A store that reads its records in order may tell `decided` each hit
+    /// and stop once it says the hits so far settle every choice (the
+    /// queue's rule, handed in: later records could change none).
     fn find(&self, dl: Deadline, ids: &[String], decided: Decided) -> Result<Box<dyn Found + '_>>;
     /// Removes records `may_go` allows; a store that can only cut its head
     /// (a stream) stops at the first record that must stay.
@@ -141,9 +141,10 @@ pub trait Taken {
     fn mark(self: Box<Self>) -> Result<()>;
 }
 
-/// Whether the hits found so far settle an acknowledgement (see
-/// `Store::find`).
-pub type Decided<'a> = &'a dyn Fn(&[Hit]) -> bool;
+/// Told each hit `find` meets, in store order: whether the hits so far
+/// settle the acknowledgement (see `Store::find`). Called once a hit, so it
+/// keeps its own count rather than look at them all again.
+pub type Decided<'a> = &'a mut dyn FnMut(&Hit) -> bool;
 
 /// Records found by id for an acknowledgement: facts only. Which of them
 /// an acknowledgement marks is the queue's rule (`Queue::ack`), not the

@@ -41,7 +41,7 @@ fn find_reports_every_record_and_mark_marks_only_what_it_is_given() {
         q.append(&rec("real", "J", false)).unwrap();
         q.append(&rec("other", "K", false)).unwrap();
         let ids = ["J", "nope", "K", "J"].map(String::from);
-        let found = q.store.find(q.deadline(), &ids, &|_| false).unwrap();
+        let found = q.store.find(q.deadline(), &ids, &mut |_| false).unwrap();
         let hits: Vec<(String, bool)> = found
             .hits()
             .iter()
@@ -52,21 +52,8 @@ fn find_reports_every_record_and_mark_marks_only_what_it_is_given() {
         let newer = found.hits()[1].pos;
         assert!(found.hits()[0].pos < newer, "{tier}: store order");
         found.mark(&[newer]).unwrap();
-        let mut pending = Vec::new();
-        q.list(
-            &Filter {
-                pending: true,
-                ..Filter::default()
-            },
-            None,
-            &mut |s| {
-                pending.push(s.view.name.clone());
-                Ok(())
-            },
-        )
-        .unwrap();
         assert_eq!(
-            pending,
+            pending_names(&q),
             ["lost", "other"],
             "{tier}: only the position given"
         );
@@ -74,7 +61,10 @@ fn find_reports_every_record_and_mark_marks_only_what_it_is_given() {
         // every record), pulled records are still found: an ack of
         // them is "nothing pending", not "no such record".
         q.pull(None, &mut |_| Ok(())).unwrap();
-        let found = q.store.find(q.deadline(), &ids[..1], &|_| false).unwrap();
+        let found = q
+            .store
+            .find(q.deadline(), &ids[..1], &mut |_| false)
+            .unwrap();
         let pulled: Vec<bool> = found.hits().iter().map(|h| h.pulled).collect();
         assert_eq!(pulled, [true, true], "{tier}");
         drop(found);
@@ -96,32 +86,23 @@ fn an_ack_reads_no_further_than_its_decision() {
         q.append(&rec("second", "J", false)).unwrap();
         q.append(&rec("other", "K", false)).unwrap();
         let ids = ["K", "J"].map(String::from);
-        let decided = |hits: &[store::Hit]| every_id_pending(&ids, hits);
-        assert!(!decided(&[]));
-        let found = q.store.find(q.deadline(), &ids, &decided).unwrap();
+        let found = q
+            .store
+            .find(q.deadline(), &ids, &mut every_id_pending(&ids))
+            .unwrap();
         let names: Vec<String> = found.hits().iter().map(|h| h.id.clone()).collect();
         drop(found);
         if tier == store::Tier::Jsonl {
             assert_eq!(names, ["J", "J", "K"], "{tier}: read to K, then stopped");
             let j = &ids[1..];
-            let again = q.store.find(q.deadline(), j, &|h| every_id_pending(j, h));
+            let again = q.store.find(q.deadline(), j, &mut every_id_pending(j));
             let again = again.unwrap();
             assert_eq!(again.hits().len(), 1, "{tier}: J's first record settles it");
         } else {
             assert!(names.len() >= 3, "{tier}: {names:?}");
         }
         assert_eq!(q.ack(&ids[1..]).unwrap(), 1, "{tier}");
-        let mut pending = Vec::new();
-        let f = Filter {
-            pending: true,
-            ..Filter::default()
-        };
-        q.list(&f, None, &mut |s| {
-            pending.push(s.view.name.clone());
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(pending, ["second", "other"], "{tier}");
+        assert_eq!(pending_names(&q), ["second", "other"], "{tier}");
     }
 }
 
@@ -191,4 +172,19 @@ fn a_big_pull_goes_in_slices() {
     assert_eq!((n, calls.clone()), (13_000, vec![10_000, 3_000]));
     let again = q.pull(None, &mut |_| Ok(())).unwrap();
     assert_eq!(again, 0, "nothing twice");
+}
+
+/// The names of the pending records, oldest first.
+fn pending_names(q: &Queue) -> Vec<String> {
+    let mut names = Vec::new();
+    let f = Filter {
+        pending: true,
+        ..Filter::default()
+    };
+    q.list(&f, None, &mut |s| {
+        names.push(s.view.name.clone());
+        Ok(())
+    })
+    .unwrap();
+    names
 }

@@ -41,7 +41,7 @@ impl JsonlQueue {
         self.read_lines(&f, cursor, |line, raw, parsed| {
             let n = after.len();
             found.note(&want, line, raw, parsed, &mut after);
-            Ok(after.len() == n || !decided(&after))
+            Ok(after.len() == n || !decided(&after[n]))
         })?;
         // Every record before the cursor is pulled (what the cursor means),
         // so that part is read only for an id with no record past it: to
