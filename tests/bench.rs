@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{CQ, have, skip};
+use common::{CQ, have, skip, within};
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn bench_script_runs_in_quick_mode() {
@@ -22,20 +23,7 @@ fn bench_script_runs_in_quick_mode() {
             "GNU time (/usr/bin/time) is not installed",
         );
     }
-    let out = Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/run"))
-        .arg("--quick")
-        .env("CQ_BENCH_BIN", CQ)
-        // The same binary as its own baseline: the rows are there.
-        .env("CQ_BENCH_BASELINE", CQ)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = run_script("bench/run", "--quick");
     for row in [
         "cq push",
         "seed Phase G block",
@@ -108,18 +96,7 @@ fn interleave_script_runs() {
             );
         }
     }
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/interleave"))
-        .arg("3")
-        .env("CQ_BENCH_BIN", CQ)
-        .env("CQ_BENCH_BASELINE", CQ)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = run_script("bench/interleave", "3");
     for row in [
         "3 interleaved rounds",
         "wrap / floor: ",
@@ -139,4 +116,25 @@ fn interleave_script_runs() {
         "wrap / tsp: skipped"
     };
     assert!(text.contains(tsp), "{text}");
+}
+
+/// Runs one of bench/'s scripts against the test build (its own baseline
+/// too: the baseline rows are there), five minutes at most; fails on a
+/// non-zero exit. Its standard output.
+fn run_script(script: &'static str, arg: &'static str) -> String {
+    let out = within(Duration::from_secs(300), script, move || {
+        Command::new(format!("{}/{script}", env!("CARGO_MANIFEST_DIR")))
+            .arg(arg)
+            .env("CQ_BENCH_BIN", CQ)
+            .env("CQ_BENCH_BASELINE", CQ)
+            .output()
+            .unwrap()
+    });
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
 }

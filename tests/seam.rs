@@ -530,18 +530,11 @@ fn a_slow_broker_is_waited_for_not_given_up() {
     std::thread::sleep(Duration::from_secs(12));
     let waited = list.try_wait().unwrap().is_none();
     drop(stalled);
-    let began = Instant::now();
-    let status = loop {
-        if let Some(s) = list.try_wait().unwrap() {
-            break s;
-        }
-        if began.elapsed() > Duration::from_secs(60) {
-            let _ = list.kill();
-            let _ = list.wait();
-            panic!("cq list did not end within 60 s of the broker's return");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_within(
+        &mut list,
+        Duration::from_secs(60),
+        "cq list after the broker's return",
+    );
     let mut err = String::new();
     std::io::Read::read_to_string(list.stderr.as_mut().unwrap(), &mut err).unwrap();
     let printed = reader.join().unwrap();

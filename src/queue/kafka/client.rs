@@ -330,11 +330,7 @@ impl KafkaQueue {
                     left.remove(&p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if self.expired() || idle.over(c.context(), &self.brokers()) => {
-                    let why = why(&c.context().last_error, "timed out");
-                    return Err(self.ran_out(self.fail("cannot read from", why)));
-                }
-                None => {}
+                None => self.read_goes_on(c, &mut idle)?,
             }
         }
         let _ = c.unassign();
@@ -411,15 +407,21 @@ impl KafkaQueue {
                     ended.insert(p);
                 }
                 Some(Err(e)) => return Err(self.fail("cannot read from", e)),
-                None if self.expired() || idle.over(c.context(), &self.brokers()) => {
-                    let why = why(&c.context().last_error, "timed out");
-                    return Err(self.ran_out(self.fail("cannot read from", why)));
-                }
-                None => {}
+                None => self.read_goes_on(c, &mut idle)?,
             }
         }
         let _ = c.unassign();
         Ok(next)
+    }
+
+    /// A read with no message this poll: Err once it has waited too long
+    /// (the command's deadline, or `idle`'s bound), saying why.
+    fn read_goes_on(&self, c: &BaseConsumer<Ctx>, idle: &mut Idle) -> Result<()> {
+        if self.expired() || idle.over(c.context(), &self.brokers()) {
+            let why = why(&c.context().last_error, "timed out");
+            return Err(self.ran_out(self.fail("cannot read from", why)));
+        }
+        Ok(())
     }
 
     /// Commits `next` (partition → next offset) for `c`'s group; nothing
